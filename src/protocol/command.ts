@@ -1,0 +1,137 @@
+/**
+ * The commands every wire format decodes to and the replies every encoder encodes from.
+ * An ASCII `gets`, a meta `mg k c v` and a binary GETK all become one `get` command;
+ * how to answer on the wire (opaque, quiet, which meta flags to echo) travels beside the
+ * command in the wire's own frame type, never in the command.
+ */
+import type { ErrorCode } from '../shared/errors.ts';
+
+export type StoreMode = 'set' | 'add' | 'replace' | 'append' | 'prepend';
+
+export interface GetCommand {
+  readonly kind: 'get';
+  readonly keys: readonly Buffer[];
+  /** gat/gats, binary GAT, meta `T`: also set this raw exptime on every hit. */
+  readonly touchExptime?: number;
+}
+export interface StoreCommand {
+  readonly kind: 'store';
+  readonly mode: StoreMode;
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly flags: number;
+  /** Raw exptime as sent: 0 never, <= 30 days relative seconds, else unix time, < 0 expired. */
+  readonly exptime: number;
+  /** Present (non-zero) for ASCII `cas`, binary set/add/replace with a CAS, meta `C`. */
+  readonly cas?: number;
+}
+export interface DeleteCommand {
+  readonly kind: 'delete';
+  readonly key: Buffer;
+  readonly cas?: number;
+}
+export interface ArithCommand {
+  readonly kind: 'arith';
+  readonly key: Buffer;
+  readonly incr: boolean;
+  /** 64-bit unsigned. */
+  readonly delta: bigint;
+  /** Binary incr/decr and meta `N`: create the item with this value when missing. */
+  readonly initial?: bigint;
+  /** Raw exptime for an item created from `initial`. */
+  readonly exptime: number;
+  readonly cas?: number;
+}
+export interface TouchCommand {
+  readonly kind: 'touch';
+  readonly key: Buffer;
+  readonly exptime: number;
+}
+export interface FlushCommand {
+  readonly kind: 'flush';
+  /** Seconds until the flush takes effect; 0 now. */
+  readonly delay: number;
+}
+export interface StatsCommand {
+  readonly kind: 'stats';
+  /** '' for the general stats; other groups (settings, items, slabs, reset...) as sent. */
+  readonly group: string;
+}
+/** meta `me`: debug information about one item. */
+export interface DebugCommand {
+  readonly kind: 'debug';
+  readonly key: Buffer;
+}
+export interface SaslAuthCommand {
+  readonly kind: 'sasl-auth';
+  readonly mechanism: string;
+  /** For PLAIN: authzid NUL authcid NUL password. */
+  readonly data: Buffer;
+}
+export interface SimpleCommand {
+  readonly kind: 'version' | 'verbosity' | 'noop' | 'quit' | 'sasl-list';
+}
+
+export type Command =
+  | GetCommand | StoreCommand | DeleteCommand | ArithCommand | TouchCommand | FlushCommand
+  | StatsCommand | DebugCommand | SaslAuthCommand | SimpleCommand;
+export type CommandKind = Command['kind'];
+
+/**
+ * A stored item as the store shows it. `value` may be a view into store memory: valid
+ * only until the next call into the store, so encoders copy it out at once.
+ */
+export interface ItemView {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly flags: number;
+  readonly cas: number;
+  /** Absolute unix seconds; 0 = never expires. */
+  readonly exptime: number;
+  /** Unix seconds of the last access before this one. */
+  readonly lastAccess: number;
+  /** Whether the item had been fetched before this access (meta `h`). */
+  readonly fetched: boolean;
+}
+
+export type StoreStatus = 'stored' | 'not_stored' | 'exists' | 'not_found';
+export type DeleteStatus = 'deleted' | 'not_found' | 'exists';
+export type ArithStatus = 'ok' | 'not_found' | 'exists';
+
+export type Reply =
+  /** One entry per requested key, null for a miss. */
+  | { readonly kind: 'values'; readonly items: readonly (ItemView | null)[] }
+  | { readonly kind: 'stored'; readonly status: StoreStatus; readonly cas: number }
+  | { readonly kind: 'deleted'; readonly status: DeleteStatus }
+  /** `item` is the item after the operation, when it exists. */
+  | { readonly kind: 'arith'; readonly status: ArithStatus; readonly value: bigint; readonly item: ItemView | null }
+  | { readonly kind: 'touched'; readonly found: boolean }
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'stats'; readonly entries: readonly (readonly [string, string | number])[] }
+  | { readonly kind: 'version'; readonly version: string }
+  | { readonly kind: 'debug'; readonly item: ItemView | null; readonly now: number }
+  | { readonly kind: 'sasl-mechs'; readonly mechanisms: string }
+  | { readonly kind: 'authenticated' }
+  | { readonly kind: 'error'; readonly code: ErrorCode };
+
+/** Request limits, as memcached: keys of at most 250 bytes, key + value at most 1 MiB. */
+export interface ProtocolLimits {
+  readonly maxKeyLength: number;
+  readonly maxItemSize: number;
+  /** Longest ASCII command line accepted before the connection is refused. */
+  readonly maxLineLength: number;
+}
+export const DEFAULT_LIMITS: ProtocolLimits = { maxKeyLength: 250, maxItemSize: 1024 * 1024, maxLineLength: 64 * 1024 };
+
+/**
+ * What a parser returns: a request and how many bytes it used, a need for more bytes,
+ * or an error with how many bytes to drop (`consumed` now, then `skip` more as they
+ * arrive, e.g. the data block of a refused oversized set) and whether to hang up.
+ */
+export type ParseResult<F> =
+  | { readonly type: 'request'; readonly command: Command; readonly frame: F; readonly consumed: number }
+  | { readonly type: 'incomplete' }
+  | {
+      readonly type: 'error'; readonly code: ErrorCode; readonly consumed: number;
+      readonly skip?: number; readonly close?: boolean; readonly frame?: F;
+    };
