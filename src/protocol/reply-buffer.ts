@@ -28,7 +28,7 @@ export class ReplyBuffer {
   /** Appends a latin1/ASCII string (command lines, numbers, stat names). */
   ascii(s: string): this {
     this.reserve(s.length);
-    this.len += this.buf.latin1Write(s, this.len);
+    this.len += this.buf.write(s, this.len, 'latin1');
     return this;
   }
 

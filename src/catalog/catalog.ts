@@ -1,0 +1,119 @@
+/**
+ * The catalog: caches, credentials, nodes and the cluster secret. One interface with a
+ * SQLite implementation (embedded default) and room for PostgreSQL (shared by many
+ * machines). It knows tables and queries, never sockets or HTTP.
+ */
+
+export interface CacheRecord {
+  readonly id: number;
+  readonly name: string;
+  /** The plan: total memory over all its nodes, in bytes. */
+  readonly memoryBytes: number;
+  readonly enabled: boolean;
+  readonly createdAt: number;
+}
+
+export interface Capabilities {
+  readonly write: boolean;
+  readonly flush: boolean;
+  readonly api: boolean;
+}
+
+export interface CredentialRecord extends Capabilities {
+  readonly id: number;
+  readonly cacheId: number;
+  readonly username: string;
+  readonly salt: string;
+  readonly hash: string;
+  readonly primary: boolean;
+}
+
+export interface NodeRecord {
+  readonly id: number;
+  /** host:port that clients connect to, and the key used in stats. */
+  readonly address: string;
+  /** host:port of the node's admin endpoint (control plane only). */
+  readonly adminAddress: string;
+  readonly lastSeen: number;
+}
+
+/** One sample of one cache's stats on one server, as the history API serves it. */
+export interface HistorySample {
+  readonly cacheId: number;
+  /** host:port of the node, the same key as in stats. */
+  readonly server: string;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+  readonly stats: Readonly<Record<string, number>>;
+}
+
+export interface HistoryQuery {
+  /** Inclusive lower bound, ms. */
+  readonly since?: number;
+  /** Inclusive upper bound, ms. */
+  readonly until?: number;
+  readonly limit?: number;
+}
+
+/** How long samples are kept at full resolution, then thinned to one per hour per server, then dropped. */
+export interface RetentionPolicy {
+  readonly rawMs: number;
+  readonly hourlyMs: number;
+}
+
+/** A newly made credential: the only moment its password exists in clear. */
+export interface NewCredential {
+  readonly credential: CredentialRecord;
+  readonly password: string;
+}
+
+/** What a node needs to serve: every cache and credential, plus the cluster size. */
+export interface CatalogSnapshot {
+  readonly caches: readonly CacheRecord[];
+  readonly credentials: readonly CredentialRecord[];
+  readonly nodes: readonly NodeRecord[];
+}
+
+export interface Catalog {
+  createCache(input: { name?: string; memoryBytes: number }): Promise<{ cache: CacheRecord } & NewCredential>;
+  getCache(id: number): Promise<CacheRecord | undefined>;
+  listCaches(): Promise<CacheRecord[]>;
+  updateCache(id: number, patch: { memoryBytes?: number; enabled?: boolean; name?: string }): Promise<CacheRecord | undefined>;
+  deleteCache(id: number): Promise<boolean>;
+
+  createCredential(cacheId: number, caps?: Partial<Capabilities>): Promise<NewCredential>;
+  listCredentials(cacheId: number): Promise<CredentialRecord[]>;
+  findCredential(username: string): Promise<CredentialRecord | undefined>;
+  updateCredential(id: number, caps: Partial<Capabilities>): Promise<CredentialRecord | undefined>;
+  promoteCredential(id: number): Promise<CredentialRecord | undefined>;
+  /** Refuses (returns 'primary') to delete a cache's primary credential. */
+  deleteCredential(id: number): Promise<'deleted' | 'not_found' | 'primary'>;
+
+  /** Registers (or refreshes) a node by its client address. */
+  registerNode(address: string, adminAddress: string): Promise<NodeRecord>;
+  listNodes(): Promise<NodeRecord[]>;
+  removeNode(address: string): Promise<void>;
+
+  /** The secret nodes and control planes share for the admin endpoint; made once. */
+  clusterSecret(): Promise<string>;
+
+  addHistory(samples: readonly HistorySample[]): Promise<void>;
+  /** Oldest first. */
+  history(cacheId: number, query?: HistoryQuery): Promise<HistorySample[]>;
+  /** Thins samples older than policy.rawMs to one per hour per (cache, server); drops those older than hourlyMs. Returns rows removed. */
+  thinHistory(policy: RetentionPolicy, now: number): Promise<number>;
+
+  /** Creates the operator token if none exists and returns it in clear (only then); stored hashed. */
+  ensureOperatorToken(): Promise<string | undefined>;
+  verifyOperatorToken(token: string): Promise<boolean>;
+
+  snapshot(): Promise<CatalogSnapshot>;
+  /** Changes whenever caches, credentials or nodes change, from any process. */
+  revision(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Where a cache's clients connect: every node of the cluster, or the default before any ran. */
+export function serversOf(nodes: readonly NodeRecord[], fallback = '127.0.0.1:11211'): string[] {
+  return nodes.length ? nodes.map((n) => n.address) : [fallback];
+}

@@ -1,0 +1,283 @@
+/**
+ * The catalog in one SQLite file (WAL mode, so a running node and a CLI process can use
+ * it at once). Triggers bump `revision` on every change so nodes in other processes
+ * notice within one poll.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { generatePassword, generateToken, generateUsername, hashSecret, verifySecret } from '../shared/secrets.ts';
+import type {
+  CacheRecord, Capabilities, Catalog, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample, NewCredential,
+  NodeRecord, RetentionPolicy,
+} from './catalog.ts';
+
+const HOUR_MS = 3_600_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', '0');
+CREATE TABLE IF NOT EXISTS caches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  memory_bytes INTEGER NOT NULL CHECK (memory_bytes > 0),
+  enabled INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credentials (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  cache_id INTEGER NOT NULL REFERENCES caches(id) ON DELETE CASCADE,
+  username TEXT NOT NULL UNIQUE,
+  salt TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  write_cap INTEGER NOT NULL DEFAULT 1,
+  flush_cap INTEGER NOT NULL DEFAULT 1,
+  api_cap INTEGER NOT NULL DEFAULT 1,
+  is_primary INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS credentials_cache ON credentials(cache_id);
+CREATE TABLE IF NOT EXISTS nodes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  address TEXT NOT NULL UNIQUE,
+  admin_address TEXT NOT NULL,
+  last_seen INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+  cache_id INTEGER NOT NULL,
+  server TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  stats TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_cache_ts ON history(cache_id, ts);
+CREATE TRIGGER IF NOT EXISTS caches_ins AFTER INSERT ON caches BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
+CREATE TRIGGER IF NOT EXISTS caches_upd AFTER UPDATE ON caches BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
+CREATE TRIGGER IF NOT EXISTS caches_del AFTER DELETE ON caches BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
+CREATE TRIGGER IF NOT EXISTS creds_ins AFTER INSERT ON credentials BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
+CREATE TRIGGER IF NOT EXISTS creds_upd AFTER UPDATE ON credentials BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
+CREATE TRIGGER IF NOT EXISTS creds_del AFTER DELETE ON credentials BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
+CREATE TRIGGER IF NOT EXISTS nodes_ins AFTER INSERT ON nodes BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
+CREATE TRIGGER IF NOT EXISTS nodes_upd AFTER UPDATE OF address, admin_address ON nodes
+  WHEN OLD.address IS NOT NEW.address OR OLD.admin_address IS NOT NEW.admin_address BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
+CREATE TRIGGER IF NOT EXISTS nodes_del AFTER DELETE ON nodes BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
+`;
+
+interface CacheRow { id: number; name: string; memory_bytes: number; enabled: number; created_at: number }
+interface CredRow {
+  id: number; cache_id: number; username: string; salt: string; hash: string;
+  write_cap: number; flush_cap: number; api_cap: number; is_primary: number;
+}
+interface NodeRow { id: number; address: string; admin_address: string; last_seen: number }
+
+const toCache = (r: CacheRow): CacheRecord => ({
+  id: r.id, name: r.name, memoryBytes: r.memory_bytes, enabled: r.enabled === 1, createdAt: r.created_at,
+});
+const toCred = (r: CredRow): CredentialRecord => ({
+  id: r.id, cacheId: r.cache_id, username: r.username, salt: r.salt, hash: r.hash,
+  write: r.write_cap === 1, flush: r.flush_cap === 1, api: r.api_cap === 1, primary: r.is_primary === 1,
+});
+const toNode = (r: NodeRow): NodeRecord => ({
+  id: r.id, address: r.address, adminAddress: r.admin_address, lastSeen: r.last_seen,
+});
+
+export function openSqliteCatalog(dataDir: string): SqliteCatalog {
+  mkdirSync(dataDir, { recursive: true });
+  return new SqliteCatalog(join(dataDir, 'catalog.sqlite'));
+}
+
+export class SqliteCatalog implements Catalog {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  async createCache(input: { name?: string; memoryBytes: number }) {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      const placeholder = `pending-${now}-${Math.random()}`;
+      const { lastInsertRowid } = this.db
+        .prepare('INSERT INTO caches (name, memory_bytes, created_at) VALUES (?, ?, ?)')
+        .run(input.name ?? placeholder, input.memoryBytes, now);
+      const id = Number(lastInsertRowid);
+      if (!input.name) this.db.prepare('UPDATE caches SET name = ? WHERE id = ?').run(`mc-${id}`, id);
+      const made = this.insertCredential(id, {}, true);
+      return { cache: this.cacheById(id)!, ...made };
+    })();
+  }
+
+  private cacheById(id: number): CacheRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM caches WHERE id = ?').get(id) as CacheRow | undefined;
+    return row && toCache(row);
+  }
+
+  async getCache(id: number) {
+    return this.cacheById(id);
+  }
+
+  async listCaches() {
+    return (this.db.prepare('SELECT * FROM caches ORDER BY id').all() as CacheRow[]).map(toCache);
+  }
+
+  async updateCache(id: number, patch: { memoryBytes?: number; enabled?: boolean; name?: string }) {
+    const cur = this.cacheById(id);
+    if (!cur) return undefined;
+    this.db.prepare('UPDATE caches SET memory_bytes = ?, enabled = ?, name = ? WHERE id = ?').run(
+      patch.memoryBytes ?? cur.memoryBytes, (patch.enabled ?? cur.enabled) ? 1 : 0, patch.name ?? cur.name, id,
+    );
+    return this.cacheById(id);
+  }
+
+  async deleteCache(id: number) {
+    return this.db.prepare('DELETE FROM caches WHERE id = ?').run(id).changes > 0;
+  }
+
+  private insertCredential(cacheId: number, caps: Partial<Capabilities>, primary: boolean): NewCredential {
+    const password = generatePassword();
+    const { salt, hash } = hashSecret(password);
+    for (;;) {
+      const username = generateUsername();
+      const res = this.db
+        .prepare(`INSERT OR IGNORE INTO credentials (cache_id, username, salt, hash, write_cap, flush_cap, api_cap, is_primary)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(cacheId, username, salt, hash, caps.write === false ? 0 : 1, caps.flush === false ? 0 : 1,
+          caps.api === false ? 0 : 1, primary ? 1 : 0);
+      if (res.changes === 1) return { credential: this.credById(Number(res.lastInsertRowid))!, password };
+    }
+  }
+
+  private credById(id: number): CredentialRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM credentials WHERE id = ?').get(id) as CredRow | undefined;
+    return row && toCred(row);
+  }
+
+  async createCredential(cacheId: number, caps: Partial<Capabilities> = {}) {
+    return this.db.transaction(() => {
+      if (!this.cacheById(cacheId)) throw new Error(`no cache ${cacheId}`);
+      return this.insertCredential(cacheId, caps, false);
+    })();
+  }
+
+  async listCredentials(cacheId: number) {
+    return (this.db.prepare('SELECT * FROM credentials WHERE cache_id = ? ORDER BY id').all(cacheId) as CredRow[]).map(toCred);
+  }
+
+  async findCredential(username: string) {
+    const row = this.db.prepare('SELECT * FROM credentials WHERE username = ?').get(username) as CredRow | undefined;
+    return row && toCred(row);
+  }
+
+  async updateCredential(id: number, caps: Partial<Capabilities>) {
+    const cur = this.credById(id);
+    if (!cur) return undefined;
+    this.db.prepare('UPDATE credentials SET write_cap = ?, flush_cap = ?, api_cap = ? WHERE id = ?').run(
+      (caps.write ?? cur.write) ? 1 : 0, (caps.flush ?? cur.flush) ? 1 : 0, (caps.api ?? cur.api) ? 1 : 0, id,
+    );
+    return this.credById(id);
+  }
+
+  async promoteCredential(id: number) {
+    return this.db.transaction(() => {
+      const cur = this.credById(id);
+      if (!cur) return undefined;
+      this.db.prepare('UPDATE credentials SET is_primary = 0 WHERE cache_id = ? AND id <> ?').run(cur.cacheId, id);
+      this.db.prepare('UPDATE credentials SET is_primary = 1 WHERE id = ?').run(id);
+      return this.credById(id);
+    })();
+  }
+
+  async deleteCredential(id: number) {
+    return this.db.transaction(() => {
+      const cur = this.credById(id);
+      if (!cur) return 'not_found' as const;
+      if (cur.primary) return 'primary' as const;
+      this.db.prepare('DELETE FROM credentials WHERE id = ?').run(id);
+      return 'deleted' as const;
+    })();
+  }
+
+  async registerNode(address: string, adminAddress: string) {
+    const now = Date.now();
+    this.db
+      .prepare(`INSERT INTO nodes (address, admin_address, last_seen) VALUES (?, ?, ?)
+                ON CONFLICT(address) DO UPDATE SET admin_address = excluded.admin_address, last_seen = excluded.last_seen`)
+      .run(address, adminAddress, now);
+    return toNode(this.db.prepare('SELECT * FROM nodes WHERE address = ?').get(address) as NodeRow);
+  }
+
+  async listNodes() {
+    return (this.db.prepare('SELECT * FROM nodes ORDER BY id').all() as NodeRow[]).map(toNode);
+  }
+
+  async removeNode(address: string) {
+    this.db.prepare('DELETE FROM nodes WHERE address = ?').run(address);
+  }
+
+  async clusterSecret() {
+    this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('cluster_secret', ?)").run(generateToken());
+    return (this.db.prepare("SELECT value FROM meta WHERE key = 'cluster_secret'").get() as { value: string }).value;
+  }
+
+  async addHistory(samples: readonly HistorySample[]) {
+    const insert = this.db.prepare('INSERT INTO history (cache_id, server, ts, stats) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const s of samples) insert.run(s.cacheId, s.server, s.timestamp, JSON.stringify(s.stats));
+    })();
+  }
+
+  async history(cacheId: number, q: HistoryQuery = {}) {
+    const rows = this.db
+      .prepare(`SELECT cache_id, server, ts, stats FROM history WHERE cache_id = ? AND ts >= ? AND ts <= ?
+                ORDER BY ts, server LIMIT ?`)
+      .all(cacheId, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, q.limit ?? -1) as
+      { cache_id: number; server: string; ts: number; stats: string }[];
+    return rows.map((r) => ({ cacheId: r.cache_id, server: r.server, timestamp: r.ts, stats: JSON.parse(r.stats) }));
+  }
+
+  async thinHistory(policy: RetentionPolicy, now: number) {
+    return this.db.transaction(() => {
+      let removed = this.db.prepare('DELETE FROM history WHERE ts < ?').run(now - policy.hourlyMs).changes;
+      // Keep the first sample of each hour per (cache, server) once it is older than the raw window.
+      removed += this.db
+        .prepare(`DELETE FROM history WHERE ts < ? AND rowid NOT IN (
+                    SELECT MIN(rowid) FROM history WHERE ts < ? GROUP BY cache_id, server, ts / ${HOUR_MS})`)
+        .run(now - policy.rawMs, now - policy.rawMs).changes;
+      return removed;
+    })();
+  }
+
+  async ensureOperatorToken() {
+    const existing = this.db.prepare("SELECT value FROM meta WHERE key = 'operator_token'").get();
+    if (existing) return undefined;
+    const token = generateToken();
+    const res = this.db
+      .prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('operator_token', ?)")
+      .run(JSON.stringify(hashSecret(token)));
+    return res.changes === 1 ? token : undefined;
+  }
+
+  async verifyOperatorToken(token: string) {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'operator_token'").get() as { value: string } | undefined;
+    return row !== undefined && verifySecret(token, JSON.parse(row.value));
+  }
+
+  async snapshot(): Promise<CatalogSnapshot> {
+    return this.db.transaction(() => ({
+      caches: (this.db.prepare('SELECT * FROM caches ORDER BY id').all() as CacheRow[]).map(toCache),
+      credentials: (this.db.prepare('SELECT * FROM credentials ORDER BY id').all() as CredRow[]).map(toCred),
+      nodes: (this.db.prepare('SELECT * FROM nodes ORDER BY id').all() as NodeRow[]).map(toNode),
+    }))();
+  }
+
+  async revision() {
+    return Number((this.db.prepare("SELECT value FROM meta WHERE key = 'revision'").get() as { value: string }).value);
+  }
+
+  async close() {
+    this.db.close();
+  }
+}

@@ -1,0 +1,57 @@
+/** `cachier cache create|list`: provisioning straight against the catalog. */
+import { serversOf } from '../catalog/catalog.ts';
+import { openSqliteCatalog } from '../catalog/sqlite.ts';
+import { formatSize, parseSize } from '../shared/sizes.ts';
+import { parse, UsageError } from './args.ts';
+
+export async function runCache(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === 'create') return create(rest);
+  if (sub === 'list') return list(rest);
+  throw new UsageError('usage: cachier cache create|list --data DIR [...]');
+}
+
+async function create(argv: string[]): Promise<void> {
+  const o = parse(argv, {
+    data: { type: 'string', default: './data' },
+    memory: { type: 'string', default: '64mb' },
+    name: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  let memoryBytes: number;
+  try {
+    memoryBytes = parseSize(o.memory!);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const catalog = openSqliteCatalog(o.data!);
+  try {
+    const { cache, credential, password } = await catalog.createCache({ name: o.name, memoryBytes });
+    const servers = serversOf(await catalog.listNodes());
+    const out = {
+      id: cache.id, name: cache.name, memory: formatSize(cache.memoryBytes), memory_bytes: cache.memoryBytes,
+      servers, username: credential.username, password,
+    };
+    if (o.json) console.log(JSON.stringify(out));
+    else {
+      console.log(`Created cache ${cache.id} (${cache.name}, ${out.memory})`);
+      console.log(`MEMCACHIER_SERVERS=${servers.join(',')}`);
+      console.log(`MEMCACHIER_USERNAME=${credential.username}`);
+      console.log(`MEMCACHIER_PASSWORD=${password}`);
+    }
+  } finally {
+    await catalog.close();
+  }
+}
+
+async function list(argv: string[]): Promise<void> {
+  const o = parse(argv, { data: { type: 'string', default: './data' }, json: { type: 'boolean', default: false } });
+  const catalog = openSqliteCatalog(o.data!);
+  try {
+    const caches = await catalog.listCaches();
+    if (o.json) console.log(JSON.stringify(caches));
+    else for (const c of caches) console.log(`${c.id}\t${c.name}\t${formatSize(c.memoryBytes)}\t${c.enabled ? 'enabled' : 'disabled'}`);
+  } finally {
+    await catalog.close();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * `cachier start`: everything on one machine — the SQLite catalog under --data, N cache
+ * nodes on consecutive ports, and the control plane's HTTP port. On an empty catalog it
+ * creates a first cache and prints how to connect to it.
+ */
+import { serversOf } from '../catalog/catalog.ts';
+import { openSqliteCatalog } from '../catalog/sqlite.ts';
+import { createCacheNode, type CacheNode } from '../node/cache-node.ts';
+import { startControlPlane } from '../control/main.ts';
+import { parseSize } from '../shared/sizes.ts';
+import { intOption, parse, UsageError } from './args.ts';
+
+export async function runStart(argv: string[]): Promise<void> {
+  const o = parse(argv, {
+    data: { type: 'string', default: './data' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'http-port': { type: 'string' },
+    port: { type: 'string' },
+    nodes: { type: 'string' },
+    'anonymous-cache': { type: 'string' },
+    'history-interval': { type: 'string' },
+    'auth-timeout': { type: 'string' },
+    memory: { type: 'string', default: '64mb' },
+  });
+  const host = o.host!;
+  const httpPort = intOption(o['http-port'], 'http-port', 8080);
+  const port = intOption(o.port, 'port', 11211, 1);
+  const nodeCount = intOption(o.nodes, 'nodes', 1, 1, 64);
+  const historyInterval = intOption(o['history-interval'], 'history-interval', 60, 1, 86400);
+  const authTimeoutMs = intOption(o['auth-timeout'], 'auth-timeout', 5, 1, 3600) * 1000;
+  const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
+  const firstCacheBytes = (() => {
+    try {
+      return parseSize(o.memory!);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  })();
+
+  const catalog = openSqliteCatalog(o.data!);
+  if (anonymousCacheId !== undefined && !(await catalog.getCache(anonymousCacheId))) {
+    throw new UsageError(`--anonymous-cache ${anonymousCacheId}: no such cache`);
+  }
+  // This process owns the embedded cluster: forget nodes of earlier runs on other ports.
+  const addresses = Array.from({ length: nodeCount }, (_, i) => `${host}:${port + i}`);
+  for (const n of await catalog.listNodes()) if (!addresses.includes(n.address)) await catalog.removeNode(n.address);
+
+  const nodes: CacheNode[] = [];
+  for (let i = 0; i < nodeCount; i++) {
+    nodes.push(await createCacheNode({ catalog, host, port: port + i, anonymousCacheId, authTimeoutMs }));
+  }
+  let first: string[] = [];
+  if ((await catalog.listCaches()).length === 0) {
+    const { cache, credential, password } = await catalog.createCache({ memoryBytes: firstCacheBytes });
+    first = [
+      `Created your first cache (id ${cache.id}). Connect with:`,
+      `MEMCACHIER_SERVERS=${serversOf(await catalog.listNodes()).join(',')}`,
+      `MEMCACHIER_USERNAME=${credential.username}`,
+      `MEMCACHIER_PASSWORD=${password}`,
+    ];
+  }
+  // Every node has registered: bring all of them to the same view of the cluster.
+  await Promise.all(nodes.map((n) => n.sync.syncNow()));
+  const control = await startControlPlane({ catalog, host, port: httpPort, historyIntervalSeconds: historyInterval });
+
+  for (const line of first) console.log(line);
+  console.log(`Dashboard: http://${host}:${control.port}/`);
+  console.log(`cachier ready: http=${host}:${control.port} nodes=${nodes.map((n) => n.address).join(',')}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await control.close();
+    await Promise.all(nodes.map((n) => n.close()));
+    await catalog.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}

@@ -1,0 +1,54 @@
+/** flush_all, stats, version, verbosity: commands about the cache rather than one key. */
+import type { FlushCommand, Reply, StatsCommand } from '../../protocol/command.ts';
+import { DEFAULT_LIMITS } from '../../protocol/command.ts';
+import { resetCounters } from '../../store/stats.ts';
+import type { ExecContext } from '../exec-context.ts';
+import { FLUSH_FORBIDDEN } from './refusals.ts';
+
+const OK: Reply = Object.freeze({ kind: 'ok' });
+
+export function flush(cmd: FlushCommand, ctx: ExecContext): Reply {
+  if (!ctx.credential.flush) return FLUSH_FORBIDDEN;
+  ctx.tenant.store.flush(cmd.delay, ctx.now);
+  return OK;
+}
+
+/** `stats` shows this cache's numbers only, never the node's or another cache's. */
+export function stats(cmd: StatsCommand, ctx: ExecContext): Reply {
+  const { tenant, now, node } = ctx;
+  switch (cmd.group) {
+    case '': {
+      const entries: [string, number | string][] = [
+        ['uptime', now - node.startedAt],
+        ['version', node.version],
+      ];
+      for (const [name, value] of Object.entries(ctx.tenants.stats(tenant, now))) entries.push([name, value]);
+      return { kind: 'stats', entries };
+    }
+    case 'reset':
+      resetCounters(tenant.store.counters);
+      return OK;
+    case 'settings':
+      return {
+        kind: 'stats',
+        entries: [
+          ['maxbytes', tenant.store.limit],
+          ['item_size_max', DEFAULT_LIMITS.maxItemSize],
+          ['key_max_length', DEFAULT_LIMITS.maxKeyLength],
+          ['evictions', 'on'],
+          ['cas_enabled', 'yes'],
+        ],
+      };
+    default:
+      // items, slabs, sizes, conns...: node-wide internals that a tenant has no business seeing.
+      return { kind: 'stats', entries: [] };
+  }
+}
+
+export function version(_cmd: unknown, ctx: ExecContext): Reply {
+  return { kind: 'version', version: ctx.node.version };
+}
+
+export function ok(): Reply {
+  return OK;
+}

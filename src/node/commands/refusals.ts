@@ -1,0 +1,5 @@
+/** Replies for commands a credential's capabilities do not allow. */
+import type { Reply } from '../../protocol/command.ts';
+
+export const WRITE_FORBIDDEN: Reply = Object.freeze({ kind: 'error', code: 'WRITE_FORBIDDEN' });
+export const FLUSH_FORBIDDEN: Reply = Object.freeze({ kind: 'error', code: 'FLUSH_FORBIDDEN' });

@@ -1,0 +1,25 @@
+/** What a command handler may use: the logged-in cache, its credential, the clock, the node. */
+import type { Reply, SaslAuthCommand } from '../protocol/command.ts';
+import type { Credential, Tenant, Tenants } from './tenants.ts';
+
+export interface NodeInfo {
+  readonly version: string;
+  /** Unix seconds the node started. */
+  readonly startedAt: number;
+}
+
+/** Connection-level actions a few commands need (login, quit). */
+export interface SessionControl {
+  login(command: SaslAuthCommand): Reply;
+  quit(): void;
+}
+
+export interface ExecContext {
+  readonly tenant: Tenant;
+  readonly credential: Credential;
+  readonly tenants: Tenants;
+  readonly node: NodeInfo;
+  readonly session: SessionControl;
+  /** Unix seconds. */
+  readonly now: number;
+}

@@ -1,0 +1,137 @@
+/**
+ * The caches one node serves and the credentials that reach them. Catalog snapshots are
+ * applied in place: a changed capability mutates the live credential object (so it
+ * applies from the next command), a deleted credential or a disabled/deleted cache
+ * closes its connections at once.
+ */
+import type { CatalogSnapshot } from '../catalog/catalog.ts';
+import { verifySecret } from '../shared/secrets.ts';
+import { snapshotStats, type StatsSnapshot } from '../store/stats.ts';
+import type { TenantStore } from '../store/store-api.ts';
+
+export interface Credential {
+  readonly username: string;
+  readonly cacheId: number;
+  salt: string;
+  hash: string;
+  write: boolean;
+  flush: boolean;
+  api: boolean;
+}
+
+/** What the registry needs of a connection: to know its login and to close it. */
+export interface TenantConnection {
+  readonly credential: Credential | undefined;
+  close(reason: string): void;
+}
+
+export interface Tenant {
+  readonly id: number;
+  readonly store: TenantStore;
+  enabled: boolean;
+  planBytes: number;
+  readonly connections: Set<TenantConnection>;
+}
+
+export type StoreFactory = (limitBytes: number) => TenantStore;
+
+/** Every capability: for `--anonymous-cache` connections, which cannot log in. */
+export const ANONYMOUS: Credential = Object.freeze({
+  username: '', cacheId: 0, salt: '', hash: '', write: true, flush: true, api: true,
+}) as Credential;
+
+export class Tenants {
+  private readonly byId = new Map<number, Tenant>();
+  private readonly credentials = new Map<string, Credential>();
+  private nodeCount = 1;
+
+  constructor(private readonly makeStore: StoreFactory) {}
+
+  get(id: number): Tenant | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): IterableIterator<Tenant> {
+    return this.byId.values();
+  }
+
+  /** The cache a username belongs to, whatever the password (for auth_cmds accounting). */
+  tenantOfUsername(username: string): Tenant | undefined {
+    const cred = this.credentials.get(username);
+    return cred && this.byId.get(cred.cacheId);
+  }
+
+  /** Checks a login in constant time; a disabled cache cannot log in. */
+  authenticate(username: string, password: string): { credential: Credential; tenant: Tenant } | undefined {
+    const credential = this.credentials.get(username);
+    const tenant = credential && this.byId.get(credential.cacheId);
+    if (!credential || !tenant || !tenant.enabled) return undefined;
+    return verifySecret(password, credential) ? { credential, tenant } : undefined;
+  }
+
+  apply(snapshot: CatalogSnapshot): void {
+    this.nodeCount = Math.max(1, snapshot.nodes.length);
+    const seenCaches = new Set<number>();
+    for (const c of snapshot.caches) {
+      seenCaches.add(c.id);
+      const limit = this.shareOf(c.memoryBytes);
+      let t = this.byId.get(c.id);
+      if (!t) {
+        t = { id: c.id, store: this.makeStore(limit), enabled: c.enabled, planBytes: c.memoryBytes, connections: new Set() };
+        this.byId.set(c.id, t);
+      } else {
+        if (t.store.limit !== limit) t.store.setLimit(limit);
+        t.planBytes = c.memoryBytes;
+        t.enabled = c.enabled;
+      }
+      if (!t.enabled) this.closeAll(t, 'cache disabled');
+    }
+    for (const [id, t] of this.byId) {
+      if (seenCaches.has(id)) continue;
+      this.closeAll(t, 'cache deleted');
+      t.store.clear();
+      this.byId.delete(id);
+    }
+
+    const seenUsers = new Set<string>();
+    for (const r of snapshot.credentials) {
+      seenUsers.add(r.username);
+      const cur = this.credentials.get(r.username);
+      if (cur && cur.cacheId === r.cacheId) {
+        Object.assign(cur, { salt: r.salt, hash: r.hash, write: r.write, flush: r.flush, api: r.api });
+      } else {
+        if (cur) this.revoke(cur);
+        this.credentials.set(r.username, {
+          username: r.username, cacheId: r.cacheId, salt: r.salt, hash: r.hash, write: r.write, flush: r.flush, api: r.api,
+        });
+      }
+    }
+    for (const [name, cred] of this.credentials) if (!seenUsers.has(name)) this.revoke(cred);
+  }
+
+  /** One cache's 31 stats on this node. */
+  stats(t: Tenant, now: number): StatsSnapshot {
+    return snapshotStats(t.store.counters, {
+      bytes: t.store.bytes,
+      curr_items: t.store.items,
+      limit_maxbytes: t.store.limit,
+      time: now,
+      curr_connections: t.connections.size,
+    });
+  }
+
+  private shareOf(planBytes: number): number {
+    return Math.floor(planBytes / this.nodeCount);
+  }
+
+  private revoke(cred: Credential): void {
+    this.credentials.delete(cred.username);
+    const t = this.byId.get(cred.cacheId);
+    if (!t) return;
+    for (const conn of [...t.connections]) if (conn.credential === cred) conn.close('credential deleted');
+  }
+
+  private closeAll(t: Tenant, reason: string): void {
+    for (const conn of [...t.connections]) conn.close(reason);
+  }
+}
