@@ -3,8 +3,10 @@
 # (to validate the harness), memccapable, and stock memcache clients in Python,
 # Ruby, PHP and Java. Idempotent: returns at once when everything is installed.
 #
-# Note: Debian's ruby-dalli does not depend on the ruby interpreter, so `ruby` is
-# listed explicitly.
+# Notes: Debian's ruby-dalli does not depend on the ruby interpreter, so `ruby` is
+# listed explicitly. sasl2-bin (saslpasswd2) lets the harness self-check
+# (CACHIER_COMPAT_TARGET=memcached) run memcached with SASL; javac for the
+# spymemcached test comes from a JDK, which that test skips without.
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +19,7 @@ PACKAGES=(
   php-cli
   php-memcached
   libspymemcached-java
+  sasl2-bin
 )
 
 missing=()

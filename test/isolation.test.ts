@@ -26,6 +26,7 @@ test('the same key in two caches holds two values', async () => {
 test('stats count only the connection\'s own cache', async () => {
   const ca = await t.textLogin(a);
   const cb = await t.textLogin(b);
+  await ca.text('stats reset\r\n');
   await cb.text('stats reset\r\n');
   const before = await cb.text('stats\r\n', 'END\r\n');
   for (let i = 0; i < 5; i++) await ca.text(`set a${i} 0 0 1\r\nx\r\n`);

@@ -112,7 +112,8 @@ export class Session implements TenantConnection, SessionControl {
       const r = this.wire.parse(view, this.opts.limits);
       if (r.type === 'incomplete') break;
       if (r.type === 'error') {
-        this.wire.encodeError(r.code, this.out, r.frame);
+        // A binary error without a readable header (bad magic) has nobody to answer: just close.
+        if (r.frame !== undefined || this.wire === TEXT_WIRE) this.wire.encodeError(r.code, this.out, r.frame);
         if (r.close) {
           this.closing = true;
           break;

@@ -208,8 +208,8 @@ export class MemoryTenantStore implements TenantStore {
     if (mode === 'append' || mode === 'prepend') {
       // old is non-null here: without cas the check above returned, with cas it matched.
       const prior = old!;
+      if (key.length + prior.value.length + value.length > this.maxItemSize) return TOO_LARGE;
       newValue = mode === 'append' ? Buffer.concat([prior.value, value]) : Buffer.concat([value, prior.value]);
-      if (key.length + newValue.length > this.maxItemSize) return TOO_LARGE;
       newFlags = prior.flags;
       newExptime = prior.exptime;
     } else {

@@ -71,3 +71,25 @@ export function haveCommand(cmd: string): boolean {
     .split(path.delimiter)
     .some((dir) => dir && fs.existsSync(path.join(dir, cmd)));
 }
+
+/**
+ * Replaces every `{ error: "Class: message" }` a client script recorded by the string
+ * `error:Class`, so a whole run can be compared with one deepEqual (and one diff).
+ */
+export function errorsToClass(observed: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(observed)) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { error?: unknown }).error === 'string') {
+      const msg = (v as { error: string }).error;
+      out[k] = `error:${msg.split(':')[0]}`;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+/** Pretty JSON for assertion messages. */
+export function show(v: unknown): string {
+  return JSON.stringify(v, null, 2);
+}

@@ -39,9 +39,14 @@ export function stats(cmd: StatsCommand, ctx: ExecContext): Reply {
           ['cas_enabled', 'yes'],
         ],
       };
-    default:
-      // items, slabs, sizes, conns...: node-wide internals that a tenant has no business seeing.
+    case 'items':
+    case 'slabs':
+    case 'sizes':
+    case 'conns':
+      // Node-wide internals that a tenant has no business seeing: an empty list.
       return { kind: 'stats', entries: [] };
+    default:
+      return { kind: 'error', code: 'UNKNOWN_COMMAND' };
   }
 }
 

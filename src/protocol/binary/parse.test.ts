@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_LIMITS, type Command, type ParseResult, type ProtocolLimits } from '../command.ts';
 import type { BinaryFrame } from './frame.ts';
+import { decodeRequestHeader } from './header.ts';
 import { Opcode } from './opcodes.ts';
 import { parseBinary } from './parse.ts';
 import { plain, rawRequest, req } from './testing/frames.ts';
@@ -261,4 +262,11 @@ test('CAS is read as a 64-bit number up to 2^53', () => {
 
 test('an empty buffer is incomplete', () => {
   assert.deepEqual(parseBinary(Buffer.alloc(0), DEFAULT_LIMITS), { type: 'incomplete' });
+});
+
+test('decodeRequestHeader reads every field', () => {
+  const buf = rawRequest({ opcode: Opcode.Set, key: 'key', extras: Buffer.alloc(8), value: 'value', vbucket: 3, opaque: 0xfeedface, cas: 2 ** 33 + 1 });
+  assert.deepEqual(decodeRequestHeader(buf), {
+    magic: 0x80, opcode: 0x01, keylen: 3, extlen: 8, datatype: 0, vbucket: 3, bodylen: 16, opaque: 0xfeedface, cas: 2 ** 33 + 1,
+  });
 });

@@ -76,7 +76,7 @@ function decodeCommand(info: OpcodeInfo, buf: Buffer, extlen: number, key: Buffe
     case 'get':
       return extlen === 4 ? { kind: 'get', keys: [key], touchExptime: buf.readUInt32BE(x) } : { kind: 'get', keys: [key] };
     case 'store': {
-      const value = Buffer.from(buf.subarray(valueStart, end));
+      const value = copyOut(buf, valueStart, end);
       const flags = extlen === 8 ? buf.readUInt32BE(x) : 0;
       const exptime = extlen === 8 ? buf.readUInt32BE(x + 4) : 0;
       const cas = readCas(buf, HeaderOffset.cas);
@@ -106,7 +106,7 @@ function decodeCommand(info: OpcodeInfo, buf: Buffer, extlen: number, key: Buffe
     case 'stats':
       return { kind: 'stats', group: key.toString('latin1') };
     case 'sasl-auth':
-      return { kind: 'sasl-auth', mechanism: key.toString('latin1'), data: Buffer.from(buf.subarray(valueStart, end)) };
+      return { kind: 'sasl-auth', mechanism: key.toString('latin1'), data: copyOut(buf, valueStart, end) };
     case 'noop': return NOOP;
     case 'version': return VERSION;
     case 'quit': return QUIT;
@@ -115,6 +115,13 @@ function decodeCommand(info: OpcodeInfo, buf: Buffer, extlen: number, key: Buffe
     case 'debug':
       throw new Error('no binary opcode decodes to debug');
   }
+}
+
+/** A copy of buf[start, end): allocUnsafe + copy skips the intermediate view Buffer.from(subarray) makes. */
+function copyOut(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  buf.copy(out, 0, start, end);
+  return out;
 }
 
 function errorFrame(opcode: number, opaque: number, info: OpcodeInfo | undefined): BinaryFrame {

@@ -51,15 +51,15 @@ const CLASSIC_VERBS: readonly ClassicVerb[] = [
 ];
 
 // Classic frames carry no per-request data, so every request shares one of these.
-const CLASSIC_FRAMES = new Map<ClassicVerb, readonly [ClassicFrame, ClassicFrame]>(
+const CLASSIC_FRAMES = Object.fromEntries(
   CLASSIC_VERBS.map((verb) => [
     verb,
     [Object.freeze({ kind: 'classic', verb, noreply: false }), Object.freeze({ kind: 'classic', verb, noreply: true })],
   ]),
-);
+) as Record<ClassicVerb, readonly [ClassicFrame, ClassicFrame]>;
 
 export function classicFrame(verb: ClassicVerb, noreply: boolean): ClassicFrame {
-  return CLASSIC_FRAMES.get(verb)![noreply ? 1 : 0];
+  return CLASSIC_FRAMES[verb][noreply ? 1 : 0];
 }
 
 export const MN_FRAME: MetaFrame = Object.freeze({

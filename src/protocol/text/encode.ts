@@ -1,0 +1,262 @@
+/**
+ * ASCII reply encoder. The same Reply reads differently per frame: a `stored` reply is
+ * `STORED` to a classic set and `HD` to a meta ms. Classic `noreply` silences every reply
+ * of its request, errors included (as memcached does). Meta `q` hides only the nominal
+ * reply (EN, HD); errors always show. Meta reply tokens follow the request's flag order.
+ */
+import type { Command, ItemView, Reply } from '../command.ts';
+import type { ReplyBuffer } from '../reply-buffer.ts';
+import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
+import type { ClassicFrame, MetaFrame, TextFrame } from './frame.ts';
+
+const line = (s: string): Buffer => Buffer.from(`${s}\r\n`, 'latin1');
+const CRLF = line('');
+const END = line('END');
+const STORED = line('STORED');
+const NOT_STORED = line('NOT_STORED');
+const EXISTS = line('EXISTS');
+const NOT_FOUND = line('NOT_FOUND');
+const DELETED = line('DELETED');
+const TOUCHED = line('TOUCHED');
+const OK = line('OK');
+const RESET = line('RESET');
+const MN = line('MN');
+const EN = line('EN');
+const VALUE = Buffer.from('VALUE ', 'latin1');
+
+// Error lines built once per code.
+const ERROR_LINES = Object.fromEntries(
+  Object.entries(ERRORS).map(([code, spec]) => [code, line(spec.text)]),
+) as Record<ErrorCode, Buffer>;
+
+/** Writes the answer to one request. `now` (unix seconds) turns expiry times into TTLs. */
+export function encodeTextReply(frame: TextFrame, command: Command, reply: Reply, out: ReplyBuffer, now: number): void {
+  if (frame.kind === 'classic') encodeClassic(frame, reply, out);
+  else encodeMeta(frame, command, reply, out, now);
+}
+
+/**
+ * Writes an error line. Given the frame of a parsed request, a classic noreply request
+ * stays silent; parse errors come without a frame and are always written.
+ */
+export function encodeTextError(code: ErrorCode, out: ReplyBuffer, frame?: TextFrame): void {
+  if (frame?.kind === 'classic' && frame.noreply) return;
+  out.bytes(ERROR_LINES[code]);
+}
+
+function encodeClassic(frame: ClassicFrame, reply: Reply, out: ReplyBuffer): void {
+  if (frame.noreply || frame.verb === 'quit') return;
+  switch (reply.kind) {
+    case 'values': {
+      const withCas = frame.verb === 'gets' || frame.verb === 'gats';
+      for (const item of reply.items) {
+        if (item === null) continue;
+        out.bytes(VALUE).bytes(item.key);
+        out.ascii(withCas ? ` ${item.flags} ${item.value.length} ${item.cas}\r\n` : ` ${item.flags} ${item.value.length}\r\n`);
+        out.bytes(item.value).bytes(CRLF);
+      }
+      out.bytes(END);
+      return;
+    }
+    case 'stored':
+      out.bytes(reply.status === 'stored' ? STORED : reply.status === 'not_stored' ? NOT_STORED
+        : reply.status === 'exists' ? EXISTS : NOT_FOUND);
+      return;
+    case 'authenticated':
+      out.bytes(STORED);
+      return;
+    case 'deleted':
+      out.bytes(reply.status === 'deleted' ? DELETED : reply.status === 'exists' ? EXISTS : NOT_FOUND);
+      return;
+    case 'arith':
+      if (reply.status === 'ok') out.ascii(`${reply.value}\r\n`);
+      else out.bytes(reply.status === 'exists' ? EXISTS : NOT_FOUND);
+      return;
+    case 'touched':
+      out.bytes(reply.found ? TOUCHED : NOT_FOUND);
+      return;
+    case 'ok':
+      out.bytes(frame.verb === 'stats' ? RESET : OK);
+      return;
+    case 'stats':
+      for (const [name, value] of reply.entries) out.ascii(`STAT ${name} ${value}\r\n`);
+      out.bytes(END);
+      return;
+    case 'version':
+      out.ascii(`VERSION ${reply.version}\r\n`);
+      return;
+    case 'error':
+      out.bytes(ERROR_LINES[reply.code]);
+      return;
+    case 'debug':
+    case 'sasl-mechs':
+      // Never produced for a classic text request; answer as an unknown command rather than hang.
+      out.bytes(ERROR_LINES.UNKNOWN_COMMAND);
+      return;
+  }
+}
+
+function encodeMeta(frame: MetaFrame, command: Command, reply: Reply, out: ReplyBuffer, now: number): void {
+  if (frame.verb === 'mn') {
+    out.bytes(MN);
+    return;
+  }
+  if (reply.kind === 'error') {
+    out.bytes(ERROR_LINES[reply.code]);
+    return;
+  }
+  const key = commandKey(command);
+  switch (reply.kind) {
+    case 'values': {
+      const item = reply.items[0] ?? null;
+      if (item === null) {
+        if (frame.quiet) return;
+        out.ascii('EN');
+        writeEcho(frame, key, out);
+        out.bytes(CRLF);
+        return;
+      }
+      const showValue = frame.value && item.cas !== frame.compareCas;
+      out.ascii(showValue ? `VA ${item.value.length}` : 'HD');
+      writeItemFlags(frame, key, item, item.value.length, now, out);
+      out.bytes(CRLF);
+      if (showValue) out.bytes(item.value).bytes(CRLF);
+      return;
+    }
+    case 'stored':
+    case 'authenticated': {
+      const status = reply.kind === 'stored' ? reply.status : 'stored';
+      if (status === 'stored' && frame.quiet) return;
+      out.ascii(status === 'stored' ? 'HD' : status === 'not_stored' ? 'NS' : status === 'exists' ? 'EX' : 'NF');
+      const cas = reply.kind === 'stored' ? reply.cas : 0;
+      const size = command.kind === 'store' ? command.value.length : 0;
+      writeStoreFlags(frame, key, cas, size, out);
+      out.bytes(CRLF);
+      return;
+    }
+    case 'deleted':
+      if (reply.status === 'deleted' && frame.quiet) return;
+      out.ascii(reply.status === 'deleted' ? 'HD' : reply.status === 'exists' ? 'EX' : 'NF');
+      writeEcho(frame, key, out);
+      out.bytes(CRLF);
+      return;
+    case 'arith':
+      encodeMetaArith(frame, key, reply, out, now);
+      return;
+    case 'debug':
+      encodeMetaDebug(frame, key, reply.item, reply.now, out);
+      return;
+    case 'ok':
+    case 'touched':
+    case 'stats':
+    case 'version':
+    case 'sasl-mechs':
+      // Never produced for a meta request.
+      out.bytes(ERROR_LINES.UNKNOWN_COMMAND);
+      return;
+  }
+}
+
+function encodeMetaArith(
+  frame: MetaFrame, key: Buffer | undefined, reply: Extract<Reply, { kind: 'arith' }>, out: ReplyBuffer, now: number,
+): void {
+  if (reply.status !== 'ok') {
+    out.ascii(reply.status === 'exists' ? 'EX' : 'NF');
+    writeEcho(frame, key, out);
+    out.bytes(CRLF);
+    return;
+  }
+  // q hides HD only; a VA carries the number the client asked for.
+  if (frame.quiet && !frame.value) return;
+  const digits = String(reply.value);
+  out.ascii(frame.value ? `VA ${digits.length}` : 'HD');
+  const item = reply.item;
+  for (let i = 0; i < frame.returns.length; i++) {
+    switch (frame.returns.charCodeAt(i)) {
+      case 79: writeOpaque(frame, out); break; // O
+      case 107: writeKey(frame, key, out); break; // k
+      case 99: out.ascii(` c${item ? item.cas : 0}`); break; // c
+      case 116: out.ascii(` t${item ? ttl(item, now) : -1}`); break; // t
+    }
+  }
+  out.bytes(CRLF);
+  if (frame.value) out.ascii(digits).bytes(CRLF);
+}
+
+/** `ME <key> exp=.. la=.. cas=.. fetch=.. cls=1 size=..`; size is the value's length. */
+function encodeMetaDebug(frame: MetaFrame, key: Buffer | undefined, item: ItemView | null, now: number, out: ReplyBuffer): void {
+  if (item === null) {
+    out.bytes(EN);
+    return;
+  }
+  const k = key ?? item.key;
+  out.ascii('ME ');
+  if (frame.base64) out.ascii(k.toString('base64'));
+  else out.bytes(k);
+  out.ascii(` exp=${ttl(item, now)} la=${Math.max(0, now - item.lastAccess)} cas=${item.cas}`
+    + ` fetch=${item.fetched ? 'yes' : 'no'} cls=1 size=${item.value.length}\r\n`);
+}
+
+/** mg hit tokens: O k c f s t h l, in request order. */
+function writeItemFlags(frame: MetaFrame, key: Buffer | undefined, item: ItemView, size: number, now: number, out: ReplyBuffer): void {
+  const r = frame.returns;
+  for (let i = 0; i < r.length; i++) {
+    switch (r.charCodeAt(i)) {
+      case 79: writeOpaque(frame, out); break; // O
+      case 107: writeKey(frame, key ?? item.key, out); break; // k
+      case 99: out.ascii(` c${item.cas}`); break; // c
+      case 102: out.ascii(` f${item.flags}`); break; // f
+      case 115: out.ascii(` s${size}`); break; // s
+      case 116: out.ascii(` t${ttl(item, now)}`); break; // t
+      case 104: out.ascii(item.fetched ? ' h1' : ' h0'); break; // h
+      case 108: out.ascii(` l${Math.max(0, now - item.lastAccess)}`); break; // l
+    }
+  }
+}
+
+/** ms tokens: O k c s, in request order. */
+function writeStoreFlags(frame: MetaFrame, key: Buffer | undefined, cas: number, size: number, out: ReplyBuffer): void {
+  const r = frame.returns;
+  for (let i = 0; i < r.length; i++) {
+    switch (r.charCodeAt(i)) {
+      case 79: writeOpaque(frame, out); break; // O
+      case 107: writeKey(frame, key, out); break; // k
+      case 99: out.ascii(` c${cas}`); break; // c
+      case 115: out.ascii(` s${size}`); break; // s
+    }
+  }
+}
+
+/** The tokens every meta reply echoes, also on misses and failures: O and k. */
+function writeEcho(frame: MetaFrame, key: Buffer | undefined, out: ReplyBuffer): void {
+  const r = frame.returns;
+  for (let i = 0; i < r.length; i++) {
+    const c = r.charCodeAt(i);
+    if (c === 79) writeOpaque(frame, out);
+    else if (c === 107) writeKey(frame, key, out);
+  }
+}
+
+function writeOpaque(frame: MetaFrame, out: ReplyBuffer): void {
+  out.ascii(` O${frame.opaque}`);
+}
+
+/** ` k<key>`, or ` k<base64> b` for a key that came base64 encoded. */
+function writeKey(frame: MetaFrame, key: Buffer | undefined, out: ReplyBuffer): void {
+  if (key === undefined) return;
+  if (frame.base64) out.ascii(` k${key.toString('base64')} b`);
+  else out.ascii(' k').bytes(key);
+}
+
+/** Seconds left to live, -1 for an item that never expires. */
+function ttl(item: ItemView, now: number): number {
+  return item.exptime === 0 ? -1 : Math.max(0, item.exptime - now);
+}
+
+function commandKey(command: Command): Buffer | undefined {
+  switch (command.kind) {
+    case 'get': return command.keys[0];
+    case 'store': case 'delete': case 'arith': case 'touch': case 'debug': return command.key;
+    default: return undefined;
+  }
+}
