@@ -34,7 +34,7 @@ export function readUint(buf: Buffer, s: number, e: number, max: number): number
 export function readInt32(buf: Buffer, s: number, e: number): number {
   if (s < e && buf[s] === 45 /* - */) {
     const n = readUint(buf, s + 1, e, -INT32_MIN);
-    return n < 0 ? NaN : -n;
+    return n < 0 ? NaN : n === 0 ? 0 : -n;
   }
   const n = readUint(buf, s, e, INT32_MAX);
   return n < 0 ? NaN : n;

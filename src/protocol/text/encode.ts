@@ -96,6 +96,10 @@ function encodeClassic(frame: ClassicFrame, reply: Reply, out: ReplyBuffer): voi
   }
 }
 
+// Meta reply lines are built as one string and written with one `ascii` call: each call
+// into the buffer costs more than the string work. Keys go in as latin1, which maps every
+// byte to one char and back, so binary keys survive.
+
 function encodeMeta(frame: MetaFrame, command: Command, reply: Reply, out: ReplyBuffer, now: number): void {
   if (frame.verb === 'mn') {
     out.bytes(MN);
@@ -110,16 +114,12 @@ function encodeMeta(frame: MetaFrame, command: Command, reply: Reply, out: Reply
     case 'values': {
       const item = reply.items[0] ?? null;
       if (item === null) {
-        if (frame.quiet) return;
-        out.ascii('EN');
-        writeEcho(frame, key, out);
-        out.bytes(CRLF);
+        if (!frame.quiet) out.ascii(`EN${echoTokens(frame, key)}\r\n`);
         return;
       }
+      const size = item.value.length;
       const showValue = frame.value && item.cas !== frame.compareCas;
-      out.ascii(showValue ? `VA ${item.value.length}` : 'HD');
-      writeItemFlags(frame, key, item, item.value.length, now, out);
-      out.bytes(CRLF);
+      out.ascii(`${showValue ? `VA ${size}` : 'HD'}${itemTokens(frame, key ?? item.key, item, now)}\r\n`);
       if (showValue) out.bytes(item.value).bytes(CRLF);
       return;
     }
@@ -127,19 +127,18 @@ function encodeMeta(frame: MetaFrame, command: Command, reply: Reply, out: Reply
     case 'authenticated': {
       const status = reply.kind === 'stored' ? reply.status : 'stored';
       if (status === 'stored' && frame.quiet) return;
-      out.ascii(status === 'stored' ? 'HD' : status === 'not_stored' ? 'NS' : status === 'exists' ? 'EX' : 'NF');
+      const code = status === 'stored' ? 'HD' : status === 'not_stored' ? 'NS' : status === 'exists' ? 'EX' : 'NF';
       const cas = reply.kind === 'stored' ? reply.cas : 0;
       const size = command.kind === 'store' ? command.value.length : 0;
-      writeStoreFlags(frame, key, cas, size, out);
-      out.bytes(CRLF);
+      out.ascii(`${code}${storeTokens(frame, key, cas, size)}\r\n`);
       return;
     }
-    case 'deleted':
+    case 'deleted': {
       if (reply.status === 'deleted' && frame.quiet) return;
-      out.ascii(reply.status === 'deleted' ? 'HD' : reply.status === 'exists' ? 'EX' : 'NF');
-      writeEcho(frame, key, out);
-      out.bytes(CRLF);
+      const code = reply.status === 'deleted' ? 'HD' : reply.status === 'exists' ? 'EX' : 'NF';
+      out.ascii(`${code}${echoTokens(frame, key)}\r\n`);
       return;
+    }
     case 'arith':
       encodeMetaArith(frame, key, reply, out, now);
       return;
@@ -161,26 +160,28 @@ function encodeMetaArith(
   frame: MetaFrame, key: Buffer | undefined, reply: Extract<Reply, { kind: 'arith' }>, out: ReplyBuffer, now: number,
 ): void {
   if (reply.status !== 'ok') {
-    out.ascii(reply.status === 'exists' ? 'EX' : 'NF');
-    writeEcho(frame, key, out);
-    out.bytes(CRLF);
+    out.ascii(`${reply.status === 'exists' ? 'EX' : 'NF'}${echoTokens(frame, key)}\r\n`);
     return;
   }
   // q hides HD only; a VA carries the number the client asked for.
   if (frame.quiet && !frame.value) return;
-  const digits = String(reply.value);
-  out.ascii(frame.value ? `VA ${digits.length}` : 'HD');
   const item = reply.item;
-  for (let i = 0; i < frame.returns.length; i++) {
-    switch (frame.returns.charCodeAt(i)) {
-      case 79: writeOpaque(frame, out); break; // O
-      case 107: writeKey(frame, key, out); break; // k
-      case 99: out.ascii(` c${item ? item.cas : 0}`); break; // c
-      case 116: out.ascii(` t${item ? ttl(item, now) : -1}`); break; // t
+  let tokens = '';
+  const r = frame.returns;
+  for (let i = 0; i < r.length; i++) {
+    switch (r.charCodeAt(i)) {
+      case 79: tokens += ` O${frame.opaque}`; break; // O
+      case 107: tokens += keyToken(frame, key); break; // k
+      case 99: tokens += ` c${item ? item.cas : 0}`; break; // c
+      case 116: tokens += ` t${item ? ttl(item, now) : -1}`; break; // t
     }
   }
-  out.bytes(CRLF);
-  if (frame.value) out.ascii(digits).bytes(CRLF);
+  if (!frame.value) {
+    out.ascii(`HD${tokens}\r\n`);
+    return;
+  }
+  const digits = String(reply.value);
+  out.ascii(`VA ${digits.length}${tokens}\r\n${digits}\r\n`);
 }
 
 /** `ME <key> exp=.. la=.. cas=.. fetch=.. cls=1 size=..`; size is the value's length. */
@@ -190,62 +191,61 @@ function encodeMetaDebug(frame: MetaFrame, key: Buffer | undefined, item: ItemVi
     return;
   }
   const k = key ?? item.key;
-  out.ascii('ME ');
-  if (frame.base64) out.ascii(k.toString('base64'));
-  else out.bytes(k);
-  out.ascii(` exp=${ttl(item, now)} la=${Math.max(0, now - item.lastAccess)} cas=${item.cas}`
+  out.ascii(`ME ${k.toString(frame.base64 ? 'base64' : 'latin1')} exp=${ttl(item, now)}`
+    + ` la=${Math.max(0, now - item.lastAccess)} cas=${item.cas}`
     + ` fetch=${item.fetched ? 'yes' : 'no'} cls=1 size=${item.value.length}\r\n`);
 }
 
 /** mg hit tokens: O k c f s t h l, in request order. */
-function writeItemFlags(frame: MetaFrame, key: Buffer | undefined, item: ItemView, size: number, now: number, out: ReplyBuffer): void {
+function itemTokens(frame: MetaFrame, key: Buffer, item: ItemView, now: number): string {
+  let tokens = '';
   const r = frame.returns;
   for (let i = 0; i < r.length; i++) {
     switch (r.charCodeAt(i)) {
-      case 79: writeOpaque(frame, out); break; // O
-      case 107: writeKey(frame, key ?? item.key, out); break; // k
-      case 99: out.ascii(` c${item.cas}`); break; // c
-      case 102: out.ascii(` f${item.flags}`); break; // f
-      case 115: out.ascii(` s${size}`); break; // s
-      case 116: out.ascii(` t${ttl(item, now)}`); break; // t
-      case 104: out.ascii(item.fetched ? ' h1' : ' h0'); break; // h
-      case 108: out.ascii(` l${Math.max(0, now - item.lastAccess)}`); break; // l
+      case 79: tokens += ` O${frame.opaque}`; break; // O
+      case 107: tokens += keyToken(frame, key); break; // k
+      case 99: tokens += ` c${item.cas}`; break; // c
+      case 102: tokens += ` f${item.flags}`; break; // f
+      case 115: tokens += ` s${item.value.length}`; break; // s
+      case 116: tokens += ` t${ttl(item, now)}`; break; // t
+      case 104: tokens += item.fetched ? ' h1' : ' h0'; break; // h
+      case 108: tokens += ` l${Math.max(0, now - item.lastAccess)}`; break; // l
     }
   }
+  return tokens;
 }
 
 /** ms tokens: O k c s, in request order. */
-function writeStoreFlags(frame: MetaFrame, key: Buffer | undefined, cas: number, size: number, out: ReplyBuffer): void {
+function storeTokens(frame: MetaFrame, key: Buffer | undefined, cas: number, size: number): string {
+  let tokens = '';
   const r = frame.returns;
   for (let i = 0; i < r.length; i++) {
     switch (r.charCodeAt(i)) {
-      case 79: writeOpaque(frame, out); break; // O
-      case 107: writeKey(frame, key, out); break; // k
-      case 99: out.ascii(` c${cas}`); break; // c
-      case 115: out.ascii(` s${size}`); break; // s
+      case 79: tokens += ` O${frame.opaque}`; break; // O
+      case 107: tokens += keyToken(frame, key); break; // k
+      case 99: tokens += ` c${cas}`; break; // c
+      case 115: tokens += ` s${size}`; break; // s
     }
   }
+  return tokens;
 }
 
 /** The tokens every meta reply echoes, also on misses and failures: O and k. */
-function writeEcho(frame: MetaFrame, key: Buffer | undefined, out: ReplyBuffer): void {
+function echoTokens(frame: MetaFrame, key: Buffer | undefined): string {
+  let tokens = '';
   const r = frame.returns;
   for (let i = 0; i < r.length; i++) {
     const c = r.charCodeAt(i);
-    if (c === 79) writeOpaque(frame, out);
-    else if (c === 107) writeKey(frame, key, out);
+    if (c === 79) tokens += ` O${frame.opaque}`;
+    else if (c === 107) tokens += keyToken(frame, key);
   }
-}
-
-function writeOpaque(frame: MetaFrame, out: ReplyBuffer): void {
-  out.ascii(` O${frame.opaque}`);
+  return tokens;
 }
 
 /** ` k<key>`, or ` k<base64> b` for a key that came base64 encoded. */
-function writeKey(frame: MetaFrame, key: Buffer | undefined, out: ReplyBuffer): void {
-  if (key === undefined) return;
-  if (frame.base64) out.ascii(` k${key.toString('base64')} b`);
-  else out.ascii(' k').bytes(key);
+function keyToken(frame: MetaFrame, key: Buffer | undefined): string {
+  if (key === undefined) return '';
+  return frame.base64 ? ` k${key.toString('base64')} b` : ` k${key.toString('latin1')}`;
 }
 
 /** Seconds left to live, -1 for an item that never expires. */

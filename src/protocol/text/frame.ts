@@ -51,12 +51,10 @@ const CLASSIC_VERBS: readonly ClassicVerb[] = [
 ];
 
 // Classic frames carry no per-request data, so every request shares one of these.
-const CLASSIC_FRAMES = Object.fromEntries(
-  CLASSIC_VERBS.map((verb) => [
-    verb,
-    [Object.freeze({ kind: 'classic', verb, noreply: false }), Object.freeze({ kind: 'classic', verb, noreply: true })],
-  ]),
-) as Record<ClassicVerb, readonly [ClassicFrame, ClassicFrame]>;
+const CLASSIC_FRAMES = {} as Record<ClassicVerb, readonly [ClassicFrame, ClassicFrame]>;
+for (const verb of CLASSIC_VERBS) {
+  CLASSIC_FRAMES[verb] = [Object.freeze({ kind: 'classic', verb, noreply: false }), Object.freeze({ kind: 'classic', verb, noreply: true })];
+}
 
 export function classicFrame(verb: ClassicVerb, noreply: boolean): ClassicFrame {
   return CLASSIC_FRAMES[verb][noreply ? 1 : 0];

@@ -10,8 +10,8 @@ const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 /** One request line: tokens joined by spaces, CRLF terminated. */
 const line = (...tokens: (string | number)[]): Buffer => b(`${tokens.join(' ')}\r\n`);
 /** A storage line plus its data block. */
-const withData = (head: Buffer, data: string | Buffer): Buffer => Buffer.concat([head, b64safe(data), b('\r\n')]);
-const b64safe = (data: string | Buffer): Buffer => (typeof data === 'string' ? b(data) : data);
+const withData = (head: Buffer, data: string | Buffer): Buffer => Buffer.concat([head, asBuffer(data), b('\r\n')]);
+const asBuffer = (data: string | Buffer): Buffer => (typeof data === 'string' ? b(data) : data);
 
 const wire = {
   set: (key: string, value: string, o: { flags?: number; exptime?: number; noreply?: boolean; verb?: string } = {}) =>
