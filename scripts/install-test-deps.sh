@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that `npm run test:compat` needs: a real memcached
 # (to validate the harness), memccapable, and stock memcache clients in Python,
-# Ruby, PHP and Java. Idempotent: returns at once when everything is installed.
+# Ruby, PHP and Java; and Chromium for the dashboard's `npm run test:e2e`.
+# Idempotent: returns at once when everything is installed.
 #
 # Notes: Debian's ruby-dalli does not depend on the ruby interpreter, so `ruby` is
 # listed explicitly. sasl2-bin (saslpasswd2) lets the harness self-check
@@ -20,6 +21,7 @@ PACKAGES=(
   php-memcached
   libspymemcached-java
   sasl2-bin
+  chromium
 )
 
 missing=()

@@ -97,7 +97,12 @@ export interface Catalog {
   /** The secret nodes and control planes share for the admin endpoint; made once. */
   clusterSecret(): Promise<string>;
 
-  addHistory(samples: readonly HistorySample[]): Promise<void>;
+  /**
+   * Stores samples. With `slotMs`, at most one sample per (cache, server, slot of that
+   * many ms) is kept and later ones are ignored: several control planes sampling one
+   * catalog write one sample per interval without coordinating.
+   */
+  addHistory(samples: readonly HistorySample[], slotMs?: number): Promise<void>;
   /** Oldest first. */
   history(cacheId: number, query?: HistoryQuery): Promise<HistorySample[]>;
   /** Thins samples older than policy.rawMs to one per hour per (cache, server); drops those older than hourlyMs. Returns rows removed. */
@@ -110,6 +115,12 @@ export interface Catalog {
   snapshot(): Promise<CatalogSnapshot>;
   /** Changes whenever caches, credentials or nodes change, from any process. */
   revision(): Promise<number>;
+  /**
+   * Optional push path (PostgreSQL LISTEN/NOTIFY): calls `listener` soon after any change
+   * commits, from any process, and after reconnecting; returns the unsubscribe function.
+   * A hint only — `revision()` stays the truth, so pollers need not subscribe.
+   */
+  onChange?(listener: () => void): () => void;
   close(): Promise<void>;
 }
 

@@ -46,9 +46,11 @@ CREATE TABLE IF NOT EXISTS history (
   cache_id INTEGER NOT NULL,
   server TEXT NOT NULL,
   ts INTEGER NOT NULL,
-  stats TEXT NOT NULL
+  stats TEXT NOT NULL,
+  slot INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_cache_ts ON history(cache_id, ts);
+CREATE UNIQUE INDEX IF NOT EXISTS history_one_per_slot ON history(cache_id, server, slot);
 CREATE TRIGGER IF NOT EXISTS caches_ins AFTER INSERT ON caches BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
 CREATE TRIGGER IF NOT EXISTS caches_upd AFTER UPDATE ON caches BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
 CREATE TRIGGER IF NOT EXISTS caches_del AFTER DELETE ON caches BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
@@ -222,10 +224,10 @@ export class SqliteCatalog implements Catalog {
     return (this.db.prepare("SELECT value FROM meta WHERE key = 'cluster_secret'").get() as { value: string }).value;
   }
 
-  async addHistory(samples: readonly HistorySample[]) {
-    const insert = this.db.prepare('INSERT INTO history (cache_id, server, ts, stats) VALUES (?, ?, ?, ?)');
+  async addHistory(samples: readonly HistorySample[], slotMs = 1) {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO history (cache_id, server, ts, stats, slot) VALUES (?, ?, ?, ?, ?)');
     this.db.transaction(() => {
-      for (const s of samples) insert.run(s.cacheId, s.server, s.timestamp, JSON.stringify(s.stats));
+      for (const s of samples) insert.run(s.cacheId, s.server, s.timestamp, JSON.stringify(s.stats), Math.floor(s.timestamp / slotMs));
     })();
   }
 

@@ -1,19 +1,22 @@
-/** `cachier cache create|list`: provisioning straight against the catalog. */
+/** `cachier cache create|list`: provisioning straight against the catalog (SQLite --data or PostgreSQL --database-url). */
 import { serversOf } from '../catalog/catalog.ts';
-import { openSqliteCatalog } from '../catalog/sqlite.ts';
+import { openCatalog } from '../catalog/open.ts';
 import { formatSize, parseSize } from '../shared/sizes.ts';
 import { parse, UsageError } from './args.ts';
+import { isCacheAdminSubcommand, runCacheAdmin } from './cache-admin.ts';
 
 export async function runCache(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'create') return create(rest);
   if (sub === 'list') return list(rest);
-  throw new UsageError('usage: cachier cache create|list --data DIR [...]');
+  if (isCacheAdminSubcommand(sub)) return runCacheAdmin(sub, rest);
+  throw new UsageError('usage: cachier cache create|list|show|resize|disable|enable|delete [--data DIR | --database-url URL] [...]');
 }
 
 async function create(argv: string[]): Promise<void> {
   const o = parse(argv, {
     data: { type: 'string', default: './data' },
+    'database-url': { type: 'string' },
     memory: { type: 'string', default: '64mb' },
     name: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -24,7 +27,7 @@ async function create(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const catalog = openSqliteCatalog(o.data!);
+  const catalog = await openCatalog({ dataDir: o.data, databaseUrl: o['database-url'] });
   try {
     const { cache, credential, password } = await catalog.createCache({ name: o.name, memoryBytes });
     const servers = serversOf(await catalog.listNodes());
@@ -45,8 +48,12 @@ async function create(argv: string[]): Promise<void> {
 }
 
 async function list(argv: string[]): Promise<void> {
-  const o = parse(argv, { data: { type: 'string', default: './data' }, json: { type: 'boolean', default: false } });
-  const catalog = openSqliteCatalog(o.data!);
+  const o = parse(argv, {
+    data: { type: 'string', default: './data' },
+    'database-url': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  const catalog = await openCatalog({ dataDir: o.data, databaseUrl: o['database-url'] });
   try {
     const caches = await catalog.listCaches();
     if (o.json) console.log(JSON.stringify(caches));

@@ -1,24 +1,27 @@
 /**
- * `cachier start`: everything on one machine — the SQLite catalog under --data, N cache
- * nodes on consecutive ports, and the control plane's HTTP port. On an empty catalog it
+ * `cachier start`: everything on one machine — the SQLite catalog under --data (or the
+ * shared PostgreSQL one with --database-url), N cache nodes on consecutive ports, and the
+ * control plane's HTTP port. On an empty catalog it
  * creates a first cache and prints how to connect to it.
  */
 import { serversOf } from '../catalog/catalog.ts';
-import { openSqliteCatalog } from '../catalog/sqlite.ts';
+import { openCatalog } from '../catalog/open.ts';
 import { createCacheNode, type CacheNode } from '../node/cache-node.ts';
 import { startControlPlane } from '../control/main.ts';
 import { parseSize } from '../shared/sizes.ts';
 import { intOption, parse, UsageError } from './args.ts';
+import { HISTORY_FLAGS, historyOptions } from './history-flags.ts';
 
 export async function runStart(argv: string[]): Promise<void> {
   const o = parse(argv, {
     data: { type: 'string', default: './data' },
+    'database-url': { type: 'string' },
     host: { type: 'string', default: '127.0.0.1' },
     'http-port': { type: 'string' },
     port: { type: 'string' },
     nodes: { type: 'string' },
     'anonymous-cache': { type: 'string' },
-    'history-interval': { type: 'string' },
+    ...HISTORY_FLAGS,
     'auth-timeout': { type: 'string' },
     memory: { type: 'string', default: '64mb' },
   });
@@ -26,7 +29,7 @@ export async function runStart(argv: string[]): Promise<void> {
   const httpPort = intOption(o['http-port'], 'http-port', 8080);
   const port = intOption(o.port, 'port', 11211, 1);
   const nodeCount = intOption(o.nodes, 'nodes', 1, 1, 64);
-  const historyInterval = intOption(o['history-interval'], 'history-interval', 60, 1, 86400);
+  const history = historyOptions(o);
   const authTimeoutMs = intOption(o['auth-timeout'], 'auth-timeout', 5, 1, 3600) * 1000;
   const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
   const firstCacheBytes = (() => {
@@ -37,13 +40,17 @@ export async function runStart(argv: string[]): Promise<void> {
     }
   })();
 
-  const catalog = openSqliteCatalog(o.data!);
+  const databaseUrl = o['database-url'];
+  const catalog = await openCatalog({ dataDir: o.data, databaseUrl });
   if (anonymousCacheId !== undefined && !(await catalog.getCache(anonymousCacheId))) {
     throw new UsageError(`--anonymous-cache ${anonymousCacheId}: no such cache`);
   }
-  // This process owns the embedded cluster: forget nodes of earlier runs on other ports.
-  const addresses = Array.from({ length: nodeCount }, (_, i) => `${host}:${port + i}`);
-  for (const n of await catalog.listNodes()) if (!addresses.includes(n.address)) await catalog.removeNode(n.address);
+  // With SQLite this process owns the embedded cluster: forget nodes of earlier runs on
+  // other ports. A shared PostgreSQL catalog has other machines' nodes: leave them be.
+  if (!databaseUrl) {
+    const addresses = Array.from({ length: nodeCount }, (_, i) => `${host}:${port + i}`);
+    for (const n of await catalog.listNodes()) if (!addresses.includes(n.address)) await catalog.removeNode(n.address);
+  }
 
   const nodes: CacheNode[] = [];
   for (let i = 0; i < nodeCount; i++) {
@@ -61,9 +68,10 @@ export async function runStart(argv: string[]): Promise<void> {
   }
   // Every node has registered: bring all of them to the same view of the cluster.
   await Promise.all(nodes.map((n) => n.sync.syncNow()));
-  const control = await startControlPlane({ catalog, host, port: httpPort, historyIntervalSeconds: historyInterval });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history });
 
   for (const line of first) console.log(line);
+  if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);
   console.log(`Dashboard: http://${host}:${control.port}/`);
   console.log(`cachier ready: http=${host}:${control.port} nodes=${nodes.map((n) => n.address).join(',')}`);
 

@@ -1,16 +1,85 @@
 /**
- * The control plane's HTTP app. `buildApp` never listens, so tests drive it with
- * `inject()` or a real port as they like.
+ * The control plane's HTTP app: the Analytics API v1 under /api, the operator API under
+ * /api/operator. `buildApp` never listens, so tests drive it with `inject()` or a real
+ * port as they like; `main.ts` listens and runs the sampler.
+ *
+ * Every error leaves as `status` + a JSON string body, as the document shows them
+ * (`"You are not authorized to perform this action."`), validation errors as 400.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Catalog } from '../catalog/catalog.ts';
+import { API_ERRORS, ApiError } from '../api/errors.ts';
+import { cacheGuard } from './auth.ts';
+import { registerBodyParsers } from './body-parsers.ts';
+import { NodeClient } from './node-client.ts';
+import { credentialRoutes } from './routes/credentials.ts';
+import { flushRoutes } from './routes/flush.ts';
+import { historyRoutes } from './routes/history.ts';
+import { loginRoutes } from './routes/login.ts';
+import { operatorRoutes } from './routes/operator.ts';
+import { statsRoutes } from './routes/stats.ts';
 
 export interface AppDeps {
   readonly catalog: Catalog;
+  /** Reaches the nodes' admin endpoints; one is made from the catalog if not given. */
+  readonly nodes?: NodeClient;
 }
 
+/** What every route module receives. */
+export interface RouteDeps {
+  readonly catalog: Catalog;
+  readonly nodes: NodeClient;
+  /** onRequest hook of /api/v1/:id/… routes: sets request.cacheAuth or answers 404/403. */
+  readonly guard: (request: FastifyRequest) => Promise<void>;
+}
+
+export type Routes = (app: FastifyInstance, deps: RouteDeps) => void;
+
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
-  app.get('/healthz', async () => ({ ok: true, caches: (await deps.catalog.listCaches()).length }));
+  const app = Fastify({
+    logger: false,
+    // Reject unknown fields (a misspelt capability) instead of silently dropping them.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  const routeDeps: RouteDeps = {
+    catalog: deps.catalog,
+    nodes: deps.nodes ?? new NodeClient({ catalog: deps.catalog }),
+    guard: cacheGuard(deps.catalog),
+  };
+
+  app.decorateRequest('cacheAuth', null);
+  registerBodyParsers(app);
+  // A POST without a body (curl -X POST) validates as an empty object.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {};
+  });
+  app.setErrorHandler(answerError);
+  app.setNotFoundHandler((_request, reply) => sendMessage(reply, API_ERRORS.NOT_FOUND.status, API_ERRORS.NOT_FOUND.message));
+
+  app.get('/healthz', async () => ({ ok: true }));
+  for (const routes of [loginRoutes, statsRoutes, historyRoutes, flushRoutes, credentialRoutes, operatorRoutes]) {
+    routes(app, routeDeps);
+  }
   return app;
+}
+
+function answerError(error: FastifyError | ApiError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof ApiError) return sendMessage(reply, error.status, error.message);
+  const { validation, validationContext, statusCode } = error as FastifyError;
+  if (validation) {
+    const first = validation[0];
+    const unknown = first?.keyword === 'additionalProperties' ? (first.params as { additionalProperty?: string }).additionalProperty : undefined;
+    const detail = unknown === undefined ? error.message : `${validationContext ?? 'request'} has unknown field "${unknown}"`;
+    return sendMessage(reply, 400, `${API_ERRORS.BAD_REQUEST.message}: ${detail}`);
+  }
+  if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+    return sendMessage(reply, statusCode, statusCode === 400 ? `${API_ERRORS.BAD_REQUEST.message}: ${error.message}` : error.message);
+  }
+  console.error('cachier control plane:', error);
+  return sendMessage(reply, 500, API_ERRORS.SERVER_ERROR.message);
+}
+
+/** The API's error form: a JSON string. */
+function sendMessage(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(message));
 }

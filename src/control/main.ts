@@ -1,18 +1,65 @@
-/** Starts the control plane on a port: the app plus (later) the history sampler. */
-import type { Catalog } from '../catalog/catalog.ts';
+/**
+ * Starts the control plane: the HTTP app on a port plus the history sampler, and makes
+ * the operator token on first start (returned once, in clear, for the caller to print).
+ */
+import type { Catalog, RetentionPolicy } from '../catalog/catalog.ts';
 import { buildApp } from './app.ts';
+import { NodeClient } from './node-client.ts';
+import { DEFAULT_RETENTION, HistorySampler } from './sampler.ts';
+
+const DAY_MS = 86_400_000;
 
 export interface ControlPlaneOptions {
   readonly catalog: Catalog;
   readonly host: string;
+  /** 0 picks a free port. */
   readonly port: number;
   readonly historyIntervalSeconds: number;
+  /** Days of full-resolution history (default 7). */
+  readonly historyRawDays?: number;
+  /** Days of hourly history (default 90); older samples are dropped. */
+  readonly historyHourlyDays?: number;
+  /** Off for tests that drive the sampler themselves. */
+  readonly sampler?: boolean;
 }
 
-export async function startControlPlane(opts: ControlPlaneOptions): Promise<{ port: number; close(): Promise<void> }> {
-  const app = buildApp({ catalog: opts.catalog });
+export interface ControlPlane {
+  readonly port: number;
+  readonly sampler: HistorySampler;
+  /** The operator token, only on the start that created it. */
+  readonly operatorToken: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const nodes = new NodeClient({ catalog: opts.catalog });
+  const retention: RetentionPolicy = {
+    rawMs: opts.historyRawDays === undefined ? DEFAULT_RETENTION.rawMs : opts.historyRawDays * DAY_MS,
+    hourlyMs: opts.historyHourlyDays === undefined ? DEFAULT_RETENTION.hourlyMs : opts.historyHourlyDays * DAY_MS,
+  };
+  const sampler = new HistorySampler({
+    catalog: opts.catalog, nodes, retention,
+    intervalMs: Math.max(1, opts.historyIntervalSeconds) * 1000,
+    onError: (e) => console.error('cachier history sampler:', (e as Error).message),
+  });
+  const app = buildApp({ catalog: opts.catalog, nodes });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  return { port, close: () => app.close() };
+  // Only once listening, so a start that fails cannot swallow the one showing of the token.
+  let operatorToken: string | undefined;
+  try {
+    operatorToken = await opts.catalog.ensureOperatorToken();
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  if (opts.sampler !== false) sampler.start();
+  return {
+    port, sampler, operatorToken,
+    async close() {
+      await sampler.stop();
+      await app.close();
+    },
+  };
 }

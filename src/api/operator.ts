@@ -1,0 +1,89 @@
+/**
+ * The operator API's shapes (`/api/operator/…`, bearer token): provisioning caches.
+ * Not part of MemCachier's document; field names follow the same snake_case style.
+ */
+import type { Static } from './json-schema.ts';
+import { CredentialView } from './v1.ts';
+
+/** A memory size: bytes as an integer, or binary units as a string ("64mb" = 64 × 2^20). */
+const Memory = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', minLength: 1, maxLength: 32 }] } as const;
+const Name = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
+
+export const OperatorCacheParams = {
+  type: 'object',
+  properties: { id: { type: 'integer', minimum: 1 } },
+  required: ['id'],
+} as const;
+export type OperatorCacheParams = Static<typeof OperatorCacheParams>;
+
+export const CreateCacheBody = {
+  type: 'object',
+  properties: { memory: Memory, name: Name },
+  additionalProperties: false,
+} as const;
+export type CreateCacheBody = Static<typeof CreateCacheBody>;
+
+export const ResizeCacheBody = {
+  type: 'object',
+  properties: { memory: Memory },
+  required: ['memory'],
+  additionalProperties: false,
+} as const;
+export type ResizeCacheBody = Static<typeof ResizeCacheBody>;
+
+export const UpdateCacheBody = {
+  type: 'object',
+  properties: { memory: Memory, name: Name, enabled: { type: 'boolean' } },
+  additionalProperties: false,
+} as const;
+export type UpdateCacheBody = Static<typeof UpdateCacheBody>;
+
+const cacheProperties = {
+  id: { type: 'integer' },
+  name: { type: 'string' },
+  /** The plan in binary units, e.g. "64mb". */
+  memory: { type: 'string' },
+  memory_bytes: { type: 'integer' },
+  enabled: { type: 'boolean' },
+  /** Milliseconds since the epoch. */
+  created_at: { type: 'integer' },
+  /** Every node of the cluster, host:port: what MEMCACHIER_SERVERS lists. */
+  servers: { type: 'array', items: { type: 'string' } },
+} as const;
+const cacheRequired = ['id', 'name', 'memory', 'memory_bytes', 'enabled', 'created_at', 'servers'] as const;
+
+export const CacheView = { type: 'object', properties: cacheProperties, required: cacheRequired } as const;
+export type CacheView = Static<typeof CacheView>;
+
+export const CacheList = { type: 'array', items: CacheView } as const;
+export type CacheList = Static<typeof CacheList>;
+
+/** One cache with its credentials (no passwords). */
+export const CacheDetail = {
+  type: 'object',
+  properties: { ...cacheProperties, credentials: { type: 'array', items: CredentialView } },
+  required: [...cacheRequired, 'credentials'],
+} as const;
+export type CacheDetail = Static<typeof CacheDetail>;
+
+/** A cache just created, with its primary credential: the only time its password is shown. */
+export const NewCacheView = {
+  type: 'object',
+  properties: { ...cacheProperties, username: { type: 'string' }, password: { type: 'string' } },
+  required: [...cacheRequired, 'username', 'password'],
+} as const;
+export type NewCacheView = Static<typeof NewCacheView>;
+
+export const NodeList = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      address: { type: 'string' },
+      admin_address: { type: 'string' },
+      last_seen: { type: 'integer' },
+    },
+    required: ['address', 'admin_address', 'last_seen'],
+  },
+} as const;
+export type NodeList = Static<typeof NodeList>;

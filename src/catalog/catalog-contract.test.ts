@@ -1,0 +1,435 @@
+/**
+ * The Catalog contract, run against every implementation: SQLite in a temp dir, and
+ * PostgreSQL in a fresh `cachier_test_<random>` schema (skipped when no server answers;
+ * see testing/postgres-schema.ts). A case that holds for one must hold for the other.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { verifySecret } from '../shared/secrets.ts';
+import type { Catalog } from './catalog.ts';
+import { openPostgresCatalog, parseDatabaseUrl } from './postgres.ts';
+import { openSqliteCatalog } from './sqlite.ts';
+import { createTestSchema, postgresSkipReason, type TestSchema } from './testing/postgres-schema.ts';
+
+interface Harness {
+  readonly catalog: Catalog;
+  /** A second, independent connection to the same catalog (as another process would have). */
+  another(): Promise<Catalog>;
+  /** Whether `text` appears anywhere in what the catalog stored. */
+  storedContains(text: string): Promise<boolean>;
+  cleanup(): Promise<void>;
+}
+
+interface Backend {
+  readonly name: string;
+  readonly skip: string | undefined;
+  make(): Promise<Harness>;
+}
+
+const sqlite: Backend = {
+  name: 'sqlite',
+  skip: undefined,
+  async make() {
+    const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
+    const opened: Catalog[] = [openSqliteCatalog(dir)];
+    return {
+      catalog: opened[0]!,
+      async another() {
+        const c = openSqliteCatalog(dir);
+        opened.push(c);
+        return c;
+      },
+      async storedContains(text) {
+        return readdirSync(dir).some((f) => readFileSync(join(dir, f)).includes(text));
+      },
+      async cleanup() {
+        for (const c of opened) await c.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+const pgSkip = await postgresSkipReason();
+
+const postgres: Backend = {
+  name: 'postgres',
+  skip: pgSkip,
+  async make() {
+    const schema = await createTestSchema();
+    const opened: Catalog[] = [await openPostgresCatalog(schema.url)];
+    return {
+      catalog: opened[0]!,
+      async another() {
+        const c = await openPostgresCatalog(schema.url);
+        opened.push(c);
+        return c;
+      },
+      async storedContains(text) {
+        const rows = await schema.sql<{ n: number }>(
+          `SELECT (SELECT count(*) FROM credentials c WHERE c::text LIKE $1)
+                + (SELECT count(*) FROM meta m WHERE m::text LIKE $1)
+                + (SELECT count(*) FROM caches x WHERE x::text LIKE $1) AS n`,
+          [`%${text}%`],
+        );
+        return Number(rows[0]!.n) > 0;
+      },
+      async cleanup() {
+        for (const c of opened) await c.close();
+        await schema.drop();
+      },
+    };
+  },
+};
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 1000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+for (const backend of [sqlite, postgres]) {
+  describe(`catalog contract: ${backend.name}`, { skip: backend.skip }, () => {
+    const withCatalog = (fn: (c: Catalog, h: Harness) => Promise<void>) => async () => {
+      const h = await backend.make();
+      try {
+        await fn(h.catalog, h);
+      } finally {
+        await h.cleanup();
+      }
+    };
+
+    test('createCache makes a primary credential with every capability, password stored only hashed', withCatalog(async (c, h) => {
+      const { cache, credential, password } = await c.createCache({ memoryBytes: 64 << 20 });
+      assert.equal(cache.memoryBytes, 64 << 20);
+      assert.equal(cache.name, `mc-${cache.id}`);
+      assert.equal(cache.enabled, true);
+      assert.ok(Math.abs(cache.createdAt - Date.now()) < 60_000);
+      assert.equal(credential.primary, true);
+      assert.equal(credential.cacheId, cache.id);
+      assert.deepEqual([credential.write, credential.flush, credential.api], [true, true, true]);
+      assert.match(password, /^[0-9a-f]{32}$/);
+      assert.match(credential.username, /^[0-9A-F]{8}$/);
+      assert.equal(verifySecret(password, credential), true);
+      assert.equal(verifySecret(password + 'x', credential), false);
+      assert.equal(await h.storedContains(password), false, 'no clear password stored');
+      assert.equal(await h.storedContains(credential.hash), true, 'the probe does see stored values');
+    }));
+
+    test('caches: names, get, list, partial update, delete; unknown ids', withCatalog(async (c) => {
+      const { cache: a } = await c.createCache({ memoryBytes: 1 << 20, name: 'alpha' });
+      const { cache: b } = await c.createCache({ memoryBytes: 5 * 2 ** 30 });
+      assert.equal(a.name, 'alpha');
+      assert.equal(b.name, `mc-${b.id}`);
+      assert.ok(b.id > a.id);
+      assert.equal(b.memoryBytes, 5 * 2 ** 30, 'plans above 2^31 bytes survive');
+      await assert.rejects(c.createCache({ memoryBytes: 1, name: 'alpha' }), 'names are unique');
+      const { cache: unnamed } = await c.createCache({ memoryBytes: 1, name: '' });
+      assert.equal(unnamed.name, `mc-${unnamed.id}`, 'an empty name is no name');
+      await c.deleteCache(unnamed.id);
+      assert.deepEqual(await c.getCache(a.id), a);
+      assert.deepEqual((await c.listCaches()).map((x) => x.id), [a.id, b.id]);
+      const off = await c.updateCache(a.id, { enabled: false });
+      assert.deepEqual(off, { ...a, enabled: false });
+      const bigger = await c.updateCache(a.id, { memoryBytes: 2 << 20, name: 'beta' });
+      assert.deepEqual(bigger, { ...a, enabled: false, memoryBytes: 2 << 20, name: 'beta' });
+      assert.equal(await c.updateCache(9999, { enabled: false }), undefined);
+      assert.equal(await c.getCache(9999), undefined);
+      assert.equal(await c.deleteCache(a.id), true);
+      assert.equal(await c.deleteCache(a.id), false);
+      assert.deepEqual((await c.listCaches()).map((x) => x.id), [b.id]);
+    }));
+
+    test('credentials: create with capabilities, find, list, partial update', withCatalog(async (c) => {
+      const { cache, credential: primary } = await c.createCache({ memoryBytes: 1 << 20 });
+      await assert.rejects(c.createCredential(9999), /no cache 9999/);
+      const { credential, password } = await c.createCredential(cache.id, { write: false, api: false });
+      assert.deepEqual([credential.write, credential.flush, credential.api, credential.primary], [false, true, false, false]);
+      assert.equal(verifySecret(password, credential), true);
+      assert.deepEqual(await c.findCredential(credential.username), credential);
+      assert.equal(await c.findCredential('NOSUCHUSER'), undefined);
+      assert.deepEqual((await c.listCredentials(cache.id)).map((x) => x.id), [primary.id, credential.id]);
+      assert.deepEqual(await c.listCredentials(9999), []);
+      const updated = await c.updateCredential(credential.id, { write: true });
+      assert.deepEqual(updated, { ...credential, write: true });
+      const flushOff = await c.updateCredential(credential.id, { flush: false, api: true });
+      assert.deepEqual(flushOff, { ...credential, write: true, flush: false, api: true });
+      assert.equal(await c.updateCredential(9999, { write: false }), undefined);
+    }));
+
+    test('exactly one primary: promote moves it, deleting the primary is refused', withCatalog(async (c) => {
+      const { cache, credential: first } = await c.createCache({ memoryBytes: 1 << 20 });
+      const { credential: second } = await c.createCredential(cache.id, { flush: false });
+      assert.equal(second.primary, false);
+      assert.equal(second.flush, false);
+      assert.equal(await c.deleteCredential(first.id), 'primary');
+      const promoted = await c.promoteCredential(second.id);
+      assert.deepEqual(promoted, { ...second, primary: true });
+      const creds = await c.listCredentials(cache.id);
+      assert.deepEqual(creds.map((x) => x.primary), [false, true]);
+      assert.equal(await c.deleteCredential(first.id), 'deleted');
+      assert.equal(await c.deleteCredential(first.id), 'not_found');
+      assert.equal(await c.promoteCredential(first.id), undefined);
+      assert.deepEqual(await c.promoteCredential(second.id), { ...second, primary: true }, 'promoting the primary is a no-op');
+    }));
+
+    test('exactly one primary under concurrent promotes and deletes from two connections', withCatalog(async (c, h) => {
+      const other = await h.another();
+      const { cache, credential: first } = await c.createCache({ memoryBytes: 1 << 20 });
+      const ids = [first.id];
+      for (let i = 0; i < 5; i++) ids.push((await c.createCredential(cache.id)).credential.id);
+      const { cache: neighbour, credential: theirs } = await c.createCache({ memoryBytes: 1 << 20 });
+
+      for (let round = 0; round < 5; round++) {
+        const ops: Promise<unknown>[] = [];
+        for (let i = 0; i < 12; i++) {
+          const who = i % 2 ? c : other;
+          const id = ids[(i * 7 + round) % ids.length]!;
+          ops.push(i % 3 === 2 ? who.deleteCredential(id) : who.promoteCredential(id));
+        }
+        await Promise.all(ops); // none may fail (a deadlock would surface here)
+        const creds = await c.listCredentials(cache.id);
+        assert.equal(creds.filter((x) => x.primary).length, 1, `round ${round}: ${JSON.stringify(creds)}`);
+        ids.splice(0, ids.length, ...creds.map((x) => x.id));
+        while (ids.length < 4) ids.push((await c.createCredential(cache.id)).credential.id);
+      }
+      // The other cache's primary never moved.
+      assert.deepEqual((await c.listCredentials(neighbour.id)).map((x) => [x.id, x.primary]), [[theirs.id, true]]);
+    }));
+
+    test('deleting a cache deletes its credentials', withCatalog(async (c) => {
+      const { cache, credential } = await c.createCache({ memoryBytes: 1 << 20 });
+      const { credential: extra } = await c.createCredential(cache.id);
+      assert.equal(await c.deleteCache(cache.id), true);
+      assert.equal(await c.findCredential(credential.username), undefined);
+      assert.equal(await c.findCredential(extra.username), undefined);
+      assert.deepEqual(await c.listCredentials(cache.id), []);
+    }));
+
+    test('revision moves on every change seen by another connection, not on heartbeats', withCatalog(async (c, h) => {
+      const other = await h.another();
+      let last = await other.revision();
+      const moved = async (what: string) => {
+        const now = await other.revision();
+        assert.ok(now > last, `${what} moves the revision (${last} -> ${now})`);
+        last = now;
+      };
+      const { cache } = await c.createCache({ memoryBytes: 1 << 20 });
+      await moved('createCache');
+      await c.updateCache(cache.id, { enabled: false });
+      await moved('updateCache');
+      const { credential } = await c.createCredential(cache.id);
+      await moved('createCredential');
+      await c.updateCredential(credential.id, { write: false });
+      await moved('updateCredential');
+      await c.promoteCredential(credential.id);
+      await moved('promoteCredential');
+      const { credential: third } = await c.createCredential(cache.id);
+      await moved('createCredential');
+      await c.deleteCredential(third.id);
+      await moved('deleteCredential');
+      await c.registerNode('127.0.0.1:1', '127.0.0.1:2');
+      await moved('registerNode');
+      await c.registerNode('127.0.0.1:1', '127.0.0.1:2'); // heartbeat: no change
+      assert.equal(await other.revision(), last);
+      await c.registerNode('127.0.0.1:1', '127.0.0.1:3');
+      await moved('a node moving its admin endpoint');
+      await c.removeNode('127.0.0.1:1');
+      await moved('removeNode');
+      await c.addHistory([{ cacheId: cache.id, server: 'h:1', timestamp: 1, stats: { cmd_get: 1 } }]);
+      await c.clusterSecret();
+      await c.ensureOperatorToken();
+      assert.equal(await other.revision(), last, 'history, secrets and tokens are not catalog changes');
+      await c.deleteCache(cache.id);
+      await moved('deleteCache');
+    }));
+
+    test('nodes: register, refresh, list, remove', withCatalog(async (c, h) => {
+      const a = await c.registerNode('10.0.0.1:11211', '10.0.0.1:9000');
+      assert.equal(a.address, '10.0.0.1:11211');
+      assert.equal(a.adminAddress, '10.0.0.1:9000');
+      assert.ok(Math.abs(a.lastSeen - Date.now()) < 60_000);
+      const b = await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000');
+      await sleep(5);
+      const again = await (await h.another()).registerNode('10.0.0.1:11211', '10.0.0.1:9001');
+      assert.equal(again.id, a.id);
+      assert.equal(again.adminAddress, '10.0.0.1:9001');
+      assert.ok(again.lastSeen > a.lastSeen);
+      assert.deepEqual((await c.listNodes()).map((n) => n.address), [a.address, b.address]);
+      await c.removeNode(a.address);
+      await c.removeNode('nowhere:1');
+      assert.deepEqual((await c.listNodes()).map((n) => n.address), [b.address]);
+    }));
+
+    test('snapshot holds every cache, credential and node', withCatalog(async (c) => {
+      const { cache } = await c.createCache({ memoryBytes: 1 << 20 });
+      await c.createCredential(cache.id, { flush: false });
+      await c.registerNode('h:1', 'h:2');
+      const snap = await c.snapshot();
+      assert.deepEqual(snap.caches, await c.listCaches());
+      assert.deepEqual(snap.credentials, await c.listCredentials(cache.id));
+      assert.deepEqual(snap.nodes, await c.listNodes());
+    }));
+
+    test('cluster secret: made once, the same for every connection', withCatalog(async (c, h) => {
+      const [s1, s2] = await Promise.all([c.clusterSecret(), (await h.another()).clusterSecret()]);
+      assert.ok(s1.length >= 32);
+      assert.equal(s1, s2);
+      assert.equal(await c.clusterSecret(), s1);
+    }));
+
+    test('history: oldest first, since/until/limit, thinning keeps one sample per hour', withCatalog(async (c) => {
+      const base = Date.UTC(2026, 0, 1);
+      const samples = [];
+      for (let i = 0; i < 240; i++) samples.push({ cacheId: 1, server: 'h:1', timestamp: base + i * 60_000, stats: { cmd_get: i } });
+      samples.push({ cacheId: 2, server: 'h:1', timestamp: base, stats: { cmd_get: 0 } });
+      await c.addHistory(samples.reverse());
+      await c.addHistory([]);
+      const all = await c.history(1);
+      assert.equal(all.length, 240);
+      assert.equal(all[0]!.timestamp, base);
+      assert.equal(all[239]!.stats.cmd_get, 239);
+      assert.deepEqual(all[5], { cacheId: 1, server: 'h:1', timestamp: base + 5 * 60_000, stats: { cmd_get: 5 } });
+      assert.equal((await c.history(1, { since: base + 60_000 * 10, until: base + 60_000 * 19 })).length, 10);
+      assert.equal((await c.history(1, { limit: 5 })).length, 5);
+      // Raw for 1 hour, hourly for a day: the first 3 hours shrink to 3 samples.
+      const now = base + 240 * 60_000;
+      const removed = await c.thinHistory({ rawMs: 3_600_000, hourlyMs: 86_400_000 }, now);
+      assert.equal(removed, 240 - (3 + 60));
+      const left = await c.history(1);
+      assert.equal(left.length, 3 + 60);
+      assert.equal((await c.history(2)).length, 1);
+      // Beyond the hourly window everything goes.
+      await c.thinHistory({ rawMs: 3_600_000, hourlyMs: 60_000 }, now + 10 * 3_600_000);
+      assert.equal((await c.history(1)).length, 0);
+    }));
+
+    test('history keeps stat names in the order they were stored, servers ordered within a timestamp', withCatalog(async (c) => {
+      const stats = { zeta: 1, alpha: 2, limit_maxbytes: 3, b: 4 };
+      await c.addHistory([
+        { cacheId: 7, server: 'b:1', timestamp: 10, stats },
+        { cacheId: 7, server: 'a:1', timestamp: 10, stats },
+        { cacheId: 7, server: 'a:1', timestamp: 5, stats },
+      ]);
+      const got = await c.history(7);
+      assert.deepEqual(got.map((s) => `${s.timestamp} ${s.server}`), ['5 a:1', '10 a:1', '10 b:1']);
+      assert.deepEqual(Object.keys(got[0]!.stats), Object.keys(stats));
+    }));
+
+    test('operator token: made once, shown once, verified in constant time', withCatalog(async (c, h) => {
+      const token = await c.ensureOperatorToken();
+      assert.ok(token && token.length >= 32);
+      assert.equal(await c.ensureOperatorToken(), undefined);
+      const other = await h.another();
+      assert.equal(await other.ensureOperatorToken(), undefined);
+      assert.equal(await other.verifyOperatorToken(token!), true);
+      assert.equal(await c.verifyOperatorToken(token!), true);
+      assert.equal(await c.verifyOperatorToken(token! + 'x'), false);
+      assert.equal(await h.storedContains(token!), false, 'stored hashed');
+    }));
+
+    test('onChange (when the catalog offers it) reports changes made by another connection', withCatalog(async (c, h) => {
+      if (!c.onChange) return; // polling revision() is the contract; the push path is optional
+      const other = await h.another();
+      let calls = 0;
+      const off = c.onChange(() => calls++);
+      await waitFor('the listener to be ready', () => calls > 0, 3000).catch(() => {});
+      const before = calls;
+      const t0 = Date.now();
+      await other.createCache({ memoryBytes: 1 << 20 });
+      await waitFor('a change notification', () => calls > before);
+      assert.ok(Date.now() - t0 < 1000);
+      off();
+      const after = calls;
+      await other.createCache({ memoryBytes: 1 << 20 });
+      await sleep(200);
+      assert.equal(calls, after, 'no calls after unsubscribing');
+    }));
+  });
+}
+
+describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
+  const withSchema = (fn: (s: TestSchema) => Promise<void>) => async () => {
+    const s = await createTestSchema();
+    try {
+      await fn(s);
+    } finally {
+      await s.drop();
+    }
+  };
+
+  test('the schema query parameter is ours; bad schema names are refused', async () => {
+    assert.deepEqual(parseDatabaseUrl('postgres://u@h:5432/db'), { connectionString: 'postgres://u@h:5432/db' });
+    const p = parseDatabaseUrl('postgresql://u:p@h/db?schema=abc_1&sslmode=disable');
+    assert.equal(p.schema, 'abc_1');
+    assert.equal(p.connectionString, 'postgresql://u:p@h/db?sslmode=disable');
+    assert.throws(() => parseDatabaseUrl('mysql://h/db'), /postgres/);
+    await assert.rejects(openPostgresCatalog('postgres://u@127.0.0.1:1/db?schema=Bad-Name'), /schema "Bad-Name"/);
+  });
+
+  test('several processes opening a fresh schema at once do not race', withSchema(async (s) => {
+    await s.sql('DROP SCHEMA IF EXISTS ' + s.schema + ' CASCADE');
+    const catalogs = await Promise.all(Array.from({ length: 6 }, () => openPostgresCatalog(s.url)));
+    try {
+      const made = await Promise.all(catalogs.map((c) => c.createCache({ memoryBytes: 1 << 20 })));
+      assert.equal(new Set(made.map((m) => m.cache.id)).size, 6);
+      const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
+      assert.equal(version!.value, '2', 'every migration ran exactly once');
+    } finally {
+      await Promise.all(catalogs.map((c) => c.close()));
+    }
+    // Reopening an existing catalog changes nothing.
+    const again = await openPostgresCatalog(s.url);
+    assert.equal((await again.listCaches()).length, 6);
+    await again.close();
+  }));
+
+  test('the LISTEN connection comes back after the server drops it, and reports the gap', withSchema(async (s) => {
+    const c = await openPostgresCatalog(s.url);
+    const writer = await openPostgresCatalog(s.url);
+    try {
+      let calls = 0;
+      c.onChange(() => calls++);
+      await waitFor('the first LISTEN', () => calls > 0, 3000);
+      const killed = await s.sql<{ ok: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1`,
+        [`cachier-listen ${s.schema}`],
+      );
+      assert.equal(killed.length, 1);
+      const before = calls;
+      await waitFor('the reconnect to report a change', () => calls > before, 3000);
+      const n = calls;
+      await writer.createCache({ memoryBytes: 1 << 20 });
+      await waitFor('notifications to flow again', () => calls > n);
+    } finally {
+      await c.close();
+      await writer.close();
+    }
+  }));
+
+  test('changes in another schema of the same database are not reported', withSchema(async (s) => {
+    const neighbour = await createTestSchema();
+    const c = await openPostgresCatalog(s.url);
+    const n = await openPostgresCatalog(neighbour.url);
+    try {
+      let calls = 0;
+      c.onChange(() => calls++);
+      await waitFor('the first LISTEN', () => calls > 0, 3000);
+      const before = calls;
+      await n.createCache({ memoryBytes: 1 << 20 });
+      await sleep(300);
+      assert.equal(calls, before);
+    } finally {
+      await c.close();
+      await n.close();
+      await neighbour.drop();
+    }
+  }));
+});

@@ -1,0 +1,38 @@
+/**
+ * `cachier control`: one control plane alone (HTTP API, dashboard, history sampling) over
+ * a shared catalog, with no cache node of its own. Run several behind a load balancer;
+ * they share everything through the catalog.
+ */
+import { openCatalog } from '../catalog/open.ts';
+import { startControlPlane } from '../control/main.ts';
+import { intOption, parse } from './args.ts';
+import { HISTORY_FLAGS, historyOptions } from './history-flags.ts';
+
+export async function runControl(argv: string[]): Promise<void> {
+  const o = parse(argv, {
+    'database-url': { type: 'string' },
+    data: { type: 'string', default: './data' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'http-port': { type: 'string' },
+    ...HISTORY_FLAGS,
+  });
+  const host = o.host!;
+  const httpPort = intOption(o['http-port'], 'http-port', 8080);
+  const history = historyOptions(o);
+
+  const catalog = await openCatalog({ dataDir: o.data, databaseUrl: o['database-url'] });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history });
+  if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);
+  console.log(`cachier control ready: http=${host}:${control.port}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await control.close();
+    await catalog.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}

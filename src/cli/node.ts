@@ -1,0 +1,127 @@
+/**
+ * `cachier node`: one cache node alone, joining a shared catalog (PostgreSQL with
+ * --database-url; the SQLite file under --data works for several nodes on one machine).
+ * It serves every cache of the catalog with its share of each plan (plan ÷ registered
+ * nodes), registers itself under its client address (--advertise, or host:port) and
+ * refreshes that registration every 10 s (`lastSeen`; a heartbeat is not a catalog change).
+ *
+ * A node that stops stays registered, on purpose: the servers list clients were given
+ * still names it, the plan stays split the same way when it comes back, and the API shows
+ * it as failed — what an operator wants to see. Taking a machine out of the cluster for
+ * good is an explicit act: `cachier node --deregister --advertise host:port` (or the same
+ * --host/--port) removes the entry; the other nodes then take a larger share of each plan.
+ */
+import type { Catalog } from '../catalog/catalog.ts';
+import { openCatalog } from '../catalog/open.ts';
+import { createCacheNode } from '../node/cache-node.ts';
+import { intOption, parse, UsageError } from './args.ts';
+
+const HEARTBEAT_MS = 10_000;
+
+export async function runNode(argv: string[]): Promise<void> {
+  const o = parse(argv, {
+    'database-url': { type: 'string' },
+    data: { type: 'string', default: './data' },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string' },
+    advertise: { type: 'string' },
+    'admin-port': { type: 'string' },
+    'auth-timeout': { type: 'string' },
+    'anonymous-cache': { type: 'string' },
+    deregister: { type: 'boolean', default: false },
+  });
+  const host = o.host!;
+  const port = intOption(o.port, 'port', 11211, 1);
+  const adminPort = intOption(o['admin-port'], 'admin-port', 0);
+  const authTimeoutMs = intOption(o['auth-timeout'], 'auth-timeout', 5, 1, 3600) * 1000;
+  const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
+  if (o.advertise !== undefined) splitHostPort(o.advertise, 'advertise');
+  if (o.advertise === undefined && isWildcard(host)) {
+    throw new UsageError(`--host ${host} listens on every interface: say with --advertise host:port where clients connect`);
+  }
+  const address = o.advertise ?? `${host}:${port}`;
+
+  const catalog = await openCatalog({
+    dataDir: o.data, databaseUrl: o['database-url'],
+    postgres: { onError: logEvery(30_000, 'catalog connection') },
+  });
+
+  if (o.deregister) {
+    try {
+      const known = (await catalog.listNodes()).some((n) => n.address === address);
+      await catalog.removeNode(address);
+      console.log(known ? `cachier node deregistered: ${address}` : `cachier node: ${address} was not registered`);
+    } finally {
+      await catalog.close();
+    }
+    return;
+  }
+
+  if (anonymousCacheId !== undefined && !(await catalog.getCache(anonymousCacheId))) {
+    await catalog.close();
+    throw new UsageError(`--anonymous-cache ${anonymousCacheId}: no such cache`);
+  }
+
+  const node = await createCacheNode({
+    catalog, host, port, advertise: address, adminPort, anonymousCacheId, authTimeoutMs, register: false,
+  });
+  // The admin endpoint is reached where clients reach the node, on its own port.
+  const adminPortBound = node.adminAddress.slice(node.adminAddress.lastIndexOf(':') + 1);
+  const adminAddress = `${splitHostPort(address, 'advertise').host}:${adminPortBound}`;
+  await catalog.registerNode(address, adminAddress);
+  await node.sync.syncNow();
+  const heartbeat = startHeartbeat(catalog, address, adminAddress);
+
+  console.log(`cachier node ready: ${address}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(heartbeat);
+    await node.close();
+    await catalog.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+function startHeartbeat(catalog: Catalog, address: string, adminAddress: string): NodeJS.Timeout {
+  const report = logOnce('heartbeat');
+  return setInterval(() => {
+    catalog.registerNode(address, adminAddress).then(() => report(undefined), (e: Error) => report(e));
+  }, HEARTBEAT_MS);
+}
+
+/** Logs the first error of a run of failures, and the recovery after it. */
+function logOnce(what: string): (e: Error | undefined) => void {
+  let failing = false;
+  return (e) => {
+    if (e && !failing) console.error(`cachier node: ${what} failing: ${e.message}`);
+    else if (!e && failing) console.error(`cachier node: ${what} recovered`);
+    failing = e !== undefined;
+  };
+}
+
+/** Logs an error at most once per `ms` (a restarting database produces a burst). */
+function logEvery(ms: number, what: string): (e: Error) => void {
+  let last = 0;
+  return (e) => {
+    if (Date.now() - last < ms) return;
+    last = Date.now();
+    console.error(`cachier node: ${what}: ${e.message}`);
+  };
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** host:port or [v6]:port. */
+function splitHostPort(value: string, option: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new UsageError(`--${option} must be host:port, got "${value}"`);
+  return { host: m[1]!, port };
+}

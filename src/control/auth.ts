@@ -1,0 +1,87 @@
+/**
+ * Who may call what. The Analytics API takes HTTP Basic with a credential of the cache
+ * in the path that holds api_capability; the operator API takes the operator token as a
+ * bearer token. Both are checked against hashes in the catalog in constant time.
+ *
+ * Order for /api/v1/:id/…: an unknown or disabled cache is 404 "No cache found." before
+ * anything else (so a credential of a deleted cache gets 404, not 403); then anything but
+ * a valid api-capable credential of that very cache is 403.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CacheRecord, Catalog, CredentialRecord } from '../catalog/catalog.ts';
+import { hashSecret, verifySecret } from '../shared/secrets.ts';
+import { ApiError } from '../api/errors.ts';
+
+export interface CacheAuth {
+  readonly cache: CacheRecord;
+  readonly credential: CredentialRecord;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the cache guard on /api/v1/:id/… routes. */
+    cacheAuth: CacheAuth | null;
+  }
+}
+
+/** Compared against when the username is unknown, so both paths cost one hash. */
+const DUMMY = hashSecret('no such credential');
+
+export function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
+  const m = /^\s*basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) return undefined;
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+export function parseBearer(header: string | undefined): string | undefined {
+  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m?.[1];
+}
+
+/** The credential the request's Basic header names, if its password is right. */
+export async function verifyBasic(catalog: Catalog, header: string | undefined): Promise<CredentialRecord | undefined> {
+  const basic = parseBasic(header);
+  if (!basic) return undefined;
+  const cred = await catalog.findCredential(basic.username);
+  const ok = verifySecret(basic.password, cred ?? DUMMY);
+  return cred && ok ? cred : undefined;
+}
+
+/** An enabled cache by the raw `:id` path segment, or undefined. */
+export async function liveCache(catalog: Catalog, rawId: unknown): Promise<CacheRecord | undefined> {
+  const text = String(rawId ?? '');
+  if (!/^\d{1,15}$/.test(text)) return undefined;
+  const cache = await catalog.getCache(Number(text));
+  return cache?.enabled ? cache : undefined;
+}
+
+/** onRequest hook for /api/v1/:id/…: runs before body parsing and validation. */
+export function cacheGuard(catalog: Catalog) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const cache = await liveCache(catalog, (request.params as { id?: unknown }).id);
+    if (!cache) throw new ApiError('NO_CACHE');
+    const credential = await verifyBasic(catalog, request.headers.authorization);
+    if (!credential || credential.cacheId !== cache.id || !credential.api) throw new ApiError('NOT_AUTHORIZED');
+    request.cacheAuth = { cache, credential };
+  };
+}
+
+/** The guard's result inside a handler of a guarded route. */
+export function authOf(request: FastifyRequest): CacheAuth {
+  if (!request.cacheAuth) throw new ApiError('NOT_AUTHORIZED');
+  return request.cacheAuth;
+}
+
+/** onRequest hook for /api/operator/…. */
+export function operatorGuard(catalog: Catalog) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const token = parseBearer(request.headers.authorization);
+    if (token === undefined || !(await catalog.verifyOperatorToken(token))) {
+      reply.header('www-authenticate', 'Bearer realm="cachier operator"');
+      throw new ApiError('OPERATOR_TOKEN');
+    }
+  };
+}

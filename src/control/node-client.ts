@@ -1,0 +1,100 @@
+/**
+ * The control plane's side of each node's admin endpoint: a cache's stats, flush, and
+ * "sync now". Every call goes to all nodes of the catalog in parallel, each with a short
+ * deadline, and reports which nodes (by client address, the stats key) failed to answer,
+ * so a dead node costs one deadline, not one per node.
+ */
+import type { Catalog, NodeRecord } from '../catalog/catalog.ts';
+import type { ServerStats } from '../api/v1.ts';
+import { STAT_NAMES } from '../store/stats.ts';
+
+export interface NodeClientOptions {
+  readonly catalog: Catalog;
+  /** Deadline for one node's answer, body included. Default 1500 ms. */
+  readonly timeoutMs?: number;
+  /** Deadline for a node's "sync now" (best effort, so short). Default 500 ms. */
+  readonly syncTimeoutMs?: number;
+}
+
+/** The result of one call fanned out to every node. */
+export interface FanOut<T> {
+  /** By node address, in the catalog's node order. */
+  readonly ok: ReadonlyMap<string, T>;
+  /** Addresses of nodes that failed or did not answer in time. */
+  readonly failed: readonly string[];
+}
+
+export class NodeClient {
+  private readonly catalog: Catalog;
+  private readonly timeoutMs: number;
+  private readonly syncTimeoutMs: number;
+  private secret: Promise<string> | undefined;
+
+  constructor(opts: NodeClientOptions) {
+    this.catalog = opts.catalog;
+    this.timeoutMs = opts.timeoutMs ?? 1500;
+    this.syncTimeoutMs = opts.syncTimeoutMs ?? 500;
+  }
+
+  /** One cache's stats from every node. */
+  async stats(cacheId: number, nodes?: readonly NodeRecord[]): Promise<FanOut<ServerStats>> {
+    return this.fanOut(nodes, async (node) => toStats(await this.call(node, 'GET', `/caches/${cacheId}/stats`)));
+  }
+
+  /** Flushes one cache on every node. */
+  async flush(cacheId: number): Promise<FanOut<true>> {
+    return this.fanOut(undefined, async (node) => {
+      await this.call(node, 'POST', `/caches/${cacheId}/flush`);
+      return true as const;
+    });
+  }
+
+  /**
+   * Asks every node to apply the catalog now rather than at its next poll. Best effort:
+   * nodes poll anyway, so a failure here only costs the poll interval.
+   */
+  async syncAll(): Promise<FanOut<true>> {
+    return this.fanOut(undefined, async (node) => {
+      await this.call(node, 'POST', '/sync', this.syncTimeoutMs);
+      return true as const;
+    });
+  }
+
+  private async fanOut<T>(given: readonly NodeRecord[] | undefined, fn: (node: NodeRecord) => Promise<T>): Promise<FanOut<T>> {
+    const nodes = given ?? (await this.catalog.listNodes());
+    const results = await Promise.allSettled(nodes.map(fn));
+    const ok = new Map<string, T>();
+    const failed: string[] = [];
+    results.forEach((r, i) => {
+      const address = nodes[i]!.address;
+      if (r.status === 'fulfilled') ok.set(address, r.value);
+      else failed.push(address);
+    });
+    return { ok, failed };
+  }
+
+  private async call(node: NodeRecord, method: 'GET' | 'POST', path: string, timeoutMs = this.timeoutMs): Promise<unknown> {
+    this.secret ??= this.catalog.clusterSecret();
+    const secret = await this.secret;
+    const res = await fetch(`http://${node.adminAddress}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${secret}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body: unknown = await res.json();
+    if (!res.ok) throw new Error(`${node.address}: HTTP ${res.status}`);
+    return body;
+  }
+}
+
+function toStats(body: unknown): ServerStats {
+  if (typeof body !== 'object' || body === null) throw new Error('stats: not an object');
+  const src = body as Record<string, unknown>;
+  const out = {} as Record<string, number>;
+  for (const name of STAT_NAMES) {
+    const v = src[name];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`stats: ${name} missing`);
+    out[name] = v;
+  }
+  return out as ServerStats;
+}

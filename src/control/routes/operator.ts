@@ -1,0 +1,123 @@
+/**
+ * The operator API, `/api/operator/…` with `Authorization: Bearer <operator token>`:
+ * provisioning caches (create, list, show, resize, rename, disable, enable, delete) and
+ * listing nodes. Changes go to the catalog, then nodes are asked to sync at once; a resize
+ * reaches each node as a new limit for the cache's store, its data kept.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { serversOf, type CacheRecord, type Catalog } from '../../catalog/catalog.ts';
+import { ApiError } from '../../api/errors.ts';
+import {
+  CacheDetail, CacheList, CacheView, CreateCacheBody, NewCacheView, NodeList, OperatorCacheParams, ResizeCacheBody,
+  UpdateCacheBody,
+} from '../../api/operator.ts';
+import { parseSize } from '../../shared/sizes.ts';
+import { operatorGuard } from '../auth.ts';
+import type { Routes } from '../app.ts';
+import { cacheView, credentialView } from '../../api/views.ts';
+
+type ById = { Params: OperatorCacheParams };
+
+export const operatorRoutes: Routes = (app, { catalog, nodes }) => {
+  const onRequest = operatorGuard(catalog);
+  const servers = async () => serversOf(await catalog.listNodes());
+  const changed = async () => {
+    try {
+      await nodes.syncAll();
+    } catch {
+      // best effort: nodes poll the catalog revision anyway
+    }
+  };
+  const update = async (id: number, patch: { memory?: number | string; name?: string; enabled?: boolean }): Promise<CacheView> => {
+    await mustExist(catalog, id);
+    if (patch.name !== undefined) await nameFree(catalog, patch.name, id);
+    const memoryBytes = patch.memory === undefined ? undefined : memoryFrom(patch.memory);
+    const cache = await catalog.updateCache(id, { memoryBytes, name: patch.name, enabled: patch.enabled });
+    if (!cache) throw new ApiError('NO_CACHE');
+    await changed();
+    return cacheView(cache, await servers());
+  };
+
+  app.get('/api/operator/nodes', { onRequest, schema: { response: { 200: NodeList } } }, async (): Promise<NodeList> =>
+    (await catalog.listNodes()).map((n) => ({ address: n.address, admin_address: n.adminAddress, last_seen: n.lastSeen })));
+
+  app.get('/api/operator/caches', { onRequest, schema: { response: { 200: CacheList } } }, async (): Promise<CacheList> => {
+    const list = await servers();
+    return (await catalog.listCaches()).map((c) => cacheView(c, list));
+  });
+
+  app.post<{ Body: CreateCacheBody }>(
+    '/api/operator/caches',
+    { onRequest, schema: { body: CreateCacheBody, response: { 200: NewCacheView } } },
+    async (request): Promise<NewCacheView> => {
+      const memoryBytes = memoryFrom(request.body.memory ?? '64mb');
+      if (request.body.name !== undefined) await nameFree(catalog, request.body.name);
+      const { cache, credential, password } = await catalog.createCache({ name: request.body.name, memoryBytes });
+      await changed();
+      return { ...cacheView(cache, await servers()), username: credential.username, password };
+    },
+  );
+
+  app.get<ById>(
+    '/api/operator/caches/:id',
+    { onRequest, schema: { params: OperatorCacheParams, response: { 200: CacheDetail } } },
+    async (request): Promise<CacheDetail> => {
+      const cache = await mustExist(catalog, request.params.id);
+      const credentials = (await catalog.listCredentials(cache.id)).map(credentialView);
+      return { ...cacheView(cache, await servers()), credentials };
+    },
+  );
+
+  app.patch<ById & { Body: UpdateCacheBody }>(
+    '/api/operator/caches/:id',
+    { onRequest, schema: { params: OperatorCacheParams, body: UpdateCacheBody, response: { 200: CacheView } } },
+    async (request): Promise<CacheView> => update(request.params.id, request.body),
+  );
+
+  app.post<ById & { Body: ResizeCacheBody }>(
+    '/api/operator/caches/:id/resize',
+    { onRequest, schema: { params: OperatorCacheParams, body: ResizeCacheBody, response: { 200: CacheView } } },
+    async (request): Promise<CacheView> => update(request.params.id, { memory: request.body.memory }),
+  );
+
+  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+    app.post<ById>(
+      `/api/operator/caches/:id/${action}`,
+      { onRequest, schema: { params: OperatorCacheParams, response: { 200: CacheView } } },
+      async (request): Promise<CacheView> => update(request.params.id, { enabled }),
+    );
+  }
+
+  app.delete<ById>(
+    '/api/operator/caches/:id',
+    { onRequest, schema: { params: OperatorCacheParams } },
+    async (request: FastifyRequest<ById>, reply: FastifyReply) => {
+      if (!(await catalog.deleteCache(request.params.id))) throw new ApiError('NO_CACHE');
+      await changed();
+      return reply.code(200).send();
+    },
+  );
+};
+
+async function mustExist(catalog: Catalog, id: number): Promise<CacheRecord> {
+  const cache = await catalog.getCache(id);
+  if (!cache) throw new ApiError('NO_CACHE');
+  return cache;
+}
+
+async function nameFree(catalog: Catalog, name: string, self?: number): Promise<void> {
+  if ((await catalog.listCaches()).some((c) => c.name === name && c.id !== self)) throw new ApiError('CACHE_NAME_TAKEN', name);
+}
+
+/** Bytes from an integer or a binary-unit string ("64mb"). */
+export function memoryFrom(memory: number | string): number {
+  if (typeof memory === 'number') {
+    if (!Number.isSafeInteger(memory) || memory <= 0) throw new ApiError('BAD_REQUEST', 'memory must be a positive number of bytes');
+    return memory;
+  }
+  try {
+    return parseSize(memory);
+  } catch (e) {
+    throw new ApiError('BAD_REQUEST', (e as Error).message);
+  }
+}

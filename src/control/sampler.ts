@@ -1,0 +1,100 @@
+/**
+ * History: every `intervalMs` the sampler reads each enabled cache's stats from each node
+ * (through the admin endpoints) and stores them raw, stamped with the sample time; once
+ * an hour (and at start) it thins old samples per the retention policy: full resolution
+ * for `rawMs`, then one sample per hour per (cache, server) until `hourlyMs`, then gone.
+ *
+ * Several control planes may share one catalog. They do not coordinate: rounds start on
+ * multiples of the interval, and the catalog keeps one sample per (cache, server, interval
+ * slot), atomically, so N planes together still write exactly one sample per interval.
+ */
+import type { Catalog, HistorySample, RetentionPolicy } from '../catalog/catalog.ts';
+import type { NodeClient } from './node-client.ts';
+
+const DAY_MS = 86_400_000;
+export const DEFAULT_RETENTION: RetentionPolicy = { rawMs: 7 * DAY_MS, hourlyMs: 90 * DAY_MS };
+
+export interface SamplerOptions {
+  readonly catalog: Catalog;
+  readonly nodes: NodeClient;
+  readonly intervalMs: number;
+  readonly retention?: RetentionPolicy;
+  /** How often to thin; default one hour. */
+  readonly thinEveryMs?: number;
+  readonly now?: () => number;
+  /** Unexpected failures of a round (a node not answering is not one). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export class HistorySampler {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private lastThin = -Infinity;
+  private round: Promise<void> | undefined;
+  private readonly now: () => number;
+  readonly retention: RetentionPolicy;
+
+  constructor(private readonly opts: SamplerOptions) {
+    this.now = opts.now ?? Date.now;
+    this.retention = opts.retention ?? DEFAULT_RETENTION;
+  }
+
+  /** Samples now, then every interval (measured from the start of each round). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const tick = () => {
+      if (this.stopped) return;
+      const started = this.now();
+      this.round = this.runRound(started).finally(() => {
+        this.round = undefined;
+        if (this.stopped) return;
+        // Next round at the next multiple of the interval (slot boundaries, shared by all planes).
+        const interval = this.opts.intervalMs;
+        const wait = Math.max(0, (Math.floor(this.now() / interval) + 1) * interval - this.now());
+        this.timer = setTimeout(tick, wait);
+        this.timer.unref();
+      });
+    };
+    tick();
+  }
+
+  /** Stops the timer and waits for a round in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.round;
+  }
+
+  private async runRound(now: number): Promise<void> {
+    try {
+      await this.sampleOnce(now);
+      if (now - this.lastThin >= (this.opts.thinEveryMs ?? 3_600_000)) {
+        this.lastThin = now;
+        await this.thin(now);
+      }
+    } catch (e) {
+      this.opts.onError?.(e);
+    }
+  }
+
+  /** One round: returns the samples it offered (the catalog keeps the first per slot). */
+  async sampleOnce(now = this.now()): Promise<HistorySample[]> {
+    const { catalog, nodes: client, intervalMs } = this.opts;
+    const [caches, nodes] = await Promise.all([catalog.listCaches(), catalog.listNodes()]);
+    const perCache = await Promise.all(
+      caches.filter((c) => c.enabled).map(async (cache) => {
+        const { ok } = await client.stats(cache.id, nodes);
+        const samples = [...ok].map(([server, stats]): HistorySample => ({ cacheId: cache.id, server, timestamp: now, stats }));
+        if (samples.length) await catalog.addHistory(samples, intervalMs);
+        return samples;
+      }),
+    );
+    return perCache.flat();
+  }
+
+  /** Applies the retention policy; returns the number of samples removed. */
+  thin(now = this.now()): Promise<number> {
+    return this.opts.catalog.thinHistory(this.retention, now);
+  }
+}
