@@ -110,6 +110,9 @@ test("a deleted cache's paths are 404 \"No cache found.\" for its old credential
   }
   const r = await t.api(`/api/v1/${c.id}/flush`, { method: 'POST', auth: c });
   assert.equal(r.status, 404);
+  const login = await t.api('/api/v1/login', { auth: c });
+  assert.equal(login.status, 404, 'a valid credential of a deleted cache: No cache found.');
+  assert.equal(login.text, NO_CACHE);
 });
 
 test('unknown routes are a JSON 404', async () => {

@@ -204,13 +204,23 @@ for (const backend of [sqlite, postgres]) {
       assert.deepEqual((await c.listCredentials(neighbour.id)).map((x) => [x.id, x.primary]), [[theirs.id, true]]);
     }));
 
-    test('deleting a cache deletes its credentials', withCatalog(async (c) => {
-      const { cache, credential } = await c.createCache({ memoryBytes: 1 << 20 });
+    test('a deleted cache serves nothing, frees its name, but its credentials still name it', withCatalog(async (c) => {
+      const { cache, credential } = await c.createCache({ name: 'gone', memoryBytes: 1 << 20 });
       const { credential: extra } = await c.createCredential(cache.id);
+      await c.addHistory([{ cacheId: cache.id, server: 'h:1', timestamp: 1, stats: {} }]);
       assert.equal(await c.deleteCache(cache.id), true);
-      assert.equal(await c.findCredential(credential.username), undefined);
-      assert.equal(await c.findCredential(extra.username), undefined);
+      assert.equal(await c.deleteCache(cache.id), false, 'already deleted');
+      assert.equal(await c.getCache(cache.id), undefined);
+      assert.ok(!(await c.listCaches()).some((x) => x.id === cache.id));
+      assert.equal((await c.findCredential(credential.username))?.cacheId, cache.id, 'the API can still say "No cache found."');
       assert.deepEqual(await c.listCredentials(cache.id), []);
+      assert.deepEqual(await c.history(cache.id), []);
+      const snap = await c.snapshot();
+      assert.ok(!snap.caches.some((x) => x.id === cache.id));
+      assert.ok(!snap.credentials.some((x) => x.username === credential.username || x.username === extra.username));
+      await assert.rejects(c.createCredential(cache.id));
+      assert.equal(await c.updateCache(cache.id, { enabled: true }), undefined);
+      assert.equal((await c.createCache({ name: 'gone', memoryBytes: 1 << 20 })).cache.name, 'gone');
     }));
 
     test('revision moves on every change seen by another connection, not on heartbeats', withCatalog(async (c, h) => {
@@ -381,7 +391,7 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
       const made = await Promise.all(catalogs.map((c) => c.createCache({ memoryBytes: 1 << 20 })));
       assert.equal(new Set(made.map((m) => m.cache.id)).size, 6);
       const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
-      assert.equal(version!.value, '2', 'every migration ran exactly once');
+      assert.equal(version!.value, '3', 'every migration ran exactly once');
     } finally {
       await Promise.all(catalogs.map((c) => c.close()));
     }

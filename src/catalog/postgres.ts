@@ -106,7 +106,12 @@ UPDATE history SET slot = ts WHERE slot IS NULL;
 ALTER TABLE history ALTER COLUMN slot SET NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS history_one_per_slot ON history (cache_id, server, slot);
 `,
+  // Deleted caches leave a tombstone so their credentials still identify them.
+  `
+ALTER TABLE caches ADD COLUMN IF NOT EXISTS deleted boolean NOT NULL DEFAULT false;
+`,
 ];
+const LIVE_CACHE_IDS = '(SELECT id FROM caches WHERE NOT deleted)';
 
 interface CacheRow { id: number; name: string; memory_bytes: string; enabled: boolean; created_at: string }
 interface CredRow {
@@ -259,38 +264,47 @@ export class PostgresCatalog implements Catalog {
   }
 
   async getCache(id: number) {
-    const row = (await this.query<CacheRow>('SELECT * FROM caches WHERE id = $1', [id]))[0];
+    const row = (await this.query<CacheRow>('SELECT * FROM caches WHERE id = $1 AND NOT deleted', [id]))[0];
     return row && toCache(row);
   }
 
   async listCaches() {
-    return (await this.query<CacheRow>('SELECT * FROM caches ORDER BY id')).map(toCache);
+    return (await this.query<CacheRow>('SELECT * FROM caches WHERE NOT deleted ORDER BY id')).map(toCache);
   }
 
   async updateCache(id: number, patch: { memoryBytes?: number; enabled?: boolean; name?: string }) {
     const row = (await this.query<CacheRow>(
       `UPDATE caches SET memory_bytes = COALESCE($2, memory_bytes), enabled = COALESCE($3, enabled), name = COALESCE($4, name)
-       WHERE id = $1 RETURNING *`,
+       WHERE id = $1 AND NOT deleted RETURNING *`,
       [id, patch.memoryBytes ?? null, patch.enabled ?? null, patch.name ?? null],
     ))[0];
     return row && toCache(row);
   }
 
+  /** A tombstone, as in sqlite.ts: credentials still identify the cache; nothing serves it. */
   async deleteCache(id: number) {
-    return (await this.pool.query('DELETE FROM caches WHERE id = $1', [id])).rowCount! > 0;
+    return this.tx(async (c) => {
+      const done = ((await c.query(
+        `UPDATE caches SET deleted = true, enabled = false, name = name || '~deleted-' || id WHERE id = $1 AND NOT deleted`,
+        [id],
+      )).rowCount ?? 0) > 0;
+      if (done) await c.query('DELETE FROM history WHERE cache_id = $1', [id]);
+      return done;
+    });
   }
 
   async createCredential(cacheId: number, caps: Partial<Capabilities> = {}) {
     return this.tx(async (c) => {
       // The lock a foreign key takes anyway, taken first so a missing cache gets our error.
-      const found = await c.query('SELECT 1 FROM caches WHERE id = $1 FOR KEY SHARE', [cacheId]);
+      const found = await c.query('SELECT 1 FROM caches WHERE id = $1 AND NOT deleted FOR KEY SHARE', [cacheId]);
       if (found.rowCount === 0) throw new Error(`no cache ${cacheId}`);
       return insertCredential(c, cacheId, caps, false);
     });
   }
 
   async listCredentials(cacheId: number) {
-    return (await this.query<CredRow>('SELECT * FROM credentials WHERE cache_id = $1 ORDER BY id', [cacheId])).map(toCred);
+    return (await this.query<CredRow>(`SELECT * FROM credentials WHERE cache_id = $1 AND cache_id IN ${LIVE_CACHE_IDS} ORDER BY id`,
+      [cacheId])).map(toCred);
   }
 
   async findCredential(username: string) {
@@ -404,8 +418,8 @@ export class PostgresCatalog implements Catalog {
 
   async snapshot(): Promise<CatalogSnapshot> {
     return this.tx(async (c) => ({
-      caches: (await c.query<CacheRow>('SELECT * FROM caches ORDER BY id')).rows.map(toCache),
-      credentials: (await c.query<CredRow>('SELECT * FROM credentials ORDER BY id')).rows.map(toCred),
+      caches: (await c.query<CacheRow>('SELECT * FROM caches WHERE NOT deleted ORDER BY id')).rows.map(toCache),
+      credentials: (await c.query<CredRow>(`SELECT * FROM credentials WHERE cache_id IN ${LIVE_CACHE_IDS} ORDER BY id`)).rows.map(toCred),
       nodes: (await c.query<NodeRow>('SELECT * FROM nodes ORDER BY id')).rows.map(toNode),
     }), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS caches (
   name TEXT NOT NULL UNIQUE,
   memory_bytes INTEGER NOT NULL CHECK (memory_bytes > 0),
   enabled INTEGER NOT NULL DEFAULT 1,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS credentials (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -98,6 +99,8 @@ export class SqliteCatalog implements Catalog {
     this.db.exec(SCHEMA);
   }
 
+  private liveCacheIds = '(SELECT id FROM caches WHERE deleted = 0)';
+
   async createCache(input: { name?: string; memoryBytes: number }) {
     return this.db.transaction(() => {
       const now = Date.now();
@@ -113,7 +116,7 @@ export class SqliteCatalog implements Catalog {
   }
 
   private cacheById(id: number): CacheRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM caches WHERE id = ?').get(id) as CacheRow | undefined;
+    const row = this.db.prepare('SELECT * FROM caches WHERE id = ? AND deleted = 0').get(id) as CacheRow | undefined;
     return row && toCache(row);
   }
 
@@ -122,7 +125,7 @@ export class SqliteCatalog implements Catalog {
   }
 
   async listCaches() {
-    return (this.db.prepare('SELECT * FROM caches ORDER BY id').all() as CacheRow[]).map(toCache);
+    return (this.db.prepare('SELECT * FROM caches WHERE deleted = 0 ORDER BY id').all() as CacheRow[]).map(toCache);
   }
 
   async updateCache(id: number, patch: { memoryBytes?: number; enabled?: boolean; name?: string }) {
@@ -134,8 +137,19 @@ export class SqliteCatalog implements Catalog {
     return this.cacheById(id);
   }
 
+  /**
+   * A deleted cache leaves a tombstone: its credentials still identify it (so the API can
+   * answer "No cache found." rather than "not authorized"), but nothing serves it, its
+   * name is free again and its history is gone.
+   */
   async deleteCache(id: number) {
-    return this.db.prepare('DELETE FROM caches WHERE id = ?').run(id).changes > 0;
+    return this.db.transaction(() => {
+      const done = this.db
+        .prepare("UPDATE caches SET deleted = 1, enabled = 0, name = name || '~deleted-' || id WHERE id = ? AND deleted = 0")
+        .run(id).changes > 0;
+      if (done) this.db.prepare('DELETE FROM history WHERE cache_id = ?').run(id);
+      return done;
+    })();
   }
 
   private insertCredential(cacheId: number, caps: Partial<Capabilities>, primary: boolean): NewCredential {
@@ -165,7 +179,8 @@ export class SqliteCatalog implements Catalog {
   }
 
   async listCredentials(cacheId: number) {
-    return (this.db.prepare('SELECT * FROM credentials WHERE cache_id = ? ORDER BY id').all(cacheId) as CredRow[]).map(toCred);
+    return (this.db.prepare(`SELECT * FROM credentials WHERE cache_id = ? AND cache_id IN ${this.liveCacheIds} ORDER BY id`)
+      .all(cacheId) as CredRow[]).map(toCred);
   }
 
   async findCredential(username: string) {
@@ -269,8 +284,9 @@ export class SqliteCatalog implements Catalog {
 
   async snapshot(): Promise<CatalogSnapshot> {
     return this.db.transaction(() => ({
-      caches: (this.db.prepare('SELECT * FROM caches ORDER BY id').all() as CacheRow[]).map(toCache),
-      credentials: (this.db.prepare('SELECT * FROM credentials ORDER BY id').all() as CredRow[]).map(toCred),
+      caches: (this.db.prepare('SELECT * FROM caches WHERE deleted = 0 ORDER BY id').all() as CacheRow[]).map(toCache),
+      credentials: (this.db.prepare(`SELECT * FROM credentials WHERE cache_id IN ${this.liveCacheIds} ORDER BY id`)
+        .all() as CredRow[]).map(toCred),
       nodes: (this.db.prepare('SELECT * FROM nodes ORDER BY id').all() as NodeRow[]).map(toNode),
     }))();
   }
