@@ -11,6 +11,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { API_ERRORS, ApiError } from '../api/errors.ts';
 import { cacheGuard } from './auth.ts';
 import { registerBodyParsers } from './body-parsers.ts';
+import { registerDashboard } from './dashboard.ts';
 import { NodeClient } from './node-client.ts';
 import { credentialRoutes } from './routes/credentials.ts';
 import { flushRoutes } from './routes/flush.ts';
@@ -60,6 +61,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   for (const routes of [loginRoutes, statsRoutes, historyRoutes, flushRoutes, credentialRoutes, operatorRoutes]) {
     routes(app, routeDeps);
   }
+  // The web dashboard at `/`, bundled in memory when the server starts listening.
+  app.register(registerDashboard);
   return app;
 }
 
