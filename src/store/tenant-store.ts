@@ -23,33 +23,18 @@ import type { DeleteStatus, ItemView, StoreMode } from '../protocol/command.ts';
 import { createCounters, type Counters } from './stats.ts';
 import { isExpired, toAbsoluteExptime } from './expiry.ts';
 import { LruList, type LruNode } from './lru.ts';
+import { ITEM_OVERHEAD, RECLAIM_SEARCH_DEPTH } from './item-cost.ts';
+import { parseCounter } from './counter-value.ts';
+import {
+  ARITH_EXISTS, ARITH_NON_NUMERIC, ARITH_NOT_FOUND, EXISTS, NO_MEMORY, NOT_FOUND, NOT_STORED, TOO_LARGE,
+} from './store-results.ts';
 
-/**
- * Bytes charged per item on top of key and value. It mirrors memcached's cost of an item
- * (48-byte header with CAS, the key's NUL terminator, the value's trailing CRLF), so the
- * `bytes` stat means what memcached users expect and a cache holding many tiny items
- * cannot claim to use almost nothing.
- */
-export const ITEM_OVERHEAD = 48 + 1 + 2;
-
-/** How far up from the LRU tail eviction looks for a dead item to reclaim instead (memcached: 5). */
-const RECLAIM_SEARCH_DEPTH = 5;
+export { ITEM_OVERHEAD } from './item-cost.ts';
 
 const LIVE = 0;
 const EXPIRED = 1;
 const FLUSHED = 2;
 type Liveness = typeof LIVE | typeof EXPIRED | typeof FLUSHED;
-
-const UINT64_MAX = (1n << 64n) - 1n;
-
-const NOT_STORED: StoreResult = { status: 'not_stored', cas: 0 };
-const NOT_FOUND: StoreResult = { status: 'not_found', cas: 0 };
-const EXISTS: StoreResult = { status: 'exists', cas: 0 };
-const TOO_LARGE: StoreResult = { status: 'too_large', cas: 0 };
-const NO_MEMORY: StoreResult = { status: 'no_memory', cas: 0 };
-const ARITH_NOT_FOUND: ArithResult = { status: 'not_found', value: 0n, item: null };
-const ARITH_EXISTS: ArithResult = { status: 'exists', value: 0n, item: null };
-const ARITH_NON_NUMERIC: ArithResult = { status: 'non_numeric', value: 0n, item: null };
 
 /** One stored item. Fields are all set in the constructor so every record has one shape. */
 class ItemRecord implements LruNode<ItemRecord> {
@@ -173,7 +158,7 @@ export class MemoryTenantStore implements TenantStore {
     const c = this.counters;
     c.cmd_set++;
     const keyStr = key.toString('latin1');
-    const withCas = cas !== undefined && cas !== 0;
+    const withCas = cas !== undefined;
 
     // Refused before any lookup, as memcached does when it cannot allocate the item. A
     // failed plain set also drops the old value so a reader never sees stale data.
@@ -244,7 +229,7 @@ export class MemoryTenantStore implements TenantStore {
       c.delete_misses++;
       return 'not_found';
     }
-    if (cas !== undefined && cas !== 0 && rec.cas !== cas) {
+    if (cas !== undefined && rec.cas !== cas) {
       c.delete_misses++; // as memcached's meta delete
       return 'exists';
     }
@@ -280,7 +265,7 @@ export class MemoryTenantStore implements TenantStore {
       return { status: 'ok', value, item: view };
     }
 
-    if (cas !== undefined && cas !== 0 && rec.cas !== cas) return ARITH_EXISTS;
+    if (cas !== undefined && rec.cas !== cas) return ARITH_EXISTS;
     const current = parseCounter(rec.value);
     if (current === null) return ARITH_NON_NUMERIC;
 
@@ -493,24 +478,4 @@ function viewOf(rec: ItemRecord, key: Buffer, lastAccess = rec.lastAccess): Item
     lastAccess,
     fetched: rec.fetched,
   };
-}
-
-/**
- * A stored counter: 1..20 ASCII digits within uint64, optionally followed by spaces
- * (memcached pads a shrinking in-place decr with them). Anything else is non-numeric.
- */
-function parseCounter(value: Buffer): bigint | null {
-  let end = value.length;
-  while (end > 0 && value[end - 1] === 0x20) end--;
-  if (end === 0 || end > 20) return null;
-  let small = 0;
-  for (let i = 0; i < end; i++) {
-    const d = value[i] - 0x30;
-    if (d < 0 || d > 9) return null;
-    small = small * 10 + d;
-  }
-  // Up to 15 digits the double above is exact.
-  if (end <= 15) return BigInt(small);
-  const big = BigInt(value.toString('latin1', 0, end));
-  return big > UINT64_MAX ? null : big;
 }

@@ -1,0 +1,237 @@
+/**
+ * Item metadata of the arena store: one 48-byte row per item slot, all rows in one
+ * ArrayBuffer. No object, string or Buffer exists per item, so a million items cost the
+ * garbage collector nothing, and one lookup touches one row (one or two cache lines)
+ * rather than a dozen parallel arrays. Rows double as items arrive; `reset` shrinks the
+ * table back, so a flushed cache gives the memory up.
+ *
+ * Row layout, in uint32 words:
+ *   0-1  cas (float64)           6  flags
+ *   2    hash chain next (int32) 7  exptime (unix s, 0 = never)
+ *   3    page (bits 0-15) | key length (16-23) | hash tag (24-31)
+ *   4    chunk offset in its page 8  last access (unix s)
+ *   5    value length (low 31) | fetched (bit 31)
+ *   9    stored at (unix s)      10  LRU prev (int32)  11  LRU next (int32)
+ *
+ * A slot's key and value bytes live in the page arena (page-arena.ts) at page/offset.
+ * The LRU list runs from lruHead (most recent) to lruTail (evicted first). Free slots
+ * are chained through `next` and marked by prev = FREE.
+ */
+
+/** "No slot": end of a chain or list. */
+export const NONE = -1;
+const FREE = -2;
+
+/** uint32 words per row. */
+const STRIDE = 12;
+export const BYTES_PER_SLOT = STRIDE * 4;
+const W_CAS = 0;
+const W_HASH_NEXT = 2;
+const W_PAGE_KEY = 3;
+const W_OFFSET = 4;
+const W_VALUE = 5;
+const W_FLAGS = 6;
+const W_EXPTIME = 7;
+const W_LAST_ACCESS = 8;
+const W_STORED_AT = 9;
+const W_PREV = 10;
+const W_NEXT = 11;
+
+const FETCHED = 0x80000000;
+const VALUE_LENGTH = 0x7fffffff;
+/** Longest key a row can say (the protocols allow 250). */
+export const MAX_KEY_LENGTH = 0xff;
+/** Longest value a row can say. */
+export const MAX_VALUE_LENGTH = VALUE_LENGTH;
+
+const INITIAL_CAPACITY = 64;
+
+export class ItemTable {
+  private u32 = new Uint32Array(0);
+  private i32 = new Int32Array(0);
+  private f64 = new Float64Array(0);
+
+  /** Most recently used slot. */
+  lruHead = NONE;
+  /** Least recently used slot: evicted first. */
+  lruTail = NONE;
+  /** Slots in use. */
+  count = 0;
+  /** Slots below this index have been handed out at least once. */
+  highWater = 0;
+
+  private capacity = 0;
+  private freeHead = NONE;
+
+  constructor() {
+    this.reset();
+  }
+
+  /** Bytes the rows take (capacity, not count: what the process holds). */
+  get footprint(): number {
+    return this.capacity * BYTES_PER_SLOT;
+  }
+
+  /** A fresh slot, not linked anywhere. */
+  allocate(): number {
+    this.count++;
+    let slot = this.freeHead;
+    if (slot !== NONE) {
+      this.freeHead = this.i32[slot * STRIDE + W_NEXT]!;
+    } else {
+      if (this.highWater === this.capacity) this.resize(this.capacity * 2);
+      slot = this.highWater++;
+    }
+    this.i32[slot * STRIDE + W_PREV] = NONE;
+    return slot;
+  }
+
+  /** Returns a slot already unlinked from the LRU list and the hash chains. */
+  release(slot: number): void {
+    this.count--;
+    this.i32[slot * STRIDE + W_PREV] = FREE;
+    this.i32[slot * STRIDE + W_NEXT] = this.freeHead;
+    this.freeHead = slot;
+  }
+
+  isFree(slot: number): boolean {
+    return this.i32[slot * STRIDE + W_PREV] === FREE;
+  }
+
+  /** Forgets every slot and gives the memory back. */
+  reset(): void {
+    this.capacity = 0;
+    this.highWater = 0;
+    this.freeHead = NONE;
+    this.count = 0;
+    this.lruHead = NONE;
+    this.lruTail = NONE;
+    this.resize(INITIAL_CAPACITY);
+  }
+
+  // ---- fields ----
+
+  page(s: number): number {
+    return this.u32[s * STRIDE + W_PAGE_KEY]! & 0xffff;
+  }
+  keyLen(s: number): number {
+    return (this.u32[s * STRIDE + W_PAGE_KEY]! >>> 16) & 0xff;
+  }
+  /** keyLen | tag << 8: what a lookup compares before it reads any key byte. */
+  keyTag(s: number): number {
+    return this.u32[s * STRIDE + W_PAGE_KEY]! >>> 16;
+  }
+  /** Sets the key length and its hash tag (the index's keyTag for this key). */
+  setKeyTag(s: number, keyTag: number): void {
+    const w = s * STRIDE + W_PAGE_KEY;
+    this.u32[w] = ((keyTag << 16) | (this.u32[w]! & 0xffff)) >>> 0;
+  }
+  offset(s: number): number {
+    return this.u32[s * STRIDE + W_OFFSET]!;
+  }
+  /** Where the slot's chunk lies. */
+  setPlace(s: number, page: number, offset: number): void {
+    const w = s * STRIDE;
+    this.u32[w + W_PAGE_KEY] = ((this.u32[w + W_PAGE_KEY]! & 0xffff0000) | page) >>> 0;
+    this.u32[w + W_OFFSET] = offset;
+  }
+  valueLen(s: number): number {
+    return this.u32[s * STRIDE + W_VALUE]! & VALUE_LENGTH;
+  }
+  /** Keeps the fetched bit. */
+  setValueLen(s: number, valueLen: number): void {
+    const w = s * STRIDE + W_VALUE;
+    this.u32[w] = ((this.u32[w]! & FETCHED) | valueLen) >>> 0;
+  }
+  fetched(s: number): boolean {
+    return (this.u32[s * STRIDE + W_VALUE]! & FETCHED) !== 0;
+  }
+  setFetched(s: number, fetched: boolean): void {
+    const w = s * STRIDE + W_VALUE;
+    this.u32[w] = fetched ? (this.u32[w]! | FETCHED) >>> 0 : this.u32[w]! & VALUE_LENGTH;
+  }
+  flags(s: number): number {
+    return this.u32[s * STRIDE + W_FLAGS]!;
+  }
+  setFlags(s: number, flags: number): void {
+    this.u32[s * STRIDE + W_FLAGS] = flags;
+  }
+  cas(s: number): number {
+    return this.f64[(s * STRIDE + W_CAS) >>> 1]!;
+  }
+  setCas(s: number, cas: number): void {
+    this.f64[(s * STRIDE + W_CAS) >>> 1] = cas;
+  }
+  exptime(s: number): number {
+    return this.u32[s * STRIDE + W_EXPTIME]!;
+  }
+  setExptime(s: number, exptime: number): void {
+    this.u32[s * STRIDE + W_EXPTIME] = exptime;
+  }
+  lastAccess(s: number): number {
+    return this.u32[s * STRIDE + W_LAST_ACCESS]!;
+  }
+  setLastAccess(s: number, now: number): void {
+    this.u32[s * STRIDE + W_LAST_ACCESS] = now;
+  }
+  storedAt(s: number): number {
+    return this.u32[s * STRIDE + W_STORED_AT]!;
+  }
+  setStoredAt(s: number, now: number): void {
+    this.u32[s * STRIDE + W_STORED_AT] = now;
+  }
+  hashNext(s: number): number {
+    return this.i32[s * STRIDE + W_HASH_NEXT]!;
+  }
+  setHashNext(s: number, next: number): void {
+    this.i32[s * STRIDE + W_HASH_NEXT] = next;
+  }
+  /** Towards the LRU head (more recent). */
+  prev(s: number): number {
+    return this.i32[s * STRIDE + W_PREV]!;
+  }
+  /** Towards the LRU tail (less recent). */
+  next(s: number): number {
+    return this.i32[s * STRIDE + W_NEXT]!;
+  }
+
+  // ---- LRU ----
+
+  pushHead(s: number): void {
+    const i32 = this.i32;
+    const head = this.lruHead;
+    i32[s * STRIDE + W_PREV] = NONE;
+    i32[s * STRIDE + W_NEXT] = head;
+    if (head !== NONE) i32[head * STRIDE + W_PREV] = s;
+    else this.lruTail = s;
+    this.lruHead = s;
+  }
+
+  unlink(s: number): void {
+    const i32 = this.i32;
+    const p = i32[s * STRIDE + W_PREV]!;
+    const n = i32[s * STRIDE + W_NEXT]!;
+    if (p !== NONE) i32[p * STRIDE + W_NEXT] = n;
+    else this.lruHead = n;
+    if (n !== NONE) i32[n * STRIDE + W_PREV] = p;
+    else this.lruTail = p;
+    i32[s * STRIDE + W_PREV] = NONE;
+    i32[s * STRIDE + W_NEXT] = NONE;
+  }
+
+  moveToHead(s: number): void {
+    if (this.lruHead === s) return;
+    this.unlink(s);
+    this.pushHead(s);
+  }
+
+  private resize(capacity: number): void {
+    const buffer = new ArrayBuffer(capacity * BYTES_PER_SLOT);
+    const u32 = new Uint32Array(buffer);
+    if (this.highWater > 0) u32.set(this.u32.subarray(0, this.highWater * STRIDE));
+    this.u32 = u32;
+    this.i32 = new Int32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.capacity = capacity;
+  }
+}
