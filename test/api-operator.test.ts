@@ -136,7 +136,7 @@ test('delete: 200 empty, then the cache is gone everywhere', async () => {
 
 test('CLI: cache show|resize|disable|enable|delete on the catalog, picked up by running nodes', async () => {
   const made = (await op('/caches', { method: 'POST', json: { memory: '8mb', name: 'clitest' } })).json();
-  const data = ['--data', t.dataDir];
+  const data = [...t.cliArgs];
 
   const shown = await cli('cache', 'show', String(made.id), ...data, '--json');
   assert.equal(shown.code, 0, shown.stderr);

@@ -1,13 +1,10 @@
 /**
- * A whole cluster in-process for the HTTP API tests: a fresh SQLite catalog in a temp
- * dir, N cache nodes on loopback ports, and a control plane (startControlPlane, the same
+ * A whole cluster in-process for the HTTP API tests: a fresh catalog (SQLite in a temp
+ * dir, or a PostgreSQL schema with CACHIER_TEST_CATALOG=postgres), N cache nodes on loopback ports, and a control plane (startControlPlane, the same
  * code `cachier start` runs) listening on a real port. Requests go over real HTTP.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Capabilities } from '../../src/catalog/catalog.ts';
-import { openSqliteCatalog, type SqliteCatalog } from '../../src/catalog/sqlite.ts';
+import type { Capabilities, Catalog } from '../../src/catalog/catalog.ts';
+import { openTestCatalog } from './test-catalog.ts';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/control/main.ts';
 import { createCacheNode, type CacheNode } from '../../src/node/cache-node.ts';
 import { RawClient } from './raw-client.ts';
@@ -43,8 +40,10 @@ export interface ApiRequest {
 }
 
 export interface TestCluster {
-  catalog: SqliteCatalog;
+  catalog: Catalog;
   dataDir: string;
+  /** CLI arguments that reach this catalog (`--data DIR` or `--database-url URL`). */
+  cliArgs: readonly string[];
   /** Index i is undefined while node i is stopped. */
   nodes: (CacheNode | undefined)[];
   /** Node client addresses, host:port, by index (stable across restarts). */
@@ -72,8 +71,8 @@ export interface TestClusterOptions {
 }
 
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cachier-api-'));
-  const catalog = openSqliteCatalog(dataDir);
+  const testCatalog = await openTestCatalog('cachier-api-');
+  const { catalog, dataDir } = testCatalog;
   const nodes: (CacheNode | undefined)[] = [];
   const ports: number[] = [];
   for (let i = 0; i < (opts.nodes ?? 1); i++) {
@@ -96,7 +95,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   const clients: RawClient[] = [];
 
   const t: TestCluster = {
-    catalog, dataDir, nodes, addresses, control, url, syncNodes,
+    catalog, dataDir, nodes, addresses, control, url, syncNodes, cliArgs: testCatalog.cliArgs,
     async createCache(memoryBytes = 64 << 20, name) {
       const { cache, credential, password } = await catalog.createCache({ memoryBytes, name });
       await syncNodes();
@@ -143,8 +142,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       for (const c of clients) c.end();
       await control.close();
       await Promise.all(nodes.map((n) => n?.close()));
-      await catalog.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await testCatalog.dispose();
     },
   };
   return t;
