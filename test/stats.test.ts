@@ -66,3 +66,11 @@ test('binary STAT returns the same names, ended by an empty key', async () => {
   for (const n of STAT_NAMES) assert.ok(names.has(n), n);
   assert.ok(all.every((r) => r.opaque === 77 && r.status === 0));
 });
+
+test('stats settings reports the limits this node enforces', async () => {
+  const c = await t.textLogin(cache);
+  const s = parse(await c.text('stats settings\r\n', 'END\r\n'));
+  assert.equal(s.get('item_size_max'), String(1024 * 1024));
+  assert.equal(s.get('maxbytes'), String(32 << 20));
+  assert.equal(await c.text('stats nonsense\r\n'), 'ERROR\r\n');
+});

@@ -8,16 +8,18 @@ import { runStart } from './start.ts';
 const USAGE = `usage:
   cachier start [--data DIR | --database-url URL] [--host H] [--http-port P] [--port P] [--nodes N]
                 [--anonymous-cache ID] [--history-interval S] [--history-raw-days D]
-                [--history-hourly-days D] [--auth-timeout S] [--memory SIZE]
+                [--history-hourly-days D] [--memory SIZE] [NODE LIMITS] [--https-cert F --https-key F]
   cachier node [--database-url URL | --data DIR] [--host H] [--port P] [--advertise HOST:PORT]
-               [--admin-port P] [--auth-timeout S] [--anonymous-cache ID]
+               [--admin-port P] [--anonymous-cache ID] [NODE LIMITS]
   cachier node --deregister [--database-url URL | --data DIR] (--advertise HOST:PORT | --host H --port P)
   cachier control [--database-url URL | --data DIR] [--host H] [--http-port P] [--history-interval S]
-                  [--history-raw-days D] [--history-hourly-days D]
+                  [--history-raw-days D] [--history-hourly-days D] [--https-cert F --https-key F]
   cachier cache create [--data DIR | --database-url URL] [--memory 64mb] [--name NAME] [--json]
   cachier cache list [--data DIR | --database-url URL] [--json]
   cachier cache show|disable|enable|delete ID [--data DIR | --database-url URL] [--json]
   cachier cache resize ID --memory SIZE [--data DIR | --database-url URL] [--json]
+NODE LIMITS: [--max-connections N (4096)] [--max-cache-connections N (1024)] [--idle-timeout S (0 = off)]
+  [--auth-timeout S (5)] [--max-item-size SIZE (1mb)] [--max-reply-size SIZE (64mb)] [--tls-cert F --tls-key F]
 PostgreSQL URLs may carry ?schema=NAME to keep the tables in their own schema.`;
 
 const [command, ...rest] = process.argv.slice(2);

@@ -15,6 +15,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { openCatalog } from '../catalog/open.ts';
 import { createCacheNode } from '../node/cache-node.ts';
 import { intOption, parse, UsageError } from './args.ts';
+import { NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
 
 const HEARTBEAT_MS = 10_000;
 
@@ -26,14 +27,14 @@ export async function runNode(argv: string[]): Promise<void> {
     port: { type: 'string' },
     advertise: { type: 'string' },
     'admin-port': { type: 'string' },
-    'auth-timeout': { type: 'string' },
+    ...NODE_FLAGS,
     'anonymous-cache': { type: 'string' },
     deregister: { type: 'boolean', default: false },
   });
   const host = o.host!;
   const port = intOption(o.port, 'port', 11211, 1);
   const adminPort = intOption(o['admin-port'], 'admin-port', 0);
-  const authTimeoutMs = intOption(o['auth-timeout'], 'auth-timeout', 5, 1, 3600) * 1000;
+  const nodeOptions = nodeFlagOptions(o);
   const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
   if (o.advertise !== undefined) splitHostPort(o.advertise, 'advertise');
   if (o.advertise === undefined && isWildcard(host)) {
@@ -63,7 +64,7 @@ export async function runNode(argv: string[]): Promise<void> {
   }
 
   const node = await createCacheNode({
-    catalog, host, port, advertise: address, adminPort, anonymousCacheId, authTimeoutMs, register: false,
+    catalog, host, port, advertise: address, adminPort, anonymousCacheId, ...nodeOptions, register: false,
   });
   // The admin endpoint is reached where clients reach the node, on its own port.
   const adminPortBound = node.adminAddress.slice(node.adminAddress.lastIndexOf(':') + 1);
@@ -72,7 +73,7 @@ export async function runNode(argv: string[]): Promise<void> {
   await node.sync.syncNow();
   const heartbeat = startHeartbeat(catalog, address, adminAddress);
 
-  console.log(`cachier node ready: ${address}`);
+  console.log(`cachier node ready: ${address}${nodeOptions.tls ? ' (TLS)' : ''}`);
 
   let stopping = false;
   const stop = async () => {

@@ -8,9 +8,11 @@ import { serversOf } from '../catalog/catalog.ts';
 import { openCatalog } from '../catalog/open.ts';
 import { createCacheNode, type CacheNode } from '../node/cache-node.ts';
 import { startControlPlane } from '../control/main.ts';
+import { LoginThrottle } from '../shared/login-throttle.ts';
 import { parseSize } from '../shared/sizes.ts';
 import { intOption, parse, UsageError } from './args.ts';
 import { HISTORY_FLAGS, historyOptions } from './history-flags.ts';
+import { HTTPS_FLAGS, httpsOption, NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
 
 export async function runStart(argv: string[]): Promise<void> {
   const o = parse(argv, {
@@ -22,7 +24,8 @@ export async function runStart(argv: string[]): Promise<void> {
     nodes: { type: 'string' },
     'anonymous-cache': { type: 'string' },
     ...HISTORY_FLAGS,
-    'auth-timeout': { type: 'string' },
+    ...NODE_FLAGS,
+    ...HTTPS_FLAGS,
     memory: { type: 'string', default: '64mb' },
   });
   const host = o.host!;
@@ -30,7 +33,8 @@ export async function runStart(argv: string[]): Promise<void> {
   const port = intOption(o.port, 'port', 11211, 1);
   const nodeCount = intOption(o.nodes, 'nodes', 1, 1, 64);
   const history = historyOptions(o);
-  const authTimeoutMs = intOption(o['auth-timeout'], 'auth-timeout', 5, 1, 3600) * 1000;
+  const nodeOptions = nodeFlagOptions(o);
+  const https = httpsOption(o);
   const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
   const firstCacheBytes = (() => {
     try {
@@ -53,8 +57,10 @@ export async function runStart(argv: string[]): Promise<void> {
   }
 
   const nodes: CacheNode[] = [];
+  // One throttle for all nodes of this process: N nodes must not mean N times the guesses.
+  const loginThrottle = new LoginThrottle();
   for (let i = 0; i < nodeCount; i++) {
-    nodes.push(await createCacheNode({ catalog, host, port: port + i, anonymousCacheId, authTimeoutMs }));
+    nodes.push(await createCacheNode({ catalog, host, port: port + i, anonymousCacheId, ...nodeOptions, loginThrottle }));
   }
   let first: string[] = [];
   if ((await catalog.listCaches()).length === 0) {
@@ -68,12 +74,12 @@ export async function runStart(argv: string[]): Promise<void> {
   }
   // Every node has registered: bring all of them to the same view of the cluster.
   await Promise.all(nodes.map((n) => n.sync.syncNow()));
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, https });
 
   for (const line of first) console.log(line);
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);
-  console.log(`Dashboard: http://${host}:${control.port}/`);
-  console.log(`cachier ready: http=${host}:${control.port} nodes=${nodes.map((n) => n.address).join(',')}`);
+  console.log(`Dashboard: ${control.scheme}://${host}:${control.port}/`);
+  console.log(`cachier ready: ${control.scheme}=${host}:${control.port} nodes=${nodes.map((n) => n.address).join(',')}${nodeOptions.tls ? ' (TLS)' : ''}`);
 
   let stopping = false;
   const stop = async () => {

@@ -9,7 +9,8 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Catalog } from '../catalog/catalog.ts';
 import { API_ERRORS, ApiError } from '../api/errors.ts';
-import { cacheGuard } from './auth.ts';
+import { LoginThrottle } from '../shared/login-throttle.ts';
+import { basicAuthenticator, cacheGuard, type BasicAuthenticator } from './auth.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { registerDashboard } from './dashboard.ts';
 import { NodeClient } from './node-client.ts';
@@ -24,14 +25,20 @@ export interface AppDeps {
   readonly catalog: Catalog;
   /** Reaches the nodes' admin endpoints; one is made from the catalog if not given. */
   readonly nodes?: NodeClient;
+  /** Throttles failed Basic logins; a fresh one by default. */
+  readonly loginThrottle?: LoginThrottle;
+  /** Serve HTTPS with this PEM certificate chain and key. */
+  readonly https?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 /** What every route module receives. */
 export interface RouteDeps {
   readonly catalog: Catalog;
   readonly nodes: NodeClient;
-  /** onRequest hook of /api/v1/:id/… routes: sets request.cacheAuth or answers 404/403. */
-  readonly guard: (request: FastifyRequest) => Promise<void>;
+  /** onRequest hook of /api/v1/:id/… routes: sets request.cacheAuth or answers 404/403/429. */
+  readonly guard: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Checks a Basic credential through the login throttle. */
+  readonly authenticate: BasicAuthenticator;
 }
 
 export type Routes = (app: FastifyInstance, deps: RouteDeps) => void;
@@ -41,11 +48,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger: false,
     // Reject unknown fields (a misspelt capability) instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
-  });
+    ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key } } : {}),
+  }) as unknown as FastifyInstance;
+  const authenticate = basicAuthenticator(deps.catalog, deps.loginThrottle ?? new LoginThrottle());
   const routeDeps: RouteDeps = {
     catalog: deps.catalog,
     nodes: deps.nodes ?? new NodeClient({ catalog: deps.catalog }),
-    guard: cacheGuard(deps.catalog),
+    guard: cacheGuard(deps.catalog, authenticate),
+    authenticate,
   };
 
   app.decorateRequest('cacheAuth', null);

@@ -6,9 +6,16 @@
  * Order for /api/v1/:id/…: an unknown or disabled cache is 404 "No cache found." before
  * anything else (so a credential of a deleted cache gets 404, not 403); then anything but
  * a valid api-capable credential of that very cache is 403.
+ *
+ * Basic logins go through the app's LoginThrottle (src/shared/login-throttle.ts, which
+ * explains the policy): after too many wrong passwords from a source or for a username,
+ * further attempts get 429 "Too many failed logins; try again later." with Retry-After,
+ * without their password being checked. Only a wrong password (or unknown username)
+ * counts; a right one for another cache or without api_capability is a 403, not a failure.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CacheRecord, Catalog, CredentialRecord } from '../catalog/catalog.ts';
+import type { LoginThrottle } from '../shared/login-throttle.ts';
 import { hashSecret, verifySecret } from '../shared/secrets.ts';
 import { ApiError } from '../api/errors.ts';
 
@@ -41,13 +48,33 @@ export function parseBearer(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** The credential the request's Basic header names, if its password is right. */
-export async function verifyBasic(catalog: Catalog, header: string | undefined): Promise<CredentialRecord | undefined> {
-  const basic = parseBasic(header);
-  if (!basic) return undefined;
-  const cred = await catalog.findCredential(basic.username);
-  const ok = verifySecret(basic.password, cred ?? DUMMY);
-  return cred && ok ? cred : undefined;
+/**
+ * Checks a request's Basic credential: the credential if its password is right,
+ * undefined if there is none or it is wrong; throws 429 LOGIN_THROTTLED (with
+ * Retry-After) instead of checking a throttled one.
+ */
+export type BasicAuthenticator = (request: FastifyRequest, reply: FastifyReply) => Promise<CredentialRecord | undefined>;
+
+export function basicAuthenticator(catalog: Catalog, throttle: LoginThrottle): BasicAuthenticator {
+  return async (request, reply) => {
+    const basic = parseBasic(request.headers.authorization);
+    if (!basic) return undefined;
+    const source = request.ip;
+    const verdict = throttle.check(source, basic.username);
+    if (verdict.throttled) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
+      throw new ApiError('LOGIN_THROTTLED');
+    }
+    const known = await catalog.findCredential(basic.username);
+    const ok = verifySecret(basic.password, known ?? DUMMY);
+    if (!known) return undefined; // an unknown username is no guess (see login-throttle.ts)
+    if (!ok) {
+      throttle.recordFailure(source, basic.username);
+      return undefined;
+    }
+    throttle.recordSuccess(source, basic.username);
+    return known;
+  };
 }
 
 /** An enabled cache by the raw `:id` path segment, or undefined. */
@@ -59,11 +86,11 @@ export async function liveCache(catalog: Catalog, rawId: unknown): Promise<Cache
 }
 
 /** onRequest hook for /api/v1/:id/…: runs before body parsing and validation. */
-export function cacheGuard(catalog: Catalog) {
-  return async (request: FastifyRequest): Promise<void> => {
+export function cacheGuard(catalog: Catalog, authenticate: BasicAuthenticator) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const cache = await liveCache(catalog, (request.params as { id?: unknown }).id);
     if (!cache) throw new ApiError('NO_CACHE');
-    const credential = await verifyBasic(catalog, request.headers.authorization);
+    const credential = await authenticate(request, reply);
     if (!credential || credential.cacheId !== cache.id || !credential.api) throw new ApiError('NOT_AUTHORIZED');
     request.cacheAuth = { cache, credential };
   };

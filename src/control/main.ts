@@ -3,6 +3,7 @@
  * the operator token on first start (returned once, in clear, for the caller to print).
  */
 import type { Catalog, RetentionPolicy } from '../catalog/catalog.ts';
+import type { LoginThrottle } from '../shared/login-throttle.ts';
 import { buildApp } from './app.ts';
 import { NodeClient } from './node-client.ts';
 import { DEFAULT_RETENTION, HistorySampler } from './sampler.ts';
@@ -21,10 +22,15 @@ export interface ControlPlaneOptions {
   readonly historyHourlyDays?: number;
   /** Off for tests that drive the sampler themselves. */
   readonly sampler?: boolean;
+  /** Serve HTTPS with this PEM certificate chain and key (plain HTTP without). */
+  readonly https?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Throttles failed Basic logins; a fresh one by default. */
+  readonly loginThrottle?: LoginThrottle;
 }
 
 export interface ControlPlane {
   readonly port: number;
+  readonly scheme: 'http' | 'https';
   readonly sampler: HistorySampler;
   /** The operator token, only on the start that created it. */
   readonly operatorToken: string | undefined;
@@ -42,7 +48,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     intervalMs: Math.max(1, opts.historyIntervalSeconds) * 1000,
     onError: (e) => console.error('cachier history sampler:', (e as Error).message),
   });
-  const app = buildApp({ catalog: opts.catalog, nodes });
+  const app = buildApp({ catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
@@ -57,6 +63,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   if (opts.sampler !== false) sampler.start();
   return {
     port, sampler, operatorToken,
+    scheme: opts.https ? 'https' : 'http',
     async close() {
       await sampler.stop();
       await app.close();

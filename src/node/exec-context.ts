@@ -1,11 +1,13 @@
 /** What a command handler may use: the logged-in cache, its credential, the clock, the node. */
-import type { Reply, SaslAuthCommand } from '../protocol/command.ts';
+import type { ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
 import type { Credential, Tenant, Tenants } from './tenants.ts';
 
 export interface NodeInfo {
   readonly version: string;
   /** Unix seconds the node started. */
   readonly startedAt: number;
+  /** The protocol limits this node enforces (reported by `stats settings`). */
+  readonly limits: ProtocolLimits;
 }
 
 /** Connection-level actions a few commands need (login, quit). */

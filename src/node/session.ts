@@ -1,16 +1,25 @@
 /**
  * One client connection. Owns the receive buffer, runs the parse → execute → encode loop
  * and answers a whole pipelined batch with one socket write. Holds the login: which
- * cache and credential the connection acts as. Pauses reading while the socket's send
- * buffer is full, so a client that never reads cannot grow our memory.
+ * cache and credential the connection acts as.
+ *
+ * A client that never reads cannot grow our memory: reading pauses while the socket's
+ * send buffer is full, and the parse loop stops taking requests from what it has already
+ * read once `replyQueueBytes` of replies are waiting; it goes on after the client drains
+ * them. So a connection holds at most one read's worth of requests, that much of replies
+ * plus one reply, whose size `maxReplyBytes` bounds. Idle connections are found by the
+ * node's once-a-second sweep (`sweep`), from a timestamp the data path already takes:
+ * nothing per request. Logins go through the node's LoginThrottle first.
  */
 import type { Socket } from 'node:net';
-import type { Command, ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
+import type { Command, ItemView, ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
 import { parseSaslPlain } from '../protocol/binary/sasl-plain.ts';
 import { ReplyBuffer } from '../protocol/reply-buffer.ts';
 import type { ErrorCode } from '../shared/errors.ts';
+import type { LoginThrottle } from '../shared/login-throttle.ts';
 import type { ExecContext, NodeInfo, SessionControl } from './exec-context.ts';
 import { execute } from './execute.ts';
+import type { NodeLimits } from './limits.ts';
 import { ANONYMOUS, type Credential, type Tenant, type TenantConnection, type Tenants } from './tenants.ts';
 import { BINARY_MAGIC, BINARY_WIRE, TEXT_WIRE, type Wire } from './wire.ts';
 
@@ -18,10 +27,13 @@ export interface SessionOptions {
   readonly tenants: Tenants;
   readonly node: NodeInfo;
   readonly limits: ProtocolLimits;
-  /** Close connections that have not logged in by then. */
-  readonly authTimeoutMs: number;
+  /** Connection limits and timeouts (see limits.ts). */
+  readonly nodeLimits: NodeLimits;
+  readonly throttle: LoginThrottle;
   /** Serve unauthenticated connections from this cache with every capability. */
   readonly anonymousCacheId?: number;
+  /** For unexpected failures; never given request data or secrets. */
+  readonly onError?: (e: unknown) => void;
   readonly onClose: (s: Session) => void;
 }
 
@@ -30,31 +42,61 @@ const PRE_AUTH: ReadonlySet<Command['kind']> = new Set(['sasl-list', 'sasl-auth'
 
 const AUTHENTICATED: Reply = Object.freeze({ kind: 'authenticated' });
 
+/** A reply buffer grown past this for one big reply is replaced rather than kept. */
+const REPLY_BUFFER_KEEP = 1024 * 1024;
+
 export class Session implements TenantConnection, SessionControl {
   credential: Credential | undefined;
   private tenant: Tenant | undefined;
   private wire: Wire<unknown> | undefined;
   private pending: Buffer | undefined;
   private skip = 0;
-  private readonly out = new ReplyBuffer();
+  private out = new ReplyBuffer();
   private closing = false;
+  /** When the last bytes were queued on a closing connection (see sweep). */
+  private closingSince = 0;
+  /** A write did not fit the socket's buffer: nothing more is parsed until 'drain'. */
+  private blocked = false;
+  /** The parse loop stopped at replyQueueBytes with requests left in `pending`. */
+  private stalled = false;
   private authTimer: NodeJS.Timeout | undefined;
   private now = 0;
+  /** Milliseconds of the last request read or blocked reply drained. */
+  private lastActive = Date.now();
 
   constructor(private readonly socket: Socket, private readonly opts: SessionOptions) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => this.onDrain());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClosed());
     const anon = opts.anonymousCacheId !== undefined ? opts.tenants.get(opts.anonymousCacheId) : undefined;
-    if (anon && anon.enabled) this.attach(anon, ANONYMOUS);
-    else this.authTimer = setTimeout(() => this.close('authentication timeout'), opts.authTimeoutMs).unref();
+    if (anon && anon.enabled) {
+      if (!this.attach(anon, ANONYMOUS)) {
+        // Not yet known which protocol the client speaks: answer as text, as on the node limit.
+        TEXT_WIRE.encodeError('CACHE_CONNECTIONS', this.out);
+        this.closing = true;
+        this.flush();
+      }
+    } else {
+      this.authTimer = setTimeout(() => this.close('authentication timeout'), opts.nodeLimits.authTimeoutMs).unref();
+    }
   }
 
   close(_reason: string): void {
     this.closing = true;
     this.socket.destroy();
+  }
+
+  /** Called by the node about once a second: closes idle connections and ones stuck closing. */
+  sweep(nowMs: number): void {
+    if (this.socket.destroyed) return;
+    if (this.closingSince !== 0) {
+      if (nowMs - this.closingSince > this.opts.nodeLimits.closingGraceMs) this.socket.destroy();
+      return;
+    }
+    const idle = this.opts.nodeLimits.idleTimeoutMs;
+    if (idle > 0 && nowMs - this.lastActive >= idle) this.close('idle timeout');
   }
 
   quit(): void {
@@ -66,23 +108,43 @@ export class Session implements TenantConnection, SessionControl {
     if (cmd.mechanism !== 'PLAIN') return { kind: 'error', code: 'AUTH_MECHANISM' };
     const plain = parseSaslPlain(cmd.data);
     if (!plain) return { kind: 'error', code: 'AUTH_FAILED' };
-    return this.tryLogin(plain.username, plain.password) ? AUTHENTICATED : { kind: 'error', code: 'AUTH_FAILED' };
+    return this.tryLogin(plain.username, plain.password);
   }
 
-  private tryLogin(username: string, password: string): boolean {
-    const { tenants } = this.opts;
+  /**
+   * Checks a login (throttle first, then the password) and attaches the connection to its
+   * cache; answers the reply for either login form. A login refused for the cache's
+   * connection limit closes the connection.
+   */
+  private tryLogin(username: string, password: string): Reply {
+    const { tenants, throttle } = this.opts;
+    const source = this.socket.remoteAddress ?? '';
     const named = tenants.tenantOfUsername(username);
     if (named) named.store.counters.auth_cmds++;
+    if (throttle.check(source, username).throttled) {
+      if (named) named.store.counters.auth_errors++;
+      return error('AUTH_THROTTLED');
+    }
     const ok = tenants.authenticate(username, password);
     if (!ok) {
-      if (named) named.store.counters.auth_errors++;
-      return false;
+      // An unknown username is no guess (see login-throttle.ts): only known ones count.
+      if (named) {
+        throttle.recordFailure(source, username);
+        named.store.counters.auth_errors++;
+      }
+      return error('AUTH_FAILED');
     }
-    this.attach(ok.tenant, ok.credential);
-    return true;
+    throttle.recordSuccess(source, username);
+    if (!this.attach(ok.tenant, ok.credential)) {
+      this.closing = true;
+      return error('CACHE_CONNECTIONS');
+    }
+    return AUTHENTICATED;
   }
 
-  private attach(tenant: Tenant, credential: Credential): void {
+  /** Makes the connection act as `credential`; false if the cache has no room for it. */
+  private attach(tenant: Tenant, credential: Credential): boolean {
+    if (tenant !== this.tenant && tenant.connections.size >= this.opts.nodeLimits.maxCacheConnections) return false;
     if (this.authTimer) clearTimeout(this.authTimer);
     this.authTimer = undefined;
     this.tenant?.connections.delete(this);
@@ -90,10 +152,14 @@ export class Session implements TenantConnection, SessionControl {
     this.credential = credential;
     tenant.connections.add(this);
     tenant.store.counters.total_connections++;
+    return true;
   }
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
+    const ms = Date.now();
+    this.lastActive = ms;
+    this.now = Math.floor(ms / 1000);
     if (this.tenant) this.tenant.store.counters.bytes_read += chunk.length;
     if (this.skip > 0) {
       const n = Math.min(this.skip, chunk.length);
@@ -101,46 +167,92 @@ export class Session implements TenantConnection, SessionControl {
       chunk = chunk.subarray(n);
       if (chunk.length === 0) return;
     }
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
     this.wire ??= buf[0] === BINARY_MAGIC ? BINARY_WIRE : TEXT_WIRE;
-    this.now = Math.floor(Date.now() / 1000);
+    if (this.blocked || this.stalled) {
+      // Paused, but a chunk was already on its way: keep it for after the drain.
+      this.pending = buf;
+      return;
+    }
+    this.process(buf);
+  }
 
+  /** Parses, runs and answers the requests in `buf` until it ends or the reply queue is full. */
+  private process(buf: Buffer): void {
+    const wire = this.wire!;
+    const { limits } = this.opts;
+    const queueCap = this.opts.nodeLimits.replyQueueBytes;
     let offset = 0;
-    while (offset < buf.length && !this.closing) {
-      const view = offset === 0 ? buf : buf.subarray(offset);
-      const r = this.wire.parse(view, this.opts.limits);
-      if (r.type === 'incomplete') break;
-      if (r.type === 'error') {
-        // A binary error without a readable header (bad magic) has nobody to answer: just close.
-        if (r.frame !== undefined || this.wire === TEXT_WIRE) this.wire.encodeError(r.code, this.out, r.frame);
-        if (r.close) {
-          this.closing = true;
+    try {
+      while (offset < buf.length && !this.closing) {
+        if (this.out.length >= queueCap) {
+          this.stalled = true;
           break;
         }
-        offset += r.consumed;
-        if (r.skip) {
-          const n = Math.min(r.skip, buf.length - offset);
-          offset += n;
-          this.skip = r.skip - n;
+        const view = offset === 0 ? buf : buf.subarray(offset);
+        const r = wire.parse(view, limits);
+        if (r.type === 'incomplete') break;
+        if (r.type === 'error') {
+          // A binary error without a readable header (bad magic) has nobody to answer: just close.
+          if (r.frame !== undefined || wire === TEXT_WIRE) wire.encodeError(r.code, this.out, r.frame);
+          if (r.close) {
+            this.closing = true;
+            break;
+          }
+          offset += r.consumed;
+          if (r.skip) {
+            const n = Math.min(r.skip, buf.length - offset);
+            offset += n;
+            this.skip = r.skip - n;
+          }
+          continue;
         }
-        continue;
+        offset += r.consumed;
+        let reply = this.run(r.command);
+        if (reply.kind === 'values' && reply.items.length > 1 && valueBytes(reply.items) > this.opts.nodeLimits.maxReplyBytes) {
+          reply = error('REPLY_TOO_LARGE');
+        }
+        wire.encode(r.frame, r.command, reply, this.out, this.now);
       }
-      offset += r.consumed;
-      const reply = this.run(r.command);
-      this.wire.encode(r.frame, r.command, reply, this.out, this.now);
+    } catch (e) {
+      // A bug must cost this connection, never the node.
+      this.opts.onError?.(e);
+      this.closing = true;
     }
     if (offset < buf.length && !this.closing) {
-      // Keep the unparsed tail; copy it so the socket's chunk can be freed.
-      this.pending = Buffer.from(buf.subarray(offset));
+      // Keep the unparsed tail. A short tail is copied so the socket's chunk can be freed;
+      // a stalled batch keeps its view, to be parsed on after the drain.
+      this.pending = this.stalled ? buf.subarray(offset) : Buffer.from(buf.subarray(offset));
+    } else {
+      this.stalled = false;
     }
     this.flush();
+  }
+
+  private onDrain(): void {
+    this.lastActive = Date.now();
+    this.blocked = false;
+    this.resumeParsing();
+  }
+
+  /** Goes on with what was read but not yet run (a batch stopped at the cap), then reads again. */
+  private resumeParsing(): void {
+    if (this.closing || this.blocked) return;
+    if (this.pending) {
+      this.stalled = false;
+      const buf = this.pending;
+      this.pending = undefined;
+      this.process(buf);
+      if (this.blocked || this.stalled || this.closing) return;
+    }
+    this.socket.resume();
   }
 
   private run(command: Command): Reply {
     const { tenant, credential } = this;
     if (command.kind === 'store' && command.mode === 'set' && this.isLoginAttempt(command.key)) {
-      return this.tryLogin(command.key.toString(), command.value.toString()) ? AUTHENTICATED : error('AUTH_FAILED');
+      return this.tryLogin(command.key.toString(), command.value.toString());
     }
     if (!tenant || !credential) {
       return PRE_AUTH.has(command.kind) ? execute(command, this.context(tenant, credential)) : error('AUTH_REQUIRED');
@@ -173,13 +285,27 @@ export class Session implements TenantConnection, SessionControl {
   private flush(): void {
     if (this.out.length > 0) {
       const data = this.out.take();
+      if (data.length > REPLY_BUFFER_KEEP) this.out = new ReplyBuffer();
       if (this.tenant) this.tenant.store.counters.bytes_written += data.length;
-      if (!this.socket.write(data)) this.socket.pause();
+      if (!this.socket.write(data)) this.blocked = true;
     }
-    if (this.closing && !this.socket.destroyed) this.socket.end();
+    if (this.closing) {
+      if (!this.socket.destroyed && this.closingSince === 0) {
+        this.closingSince = Date.now();
+        this.socket.end();
+      }
+      return;
+    }
+    if (this.blocked || this.stalled) {
+      this.socket.pause();
+      // Stopped at the cap but the socket took it all: no 'drain' will come, so go on soon.
+      if (!this.blocked) setImmediate(() => this.resumeParsing());
+    }
   }
 
   private onClosed(): void {
+    this.closing = true;
+    this.pending = undefined;
     if (this.authTimer) clearTimeout(this.authTimer);
     this.tenant?.connections.delete(this);
     this.opts.onClose(this);
@@ -192,4 +318,11 @@ const NO_ACCESS: Credential = Object.freeze({
 
 function error(code: ErrorCode): Reply {
   return { kind: 'error', code };
+}
+
+/** Bytes of values a multi-key get would send. */
+function valueBytes(items: readonly (ItemView | null)[]): number {
+  let n = 0;
+  for (let i = 0; i < items.length; i++) n += items[i]?.value.length ?? 0;
+  return n;
 }

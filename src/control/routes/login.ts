@@ -4,13 +4,13 @@
  */
 import { ApiError } from '../../api/errors.ts';
 import { LoginResponse } from '../../api/v1.ts';
-import { verifyBasic } from '../auth.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Routes } from '../app.ts';
 
-export const loginRoutes: Routes = (app, { catalog }) => {
+export const loginRoutes: Routes = (app, { catalog, authenticate }) => {
   const opts = { schema: { response: { 200: LoginResponse } } };
-  const handler = async (request: { headers: { authorization?: string } }): Promise<LoginResponse> => {
-    const credential = await verifyBasic(catalog, request.headers.authorization);
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<LoginResponse> => {
+    const credential = await authenticate(request, reply);
     if (!credential) throw new ApiError('NOT_AUTHORIZED');
     const cache = await catalog.getCache(credential.cacheId);
     if (!cache?.enabled) throw new ApiError('NO_CACHE');

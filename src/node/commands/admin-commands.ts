@@ -1,6 +1,5 @@
 /** flush_all, stats, version, verbosity: commands about the cache rather than one key. */
 import type { FlushCommand, Reply, StatsCommand } from '../../protocol/command.ts';
-import { DEFAULT_LIMITS } from '../../protocol/command.ts';
 import { resetCounters } from '../../store/stats.ts';
 import type { ExecContext } from '../exec-context.ts';
 import { FLUSH_FORBIDDEN } from './refusals.ts';
@@ -33,8 +32,8 @@ export function stats(cmd: StatsCommand, ctx: ExecContext): Reply {
         kind: 'stats',
         entries: [
           ['maxbytes', tenant.store.limit],
-          ['item_size_max', DEFAULT_LIMITS.maxItemSize],
-          ['key_max_length', DEFAULT_LIMITS.maxKeyLength],
+          ['item_size_max', node.limits.maxItemSize],
+          ['key_max_length', node.limits.maxKeyLength],
           ['evictions', 'on'],
           ['cas_enabled', 'yes'],
         ],

@@ -1,0 +1,86 @@
+/**
+ * The flags of every command that runs cache nodes (`start`, `node`): connection limits,
+ * timeouts, request size, TLS on the memcache port; and the HTTPS flags of every command
+ * that runs a control plane (`start`, `control`). Certificate files are read here, once,
+ * so a missing file is a usage error at start-up.
+ */
+import { readFileSync } from 'node:fs';
+import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/command.ts';
+import { DEFAULT_NODE_LIMITS, type NodeLimits } from '../node/limits.ts';
+import type { TlsFiles } from '../node/cache-node.ts';
+import { parseSize } from '../shared/sizes.ts';
+import { intOption, UsageError } from './args.ts';
+
+export const NODE_FLAGS = {
+  'auth-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-cache-connections': { type: 'string' },
+  'max-item-size': { type: 'string' },
+  'max-reply-size': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+} as const;
+
+export const HTTPS_FLAGS = {
+  'https-cert': { type: 'string' },
+  'https-key': { type: 'string' },
+} as const;
+
+type FlagValues<F> = { readonly [K in keyof F]?: string };
+
+export interface NodeFlagOptions extends NodeLimits {
+  readonly limits: ProtocolLimits;
+  readonly tls: TlsFiles | undefined;
+}
+
+const MIN_ITEM_SIZE = 1024;
+const MAX_ITEM_SIZE = 128 * 1024 * 1024;
+
+export function nodeFlagOptions(o: FlagValues<typeof NODE_FLAGS>): NodeFlagOptions {
+  const maxItemSize = sizeOption(o['max-item-size'], 'max-item-size', DEFAULT_LIMITS.maxItemSize, MIN_ITEM_SIZE, MAX_ITEM_SIZE);
+  const maxReplyBytes = sizeOption(o['max-reply-size'], 'max-reply-size', DEFAULT_NODE_LIMITS.maxReplyBytes, maxItemSize, 2 ** 31);
+  return {
+    authTimeoutMs: intOption(o['auth-timeout'], 'auth-timeout', DEFAULT_NODE_LIMITS.authTimeoutMs / 1000, 1, 3600) * 1000,
+    idleTimeoutMs: intOption(o['idle-timeout'], 'idle-timeout', 0, 0, 30 * 86400) * 1000,
+    maxConnections: intOption(o['max-connections'], 'max-connections', DEFAULT_NODE_LIMITS.maxConnections, 1, 1_000_000),
+    maxCacheConnections: intOption(
+      o['max-cache-connections'], 'max-cache-connections', DEFAULT_NODE_LIMITS.maxCacheConnections, 1, 1_000_000,
+    ),
+    replyQueueBytes: DEFAULT_NODE_LIMITS.replyQueueBytes,
+    closingGraceMs: DEFAULT_NODE_LIMITS.closingGraceMs,
+    maxReplyBytes,
+    limits: { ...DEFAULT_LIMITS, maxItemSize },
+    tls: pemPair(o['tls-cert'], o['tls-key'], 'tls'),
+  };
+}
+
+export function httpsOption(o: FlagValues<typeof HTTPS_FLAGS>): TlsFiles | undefined {
+  return pemPair(o['https-cert'], o['https-key'], 'https');
+}
+
+function pemPair(certFile: string | undefined, keyFile: string | undefined, prefix: string): TlsFiles | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new UsageError(`--${prefix}-cert and --${prefix}-key go together`);
+  return { cert: readPem(certFile, `${prefix}-cert`), key: readPem(keyFile, `${prefix}-key`) };
+}
+
+function readPem(file: string, option: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`--${option} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'cannot read'}`);
+  }
+}
+
+function sizeOption(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  let n: number;
+  try {
+    n = parseSize(value);
+  } catch (e) {
+    throw new UsageError(`--${name}: ${(e as Error).message}`);
+  }
+  if (n < min || n > max) throw new UsageError(`--${name} must be from ${min} to ${max} bytes`);
+  return n;
+}

@@ -1,0 +1,401 @@
+// Connection limits of a cache node: per node, per cache, idle timeout, request size, and
+// clients that never read their replies (memory stays bounded, others are still served).
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts';
+import { createCacheNode, type CacheNode, type CacheNodeOptions } from '../src/node/cache-node.ts';
+import { DEFAULT_LIMITS } from '../src/protocol/command.ts';
+import { binRequest, RawClient, saslPlain, setExtras } from './support/raw-client.ts';
+
+interface Cache {
+  id: number;
+  username: string;
+  password: string;
+}
+
+interface Harness {
+  node: CacheNode;
+  catalog: SqliteCatalog;
+  createCache(): Promise<Cache>;
+  connect(): Promise<RawClient>;
+  login(cache: Cache): Promise<RawClient>;
+  close(): Promise<void>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const f of cleanups) await f();
+});
+
+async function startNode(opts: Partial<CacheNodeOptions> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'cachier-limits-'));
+  const catalog = openSqliteCatalog(dir);
+  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, ...opts });
+  const clients: RawClient[] = [];
+  let closed = false;
+  const h: Harness = {
+    node, catalog,
+    async createCache() {
+      const { cache, credential, password } = await catalog.createCache({ memoryBytes: 256 << 20 });
+      await node.sync.syncNow();
+      return { id: cache.id, username: credential.username, password };
+    },
+    async connect() {
+      const c = await RawClient.connect(node.port);
+      clients.push(c);
+      return c;
+    },
+    async login(cache) {
+      const c = await h.connect();
+      const r = await c.text(`set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\n`);
+      if (r !== 'STORED\r\n') throw new Error(`login failed: ${r}`);
+      return c;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const c of clients) c.end();
+      await node.close();
+      await catalog.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  cleanups.push(() => h.close());
+  return h;
+}
+
+// Memory figures are taken after a full GC, so garbage (read buffers already let go of)
+// does not count as held.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+function heldBuffers(): number {
+  gc();
+  return process.memoryUsage().arrayBuffers;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+/** A socket that never reads: paused from the start, so the kernel buffers fill and stay full. */
+function nonReadingSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' }, () => resolve(s));
+    s.pause();
+    s.on('error', () => {});
+    s.once('error', reject);
+  });
+}
+
+/** Writes and waits until the data left this process (so client buffers do not count as the node's). */
+function writeAll(s: Socket, data: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) => s.write(data, (e) => (e ? reject(e) : resolve())));
+}
+
+function mib(n: number): string {
+  return `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+test('past --max-connections a new connection gets SERVER_ERROR too many connections and is closed', async () => {
+  const h = await startNode({ maxConnections: 3 });
+  const cache = await h.createCache();
+  const held = [await h.login(cache), await h.connect(), await h.connect()];
+  await until(() => h.node.connectionCount === 3);
+  const extra = await h.connect();
+  assert.equal(await extra.readUntil((b) => b.includes('\r\n')).then(String), 'SERVER_ERROR too many connections\r\n');
+  assert.equal(await extra.waitClosed(3000), true);
+  // The connections already open are unaffected.
+  assert.equal(await held[0]!.text('set a 0 0 1\r\nx\r\n'), 'STORED\r\n');
+  // A binary client past the limit is told the same, as text: its protocol is not known yet.
+  const bin = await h.connect();
+  bin.send(saslPlain(cache.username, cache.password));
+  assert.equal(String(await bin.readUntil((b) => b.includes('\r\n'))), 'SERVER_ERROR too many connections\r\n');
+  // Room again once one leaves.
+  held[2]!.end();
+  await until(() => h.node.connectionCount === 2);
+  const again = await h.login(cache);
+  assert.equal(await again.text('get a\r\n', 'END\r\n'), 'VALUE a 0 1\r\nx\r\nEND\r\n');
+  await h.close();
+});
+
+test('past --max-cache-connections a login to that cache is refused and closed; other caches still log in', async () => {
+  const h = await startNode({ maxCacheConnections: 2 });
+  const full = await h.createCache();
+  const other = await h.createCache();
+  const a = await h.login(full);
+  await h.login(full);
+  const third = await h.connect();
+  const r = await third.text(`set ${full.username} 0 0 ${full.password.length}\r\n${full.password}\r\n`);
+  assert.equal(r, 'SERVER_ERROR too many connections for this cache\r\n');
+  assert.equal(await third.waitClosed(2000), true);
+
+  // Binary SASL: status 0x86 (temporary failure), then closed.
+  const bin = await h.connect();
+  bin.send(saslPlain(full.username, full.password, 7));
+  const [res] = await bin.binary();
+  assert.equal(res!.status, 0x86);
+  assert.equal(res!.opaque, 7);
+  assert.equal(await bin.waitClosed(2000), true);
+
+  // Another cache on the node is not affected, and the full one's stats say 2.
+  const o = await h.login(other);
+  assert.equal(await o.text('set k 0 0 1\r\nv\r\n'), 'STORED\r\n');
+  assert.match(await a.text('stats\r\n', 'END\r\n'), /STAT curr_connections 2\r\n/);
+  await h.close();
+});
+
+test('an anonymous-cache node applies the per-cache limit to unauthenticated connections', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cachier-limits-'));
+  const catalog = openSqliteCatalog(dir);
+  const anon = (await catalog.createCache({ memoryBytes: 64 << 20 })).cache.id;
+  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, anonymousCacheId: anon, maxCacheConnections: 1 });
+  cleanups.push(async () => {
+    await node.close();
+    await catalog.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const first = await RawClient.connect(node.port);
+  assert.equal(await first.text('set k 0 0 1\r\nv\r\n'), 'STORED\r\n');
+  const second = await RawClient.connect(node.port);
+  assert.equal(String(await second.readUntil((b) => b.includes('\r\n'))), 'SERVER_ERROR too many connections for this cache\r\n');
+  assert.equal(await second.waitClosed(2000), true);
+  first.end();
+});
+
+test('--idle-timeout closes connections with no traffic; active ones stay open', async () => {
+  const h = await startNode({ idleTimeoutMs: 1000 });
+  const cache = await h.createCache();
+  const idle = await h.login(cache);
+  const busy = await h.login(cache);
+  const started = Date.now();
+  const keepBusy = (async () => {
+    while (Date.now() - started < 2600) {
+      assert.equal(await busy.text('version\r\n'), `VERSION ${'1.6.21-cachier'}\r\n`);
+      await sleep(250);
+    }
+  })();
+  assert.equal(await idle.waitClosed(3000), true);
+  const idleFor = Date.now() - started;
+  assert.ok(idleFor >= 900 && idleFor < 2600, `closed after ${idleFor} ms`);
+  await keepBusy;
+  assert.equal(busy.closed, false, 'a connection sending requests is not idle');
+  await h.close();
+});
+
+test('the idle timeout is off by default', async () => {
+  const h = await startNode();
+  assert.equal(h.node.nodeLimits.idleTimeoutMs, 0);
+  assert.equal(h.node.nodeLimits.maxConnections, 4096);
+  assert.equal(h.node.nodeLimits.maxCacheConnections, 1024);
+  const cache = await h.createCache();
+  const c = await h.login(cache);
+  await sleep(1500);
+  assert.equal(c.closed, false);
+  await h.close();
+});
+
+test('--max-item-size applies to ASCII, meta and binary sets, and the connection stays usable', async () => {
+  const h = await startNode({ limits: { ...DEFAULT_LIMITS, maxItemSize: 4096 } });
+  const cache = await h.createCache();
+  const c = await h.login(cache);
+  const big = 'x'.repeat(4300);
+  assert.equal(await c.text(`set big 0 0 4300\r\n${big}\r\n`), 'SERVER_ERROR object too large for cache\r\n');
+  assert.equal(await c.text(`ms big 4300 T0\r\n${big}\r\n`), 'SERVER_ERROR object too large for cache\r\n');
+  assert.equal(await c.text('set ok 0 0 4000\r\n' + 'y'.repeat(4000) + '\r\n'), 'STORED\r\n');
+  assert.equal(await c.text('get big\r\n', 'END\r\n'), 'END\r\n');
+
+  const b = await h.connect();
+  b.send(saslPlain(cache.username, cache.password));
+  assert.equal((await b.binary())[0]!.status, 0);
+  b.send(binRequest(0x01, { key: 'bbig', value: big, extras: setExtras(), opaque: 3 }));
+  b.send(binRequest(0x0a, { opaque: 4 })); // noop
+  const [set, noop] = await b.binary(2);
+  assert.equal(set!.status, 0x03);
+  assert.equal(set!.opaque, 3);
+  assert.equal(noop!.opaque, 4);
+  await h.close();
+});
+
+test('an oversized ASCII set is dropped as it arrives, never buffered', async (t) => {
+  const h = await startNode();
+  const cache = await h.createCache();
+  const s = await nonReadingSocket(h.node.port);
+  s.resume();
+  let got = '';
+  s.setEncoding('latin1');
+  s.on('data', (d: string) => {
+    got += d;
+  });
+  await writeAll(s, `set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\n`);
+  const declared = 64 * 2 ** 20;
+  const chunk = Buffer.alloc(256 * 1024, 0x61);
+  const before = heldBuffers();
+  await writeAll(s, `set huge 0 0 ${declared}\r\n`);
+  let peak = 0;
+  for (let sent = 0; sent < declared; sent += chunk.length) {
+    await writeAll(s, chunk);
+    if (sent % (4 * 2 ** 20) === 0) peak = Math.max(peak, heldBuffers() - before);
+  }
+  await writeAll(s, '\r\nget huge\r\n');
+  await until(() => got.endsWith('END\r\n'), 10_000);
+  assert.equal(got, 'STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n');
+  t.diagnostic(`oversized set: 64 MiB streamed, arrayBuffers grew at most ${mib(peak)}`);
+  assert.ok(peak < 16 * 2 ** 20, `node buffered ${mib(peak)} of a refused 64 MiB value`);
+  s.destroy();
+  await h.close();
+});
+
+test('a binary request whose body exceeds the item size is refused before its body arrives', async () => {
+  const h = await startNode();
+  const c = await h.connect();
+  const header = binRequest(0x01, { key: 'k', extras: setExtras(), opaque: 5 });
+  header.writeUInt32BE(512 * 2 ** 20, 8); // claims a 512 MiB body
+  c.send(header);
+  const [r] = await c.binary();
+  assert.equal(r!.status, 0x03);
+  assert.equal(await c.waitClosed(2000), true);
+  await h.close();
+});
+
+test('a client that sends many large gets and never reads cannot grow node memory; others are served', async (t) => {
+  const h = await startNode();
+  const cache = await h.createCache();
+  const setter = await h.login(cache);
+  const value = 'v'.repeat(2 ** 20 - 16);
+  assert.equal(await setter.text(`set big 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+
+  const gets = 256; // ~256 MiB of replies asked for
+  const slow = await nonReadingSocket(h.node.port);
+  await writeAll(slow, `set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\n`);
+  const base = heldBuffers();
+  const baseRss = process.memoryUsage().rss;
+  await writeAll(slow, 'get big\r\n'.repeat(gets));
+  let peakBuffers = 0;
+  let peakRss = 0;
+  for (let i = 0; i < 15; i++) {
+    await sleep(100);
+    peakBuffers = Math.max(peakBuffers, heldBuffers() - base);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss - baseRss);
+  }
+  t.diagnostic(`slow reader asked for ${gets} MiB: arrayBuffers +${mib(peakBuffers)}, rss +${mib(peakRss)}`);
+  assert.ok(peakBuffers < 48 * 2 ** 20, `node holds ${mib(peakBuffers)} for a client that reads nothing`);
+
+  // Meanwhile another client of the same cache is served at once.
+  const other = await h.login(cache);
+  const t0 = Date.now();
+  assert.equal(await other.text('set small 0 0 2\r\nok\r\n'), 'STORED\r\n');
+  assert.equal(await other.text('get small\r\n', 'END\r\n'), 'VALUE small 0 2\r\nok\r\nEND\r\n');
+  assert.ok(Date.now() - t0 < 1000);
+
+  // When the slow client finally reads, every reply arrives, complete and in order.
+  const expected = Buffer.byteLength('STORED\r\n') + gets * Buffer.byteLength(`VALUE big 0 ${value.length}\r\n${value}\r\nEND\r\n`);
+  let received = 0;
+  let tail = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${received} of ${expected} bytes`)), 30_000);
+    slow.on('data', (d: Buffer) => {
+      received += d.length;
+      tail = (tail + d.toString('latin1', Math.max(0, d.length - 16))).slice(-16);
+      if (received >= expected) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    slow.resume();
+  });
+  assert.equal(received, expected);
+  assert.ok(tail.endsWith('\r\nEND\r\n'));
+  slow.destroy();
+  await h.close();
+});
+
+test('a binary client pipelining GETs without reading is bounded the same way', async (t) => {
+  const h = await startNode();
+  const cache = await h.createCache();
+  const setter = await h.login(cache);
+  const value = 'b'.repeat(2 ** 20 - 16);
+  assert.equal(await setter.text(`set bin 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+  const slow = await nonReadingSocket(h.node.port);
+  await writeAll(slow, saslPlain(cache.username, cache.password));
+  const base = heldBuffers();
+  const get = binRequest(0x00, { key: 'bin' });
+  await writeAll(slow, Buffer.concat(Array.from({ length: 300 }, () => get)));
+  let peak = 0;
+  for (let i = 0; i < 10; i++) {
+    await sleep(100);
+    peak = Math.max(peak, heldBuffers() - base);
+  }
+  t.diagnostic(`binary slow reader asked for 300 MiB: arrayBuffers +${mib(peak)}`);
+  assert.ok(peak < 48 * 2 ** 20, `node holds ${mib(peak)}`);
+  const other = await h.login(cache);
+  assert.equal(await other.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
+  slow.destroy();
+  await h.close();
+});
+
+test('one get naming a 1 MiB item many times is refused past the reply limit, not buffered', async () => {
+  const h = await startNode();
+  const cache = await h.createCache();
+  const c = await h.login(cache);
+  const value = 'z'.repeat(2 ** 20 - 16);
+  assert.equal(await c.text(`set z 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+  // 20 000 keys of a 1 MiB item would be ~20 GiB of reply.
+  assert.equal(
+    await c.text(`get ${Array(20_000).fill('z').join(' ')}\r\n`),
+    'SERVER_ERROR out of memory writing get response\r\n',
+  );
+  assert.equal(await c.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
+
+  // Under the limit (64 MiB by default) a multi-get is answered in full.
+  const s = await nonReadingSocket(h.node.port);
+  await writeAll(s, `set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\nget ${Array(40).fill('z').join(' ')}\r\n`);
+  const expected = 'STORED\r\n'.length + 40 * `VALUE z 0 ${value.length}\r\n${value}\r\n`.length + 'END\r\n'.length;
+  assert.equal(await countBytes(s, expected), expected);
+  s.destroy();
+  await h.close();
+});
+
+test('a connection that was told to close but never reads is dropped after the grace period', async () => {
+  // `quit` after replies the client never reads: the node ends its side, and the socket is
+  // destroyed after closingGraceMs rather than kept forever.
+  const h = await startNode({ closingGraceMs: 1000 });
+  const cache = await h.createCache();
+  const c = await h.login(cache);
+  const value = 'q'.repeat(2 ** 20 - 16);
+  assert.equal(await c.text(`set q 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+  const slow = await nonReadingSocket(h.node.port);
+  await writeAll(slow, `set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\n` + 'get q\r\n'.repeat(3) + 'quit\r\n');
+  await sleep(200);
+  assert.equal(h.node.connectionCount, 2);
+  await until(() => h.node.connectionCount === 1, 4000);
+  slow.destroy();
+  await h.close();
+});
+
+/** Reads from a paused socket until `expected` bytes came (or 30 s); returns the count. */
+function countBytes(s: Socket, expected: number): Promise<number> {
+  let received = 0;
+  return new Promise<number>((resolve) => {
+    const timer = setTimeout(() => resolve(received), 30_000);
+    s.on('data', (d: Buffer) => {
+      received += d.length;
+      if (received >= expected) {
+        clearTimeout(timer);
+        resolve(received);
+      }
+    });
+    s.resume();
+  });
+}

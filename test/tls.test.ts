@@ -1,0 +1,237 @@
+// TLS on a node's memcache port and HTTPS on the control plane, from certificate files,
+// checked with real TLS clients: Node's tls.connect, `openssl s_client` and `curl`.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { promisify } from 'node:util';
+import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts';
+import { createCacheNode, type CacheNode, type CacheNodeOptions } from '../src/node/cache-node.ts';
+import { startCluster } from './support/cluster.ts';
+import { startTestCluster } from './support/control.ts';
+
+const run = promisify(execFile);
+
+let dir: string;
+let certFile: string;
+let keyFile: string;
+let cert: Buffer;
+let key: Buffer;
+const cleanups: (() => Promise<void>)[] = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cachier-tls-'));
+  certFile = join(dir, 'c.pem');
+  keyFile = join(dir, 'k.pem');
+  await run('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile,
+  ]);
+  cert = readFileSync(certFile);
+  key = readFileSync(keyFile);
+});
+
+after(async () => {
+  for (const f of cleanups.reverse()) await f();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function startTlsNode(opts: Partial<CacheNodeOptions> = {}): Promise<{ node: CacheNode; catalog: SqliteCatalog; username: string; password: string }> {
+  const data = mkdtempSync(join(tmpdir(), 'cachier-tls-node-'));
+  const catalog = openSqliteCatalog(data);
+  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, tls: { cert, key }, ...opts });
+  const { credential, password } = await catalog.createCache({ memoryBytes: 16 << 20 });
+  await node.sync.syncNow();
+  cleanups.push(async () => {
+    await node.close();
+    await catalog.close();
+    rmSync(data, { recursive: true, force: true });
+  });
+  return { node, catalog, username: credential.username, password };
+}
+
+/** A verified TLS connection (the test CA is the self-signed certificate) with a reply reader. */
+async function tlsClient(port: number) {
+  const s: TLSSocket = await new Promise((resolve, reject) => {
+    const sock = tlsConnect({ host: '127.0.0.1', port, ca: cert }, () => resolve(sock));
+    sock.once('error', reject);
+  });
+  cleanups.push(async () => void s.destroy());
+  let buf = Buffer.alloc(0);
+  let closed = false;
+  s.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+  });
+  s.on('close', () => {
+    closed = true;
+  });
+  s.on('error', () => {});
+  const read = async (done: (b: Buffer) => boolean): Promise<Buffer> => {
+    const end = Date.now() + 3000;
+    while (!done(buf)) {
+      if (closed || Date.now() > end) throw new Error(`no reply (closed=${closed}): ${JSON.stringify(buf.toString('latin1'))}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const out = buf;
+    buf = Buffer.alloc(0);
+    return out;
+  };
+  return {
+    socket: s,
+    authorized: s.authorized,
+    async text(req: string, terminator = '\r\n'): Promise<string> {
+      s.write(req);
+      return (await read((b) => b.toString('latin1').endsWith(terminator))).toString('latin1');
+    },
+    async binary(req: Buffer, n = 1): Promise<Buffer> {
+      s.write(req);
+      return read((b) => frames(b) >= n);
+    },
+    read,
+    closed: () => closed,
+  };
+}
+
+function frames(b: Buffer): number {
+  let n = 0;
+  for (let off = 0; off + 24 <= b.length; n++) {
+    const end = off + 24 + b.readUInt32BE(off + 8);
+    if (end > b.length) break;
+    off = end;
+  }
+  return n;
+}
+
+function binRequest(opcode: number, keyText = '', value = '', extras = Buffer.alloc(0)): Buffer {
+  const k = Buffer.from(keyText);
+  const v = Buffer.from(value);
+  const h = Buffer.alloc(24);
+  h[0] = 0x80;
+  h[1] = opcode;
+  h.writeUInt16BE(k.length, 2);
+  h[4] = extras.length;
+  h.writeUInt32BE(extras.length + k.length + v.length, 8);
+  return Buffer.concat([h, extras, k, v]);
+}
+
+test('node over TLS: ASCII login, set and get with a verifying Node TLS client', async () => {
+  const { node, username, password } = await startTlsNode();
+  const c = await tlsClient(node.port);
+  assert.equal(c.authorized, true, 'certificate verified against the test CA');
+  assert.equal(await c.text(`set ${username} 0 0 ${password.length}\r\n${password}\r\n`), 'STORED\r\n');
+  assert.equal(await c.text('set greeting 7 0 5\r\nhello\r\n'), 'STORED\r\n');
+  assert.equal(await c.text('get greeting\r\n', 'END\r\n'), 'VALUE greeting 7 5\r\nhello\r\nEND\r\n');
+  assert.match(await c.text('stats\r\n', 'END\r\n'), /STAT curr_connections 1\r\n/);
+});
+
+test('node over TLS: binary SASL and commands (the first decrypted byte picks the protocol)', async () => {
+  const { node, username, password } = await startTlsNode();
+  const c = await tlsClient(node.port);
+  const auth = await c.binary(binRequest(0x21, 'PLAIN', `\0${username}\0${password}`));
+  assert.equal(auth.readUInt16BE(6), 0);
+  const extras = Buffer.alloc(8);
+  const set = await c.binary(binRequest(0x01, 'bk', 'bv', extras));
+  assert.equal(set.readUInt16BE(6), 0);
+  const get = await c.binary(binRequest(0x00, 'bk'));
+  assert.equal(get.readUInt16BE(6), 0);
+  assert.equal(get.subarray(24 + 4).toString(), 'bv');
+});
+
+test('node over TLS: openssl s_client logs in, sets and gets', async () => {
+  const { node, username, password } = await startTlsNode();
+  const child = spawn('openssl', [
+    's_client', '-connect', `127.0.0.1:${node.port}`, '-CAfile', certFile, '-verify_return_error', '-quiet',
+  ], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('latin1').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('latin1').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stdin.write(`set ${username} 0 0 ${password.length}\r\n${password}\r\nset k 0 0 2\r\nhi\r\nget k\r\n`);
+  const end = Date.now() + 5000;
+  while (!out.includes('END\r\n') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  child.stdin.write('quit\r\n'); // the node closes the connection, and s_client exits
+  const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+  if (child.exitCode === null) child.kill();
+  assert.equal(out, 'STORED\r\nSTORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n', `stderr: ${err}`);
+  assert.equal(code, 0, `s_client exit; stderr: ${err}`);
+  assert.doesNotMatch(err, /verify error/);
+});
+
+test('node over TLS: a plaintext client is not served and the node goes on', async () => {
+  const { node, username, password } = await startTlsNode();
+  const plain = tcpConnect(node.port, '127.0.0.1');
+  let got = '';
+  plain.setEncoding('latin1').on('data', (d: string) => (got += d));
+  plain.on('error', () => {});
+  await new Promise<void>((resolve) => {
+    plain.on('connect', () => plain.write(`set ${username} 0 0 ${password.length}\r\n${password}\r\nget k\r\n`));
+    plain.on('close', () => resolve());
+  });
+  assert.doesNotMatch(got, /STORED|END/);
+  const c = await tlsClient(node.port);
+  assert.equal(await c.text(`set ${username} 0 0 ${password.length}\r\n${password}\r\n`), 'STORED\r\n');
+});
+
+test('node over TLS: the connection limit is told over TLS', async () => {
+  const { node, username, password } = await startTlsNode({ maxConnections: 1 });
+  const first = await tlsClient(node.port);
+  assert.equal(await first.text(`set ${username} 0 0 ${password.length}\r\n${password}\r\n`), 'STORED\r\n');
+  const second = await tlsClient(node.port);
+  assert.equal((await second.read((b) => b.includes('\r\n'))).toString(), 'SERVER_ERROR too many connections\r\n');
+});
+
+test('control plane over HTTPS: curl --cacert logs in to the API; plain HTTP is not served', async () => {
+  const cluster = await startTestCluster({ control: { https: { cert, key } } });
+  cleanups.push(() => cluster.close());
+  assert.equal(cluster.control.scheme, 'https');
+  const cache = await cluster.createCache();
+  const base = `https://127.0.0.1:${cluster.control.port}`;
+  const login = await run('curl', ['-sS', '--cacert', certFile, '-u', `${cache.username}:${cache.password}`, `${base}/api/v1/login`]);
+  assert.deepEqual(JSON.parse(login.stdout), { cache_id: cache.id });
+  const stats = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', certFile,
+    '-u', `${cache.username}:${cache.password}`, `${base}/api/v1/${cache.id}/stats`]);
+  assert.equal(stats.stdout, '200');
+  // Without the CA, curl refuses the certificate; over plain HTTP there is no answer.
+  await assert.rejects(run('curl', ['-sS', `${base}/healthz`]));
+  const plain = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${cluster.control.port}/healthz`])
+    .catch((e: { stdout: string }) => e);
+  assert.notEqual(plain.stdout, '200');
+});
+
+test('cachier start --tls-cert/--tls-key --https-cert/--https-key: TLS memcache and HTTPS API', async () => {
+  const cluster = await startCluster({
+    extraArgs: ['--tls-cert', certFile, '--tls-key', keyFile, '--https-cert', certFile, '--https-key', keyFile],
+  });
+  cleanups.push(() => cluster.stop());
+  const out = cluster.stdout();
+  const username = /MEMCACHIER_USERNAME=(\S+)/.exec(out)![1]!;
+  const password = /MEMCACHIER_PASSWORD=(\S+)/.exec(out)![1]!;
+  assert.match(out, /Dashboard: https:\/\/127\.0\.0\.1:\d+\//);
+  const c = await tlsClient(cluster.ports[0]!);
+  assert.equal(await c.text(`set ${username} 0 0 ${password.length}\r\n${password}\r\n`), 'STORED\r\n');
+  assert.equal(await c.text('set x 0 0 1\r\n1\r\nincr x 41\r\n'), 'STORED\r\n42\r\n');
+  const login = await run('curl', ['-sS', '--cacert', certFile, '-u', `${username}:${password}`, `https://127.0.0.1:${cluster.httpPort}/api/v1/login`]);
+  assert.match(login.stdout, /^\{"cache_id":\d+\}$/);
+  // The password printed once at start is not logged anywhere else.
+  assert.equal(cluster.stdout().split(password).length - 1, 1);
+  assert.equal(cluster.stderr().includes(password), false);
+});
+
+test('cachier start refuses a half-given or unreadable certificate pair', async () => {
+  const { CLI } = await import('./support/cluster.ts');
+  await assert.rejects(run(process.execPath, [CLI, 'start', '--data', dir, '--tls-cert', certFile]), (e: { code: number; stderr: string }) => {
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /--tls-cert and --tls-key go together/);
+    return true;
+  });
+  await assert.rejects(run(process.execPath, [CLI, 'start', '--data', dir, '--https-cert', join(dir, 'nope.pem'), '--https-key', keyFile]), (e: { code: number; stderr: string }) => {
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /--https-cert .*nope\.pem: ENOENT/);
+    return true;
+  });
+});
