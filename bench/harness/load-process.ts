@@ -1,0 +1,23 @@
+/** Runs bench/load/main.ts as its own process on the load core and returns its JSON answer. */
+import type { FillResult, FillSpec, LoadResult, LoadSpec } from '../load/spec.ts';
+import { LOAD_CORE, pinned, runBounded } from './processes.ts';
+import { REPO_ROOT } from './servers.ts';
+
+export function runLoad(spec: Exclude<LoadSpec, FillSpec>, onStart?: (pid: number) => void): Promise<LoadResult>;
+export function runLoad(spec: FillSpec, onStart?: (pid: number) => void): Promise<FillResult>;
+export async function runLoad(spec: LoadSpec, onStart?: (pid: number) => void): Promise<LoadResult | FillResult> {
+  const budgetMs = spec.mode === 'fill' ? 300_000 : (spec.warmupSeconds + spec.seconds + 30) * 1000;
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const r = await runBounded(
+    pinned(LOAD_CORE, [process.execPath, '--import', 'tsx', 'bench/load/main.ts', JSON.stringify(spec)]),
+    budgetMs,
+    { cwd: REPO_ROOT, env },
+    onStart,
+  );
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !last.startsWith('{')) {
+    throw new Error(`load generator failed (code ${r.code}, timed out ${r.timedOut}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-3000)}`);
+  }
+  return JSON.parse(last) as LoadResult | FillResult;
+}

@@ -1,0 +1,137 @@
+/**
+ * The workloads of `npm run bench`, in the order they run. Each names its load tool, the
+ * servers it runs against (memcached first, then cachier), and the issue-5 target it is
+ * judged by, if any. Durations come from the run profile (quick or full).
+ */
+import type { Protocol } from '../load/protocols.ts';
+import type { ServerName } from './servers.ts';
+
+export const CONNECTIONS = 32;
+export const VALUE_SIZE = 100;
+export const GET_RATIO = 0.9;
+/** Keys `key:0000000` … for our load generator, stored in both servers before any workload. */
+export const KEYS = 10_000;
+/** memcaslap's keys are its own; 16 bytes is close to our 11-byte `key:%07d`. */
+export const MEMCASLAP_KEY_SIZE = 16;
+
+export type Auth = 'none' | 'ascii-login' | 'sasl-plain';
+
+interface Base {
+  readonly name: string;
+  readonly description: string;
+  readonly servers: readonly ServerName[];
+  /** cachier / memcached ops/s must reach this. */
+  readonly minThroughputRatio?: number;
+}
+
+export interface MemcaslapWorkload extends Base {
+  readonly tool: 'memcaslap';
+  readonly binary: boolean;
+  readonly division: number;
+}
+
+export interface ClosedLoopWorkload extends Base {
+  readonly tool: 'load-closed';
+  readonly protocol: Protocol;
+  readonly auth: Auth;
+  readonly depth: number;
+  /** For an authenticated workload: the unauthenticated one it is compared with on cachier. */
+  readonly authCostAgainst?: string;
+  /** Its memcached throughput counts towards "memcached's peak" for the fixed-rate run. */
+  readonly peakCandidate?: boolean;
+}
+
+export interface OpenLoopWorkload extends Base {
+  readonly tool: 'load-open';
+  readonly protocol: Protocol;
+  /** Offered load as a fraction of memcached's peak ops/s measured earlier in the run. */
+  readonly fractionOfPeak: number;
+  readonly maxP99Ratio: number;
+}
+
+export type Workload = MemcaslapWorkload | ClosedLoopWorkload | OpenLoopWorkload;
+
+const BOTH: readonly ServerName[] = ['memcached', 'cachier'];
+const CACHIER: readonly ServerName[] = ['cachier'];
+
+/** Most SASL costs may be against the same workload unauthenticated: 5 %. */
+export const MAX_AUTH_COST = 0.05;
+export const MAX_MEMORY_RATIO = 1.0;
+
+export const WORKLOADS: readonly Workload[] = [
+  {
+    name: 'memcaslap-ascii',
+    description: 'memcaslap ASCII, 1 thread, 32 conns, 100 B values, 90% get / 10% set',
+    tool: 'memcaslap', binary: false, division: 1, servers: BOTH, minThroughputRatio: 0.8,
+  },
+  {
+    name: 'memcaslap-binary',
+    description: 'memcaslap binary, same mix',
+    tool: 'memcaslap', binary: true, division: 1, servers: BOTH, minThroughputRatio: 0.8,
+  },
+  {
+    name: 'memcaslap-mget20',
+    description: 'memcaslap ASCII, 20-key multi-gets (ops/s counts keys)',
+    tool: 'memcaslap', binary: false, division: 20, servers: BOTH, minThroughputRatio: 0.7,
+  },
+  {
+    name: 'ascii',
+    description: 'ours: ASCII get/set 90/10, 32 conns, closed loop, 1 in flight each',
+    tool: 'load-closed', protocol: 'ascii', auth: 'none', depth: 1, servers: BOTH, minThroughputRatio: 0.8, peakCandidate: true,
+  },
+  {
+    name: 'ascii-login',
+    description: 'ours: same as ascii, every connection after the ASCII login (cachier only)',
+    tool: 'load-closed', protocol: 'ascii', auth: 'ascii-login', depth: 1, servers: CACHIER, authCostAgainst: 'ascii',
+  },
+  {
+    name: 'binary',
+    description: 'ours: binary get/set 90/10, 32 conns, closed loop',
+    tool: 'load-closed', protocol: 'binary', auth: 'none', depth: 1, servers: BOTH, minThroughputRatio: 0.8,
+  },
+  {
+    name: 'binary-sasl',
+    description: 'ours: same as binary, every connection after SASL PLAIN (cachier only)',
+    tool: 'load-closed', protocol: 'binary', auth: 'sasl-plain', depth: 1, servers: CACHIER, authCostAgainst: 'binary',
+  },
+  {
+    name: 'meta',
+    description: 'ours: meta mg/ms 90/10, 32 conns, closed loop',
+    tool: 'load-closed', protocol: 'meta', auth: 'none', depth: 1, servers: BOTH,
+  },
+  {
+    name: 'ascii-pipelined',
+    description: 'ours: ASCII get/set 90/10, 32 conns, 16 in flight each',
+    tool: 'load-closed', protocol: 'ascii', auth: 'none', depth: 16, servers: BOTH, peakCandidate: true,
+  },
+  {
+    name: 'ascii-fixed-rate',
+    description: "ours: ASCII get/set 90/10, open loop at half memcached's peak, 32 conns",
+    tool: 'load-open', protocol: 'ascii', fractionOfPeak: 0.5, servers: BOTH, maxP99Ratio: 2,
+  },
+];
+
+export interface RunProfile {
+  readonly name: 'quick' | 'full';
+  readonly rounds: number;
+  readonly memcaslapSeconds: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  readonly openWarmupSeconds: number;
+  readonly openSeconds: number;
+  readonly memoryItems: number;
+  /** Longest wait for the rest of the machine to calm down before one measurement… */
+  readonly quietWaitMs: number;
+  /** …and in the whole run. */
+  readonly quietBudgetMs: number;
+}
+
+export const QUICK: RunProfile = {
+  name: 'quick', rounds: 1, memcaslapSeconds: 2, warmupSeconds: 0.5, seconds: 1.5,
+  openWarmupSeconds: 1, openSeconds: 2, memoryItems: 200_000, quietWaitMs: 0, quietBudgetMs: 0,
+};
+
+export const FULL: RunProfile = {
+  name: 'full', rounds: 2, memcaslapSeconds: 8, warmupSeconds: 1, seconds: 6,
+  openWarmupSeconds: 2, openSeconds: 10, memoryItems: 1_000_000, quietWaitMs: 8_000, quietBudgetMs: 90_000,
+};

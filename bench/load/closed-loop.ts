@@ -1,0 +1,84 @@
+/**
+ * Closed loop: every connection keeps `depth` requests in flight and sends a new one as
+ * each reply arrives, as memcaslap does with depth 1. Throughput is what the slower of
+ * client and server allows; latency is measured from each request's send.
+ */
+import { performance } from 'node:perf_hooks';
+import { LatencyHistogram } from './histogram.ts';
+import { RequestMix, openConnections } from './mix.ts';
+import { REPLY_ERROR, REPLY_MISS } from './protocols.ts';
+import type { ClosedLoopSpec, LoadResult } from './spec.ts';
+
+export async function runClosedLoop(spec: ClosedLoopSpec): Promise<LoadResult> {
+  const conns = await openConnections(spec);
+  const mix = new RequestMix(spec);
+  const histogram = new LatencyHistogram();
+  let measuring = false;
+  let sending = true;
+  let ops = 0;
+  let hits = 0;
+  let misses = 0;
+  let errors = 0;
+  let measureFrom = 0;
+
+  for (const c of conns) {
+    c.onReply = (_op, started, now, status) => {
+      if (measuring && started >= measureFrom) {
+        ops++;
+        histogram.recordMs(now - started);
+        if (status === REPLY_MISS) misses++;
+        else if (status === REPLY_ERROR) errors++;
+        else hits++;
+      }
+      if (sending) {
+        const req = mix.next();
+        c.send(mix.op, req, performance.now());
+      }
+    };
+  }
+
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  for (const c of conns) {
+    c.socket.cork();
+    for (let d = 0; d < spec.depth; d++) {
+      const req = mix.next();
+      c.send(mix.op, req, start);
+    }
+    c.socket.uncork();
+  }
+  await sleep(spec.warmupSeconds * 1000);
+  measureFrom = performance.now();
+  measuring = true;
+  await sleep(spec.seconds * 1000);
+  measuring = false;
+  sending = false;
+  const elapsed = (performance.now() - measureFrom) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const wall = (performance.now() - start) / 1000;
+  // Let the last replies drain, briefly, then close.
+  const drainUntil = performance.now() + 1000;
+  while (conns.some((c) => c.inFlight > 0) && performance.now() < drainUntil) await sleep(10);
+  for (const c of conns) c.close();
+
+  return {
+    mode: 'closed',
+    ops,
+    seconds: round(elapsed, 3),
+    opsPerSec: Math.round(ops / elapsed),
+    latency: histogram.summary(),
+    hits,
+    misses,
+    errors,
+    clientCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100),
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

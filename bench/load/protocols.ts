@@ -1,0 +1,169 @@
+/**
+ * The load generator's view of the three wire formats: request bytes built once per key
+ * (so sending costs a socket write, not an encode), and a framer that finds where one
+ * reply ends without decoding more than it must. Replies come back in request order on a
+ * connection, so the framer is told which kind of reply to expect next.
+ */
+
+export type Protocol = 'ascii' | 'binary' | 'meta';
+
+export const OP_GET = 0;
+export const OP_SET = 1;
+export type Op = typeof OP_GET | typeof OP_SET;
+
+/** What a complete reply meant. */
+export const REPLY_HIT = 0; // get found the key, set stored
+export const REPLY_MISS = 1; // get did not find the key
+export const REPLY_ERROR = 2; // anything else (an error line, a bad status)
+
+export const INCOMPLETE = -1;
+
+/**
+ * Finds the end of one reply starting at `off`. Returns the offset just past it, or
+ * INCOMPLETE. The reply's meaning is left in `framed.status`.
+ */
+export type Framer = (buf: Buffer, off: number, op: Op) => number;
+export const framed = { status: REPLY_HIT as number };
+
+export function keyName(i: number, prefix = 'key:'): string {
+  return prefix + String(i).padStart(7, '0');
+}
+
+export function valueOf(size: number): Buffer {
+  const v = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) v[i] = 97 + (i % 26);
+  return v;
+}
+
+// ---------------------------------------------------------------- requests
+
+export function getRequest(protocol: Protocol, key: string): Buffer {
+  switch (protocol) {
+    case 'ascii':
+      return Buffer.from(`get ${key}\r\n`);
+    case 'meta':
+      return Buffer.from(`mg ${key} v\r\n`);
+    case 'binary':
+      return binaryFrame(0x00, Buffer.from(key), Buffer.alloc(0), Buffer.alloc(0));
+  }
+}
+
+export function setRequest(protocol: Protocol, key: string, value: Buffer, noreply = false): Buffer {
+  switch (protocol) {
+    case 'ascii':
+      return Buffer.concat([Buffer.from(`set ${key} 0 0 ${value.length}${noreply ? ' noreply' : ''}\r\n`), value, CRLF]);
+    case 'meta':
+      return Buffer.concat([Buffer.from(`ms ${key} ${value.length}${noreply ? ' q' : ''}\r\n`), value, CRLF]);
+    case 'binary':
+      return binaryFrame(noreply ? 0x11 : 0x01, Buffer.from(key), Buffer.alloc(8), value);
+  }
+}
+
+/** MemCachier's ASCII login: `set <username> 0 0 <len>` with the password as data. */
+export function asciiLoginRequest(username: string, password: string): Buffer {
+  const pw = Buffer.from(password);
+  return Buffer.concat([Buffer.from(`set ${username} 0 0 ${pw.length}\r\n`), pw, CRLF]);
+}
+
+/** Binary SASL AUTH with mechanism PLAIN. */
+export function saslPlainRequest(username: string, password: string): Buffer {
+  return binaryFrame(0x21, Buffer.from('PLAIN'), Buffer.alloc(0), Buffer.from(`\0${username}\0${password}`));
+}
+
+function binaryFrame(opcode: number, key: Buffer, extras: Buffer, value: Buffer): Buffer {
+  const h = Buffer.alloc(24);
+  h[0] = 0x80;
+  h[1] = opcode;
+  h.writeUInt16BE(key.length, 2);
+  h[4] = extras.length;
+  h.writeUInt32BE(extras.length + key.length + value.length, 8);
+  return Buffer.concat([h, extras, key, value]);
+}
+
+const CRLF = Buffer.from('\r\n');
+
+// ---------------------------------------------------------------- replies
+
+const CR = 13;
+const CH_V = 86; // 'V'
+const CH_E = 69; // 'E'
+const CH_H = 72; // 'H'
+const CH_S = 83; // 'S'
+
+function lineEnd(buf: Buffer, off: number): number {
+  const cr = buf.indexOf(CR, off);
+  return cr < 0 || cr + 1 >= buf.length ? INCOMPLETE : cr + 2;
+}
+
+/** The decimal number that ends the line [from, crlf). */
+function lastNumber(buf: Buffer, crlf: number): number {
+  let i = crlf - 1;
+  while (buf[i] === 32) i--;
+  let n = 0;
+  let mul = 1;
+  while (i >= 0 && buf[i]! >= 48 && buf[i]! <= 57) {
+    n += (buf[i]! - 48) * mul;
+    mul *= 10;
+    i--;
+  }
+  return n;
+}
+
+/** ASCII: `VALUE k f n\r\n<n bytes>\r\nEND\r\n`, `END\r\n`, `STORED\r\n`, or an error line. */
+export function frameAscii(buf: Buffer, off: number, op: Op): number {
+  const end = lineEnd(buf, off);
+  if (end === INCOMPLETE) return INCOMPLETE;
+  const c = buf[off];
+  if (op === OP_SET) {
+    framed.status = c === CH_S && buf[off + 1] === 84 /* T */ ? REPLY_HIT : REPLY_ERROR;
+    return end;
+  }
+  if (c === CH_E && buf[off + 1] === 78 /* N */) {
+    framed.status = REPLY_MISS;
+    return end;
+  }
+  if (c !== CH_V) {
+    framed.status = REPLY_ERROR;
+    return end;
+  }
+  const n = lastNumber(buf, end - 2);
+  const after = end + n + 2 + 5; // data, CRLF, END\r\n
+  if (after > buf.length) return INCOMPLETE;
+  framed.status = REPLY_HIT;
+  return after;
+}
+
+/** Meta: `VA n\r\n<n bytes>\r\n`, `EN\r\n`, `HD\r\n`, or an error line. */
+export function frameMeta(buf: Buffer, off: number, op: Op): number {
+  const end = lineEnd(buf, off);
+  if (end === INCOMPLETE) return INCOMPLETE;
+  const c = buf[off];
+  const c2 = buf[off + 1];
+  if (op === OP_SET) {
+    framed.status = c === CH_H && c2 === 68 /* D */ ? REPLY_HIT : REPLY_ERROR;
+    return end;
+  }
+  if (c === CH_V && c2 === 65 /* A */) {
+    // `VA <size> <flags>*`: the size is the first token.
+    let n = 0;
+    for (let i = off + 3; buf[i]! >= 48 && buf[i]! <= 57; i++) n = n * 10 + (buf[i]! - 48);
+    const after = end + n + 2;
+    if (after > buf.length) return INCOMPLETE;
+    framed.status = REPLY_HIT;
+    return after;
+  }
+  framed.status = c === CH_E && c2 === 78 /* N */ ? REPLY_MISS : REPLY_ERROR;
+  return end;
+}
+
+/** Binary: a 24-byte header and its body; status 0 is success, 1 is key-not-found. */
+export function frameBinary(buf: Buffer, off: number, _op: Op): number {
+  if (off + 24 > buf.length) return INCOMPLETE;
+  const after = off + 24 + buf.readUInt32BE(off + 8);
+  if (after > buf.length) return INCOMPLETE;
+  const status = buf.readUInt16BE(off + 6);
+  framed.status = status === 0 ? REPLY_HIT : status === 1 ? REPLY_MISS : REPLY_ERROR;
+  return after;
+}
+
+export const FRAMERS: Record<Protocol, Framer> = { ascii: frameAscii, meta: frameMeta, binary: frameBinary };
