@@ -3,13 +3,14 @@
  * answers a whole pipelined batch with a single socket write. Values are copied in,
  * which also keeps replies valid after the store reuses the memory they came from.
  */
+const NONE = Buffer.alloc(0);
+
 export class ReplyBuffer {
-  private buf: Buffer;
+  // Allocated on first use: an idle connection (10,000 of them, say) holds no buffer.
+  private buf: Buffer = NONE;
   private len = 0;
 
-  constructor(initialSize = 16 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialSize);
-  }
+  constructor(private readonly initialSize = 16 * 1024) {}
 
   get length(): number {
     return this.len;
@@ -18,7 +19,7 @@ export class ReplyBuffer {
   private reserve(n: number): void {
     const need = this.len + n;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, this.initialSize);
     while (size < need) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.len);
