@@ -63,8 +63,10 @@ export class Session implements TenantConnection, SessionControl {
   private now = 0;
   /** Milliseconds of the last request read or blocked reply drained. */
   private lastActive = Date.now();
+  private readonly ctx: Mutable<ExecContext>;
 
   constructor(private readonly socket: Socket, private readonly opts: SessionOptions) {
+    this.ctx = { tenant: undefined as unknown as Tenant, credential: NO_ACCESS, tenants: opts.tenants, node: opts.node, session: this, now: 0 };
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -271,15 +273,14 @@ export class Session implements TenantConnection, SessionControl {
   }
 
   private context(tenant: Tenant | undefined, credential: Credential | undefined): ExecContext {
-    // Pre-auth commands (version, sasl) never touch the tenant; give them a harmless stand-in.
-    return {
-      tenant: tenant as Tenant,
-      credential: credential ?? NO_ACCESS,
-      tenants: this.opts.tenants,
-      node: this.opts.node,
-      session: this,
-      now: this.now,
-    };
+    // One object per connection, refreshed per command rather than allocated (hot path).
+    // Handlers run synchronously and never keep it. Pre-auth commands (version, sasl) never
+    // touch the tenant; they get a harmless stand-in credential.
+    const ctx = this.ctx;
+    ctx.tenant = tenant as Tenant;
+    ctx.credential = credential ?? NO_ACCESS;
+    ctx.now = this.now;
+    return ctx;
   }
 
   private flush(): void {
@@ -311,6 +312,8 @@ export class Session implements TenantConnection, SessionControl {
     this.opts.onClose(this);
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const NO_ACCESS: Credential = Object.freeze({
   username: '', cacheId: -1, salt: '', hash: '', write: false, flush: false, api: false,

@@ -4,39 +4,68 @@
  * which also keeps replies valid after the store reuses the memory they came from.
  */
 const NONE = Buffer.alloc(0);
+/** Strings up to this length are copied by a JS loop (see ascii). */
+const SHORT_STRING = 48;
+/** Byte arrays up to this length are copied by a JS loop (see bytes). */
+const SHORT_BYTES = 32;
 
 export class ReplyBuffer {
   // Allocated on first use: an idle connection (10,000 of them, say) holds no buffer.
   private buf: Buffer = NONE;
+  /** Bytes before `start` were handed out by take() and may still be queued on a socket: never rewritten. */
+  private start = 0;
   private len = 0;
 
   constructor(private readonly initialSize = 16 * 1024) {}
 
   get length(): number {
-    return this.len;
+    return this.len - this.start;
   }
 
   private reserve(n: number): void {
-    const need = this.len + n;
-    if (need <= this.buf.length) return;
-    let size = Math.max(this.buf.length * 2, this.initialSize);
+    if (this.len + n <= this.buf.length) return;
+    // Out of room: move what is not yet taken to a new buffer; the old one stays with the
+    // slices already taken and is freed once they are written.
+    const used = this.len - this.start;
+    const need = used + n;
+    let size = Math.max(used * 2, this.initialSize);
     while (size < need) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.len);
+    this.buf.copy(next, 0, this.start, this.len);
     this.buf = next;
+    this.start = 0;
+    this.len = used;
   }
 
   /** Appends a latin1/ASCII string (command lines, numbers, stat names). */
   ascii(s: string): this {
-    this.reserve(s.length);
-    this.len += this.buf.write(s, this.len, 'latin1');
+    const n = s.length;
+    this.reserve(n);
+    if (n <= SHORT_STRING) {
+      // A JS loop beats the native latin1 write's call overhead for short lines.
+      const buf = this.buf;
+      let at = this.len;
+      for (let i = 0; i < n; i++) buf[at++] = s.charCodeAt(i);
+      this.len = at;
+    } else {
+      this.len += this.buf.write(s, this.len, 'latin1');
+    }
     return this;
   }
 
   bytes(b: Uint8Array): this {
-    this.reserve(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
+    const n = b.length;
+    this.reserve(n);
+    if (n <= SHORT_BYTES) {
+      // Short constants and keys: a JS loop beats TypedArray.set's call overhead.
+      const buf = this.buf;
+      let at = this.len;
+      for (let i = 0; i < n; i++) buf[at++] = b[i]!;
+      this.len = at;
+    } else {
+      this.buf.set(b, this.len);
+      this.len += n;
+    }
     return this;
   }
 
@@ -76,15 +105,19 @@ export class ReplyBuffer {
     return this;
   }
 
-  /** Overwrites 4 bytes already written (binary body length, known only after the body). */
+  /** Overwrites 4 bytes already written, `offset` counted like `length` (binary body length, known only after the body). */
   patchUint32(offset: number, v: number): void {
-    this.buf.writeUInt32BE(v >>> 0, offset);
+    this.buf.writeUInt32BE(v >>> 0, this.start + offset);
   }
 
-  /** Takes the bytes written so far (a copy the caller owns) and empties the buffer. */
+  /**
+   * Takes the bytes written since the last take and empties the buffer. No copy: the caller
+   * gets a view that later writes never touch (they go after it, or into a new buffer), so
+   * it stays valid while a socket holds it.
+   */
   take(): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, this.len));
-    this.len = 0;
+    const out = this.buf.subarray(this.start, this.len);
+    this.start = this.len;
     return out;
   }
 }
