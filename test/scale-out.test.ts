@@ -11,6 +11,7 @@ import { createTestSchema, postgresSkipReason, type TestSchema } from '../src/ca
 import { CLI, REPO_ROOT, sleep } from './support/cluster.ts';
 import { freePorts } from './support/ports.ts';
 import { RawClient } from './support/raw-client.ts';
+import { until } from './support/wait.ts';
 
 const PROPAGATION_MS = 1000;
 const HOST = '127.0.0.1';
@@ -92,19 +93,6 @@ async function stop(child: ChildProcess): Promise<void> {
 
 // ------------------------------------------------------------------ memcache
 
-async function until<T>(what: string, deadline: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  let last: unknown;
-  for (;;) {
-    try {
-      const got = await attempt();
-      if (got !== undefined) return got;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not by the deadline${last ? ` (${(last as Error).message})` : ''}`);
-    await sleep(20);
-  }
-}
 
 /** A connection logged in with the ASCII set-login, or undefined if the login is refused. */
 async function tryLogin(port: number, username: string, password: string): Promise<RawClient | undefined> {

@@ -10,6 +10,7 @@
  *   w.stats   // { ops, errors, evictedMisses, samples: [first errors] }
  */
 import net from 'node:net';
+import { binRequest } from '../../support/raw-client.ts';
 
 // ------------------------------------------------------------------ wire
 
@@ -79,20 +80,8 @@ function parseBin(buf: Buffer, off: number): [BinReply, number] | undefined {
   }, off + 24 + bodyLen];
 }
 
-export function frame(opcode: number, o: { key?: string; value?: string | Buffer; extras?: Buffer; opaque?: number; cas?: bigint } = {}): Buffer {
-  const key = Buffer.from(o.key ?? '');
-  const value = typeof o.value === 'string' ? Buffer.from(o.value) : (o.value ?? Buffer.alloc(0));
-  const extras = o.extras ?? Buffer.alloc(0);
-  const h = Buffer.alloc(24);
-  h[0] = 0x80;
-  h[1] = opcode;
-  h.writeUInt16BE(key.length, 2);
-  h[4] = extras.length;
-  h.writeUInt32BE(extras.length + key.length + value.length, 8);
-  h.writeUInt32BE(o.opaque ?? 0, 12);
-  h.writeBigUInt64BE(o.cas ?? 0n, 16);
-  return Buffer.concat([h, extras, key, value]);
-}
+/** One binary request frame: the black-box tests' builder. */
+export const frame = binRequest;
 
 export const OP = {
   GET: 0x00, SET: 0x01, DELETE: 0x04, INCREMENT: 0x05, NOOP: 0x0a, GETK: 0x0c, GETKQ: 0x0d, APPEND: 0x0e,

@@ -162,20 +162,7 @@ export function runCli(args: string[], timeoutMs = 20_000): Promise<{ stdout: st
   });
 }
 
-/** Retries `attempt` every 20 ms until it returns something other than undefined, or throws at the deadline. */
-export async function until<T>(what: string, deadline: number, attempt: () => Promise<T | undefined>, everyMs = 20): Promise<T> {
-  let last: unknown;
-  for (;;) {
-    try {
-      const got = await attempt();
-      if (got !== undefined) return got;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not by the deadline${last ? ` (${(last as Error).message})` : ''}`);
-    await sleep(everyMs);
-  }
-}
+export { until } from '../../support/wait.ts';
 
 /** VmRSS of `pid` in bytes (Linux). */
 export function rssBytes(pid: number): number {
