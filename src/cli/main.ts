@@ -20,6 +20,7 @@ const USAGE = `usage:
   cachier cache resize ID --memory SIZE [--data DIR | --database-url URL] [--json]
 NODE LIMITS: [--max-connections N (4096)] [--max-cache-connections N (1024)] [--idle-timeout S (0 = off)]
   [--auth-timeout S (5)] [--max-item-size SIZE (1mb)] [--max-reply-size SIZE (64mb)] [--tls-cert F --tls-key F]
+  [--io auto|native|stream (auto: the native socket loop where it is built, else Node sockets)]
 PostgreSQL URLs may carry ?schema=NAME to keep the tables in their own schema.`;
 
 const [command, ...rest] = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/command.ts';
 import { DEFAULT_NODE_LIMITS, type NodeLimits } from '../node/limits.ts';
 import type { TlsFiles } from '../node/cache-node.ts';
+import { IO_MODES, type IoMode } from '../node/io/native-addon.ts';
 import { parseSize } from '../shared/sizes.ts';
 import { intOption, UsageError } from './args.ts';
 
@@ -20,6 +21,7 @@ export const NODE_FLAGS = {
   'max-reply-size': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  io: { type: 'string' },
 } as const;
 
 export const HTTPS_FLAGS = {
@@ -32,6 +34,7 @@ type FlagValues<F> = { readonly [K in keyof F]?: string };
 export interface NodeFlagOptions extends NodeLimits {
   readonly limits: ProtocolLimits;
   readonly tls: TlsFiles | undefined;
+  readonly io: IoMode | undefined;
 }
 
 const MIN_ITEM_SIZE = 1024;
@@ -52,7 +55,15 @@ export function nodeFlagOptions(o: FlagValues<typeof NODE_FLAGS>): NodeFlagOptio
     maxReplyBytes,
     limits: { ...DEFAULT_LIMITS, maxItemSize },
     tls: pemPair(o['tls-cert'], o['tls-key'], 'tls'),
+    io: ioOption(o.io),
   };
+}
+
+/** --io auto|native|stream: how the memcache port does socket I/O (see src/node/io/). */
+function ioOption(v: string | undefined): IoMode | undefined {
+  if (v === undefined) return undefined;
+  if (!(IO_MODES as readonly string[]).includes(v)) throw new UsageError(`--io must be one of ${IO_MODES.join(', ')}`);
+  return v as IoMode;
 }
 
 export function httpsOption(o: FlagValues<typeof HTTPS_FLAGS>): TlsFiles | undefined {

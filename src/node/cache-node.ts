@@ -3,8 +3,9 @@
  * whose connections are Sessions, and the admin endpoint. `createCacheNode` builds and
  * listens; it never reads argv or env, so tests run nodes in-process.
  *
- * The memcache listener is plain TCP, or TLS when given a certificate: Sessions read the
- * decrypted stream, so picking the protocol from the first byte works the same. The node
+ * The memcache listener is plain TCP on the native socket loop (io/native-listener.ts)
+ * where it is available, else a net.Server; or TLS when given a certificate: Sessions see
+ * a Connection either way, so picking the protocol from the first byte works the same. The node
  * enforces the connection limits of limits.ts: past `maxConnections` a new connection is
  * answered one text error line and closed; one timer sweeps every session once a second
  * for the idle timeout.
@@ -18,7 +19,12 @@ import { ArenaTenantStore } from '../store/arena/arena-store.ts';
 import { ERRORS } from '../shared/errors.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
 import { createAdminServer } from './admin.ts';
+import type { NodeInfo } from './exec-context.ts';
 import { CatalogSync } from './catalog-sync.ts';
+import type { Connection } from './io/connection.ts';
+import { socketLoopAddon, type IoMode } from './io/native-addon.ts';
+import { NativeListener } from './io/native-listener.ts';
+import { StreamConnection } from './io/stream-connection.ts';
 import { nodeLimits, SWEEP_INTERVAL_MS, type NodeLimits } from './limits.ts';
 import { Session } from './session.ts';
 import { Tenants } from './tenants.ts';
@@ -47,6 +53,8 @@ export interface CacheNodeOptions extends Partial<NodeLimits> {
   readonly loginThrottle?: LoginThrottle;
   /** Register in the catalog's node list (off for nodes that a caller registers itself). */
   readonly register?: boolean;
+  /** Socket I/O for the plain-TCP port (io/native-addon.ts); CACHIER_IO, else `auto`. TLS always uses Node's. */
+  readonly io?: IoMode;
 }
 
 export interface CacheNode {
@@ -75,26 +83,43 @@ export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode
   const sync = new CatalogSync(opts.catalog, tenants);
 
   const sessions = new Set<Session>();
-  const node = { version: NODE_VERSION, startedAt: Math.floor(Date.now() / 1000), limits };
+  const node: NodeInfo = { version: NODE_VERSION, startedAt: Math.floor(Date.now() / 1000), limits, io: 'stream' };
   const connLimits = nodeLimits(opts, limits.maxItemSize);
   const throttle = opts.loginThrottle ?? new LoginThrottle();
-  const onSocket = (socket: Socket) => {
-    if (sessions.size >= connLimits.maxConnections) return refuseConnection(socket);
-    const s = new Session(socket, {
+  const onError = (e: unknown) => console.error('cachier node: connection closed after an internal error:', e instanceof Error ? e.stack : e);
+  let refusing = 0;
+  const onConnection = (conn: Connection) => {
+    if (sessions.size >= connLimits.maxConnections) {
+      if (refusing >= REFUSING_SLACK) return conn.destroy();
+      refusing++;
+      return refuseConnection(conn, () => refusing--);
+    }
+    const s = new Session(conn, {
       tenants, node, limits, nodeLimits: connLimits, throttle,
       anonymousCacheId: opts.anonymousCacheId,
-      onError: (e) => console.error('cachier node: connection closed after an internal error:', e instanceof Error ? e.stack : e),
+      onError,
       onClose: (x) => sessions.delete(x),
     });
     sessions.add(s);
   };
-  const server = opts.tls
-    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true, handshakeTimeout: connLimits.authTimeoutMs }, onSocket)
-    : createServer({ noDelay: true }, onSocket);
-  server.maxConnections = connLimits.maxConnections + REFUSING_SLACK;
+  const addon = opts.tls ? undefined : socketLoopAddon(opts.io);
+  let server: Server | undefined;
+  let native: NativeListener | undefined;
+  let port: number;
+  if (addon) {
+    native = new NativeListener(addon, opts.host, opts.port, onConnection, onError);
+    port = native.port;
+    node.io = 'native';
+  } else {
+    const onSocket = (socket: Socket) => onConnection(new StreamConnection(socket));
+    server = opts.tls
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true, handshakeTimeout: connLimits.authTimeoutMs }, onSocket)
+      : createServer({ noDelay: true }, onSocket);
+    server.maxConnections = connLimits.maxConnections + REFUSING_SLACK;
+    port = await listen(server, opts.host, opts.port);
+  }
   const admin = createAdminServer({ tenants, secret: await opts.catalog.clusterSecret(), sync: () => sync.syncNow() });
 
-  const port = await listen(server, opts.host, opts.port);
   const adminPort = await listen(admin, opts.host, opts.adminPort ?? 0);
   const address = opts.advertise ?? `${opts.host}:${port}`;
   const adminAddress = `${opts.host}:${adminPort}`;
@@ -115,18 +140,22 @@ export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode
       clearInterval(sweep);
       sync.stop();
       for (const s of sessions) s.close('node stopping');
-      await Promise.all([closeServer(server), closeServer(admin)]);
+      native?.close();
+      await Promise.all([server ? closeServer(server) : undefined, closeServer(admin)]);
     },
   };
 }
 
 /** Past the node's limit: one text line (the protocol is not known yet), then close. */
-function refuseConnection(socket: Socket): void {
-  socket.on('error', () => socket.destroy());
-  socket.setTimeout(2000, () => socket.destroy());
-  socket.end(TOO_MANY_CONNECTIONS);
-  // Read and drop whatever the client sends, so its FIN closes the socket.
-  socket.resume();
+function refuseConnection(conn: Connection, onClosed: () => void): void {
+  const timer = setTimeout(() => conn.destroy(), 2000).unref();
+  // Whatever the client sends is dropped; its FIN (or the timer) closes the connection.
+  conn.bind({ data() {}, drain() {}, close() {
+    clearTimeout(timer);
+    onClosed();
+  } });
+  conn.write(TOO_MANY_CONNECTIONS);
+  conn.end();
 }
 
 function listen(server: Server | HttpServer, host: string, port: number): Promise<number> {

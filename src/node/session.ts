@@ -11,7 +11,6 @@
  * node's once-a-second sweep (`sweep`), from a timestamp the data path already takes:
  * nothing per request. Logins go through the node's LoginThrottle first.
  */
-import type { Socket } from 'node:net';
 import type { Command, ItemView, ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
 import { parseSaslPlain } from '../protocol/binary/sasl-plain.ts';
 import { ReplyBuffer } from '../protocol/reply-buffer.ts';
@@ -21,6 +20,7 @@ import type { ExecContext, NodeInfo, SessionControl } from './exec-context.ts';
 import { execute } from './execute.ts';
 import type { NodeLimits } from './limits.ts';
 import { ANONYMOUS, type Credential, type Tenant, type TenantConnection, type Tenants } from './tenants.ts';
+import type { Connection } from './io/connection.ts';
 import { BINARY_MAGIC, BINARY_WIRE, TEXT_WIRE, type Wire } from './wire.ts';
 
 export interface SessionOptions {
@@ -65,13 +65,13 @@ export class Session implements TenantConnection, SessionControl {
   private lastActive = Date.now();
   private readonly ctx: Mutable<ExecContext>;
 
-  constructor(private readonly socket: Socket, private readonly opts: SessionOptions) {
+  constructor(private readonly socket: Connection, private readonly opts: SessionOptions) {
     this.ctx = { tenant: undefined as unknown as Tenant, credential: NO_ACCESS, tenants: opts.tenants, node: opts.node, session: this, now: 0 };
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.onDrain());
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.onClosed());
+    socket.bind({
+      data: (chunk) => this.onData(chunk),
+      drain: () => this.onDrain(),
+      close: () => this.onClosed(),
+    });
     const anon = opts.anonymousCacheId !== undefined ? opts.tenants.get(opts.anonymousCacheId) : undefined;
     if (anon && anon.enabled) {
       if (!this.attach(anon, ANONYMOUS)) {
@@ -120,7 +120,7 @@ export class Session implements TenantConnection, SessionControl {
    */
   private tryLogin(username: string, password: string): Reply {
     const { tenants, throttle } = this.opts;
-    const source = this.socket.remoteAddress ?? '';
+    const source = this.socket.remoteAddress;
     const named = tenants.tenantOfUsername(username);
     if (named) named.store.counters.auth_cmds++;
     if (throttle.check(source, username).throttled) {
@@ -173,8 +173,9 @@ export class Session implements TenantConnection, SessionControl {
     this.pending = undefined;
     this.wire ??= buf[0] === BINARY_MAGIC ? BINARY_WIRE : TEXT_WIRE;
     if (this.blocked || this.stalled) {
-      // Paused, but a chunk was already on its way: keep it for after the drain.
-      this.pending = buf;
+      // Paused, but a chunk was already on its way: keep it for after the drain (a copy:
+      // the transport reuses its read buffer).
+      this.pending = buf === chunk ? Buffer.from(buf) : buf;
       return;
     }
     this.process(buf);
@@ -223,9 +224,8 @@ export class Session implements TenantConnection, SessionControl {
       this.closing = true;
     }
     if (offset < buf.length && !this.closing) {
-      // Keep the unparsed tail. A short tail is copied so the socket's chunk can be freed;
-      // a stalled batch keeps its view, to be parsed on after the drain.
-      this.pending = this.stalled ? buf.subarray(offset) : Buffer.from(buf.subarray(offset));
+      // Keep a copy of the unparsed tail: the transport reuses the buffer it read into.
+      this.pending = Buffer.from(buf.subarray(offset));
     } else {
       this.stalled = false;
     }

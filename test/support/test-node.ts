@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Capabilities } from '../../src/catalog/catalog.ts';
 import { openSqliteCatalog, type SqliteCatalog } from '../../src/catalog/sqlite.ts';
 import { createCacheNode, type CacheNode } from '../../src/node/cache-node.ts';
+import type { IoMode } from '../../src/node/io/native-addon.ts';
 import { RawClient } from './raw-client.ts';
 
 export interface TestCache {
@@ -29,12 +30,16 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
-export async function startTestNode(opts: { anonymous?: boolean; authTimeoutMs?: number; memoryBytes?: number } = {}): Promise<TestNode> {
+export async function startTestNode(
+  opts: { anonymous?: boolean; authTimeoutMs?: number; memoryBytes?: number; io?: IoMode; maxConnections?: number } = {},
+): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cachier-node-'));
   const catalog = openSqliteCatalog(dataDir);
   let anonymousCacheId: number | undefined;
   if (opts.anonymous) anonymousCacheId = (await catalog.createCache({ memoryBytes: opts.memoryBytes ?? 64 << 20 })).cache.id;
-  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, anonymousCacheId, authTimeoutMs: opts.authTimeoutMs });
+  const node = await createCacheNode({
+    catalog, host: '127.0.0.1', port: 0, anonymousCacheId, authTimeoutMs: opts.authTimeoutMs, io: opts.io, maxConnections: opts.maxConnections,
+  });
   const clients: RawClient[] = [];
   const t: TestNode = {
     node, catalog, port: node.port, dataDir,

@@ -36,6 +36,7 @@ export function stats(cmd: StatsCommand, ctx: ExecContext): Reply {
           ['key_max_length', node.limits.maxKeyLength],
           ['evictions', 'on'],
           ['cas_enabled', 'yes'],
+          ['io', node.io],
         ],
       };
     case 'items':

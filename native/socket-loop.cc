@@ -1,0 +1,625 @@
+// The memcache port's socket loop (Linux): accept, read and write in C++, the protocol in JS.
+//
+// Why: a request/reply on loopback is two syscalls; through Node's net.Socket each also
+// costs a stream push, a 'data' emit, a WriteWrap and a nextTick, which measured about
+// as much CPU again as the syscalls themselves (bench/README in the README's
+// performance section). Here one epoll instance holds the listeners and connections of
+// one node; libuv polls that epoll fd, and each time it is ready we drain a batch of
+// events into a shared slab and an event array and call JS once for the whole batch.
+// JS answers by calling write() synchronously, which is a plain send().
+//
+// This file moves bytes only: it never parses what clients send. Ownership: a
+// connection's fd is closed here, exactly once, either on close() from JS or after
+// reporting CLOSED (peer gone / error), after which JS never uses the id again.
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+// Event records handed to JS: [type, id, a, b].
+enum EventType : int32_t { EV_ACCEPT = 1, EV_DATA = 2, EV_CLOSED = 3, EV_DRAIN = 4 };
+constexpr int kRecordInts = 4;
+// Reads smaller than this are not attempted: the rest waits for the next batch.
+constexpr size_t kMinReadRoom = 16 * 1024;
+constexpr size_t kMaxRead = 64 * 1024;
+constexpr int kEpollBatch = 256;
+// Batches per libuv wakeup before yielding to the rest of Node's loop (timers, HTTP).
+constexpr int kMaxRoundsPerWakeup = 8;
+constexpr uint64_t kListenerTag = 1ull << 32;
+
+struct Conn {
+  int fd;
+  bool reading = true;      // EPOLLIN wanted (JS may pause)
+  bool ending = false;      // shut down writes once the queue is empty
+  bool closeAfterFlush = false;  // peer is gone: close once the queue is empty
+  std::string queue;        // bytes send() did not take yet
+  size_t queueAt = 0;
+};
+
+struct Loop {
+  napi_env env;
+  int epfd = -1;
+  uv_poll_t poll;
+  bool closing = false;     // shutdown() asked for
+  bool closed = false;      // everything released; calls from JS are no-ops
+  bool pollClosed = false;  // libuv is done with `poll`
+  bool finalized = false;   // the JS handle was collected
+  bool inBatch = false;
+  napi_ref callback = nullptr;
+  napi_ref slabRef = nullptr;
+  napi_ref eventsRef = nullptr;
+  napi_async_context asyncContext = nullptr;
+  uint8_t* slab = nullptr;
+  size_t slabSize = 0;
+  size_t slabUsed = 0;
+  int32_t* events = nullptr;
+  size_t eventCapacity = 0;  // records
+  size_t eventCount = 0;
+  int32_t nextId = 1;
+  std::unordered_map<int32_t, Conn*> conns;
+  std::unordered_map<int32_t, int> listeners;  // id -> fd
+};
+
+// ---- helpers ---------------------------------------------------------------------
+
+napi_value Undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+napi_value Int(napi_env env, int64_t n) {
+  napi_value v;
+  napi_create_int64(env, n, &v);
+  return v;
+}
+
+void ThrowErrno(napi_env env, const char* what, int err) {
+  std::string msg = std::string(what) + ": " + strerror(err);
+  napi_value code, message, error;
+  napi_create_string_utf8(env, err == EADDRINUSE ? "EADDRINUSE" : err == EACCES ? "EACCES" : "ESYSCALL", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg.c_str(), NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_throw(env, error);
+}
+
+bool ArgLoop(napi_env env, napi_value v, Loop** out) {
+  void* p = nullptr;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == nullptr) {
+    napi_throw_type_error(env, nullptr, "socket-loop: not a loop");
+    return false;
+  }
+  // A closed loop: calls are no-ops (the caller returns undefined / -1).
+  *out = static_cast<Loop*>(p);
+  return !(*out)->closed;
+}
+
+int32_t ArgInt(napi_env env, napi_value v) {
+  int32_t n = 0;
+  napi_get_value_int32(env, v, &n);
+  return n;
+}
+
+void Push(Loop* loop, int32_t type, int32_t id, int32_t a, int32_t b) {
+  int32_t* r = loop->events + loop->eventCount * kRecordInts;
+  r[0] = type;
+  r[1] = id;
+  r[2] = a;
+  r[3] = b;
+  loop->eventCount++;
+}
+
+bool EventsFull(Loop* loop) { return loop->eventCount + 1 >= loop->eventCapacity; }
+
+void UpdateInterest(Loop* loop, int32_t id, Conn* c) {
+  epoll_event ev{};
+  ev.events = (c->reading ? uint32_t{EPOLLIN} : 0u) | (c->queueAt < c->queue.size() ? uint32_t{EPOLLOUT} : 0u);
+  ev.data.u64 = static_cast<uint32_t>(id);
+  epoll_ctl(loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+void Destroy(Loop* loop, int32_t id) {
+  auto it = loop->conns.find(id);
+  if (it == loop->conns.end()) return;
+  Conn* c = it->second;
+  epoll_ctl(loop->epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+  close(c->fd);
+  delete c;
+  loop->conns.erase(it);
+}
+
+// Sends queued bytes; true when the queue is empty afterwards, false on EAGAIN.
+// Returns -1 through *err on a fatal error.
+bool FlushQueue(Conn* c, int* err) {
+  *err = 0;
+  while (c->queueAt < c->queue.size()) {
+    ssize_t n = send(c->fd, c->queue.data() + c->queueAt, c->queue.size() - c->queueAt, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+      *err = errno;
+      return false;
+    }
+    c->queueAt += static_cast<size_t>(n);
+  }
+  c->queue.clear();
+  c->queueAt = 0;
+  return true;
+}
+
+// ---- the batch -------------------------------------------------------------------
+
+void AcceptAll(Loop* loop, int32_t listenerId, int lfd) {
+  while (!EventsFull(loop)) {
+    int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN, or out of fds (EMFILE): the listener stays ready, tried again next batch
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int32_t id;
+    do {
+      id = loop->nextId;
+      loop->nextId = loop->nextId == INT32_MAX ? 1 : loop->nextId + 1;
+    } while (loop->conns.count(id) || loop->listeners.count(id));
+    Conn* c = new Conn();
+    c->fd = fd;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = static_cast<uint32_t>(id);
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      close(fd);
+      delete c;
+      continue;
+    }
+    loop->conns[id] = c;
+    Push(loop, EV_ACCEPT, id, listenerId, 0);
+  }
+}
+
+// Peer closed or failed: report once, unless replies are still queued (then after them).
+void PeerGone(Loop* loop, int32_t id, Conn* c, int err) {
+  if (err == 0 && c->queueAt < c->queue.size()) {
+    c->closeAfterFlush = true;
+    c->reading = false;
+    UpdateInterest(loop, id, c);
+    return;
+  }
+  Destroy(loop, id);
+  Push(loop, EV_CLOSED, id, err, 0);
+}
+
+void ReadConn(Loop* loop, int32_t id, Conn* c) {
+  size_t room = loop->slabSize - loop->slabUsed;
+  if (room < kMinReadRoom) return;  // level-triggered: reported again next batch
+  if (room > kMaxRead) room = kMaxRead;
+  ssize_t n;
+  do {
+    n = read(c->fd, loop->slab + loop->slabUsed, room);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    Push(loop, EV_DATA, id, static_cast<int32_t>(loop->slabUsed), static_cast<int32_t>(n));
+    loop->slabUsed += static_cast<size_t>(n);
+  } else if (n == 0) {
+    PeerGone(loop, id, c, 0);
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+    PeerGone(loop, id, c, errno);
+  }
+}
+
+void WriteReady(Loop* loop, int32_t id, Conn* c) {
+  int err;
+  if (!FlushQueue(c, &err)) {
+    if (err != 0) PeerGone(loop, id, c, err);
+    return;
+  }
+  if (c->closeAfterFlush) {
+    Destroy(loop, id);
+    Push(loop, EV_CLOSED, id, 0, 0);
+    return;
+  }
+  if (c->ending) shutdown(c->fd, SHUT_WR);
+  UpdateInterest(loop, id, c);
+  Push(loop, EV_DRAIN, id, 0, 0);
+}
+
+// One round: gather events, then one call into JS. Returns whether to go round again.
+bool Round(Loop* loop) {
+  epoll_event evs[kEpollBatch];
+  loop->slabUsed = 0;
+  loop->eventCount = 0;
+  int n = epoll_wait(loop->epfd, evs, kEpollBatch, 0);
+  if (n <= 0) return false;
+  bool more = n == kEpollBatch;
+  for (int i = 0; i < n; i++) {
+    if (EventsFull(loop)) {
+      more = true;
+      break;
+    }
+    uint64_t tag = evs[i].data.u64;
+    int32_t id = static_cast<int32_t>(tag & 0xffffffffu);
+    if (tag & kListenerTag) {
+      auto l = loop->listeners.find(id);
+      if (l != loop->listeners.end()) AcceptAll(loop, id, l->second);
+      continue;
+    }
+    auto it = loop->conns.find(id);
+    if (it == loop->conns.end()) continue;
+    Conn* c = it->second;
+    uint32_t e = evs[i].events;
+    if (e & EPOLLOUT) {
+      WriteReady(loop, id, c);
+      if (loop->conns.find(id) == loop->conns.end()) continue;
+    }
+    if (e & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+      if (c->reading) {
+        size_t before = loop->slabUsed;
+        ReadConn(loop, id, c);
+        if (loop->slabUsed == before && loop->slabSize - loop->slabUsed < kMinReadRoom) more = true;
+      } else if (e & (EPOLLHUP | EPOLLERR)) {
+        PeerGone(loop, id, c, e & EPOLLERR ? ECONNRESET : 0);
+      }
+    }
+  }
+  if (loop->eventCount > 0) {
+    napi_env env = loop->env;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value cb, recv, result;
+    napi_get_reference_value(env, loop->callback, &cb);
+    napi_get_global(env, &recv);
+    napi_value argv[1] = {Int(env, static_cast<int64_t>(loop->eventCount))};
+    loop->inBatch = true;
+    // make_callback: JS exceptions surface as uncaught, and nextTicks/microtasks run after.
+    napi_status st = napi_make_callback(env, loop->asyncContext, recv, cb, 1, argv, &result);
+    loop->inBatch = false;
+    if (st != napi_ok) {
+      // JS threw out of the batch handler: report it as Node reports any uncaught error.
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+        napi_fatal_exception(env, err);
+      }
+      napi_close_handle_scope(env, scope);
+      return false;
+    }
+    napi_close_handle_scope(env, scope);
+  }
+  return more && !loop->closing;
+}
+
+// The Loop is freed when both libuv and the JS handle are done with it.
+void OnPollClosed(uv_handle_t* h) {
+  Loop* loop = static_cast<Loop*>(h->data);
+  loop->pollClosed = true;
+  if (loop->finalized) delete loop;
+}
+
+void FinalizeLoop(napi_env, void* data, void*) {
+  Loop* loop = static_cast<Loop*>(data);
+  loop->finalized = true;
+  if (loop->pollClosed) delete loop;
+}
+
+void CloseAll(Loop* loop) {
+  loop->closed = true;
+  for (auto& kv : loop->conns) {
+    close(kv.second->fd);
+    delete kv.second;
+  }
+  loop->conns.clear();
+  for (auto& kv : loop->listeners) close(kv.second);
+  loop->listeners.clear();
+  napi_env env = loop->env;
+  if (loop->callback) napi_delete_reference(env, loop->callback);
+  if (loop->slabRef) napi_delete_reference(env, loop->slabRef);
+  if (loop->eventsRef) napi_delete_reference(env, loop->eventsRef);
+  if (loop->asyncContext) napi_async_destroy(env, loop->asyncContext);
+  loop->callback = loop->slabRef = loop->eventsRef = nullptr;
+  loop->asyncContext = nullptr;
+  close(loop->epfd);
+  uv_poll_stop(&loop->poll);
+  uv_close(reinterpret_cast<uv_handle_t*>(&loop->poll), OnPollClosed);
+}
+
+void OnReadable(uv_poll_t* handle, int status, int events) {
+  Loop* loop = static_cast<Loop*>(handle->data);
+  if (loop->closing) return;
+  for (int round = 0; round < kMaxRoundsPerWakeup; round++) {
+    if (!Round(loop) || loop->closing) break;
+  }
+  if (loop->closing && !loop->inBatch) CloseAll(loop);
+}
+
+// ---- exports ---------------------------------------------------------------------
+
+// open(slab: Buffer, events: Int32Array, callback(count)) -> loop
+napi_value Open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 3) {
+    napi_throw_type_error(env, nullptr, "open(slab, events, callback)");
+    return nullptr;
+  }
+  Loop* loop = new Loop();
+  loop->env = env;
+  void* data;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok || len < 2 * kMaxRead) {
+    delete loop;
+    napi_throw_type_error(env, nullptr, "slab: a Buffer of at least 128 KiB");
+    return nullptr;
+  }
+  loop->slab = static_cast<uint8_t*>(data);
+  loop->slabSize = len;
+  napi_typedarray_type type;
+  size_t count, offset;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, argv[1], &type, &count, &data, &ab, &offset) != napi_ok || type != napi_int32_array ||
+      count < 64 * kRecordInts) {
+    delete loop;
+    napi_throw_type_error(env, nullptr, "events: an Int32Array of at least 256 ints");
+    return nullptr;
+  }
+  loop->events = static_cast<int32_t*>(data);
+  loop->eventCapacity = count / kRecordInts;
+  loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (loop->epfd < 0) {
+    int err = errno;
+    delete loop;
+    ThrowErrno(env, "epoll_create1", err);
+    return nullptr;
+  }
+  napi_create_reference(env, argv[0], 1, &loop->slabRef);
+  napi_create_reference(env, argv[1], 1, &loop->eventsRef);
+  napi_create_reference(env, argv[2], 1, &loop->callback);
+  napi_value name;
+  napi_create_string_utf8(env, "cachier:socket-loop", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, nullptr, name, &loop->asyncContext);
+  uv_loop_t* uvloop;
+  napi_get_uv_event_loop(env, &uvloop);
+  uv_poll_init(uvloop, &loop->poll, loop->epfd);
+  loop->poll.data = loop;
+  uv_poll_start(&loop->poll, UV_READABLE, OnReadable);
+  napi_value ext;
+  napi_create_external(env, loop, FinalizeLoop, nullptr, &ext);
+  return ext;
+}
+
+// listen(loop, host, port, backlog) -> [listenerId, port]
+napi_value Listen(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Loop* loop;
+  if (argc < 4 || !ArgLoop(env, argv[0], &loop)) return nullptr;
+  char host[256];
+  size_t hostLen;
+  napi_get_value_string_utf8(env, argv[1], host, sizeof host, &hostLen);
+  int32_t port = ArgInt(env, argv[2]);
+  int32_t backlog = ArgInt(env, argv[3]);
+  std::string portStr = std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  int gai = getaddrinfo(hostLen ? host : nullptr, portStr.c_str(), &hints, &res);
+  if (gai != 0) {
+    napi_value code, message, error;
+    napi_create_string_utf8(env, "ENOTFOUND", NAPI_AUTO_LENGTH, &code);
+    std::string msg = std::string("getaddrinfo ") + host + ": " + gai_strerror(gai);
+    napi_create_string_utf8(env, msg.c_str(), NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, code, message, &error);
+    napi_throw(env, error);
+    return nullptr;
+  }
+  int fd = -1, err = 0;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, backlog) == 0) break;
+    err = errno;
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    ThrowErrno(env, "listen", err);
+    return nullptr;
+  }
+  sockaddr_storage ss{};
+  socklen_t sl = sizeof ss;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl);
+  int actual = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                        : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  int32_t id = loop->nextId++;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenerTag | static_cast<uint32_t>(id);
+  epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
+  loop->listeners[id] = fd;
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, Int(env, id));
+  napi_set_element(env, out, 1, Int(env, actual));
+  return out;
+}
+
+// write(loop, id, bytes) -> 1 sent, 0 queued (DRAIN follows), -1 connection gone
+napi_value Write(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Loop* loop;
+  if (argc < 3) return nullptr;
+  if (!ArgLoop(env, argv[0], &loop)) return Int(env, -1);
+  auto it = loop->conns.find(ArgInt(env, argv[1]));
+  if (it == loop->conns.end()) return Int(env, -1);
+  Conn* c = it->second;
+  napi_typedarray_type type;
+  size_t len, offset;
+  void* data;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, argv[2], &type, &len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, nullptr, "write: a Uint8Array");
+    return nullptr;
+  }
+  const char* p = static_cast<const char*>(data);
+  if (c->queueAt < c->queue.size()) {
+    c->queue.append(p, len);  // keep order behind what is already waiting
+    return Int(env, 0);
+  }
+  size_t sent = 0;
+  while (sent < len) {
+    ssize_t n = send(c->fd, p + sent, len - sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return Int(env, -1);
+    }
+    sent += static_cast<size_t>(n);
+  }
+  if (sent == len) return Int(env, 1);
+  c->queue.assign(p + sent, len - sent);
+  c->queueAt = 0;
+  UpdateInterest(loop, it->first, c);
+  return Int(env, 0);
+}
+
+// pause(loop, id, paused): stop or restart reading.
+napi_value Pause(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Loop* loop;
+  if (argc < 3 || !ArgLoop(env, argv[0], &loop)) return nullptr;
+  auto it = loop->conns.find(ArgInt(env, argv[1]));
+  if (it == loop->conns.end() || it->second->closeAfterFlush) return Undefined(env);
+  bool paused = false;
+  napi_get_value_bool(env, argv[2], &paused);
+  if (it->second->reading == !paused) return Undefined(env);
+  it->second->reading = !paused;
+  UpdateInterest(loop, it->first, it->second);
+  return Undefined(env);
+}
+
+// end(loop, id): FIN after the queued bytes; reading goes on so the peer's FIN is seen.
+napi_value End(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Loop* loop;
+  if (argc < 2 || !ArgLoop(env, argv[0], &loop)) return nullptr;
+  auto it = loop->conns.find(ArgInt(env, argv[1]));
+  if (it == loop->conns.end()) return Undefined(env);
+  Conn* c = it->second;
+  c->ending = true;
+  if (c->queueAt >= c->queue.size()) shutdown(c->fd, SHUT_WR);
+  if (!c->reading) {
+    c->reading = true;
+    UpdateInterest(loop, it->first, c);
+  }
+  return Undefined(env);
+}
+
+// close(loop, id): close now; no CLOSED event follows.
+napi_value Close(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Loop* loop;
+  if (argc < 2 || !ArgLoop(env, argv[0], &loop)) return nullptr;
+  int32_t id = ArgInt(env, argv[1]);
+  auto l = loop->listeners.find(id);
+  if (l != loop->listeners.end()) {
+    epoll_ctl(loop->epfd, EPOLL_CTL_DEL, l->second, nullptr);
+    close(l->second);
+    loop->listeners.erase(l);
+  } else {
+    Destroy(loop, id);
+  }
+  return Undefined(env);
+}
+
+// peer(loop, id) -> "address" or "" when unknown.
+napi_value Peer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Loop* loop;
+  if (argc < 2 || !ArgLoop(env, argv[0], &loop)) return nullptr;
+  auto it = loop->conns.find(ArgInt(env, argv[1]));
+  char text[INET6_ADDRSTRLEN] = "";
+  if (it != loop->conns.end()) {
+    sockaddr_storage ss{};
+    socklen_t sl = sizeof ss;
+    if (getpeername(it->second->fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0) {
+      if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, text, sizeof text);
+      } else if (ss.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, text, sizeof text);
+      }
+    }
+  }
+  napi_value s;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+// shutdown(loop): closes every connection and listener and frees the loop.
+napi_value Shutdown(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Loop* loop;
+  if (argc < 1 || !ArgLoop(env, argv[0], &loop)) return nullptr;
+  if (loop->closing) return Undefined(env);
+  loop->closing = true;
+  // Called from inside a batch, the batch finishes first (OnReadable frees afterwards).
+  if (!loop->inBatch) CloseAll(loop);
+  return Undefined(env);
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", nullptr, Open, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"listen", nullptr, Listen, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"write", nullptr, Write, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pause", nullptr, Pause, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"end", nullptr, End, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"peer", nullptr, Peer, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"shutdown", nullptr, Shutdown, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,27 @@
+/**
+ * What a Session needs from a client connection, whichever transport carries it: a Node
+ * socket (TLS, or where the native loop is not available) or the native socket loop.
+ *
+ * Chunks given to `data` are only valid during the call: a Session copies what it keeps.
+ */
+export interface ConnectionHandlers {
+  data(chunk: Buffer): void;
+  /** The bytes a write() queued have all been sent. */
+  drain(): void;
+  /** The connection is gone (either side closed it); called once, after which nothing is. */
+  close(): void;
+}
+
+export interface Connection {
+  readonly remoteAddress: string;
+  readonly destroyed: boolean;
+  bind(handlers: ConnectionHandlers): void;
+  /** Sends or queues `data`; false when queued behind a full socket buffer (drain follows). */
+  write(data: Uint8Array): boolean;
+  /** Half-close after what is queued; the connection closes when the peer closes. */
+  end(): void;
+  /** Close now, dropping anything queued; `close` follows asynchronously. */
+  destroy(): void;
+  pause(): void;
+  resume(): void;
+}

@@ -1,0 +1,166 @@
+/**
+ * The memcache port's two socket I/O paths, native socket loop and Node sockets, held to
+ * the same behaviour over real TCP: requests split across reads and many in one read,
+ * values larger than one read, half-close, resets, backpressure, the connection limit
+ * and node shutdown. The rest of the suite runs on the default (native where built; CI
+ * insists with CACHIER_IO=native).
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { socketLoopAddon, type IoMode } from '../src/node/io/native-addon.ts';
+import { RawClient } from './support/raw-client.ts';
+import { startTestNode } from './support/test-node.ts';
+import { CLI, makeDataDir } from './support/cluster.ts';
+import { freePort } from './support/ports.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+const MODES: IoMode[] = socketLoopAddon('auto') ? ['native', 'stream'] : ['stream'];
+
+function openSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Everything the server sends until it closes the connection. */
+function readToClose(s: Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    s.on('data', (d: Buffer) => parts.push(d));
+    s.on('end', () => s.end());
+    s.on('close', () => resolve(Buffer.concat(parts)));
+    s.on('error', () => {});
+  });
+}
+
+for (const io of MODES) {
+  test(`[${io}] stats settings names the I/O path in use`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    const c = await h.connect();
+    const settings = await c.text('stats settings\r\n', 'END\r\n');
+    assert.match(settings, new RegExp(`STAT io ${io}\r\n`));
+  });
+
+  test(`[${io}] a request split into single bytes, and 2,000 requests in one write, are answered in order`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    const c = await h.connect();
+    const req = 'set split 5 0 10\r\n0123456789\r\nget split\r\n';
+    for (const ch of req) {
+      c.send(ch);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(
+      (await c.readUntil((b) => b.toString('latin1').endsWith('END\r\n'))).toString('latin1'),
+      'STORED\r\nVALUE split 5 10\r\n0123456789\r\nEND\r\n',
+    );
+    const batch = Array.from({ length: 2000 }, (_, i) => (i % 2 ? `get split\r\n` : `set k${i} 0 0 ${String(i).length}\r\n${i}\r\n`)).join('');
+    c.send(batch);
+    const expected = Array.from({ length: 2000 }, (_, i) => (i % 2 ? 'VALUE split 5 10\r\n0123456789\r\nEND\r\n' : 'STORED\r\n')).join('');
+    const got = await c.readUntil((b) => b.length >= expected.length);
+    assert.equal(got.toString('latin1'), expected);
+  });
+
+  test(`[${io}] a value bigger than one read is stored and read back byte for byte`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    const c = await h.connect();
+    const value = Buffer.alloc(900 * 1024);
+    for (let i = 0; i < value.length; i++) value[i] = (i * 31 + 7) & 0xff;
+    assert.equal(await c.text(Buffer.concat([Buffer.from(`set big 0 0 ${value.length}\r\n`), value, Buffer.from('\r\n')])), 'STORED\r\n');
+    c.send('get big\r\n');
+    const header = `VALUE big 0 ${value.length}\r\n`;
+    const reply = await c.readUntil((b) => b.length >= header.length + value.length + 7);
+    assert.equal(reply.length, header.length + value.length + 7);
+    assert.equal(reply.toString('latin1', reply.length - 7), '\r\nEND\r\n');
+    assert.equal(reply.toString('latin1', 0, header.length), header);
+    assert.ok(reply.subarray(header.length, header.length + value.length).equals(value));
+  });
+
+  test(`[${io}] a client that half-closes after its requests still gets every reply, then the node closes`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    const s = await openSocket(h.port);
+    const all = readToClose(s);
+    s.end('set hc 0 0 2\r\nhi\r\n' + 'get hc\r\n'.repeat(500));
+    const got = (await all).toString('latin1');
+    assert.equal(got, 'STORED\r\n' + 'VALUE hc 0 2\r\nhi\r\nEND\r\n'.repeat(500));
+  });
+
+  test(`[${io}] a client reset in the middle of large replies costs only that connection`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    const c = await h.connect();
+    assert.equal(await c.text(`set v 0 0 100000\r\n${'x'.repeat(100000)}\r\n`), 'STORED\r\n');
+    for (let round = 0; round < 20; round++) {
+      const s = await openSocket(h.port);
+      s.on('error', () => {});
+      s.write('get v\r\n'.repeat(200));
+      await new Promise((r) => setTimeout(r, 2));
+      s.resetAndDestroy();
+    }
+    assert.equal(await c.text('get v\r\n', 'END\r\n'), `VALUE v 0 100000\r\n${'x'.repeat(100000)}\r\nEND\r\n`);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(h.node.connectionCount, 1);
+  });
+
+  test(`[${io}] a reader that pauses gets all replies in order once it reads again`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    const c = await h.connect();
+    const value = 'y'.repeat(64 * 1024);
+    assert.equal(await c.text(`set p 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+    const s = await openSocket(h.port);
+    s.pause();
+    const gets = 200; // 12.8 MiB of replies: far beyond the socket buffers
+    const requests = Array.from({ length: gets }, (_, i) => `get p\r\nmn\r\n`).join('') + 'quit\r\n';
+    s.write(requests);
+    await new Promise((r) => setTimeout(r, 200));
+    // Others are served while that one is stuck.
+    assert.equal(await c.text('get p\r\n', 'END\r\n'), `VALUE p 0 ${value.length}\r\n${value}\r\nEND\r\n`);
+    const all = readToClose(s);
+    s.resume();
+    const got = (await all).toString('latin1');
+    assert.equal(got, `VALUE p 0 ${value.length}\r\n${value}\r\nEND\r\nMN\r\n`.repeat(gets));
+  });
+
+  test(`[${io}] past the connection limit a client is told so and closed; the others go on`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io, maxConnections: 2 });
+    t.after(() => h.close());
+    const a = await h.connect();
+    const b = await h.connect();
+    assert.equal(await a.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
+    const s = await openSocket(h.port);
+    const refused = (await readToClose(s)).toString('latin1');
+    assert.equal(refused, 'SERVER_ERROR too many connections\r\n');
+    assert.equal(await b.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
+  });
+
+  test(`[${io}] closing the node closes its client connections`, async () => {
+    const h = await startTestNode({ anonymous: true, io });
+    const c = await RawClient.connect(h.port);
+    assert.equal(await c.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
+    await h.close();
+    assert.equal(await c.waitClosed(2000), true);
+    await assert.rejects(RawClient.connect(h.port));
+  });
+}
+
+test('--io and CACHIER_IO refuse an unknown mode with a clear error', async () => {
+  const dataDir = makeDataDir();
+  const port = String(await freePort());
+  const bad = await run(process.execPath, [CLI, 'node', '--data', dataDir, '--host', '127.0.0.1', '--port', port, '--io', 'fast'], { timeout: 20_000 })
+    .then(() => assert.fail('started'), (e: { code: number; stderr: string }) => e);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--io must be one of auto, native, stream/);
+  const env = { ...process.env, CACHIER_IO: 'fast' };
+  const badEnv = await run(process.execPath, [CLI, 'node', '--data', dataDir, '--host', '127.0.0.1', '--port', port], { env, timeout: 20_000 })
+    .then(() => assert.fail('started'), (e: { code: number; stderr: string }) => e);
+  assert.match(badEnv.stderr, /CACHIER_IO must be one of auto, native, stream, not "fast"/);
+});
