@@ -69,6 +69,23 @@ export class ReplyBuffer {
     return this;
   }
 
+  /** Appends a non-negative safe integer in ASCII decimal, without making a string. */
+  decimal(v: number): this {
+    if (v >= 1e15) return this.ascii(String(v)); // rare (CAS values late in life): powers of ten stay exact below
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
+    this.reserve(digits);
+    const buf = this.buf;
+    let at = this.len + digits;
+    this.len = at;
+    do {
+      const q = Math.floor(v / 10);
+      buf[--at] = 48 + (v - q * 10);
+      v = q;
+    } while (v > 0);
+    return this;
+  }
+
   uint8(v: number): this {
     this.reserve(1);
     this.buf[this.len++] = v;

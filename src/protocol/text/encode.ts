@@ -49,11 +49,14 @@ function encodeClassic(frame: ClassicFrame, reply: Reply, out: ReplyBuffer): voi
   switch (reply.kind) {
     case 'values': {
       const withCas = frame.verb === 'gets' || frame.verb === 'gats';
-      for (const item of reply.items) {
-        if (item === null) continue;
-        out.bytes(VALUE).bytes(item.key);
-        out.ascii(withCas ? ` ${item.flags} ${item.value.length} ${item.cas}\r\n` : ` ${item.flags} ${item.value.length}\r\n`);
-        out.bytes(item.value).bytes(CRLF);
+      const items = reply.items;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (!item) continue;
+        // Numbers go in as digits, not via strings: this runs once per key of every get.
+        out.bytes(VALUE).bytes(item.key).uint8(32).decimal(item.flags).uint8(32).decimal(item.value.length);
+        if (withCas) out.uint8(32).decimal(item.cas);
+        out.bytes(CRLF).bytes(item.value).bytes(CRLF);
       }
       out.bytes(END);
       return;
