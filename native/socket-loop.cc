@@ -71,6 +71,9 @@ struct Loop {
   size_t eventCapacity = 0;  // records
   size_t eventCount = 0;
   int32_t nextId = 1;
+  // Out of file descriptors: listeners are taken out of the epoll set (a ready listener we
+  // cannot accept from would spin) until a connection closes and frees one.
+  bool acceptPaused = false;
   std::unordered_map<int32_t, Conn*> conns;
   std::unordered_map<int32_t, int> listeners;  // id -> fd
 };
@@ -133,6 +136,16 @@ void UpdateInterest(Loop* loop, int32_t id, Conn* c) {
   epoll_ctl(loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+void SetAccepting(Loop* loop, bool on) {
+  loop->acceptPaused = !on;
+  for (auto& kv : loop->listeners) {
+    epoll_event ev{};
+    ev.events = on ? uint32_t{EPOLLIN} : 0u;
+    ev.data.u64 = kListenerTag | static_cast<uint32_t>(kv.first);
+    epoll_ctl(loop->epfd, EPOLL_CTL_MOD, kv.second, &ev);
+  }
+}
+
 void Destroy(Loop* loop, int32_t id) {
   auto it = loop->conns.find(id);
   if (it == loop->conns.end()) return;
@@ -141,6 +154,7 @@ void Destroy(Loop* loop, int32_t id) {
   close(c->fd);
   delete c;
   loop->conns.erase(it);
+  if (loop->acceptPaused) SetAccepting(loop, true);
 }
 
 // Sends queued bytes; true when the queue is empty afterwards, false on EAGAIN.
@@ -169,7 +183,8 @@ void AcceptAll(Loop* loop, int32_t listenerId, int lfd) {
     int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN, or out of fds (EMFILE): the listener stays ready, tried again next batch
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) SetAccepting(loop, false);
+      return;  // EAGAIN: nothing more to accept
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

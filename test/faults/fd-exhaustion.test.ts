@@ -1,0 +1,62 @@
+// A node that runs out of file descriptors (its `ulimit -n` is 64) must neither spin nor
+// stop serving: connections beyond what it can accept wait in the listen backlog, those it
+// holds keep working, and once some close the waiting ones are accepted and served.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { CLI, makeDataDir } from '../support/cluster.ts';
+import { freePort } from '../support/ports.ts';
+import { RawClient } from '../support/raw-client.ts';
+import { spawnNode } from './support/procs.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const cpuTicks = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime
+};
+
+test('out of file descriptors: no busy loop, held connections answer, waiting ones are served once fds free', { timeout: 60_000 }, async (t) => {
+  const dataDir = makeDataDir();
+  const created = JSON.parse(execFileSync(process.execPath, [CLI, 'cache', 'create', '--data', dataDir, '--json']).toString()) as { id: number };
+  const port = await freePort();
+  const node = await spawnNode(CLI, ['node', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--anonymous-cache', String(created.id)],
+    'cachier node ready', { nofile: 64 });
+  t.after(() => node.stop());
+
+  const clients: RawClient[] = [];
+  for (let i = 0; i < 100; i++) clients.push(await RawClient.connect(port));
+  const answered = clients.map(() => false);
+  const replies = clients.map((c, i) =>
+    c.readUntil((b) => b.toString('latin1').endsWith('\r\n'), 15_000).then((b) => {
+      answered[i] = true;
+      return b.toString('latin1');
+    }, (e: Error) => e.message));
+  for (const c of clients) c.send('version\r\n');
+  await sleep(300);
+  const before = cpuTicks(node.pid);
+  await sleep(1000);
+  const ticks = cpuTicks(node.pid) - before;
+  assert.ok(ticks < 50, `node used ${ticks} ticks of CPU in 1 s while out of fds: it is spinning`);
+
+  const served = answered.flatMap((a, i) => (a ? [i] : []));
+  assert.ok(served.length > 0 && served.length < 100, `${served.length} of 100 served while out of fds`);
+  // Closing the served ones frees descriptors for the waiting ones, round after round,
+  // until every client has been accepted and answered.
+  const closed = new Set<number>();
+  const all = Promise.all(replies);
+  let done = false;
+  void all.then(() => (done = true));
+  while (!done) {
+    answered.forEach((a, i) => {
+      if (a && !closed.has(i)) {
+        closed.add(i);
+        clients[i]!.end();
+      }
+    });
+    await sleep(50);
+  }
+  assert.deepEqual(new Set(await all), new Set(['VERSION 1.6.21-cachier\r\n']));
+  assert.equal(node.child.exitCode, null);
+});
