@@ -10,8 +10,11 @@
  *   --connections; each request fans out to the 4 nodes' admin ports.
  * - History: 30 days at the default 60 s interval for 4 servers (172,800 rows) go straight
  *   into the catalog the server uses (`addHistory`, batches), then GET history is timed
- *   --runs times over the whole range and with `?since=` the last 24 h. Again on a fresh
- *   PostgreSQL schema (`--database-url`) when one answers at CACHIER_TEST_DATABASE_URL.
+ *   --runs times (to the first byte and to the last) over the whole range (streamed), with
+ *   `?since=` the last 24 h, and over the last 7 and 30 days with the `step` the dashboard
+ *   asks for (historyStepMs). One more whole-range request runs while another client calls
+ *   GET stats back to back. Again on a fresh PostgreSQL schema (`--database-url`) when one
+ *   answers at CACHIER_TEST_DATABASE_URL.
  *
  * Prints a table and writes bench/results/control.json. Every process it starts is ended
  * by pid; every wait has a time limit; loopback only.
@@ -30,6 +33,7 @@ import { sampleCpu, waitForQuiet, type CpuShare } from '../harness/machine-sampl
 import { LOAD_CORE, PINNED, SERVER_CORE, pinned, runBounded, startTracked, stopTracked } from '../harness/processes.ts';
 import { rssBytes } from '../harness/proc-stats.ts';
 import { REPO_ROOT, sourceFingerprint } from '../harness/servers.ts';
+import { historyStepMs } from '../../dashboard/src/metrics.ts';
 import { freePort, freePorts } from '../../test/support/ports.ts';
 
 const CLI = path.join(REPO_ROOT, 'bin', 'cachier.js');
@@ -164,20 +168,32 @@ const basic = (c: BenchCache) => `Basic ${Buffer.from(`${c.username}:${c.passwor
 interface Timed {
   status: number;
   ms: number;
+  /** To the first byte of the body. */
+  firstByteMs: number;
   bytes: number;
   body: Buffer;
 }
 
-/** One GET over a fresh connection, timed from the request to the last byte of the body. */
-function timedGet(port: number, urlPath: string, auth: string): Promise<Timed> {
+/**
+ * One GET over a fresh connection, timed from the request to the last byte of the body.
+ * `keepBody: false` only counts the bytes, so this process does no large copy meanwhile
+ * (it also times the GET stats probe).
+ */
+function timedGet(port: number, urlPath: string, auth: string, { keepBody = true } = {}): Promise<Timed> {
   return within(REQUEST_TIMEOUT_MS + 1_000, `GET ${urlPath}`, new Promise<Timed>((resolve, reject) => {
     const started = performance.now();
     const req = http.get({ host: HOST, port, path: urlPath, headers: { authorization: auth }, agent: false, timeout: REQUEST_TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let firstByteMs = NaN;
+      let bytes = 0;
+      res.on('data', (c: Buffer) => {
+        if (bytes === 0) firstByteMs = performance.now() - started;
+        bytes += c.length;
+        if (keepBody) chunks.push(c);
+      });
       res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, bytes: body.length, body });
+        const ms = performance.now() - started;
+        resolve({ status: res.statusCode ?? 0, ms, firstByteMs, bytes, body: Buffer.concat(chunks) });
       });
       res.on('error', reject);
     });
@@ -252,6 +268,8 @@ interface HistoryTiming {
   p50Ms: number;
   maxMs: number;
   allMs: number[];
+  /** Median time to the first byte of the body (the whole range is streamed). */
+  firstByteP50Ms: number;
   serverRssBeforeMiB: number;
   serverRssAfterMiB: number;
   /** One more request with GET stats probed back to back alongside it: how long other tenants wait meanwhile. */
@@ -317,20 +335,29 @@ async function historyBench(kind: 'sqlite' | 'postgres', server: Server, catalog
   log(`${kind}: ${inserted} rows in ${insertSeconds.toFixed(1)} s`);
 
   const timings: HistoryTiming[] = [];
+  const stepped = (days: number) => {
+    const step = historyStepMs(days * DAY_MS, INTERVAL_MS)!;
+    return { name: `${days} d, step=${step / 60_000} min`, path: `/api/v1/${cache.id}/history?since=${Date.now() - days * DAY_MS}&step=${step}` };
+  };
   const queries = [
     { name: 'whole range', path: `/api/v1/${cache.id}/history` },
     { name: 'since=now-24h', path: `/api/v1/${cache.id}/history?since=${Date.now() - DAY_MS}` },
+    // What the dashboard's 7 d and 30 d views ask for.
+    stepped(7),
+    stepped(30),
   ];
   for (const q of queries) {
     await waitForQuiet(QUIET_WAIT_MS, QUIET_PERCENT, [server.pid, process.pid]);
     const rssBefore = rssBytes(server.pid);
     const all: number[] = [];
+    const firstBytes: number[] = [];
     let rows = 0;
     let bytes = 0;
     for (let i = 0; i < runs; i++) {
       const r = await timedGet(server.httpPort, q.path, basic(cache));
       if (r.status !== 200) throw new Error(`GET ${q.path}: HTTP ${r.status} ${r.body.toString('utf8').slice(0, 200)}`);
       all.push(r.ms);
+      firstBytes.push(r.firstByteMs);
       bytes = r.bytes;
       if (i === 0) rows = (JSON.parse(r.body.toString('utf8')) as unknown[]).length;
       await sleep(200);
@@ -347,7 +374,7 @@ async function historyBench(kind: 'sqlite' | 'postgres', server: Server, catalog
         }
       })();
       await sleep(300);
-      const h = await timedGet(server.httpPort, q.path, basic(cache));
+      const h = await timedGet(server.httpPort, q.path, basic(cache), { keepBody: false });
       running = false;
       await prober;
       const ls = [...lat].sort((a, b) => a - b);
@@ -359,6 +386,7 @@ async function historyBench(kind: 'sqlite' | 'postgres', server: Server, catalog
       ...(probe ? { probe } : {}),
       catalog: kind, query: q.name, rows, bytes, runs, firstMs: all[0]!, p50Ms: sorted[Math.floor((sorted.length - 1) / 2)]!,
       maxMs: sorted[sorted.length - 1]!, allMs: all.map((ms) => Math.round(ms * 10) / 10),
+      firstByteP50Ms: [...firstBytes].sort((a, b) => a - b)[Math.floor((firstBytes.length - 1) / 2)]!,
       serverRssBeforeMiB: rssBefore / 2 ** 20, serverRssAfterMiB: rssBytes(server.pid) / 2 ** 20,
     });
     log(`${kind} ${q.name}: ${rows} rows, ${bytes} B, ${all.map((ms) => ms.toFixed(0)).join('/')} ms`);
@@ -400,9 +428,9 @@ function statsTable(results: StatsResult[]): string {
 
 function historyTable(outcomes: HistoryOutcome[]): string {
   return table(
-    ['GET history', 'rows', 'bytes', 'first ms', 'p50 ms', 'max ms', 'server RSS MiB', 'GET stats meanwhile: p50/max ms'],
+    ['GET history', 'rows', 'bytes', 'first byte p50 ms', 'first ms', 'p50 ms', 'max ms', 'server RSS MiB', 'GET stats meanwhile: p50/max ms'],
     outcomes.flatMap((o) => o.timings.map((t) => [
-      `${t.catalog}, ${t.query}`, fmt(t.rows), fmt(t.bytes), fmt(t.firstMs), fmt(t.p50Ms), fmt(t.maxMs),
+      `${t.catalog}, ${t.query}`, fmt(t.rows), fmt(t.bytes), fmt(t.firstByteP50Ms), fmt(t.firstMs), fmt(t.p50Ms), fmt(t.maxMs),
       `${fmt(t.serverRssBeforeMiB)} → ${fmt(t.serverRssAfterMiB)}`,
       t.probe ? `${fmt(t.probe.statsP50Ms)} / ${fmt(t.probe.statsMaxMs)} (${t.probe.statsRequests} req)` : '-',
     ])),

@@ -40,10 +40,18 @@ export class ApiClient {
     return this.request('GET', this.path('stats'));
   }
 
-  /** Records with `since <= timestamp`, oldest first. */
-  history(sinceMs?: number): Promise<HistoryResponse> {
-    const q = sinceMs === undefined ? '' : `?since=${Math.max(0, Math.floor(sinceMs))}`;
-    return this.request('GET', this.path('history') + q);
+  /**
+   * Records oldest first: with `sinceMs`, those with `since <= timestamp`; with `stepMs`,
+   * only each server's last record per `stepMs` bucket (the API's downsampling); with
+   * `limit`, only the newest that many.
+   */
+  history(query: { sinceMs?: number; stepMs?: number; limit?: number } = {}): Promise<HistoryResponse> {
+    const params = new URLSearchParams();
+    if (query.sinceMs !== undefined) params.set('since', String(Math.max(0, Math.floor(query.sinceMs))));
+    if (query.stepMs !== undefined) params.set('step', String(Math.floor(query.stepMs)));
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const q = params.toString();
+    return this.request('GET', this.path('history') + (q ? `?${q}` : ''));
   }
 
   async flush(): Promise<void> {

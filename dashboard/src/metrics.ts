@@ -5,7 +5,10 @@
  * History rates are computed per server, from each server's own consecutive samples
  * ((counter now − counter before) ÷ seconds between them), then summed at each sample
  * time. That stays right when servers are sampled at different moments (several control
- * planes) and across a node restart (a counter that went down restarted from zero).
+ * planes), across a node restart (a counter that went down restarted from zero), and for
+ * downsampled history (long ranges ask the API for one sample per `step`): the kept
+ * samples are the last of each bucket, so a delta is exact and the time between kept
+ * samples, however uneven, is what it divides by.
  */
 import type { HistoryRecord, ServerStats, StatsResponse } from './api-client.ts';
 
@@ -105,7 +108,48 @@ export function samplingIntervalMs(records: readonly HistoryRecord[]): number | 
   return recent[Math.floor(recent.length / 2)];
 }
 
-/** Records sorted by time (the API sends them oldest first already). */
+/** At most this many samples per server are fetched for a chart; longer ranges ask for a `step`. */
+export const MAX_CHART_POINTS = 2000;
+/** About this many points per server when downsampling. */
+const TARGET_CHART_POINTS = 1500;
+
+/**
+ * The `step` (ms) to fetch a range of history with: undefined while the range holds at
+ * most MAX_CHART_POINTS samples per server at the sampling interval (unknown: assume the
+ * finest, 1 s); otherwise a whole multiple of the interval, so the kept samples are evenly
+ * spaced, giving about TARGET_CHART_POINTS per server.
+ */
+export function historyStepMs(rangeMs: number, intervalMs = 1000): number | undefined {
+  const unit = Math.max(1000, Math.round(intervalMs / 1000) * 1000);
+  if (rangeMs / unit <= MAX_CHART_POINTS) return undefined;
+  return Math.ceil(rangeMs / TARGET_CHART_POINTS / unit) * unit;
+}
+
+/**
+ * Records kept so far plus freshly fetched ones, oldest first, from `cutoff` on: one per
+ * (server, timestamp), or with `stepMs` one per (server, bucket), the newest, as the API
+ * keeps them (a refresh brings a newer last sample of the newest bucket).
+ */
+export function mergeHistory(
+  old: readonly HistoryRecord[], fresh: readonly HistoryRecord[], cutoff: number, stepMs?: number,
+): HistoryRecord[] {
+  const kept = new Map<string, HistoryRecord>();
+  for (const r of [...old, ...fresh]) {
+    const t = Number(r.timestamp);
+    if (t < cutoff) continue;
+    const key = `${r.server}\u0000${stepMs ? Math.floor(t / stepMs) : t}`;
+    const cur = kept.get(key);
+    if (!cur || Number(cur.timestamp) < t) kept.set(key, r);
+  }
+  // Usually already in order; the overlap can interleave.
+  return [...kept.values()].sort((a, b) => Number(a.timestamp) - Number(b.timestamp));
+}
+
+/**
+ * Records sorted by time (the API sends them oldest first already). `intervalMs` is the
+ * expected time between one server's records (the sampling interval, or the step of
+ * downsampled history): a server silent for five of those no longer counts.
+ */
 export function historySeries(records: readonly HistoryRecord[], intervalMs = 60_000): HistorySeries {
   const commands: Record<string, (number | null)[]> = {};
   for (const c of COMMAND_RATES) commands[c.name] = [];

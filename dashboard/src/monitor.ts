@@ -6,9 +6,15 @@
  * (the median gap between one server's samples); until there are two samples it polls
  * every few seconds. After the first load only new records are fetched (with a little
  * overlap, de-duplicated), so a refresh costs one interval's worth of records.
+ *
+ * A range longer than MAX_CHART_POINTS sampling intervals (7 d, 30 d) is fetched
+ * downsampled: the API keeps each server's last record per `step` (historyStepMs), chosen
+ * at the range's first load and kept for its refreshes, which keep one record per server
+ * and step too (the newest). Such a history shows the step, not the interval, so the
+ * interval is then read off the newest few raw records.
  */
 import { ApiRequestError, type ApiClient, type HistoryRecord, type StatsResponse } from './api-client.ts';
-import { samplingIntervalMs } from './metrics.ts';
+import { MAX_CHART_POINTS, historyStepMs, mergeHistory, samplingIntervalMs } from './metrics.ts';
 
 export const RANGES = [
   { id: '1h', label: '1 h', ms: 3_600_000 },
@@ -21,6 +27,8 @@ export type RangeId = (typeof RANGES)[number]['id'];
 const UNKNOWN_INTERVAL_POLL_MS = 3_000;
 const MIN_POLL_MS = 1_000;
 const MAX_POLL_MS = 60_000;
+/** Newest raw records read to learn the sampling interval when the range is downsampled. */
+const INTERVAL_PROBE_RECORDS = 200;
 
 export interface MonitorState {
   readonly stats: StatsResponse | undefined;
@@ -32,11 +40,23 @@ export interface MonitorState {
   readonly range: RangeId;
   /** The sampling interval as observed, if known. */
   readonly intervalMs: number | undefined;
+  /** The range's history is downsampled to one record per server and this many ms, if set. */
+  readonly stepMs: number | undefined;
   readonly autoRefresh: boolean;
   readonly loading: boolean;
 }
 
 type Listener = (state: MonitorState) => void;
+
+interface HistoryFetch {
+  readonly records: readonly HistoryRecord[];
+  /** The step the records were read with; undefined: every sample. */
+  readonly stepMs: number | undefined;
+  /** The records are the whole range (a first load), not an addition. */
+  readonly replace: boolean;
+  /** The sampling interval, when it had to be read separately. */
+  readonly intervalMs: number | undefined;
+}
 
 export class CacheMonitor {
   private stats: StatsResponse | undefined;
@@ -47,6 +67,7 @@ export class CacheMonitor {
   private historyError: string | undefined;
   private range: RangeId = '1h';
   private intervalMs: number | undefined;
+  private stepMs: number | undefined;
   private autoRefresh = true;
   private loading = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -65,7 +86,7 @@ export class CacheMonitor {
     return {
       stats: this.stats, statsAt: this.statsAt, statsError: this.statsError, history: this.history,
       historyLoaded: this.historyLoaded, historyError: this.historyError, range: this.range,
-      intervalMs: this.intervalMs, autoRefresh: this.autoRefresh, loading: this.loading,
+      intervalMs: this.intervalMs, stepMs: this.stepMs, autoRefresh: this.autoRefresh, loading: this.loading,
     };
   }
 
@@ -92,6 +113,7 @@ export class CacheMonitor {
     if (range === this.range) return;
     this.range = range;
     this.history = [];
+    this.stepMs = undefined;
     this.historyLoaded = false;
     this.generation++;
     this.emit();
@@ -146,12 +168,7 @@ export class CacheMonitor {
     const rangeMs = RANGES.find((r) => r.id === this.range)!.ms;
     this.loading = true;
     this.emit();
-    const now = Date.now();
-    const last = this.history.length ? Number(this.history[this.history.length - 1]!.timestamp) : undefined;
-    // Re-read a little before the newest record: another control plane may store late.
-    const since = last === undefined ? now - rangeMs : Math.max(now - rangeMs, last - 2 * (this.intervalMs ?? 1000));
-
-    const [stats, history] = await Promise.allSettled([this.api.stats(), this.api.history(since)]);
+    const [stats, history] = await Promise.allSettled([this.api.stats(), this.fetchHistory(rangeMs)]);
     if (generation !== this.generation) return; // range changed or stopped meanwhile
     this.loading = false;
 
@@ -163,14 +180,52 @@ export class CacheMonitor {
       this.statsError = this.handle(stats.reason);
     }
     if (history.status === 'fulfilled') {
-      this.history = merge(this.history, history.value, Date.now() - rangeMs);
+      const { records, stepMs, replace, intervalMs } = history.value;
+      this.stepMs = stepMs;
+      this.history = mergeHistory(replace ? [] : this.history, records, Date.now() - rangeMs, stepMs);
       this.historyLoaded = true;
       this.historyError = undefined;
-      this.intervalMs = samplingIntervalMs(this.history.slice(-200)) ?? this.intervalMs;
+      this.intervalMs = (stepMs === undefined ? samplingIntervalMs(this.history.slice(-INTERVAL_PROBE_RECORDS)) : intervalMs)
+        ?? this.intervalMs;
     } else {
       this.historyError = this.handle(history.reason);
     }
     this.emit();
+  }
+
+  /**
+   * The range's new records. A first load (`replace`) picks the range's step; when its
+   * samples span less than the range (a young cache) and a finer step, or none, fits that
+   * span, they are read again so, rather than drawn as a point or two. A range read finely
+   * that has since grown past twice the points a chart needs is read afresh.
+   */
+  private async fetchHistory(rangeMs: number): Promise<HistoryFetch> {
+    const rangeStart = Date.now() - rangeMs;
+    const servers = new Set(this.history.map((r) => r.server)).size;
+    const last = this.history.length <= 2 * MAX_CHART_POINTS * servers ? this.history.at(-1) : undefined;
+    let stepMs = last ? this.stepMs : historyStepMs(rangeMs, this.intervalMs);
+    let records: readonly HistoryRecord[];
+    if (last) {
+      // Re-read a little before the newest record: another control plane may store late.
+      const since = Math.max(rangeStart, Number(last.timestamp) - 2 * (this.intervalMs ?? 1000));
+      records = await this.api.history({ sinceMs: since, stepMs });
+    } else {
+      records = await this.api.history({ sinceMs: rangeStart, stepMs });
+      const first = records[0];
+      if (stepMs !== undefined && first) {
+        const dataStart = Math.max(rangeStart, Math.floor(Number(first.timestamp) / stepMs) * stepMs);
+        const finer = historyStepMs(Date.now() - dataStart, this.intervalMs);
+        if ((finer ?? 0) < stepMs) {
+          stepMs = finer;
+          records = await this.api.history({ sinceMs: dataStart, stepMs });
+        }
+      }
+    }
+    // Downsampled records are a step apart: the sampling interval is read off the newest raw ones.
+    const intervalMs = stepMs !== undefined && this.intervalMs === undefined
+      ? samplingIntervalMs(await this.api.history({ limit: INTERVAL_PROBE_RECORDS }))
+      : undefined;
+    return { records, stepMs, replace: !last, intervalMs };
   }
 
   private handle(error: unknown): string {
@@ -185,20 +240,4 @@ export class CacheMonitor {
     const state = this.state;
     for (const fn of this.listeners) fn(state);
   }
-}
-
-/** Old records within the range plus new ones, de-duplicated by (server, timestamp), oldest first. */
-function merge(old: HistoryRecord[], fresh: readonly HistoryRecord[], cutoff: number): HistoryRecord[] {
-  const seen = new Set<string>();
-  const out: HistoryRecord[] = [];
-  for (const r of [...old, ...fresh]) {
-    if (Number(r.timestamp) < cutoff) continue;
-    const key = `${r.server}\u0000${r.timestamp}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(r);
-  }
-  // Usually already in order; the overlap can interleave.
-  out.sort((a, b) => Number(a.timestamp) - Number(b.timestamp));
-  return out;
 }

@@ -48,11 +48,16 @@ export const HistoryQuery = {
   type: 'object',
   properties: {
     /** Inclusive lower bound, milliseconds since the epoch. */
-    since: { type: 'integer', minimum: 0 },
+    since: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     /** Inclusive upper bound, milliseconds since the epoch. */
-    until: { type: 'integer', minimum: 0 },
-    /** At most this many records (the oldest in the range). */
+    until: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    /** Only the newest this many records of the range (still sent oldest first). */
     limit: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    /**
+     * Downsampling, milliseconds (at least a second): per server, only the last record of
+     * each floor(timestamp / step) bucket. Stats are counters and gauges, so it is exact.
+     */
+    step: { type: 'integer', minimum: 1000, maximum: 366 * 86_400_000 },
   },
 } as const;
 export type HistoryQuery = Static<typeof HistoryQuery>;

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifySecret } from '../shared/secrets.ts';
-import type { Catalog } from './catalog.ts';
+import type { Catalog, HistoryQuery, HistorySample } from './catalog.ts';
 import { openPostgresCatalog, parseDatabaseUrl } from './postgres.ts';
 import { openSqliteCatalog } from './sqlite.ts';
 import { createTestSchema, postgresSkipReason, type TestSchema } from './testing/postgres-schema.ts';
@@ -333,6 +333,61 @@ for (const backend of [sqlite, postgres]) {
       assert.deepEqual(Object.keys(got[0]!.stats), Object.keys(stats));
     }));
 
+    test('history step: the last sample of each bucket per server, exact; limit: the newest, oldest first', withCatalog(async (c) => {
+      const at = (server: string, timestamp: number, n: number) => ({ cacheId: 3, server, timestamp, stats: { cmd_get: n } });
+      await c.addHistory([
+        at('a:1', 1_000, 1), at('a:1', 1_999, 2), at('b:1', 1_500, 10), // bucket 1 (step 1000)
+        at('a:1', 2_000, 3), at('b:1', 2_400, 11), at('b:1', 2_999, 12), // bucket 2
+        at('b:1', 5_100, 13), // bucket 5; a has none
+        { cacheId: 4, server: 'a:1', timestamp: 1_998, stats: { cmd_get: 99 } }, // another cache
+      ]);
+      const show = (l: readonly HistorySample[]) => l.map((s) => `${s.timestamp} ${s.server} ${s.stats.cmd_get}`);
+      assert.deepEqual(show(await c.history(3, { step: 1000 })), ['1500 b:1 10', '1999 a:1 2', '2000 a:1 3', '2999 b:1 12', '5100 b:1 13']);
+      assert.deepEqual(show(await c.history(3, { step: 3000 })), ['2000 a:1 3', '2999 b:1 12', '5100 b:1 13']);
+      // The range cuts buckets: until=2400 leaves b's bucket 2 ending at 2400.
+      assert.deepEqual(show(await c.history(3, { step: 1000, since: 1_600, until: 2_400 })), ['1999 a:1 2', '2000 a:1 3', '2400 b:1 11']);
+      assert.deepEqual(show(await c.history(3, { limit: 2 })), ['2999 b:1 12', '5100 b:1 13']);
+      assert.deepEqual(show(await c.history(3, { limit: 3, step: 1000 })), ['2000 a:1 3', '2999 b:1 12', '5100 b:1 13']);
+      assert.equal((await c.history(3, { limit: 100 })).length, 7);
+      assert.deepEqual(await c.history(3, { since: 6_000 }), []);
+      assert.deepEqual(await c.history(3, { since: 3_000, until: 2_000 }), []);
+    }));
+
+    test('history pages: any page size, step, range and limit give what one read gives', withCatalog(async (c) => {
+      // Uneven samples of three servers (one joins late, one leaves early), plus another cache.
+      const samples: HistorySample[] = [];
+      const rand = seeded(7);
+      for (const [server, from, to] of [['a:1', 0, 40_000], ['b:1', 9_000, 40_000], ['c:1', 0, 21_000]] as const) {
+        for (let t = from; t < to; t += 100 + Math.floor(rand() * 900)) samples.push({ cacheId: 5, server, timestamp: 1_000_000 + t, stats: { n: t } });
+      }
+      samples.push({ cacheId: 6, server: 'a:1', timestamp: 1_005_000, stats: { n: -1 } });
+      await c.addHistory(samples);
+      const mine = samples.filter((s) => s.cacheId === 5);
+      for (let i = 0; i < 60; i++) {
+        const q = {
+          ...(rand() < 0.5 ? { step: [1000, 1500, 4000, 60_000][Math.floor(rand() * 4)]! } : {}),
+          ...(rand() < 0.3 ? { since: 1_000_000 + Math.floor(rand() * 30_000) } : {}),
+          ...(rand() < 0.3 ? { until: 1_010_000 + Math.floor(rand() * 30_000) } : {}),
+          ...(rand() < 0.3 ? { limit: 1 + Math.floor(rand() * 60) } : {}),
+        };
+        const pageSize = 1 + Math.floor(rand() * 25);
+        const paged: HistorySample[] = [];
+        for await (const page of c.historyPages(5, q, pageSize)) {
+          assert.ok(page.length > 0 && page.length <= pageSize);
+          paged.push(...page);
+        }
+        assert.deepEqual(paged, expectedHistory(mine, q), `${JSON.stringify(q)} pages of ${pageSize}`);
+      }
+    }));
+
+    test('history pages stop reading when the reader stops', withCatalog(async (c) => {
+      await c.addHistory(Array.from({ length: 50 }, (_, i) => ({ cacheId: 8, server: 'a:1', timestamp: i, stats: { n: i } })));
+      const pages = c.historyPages(8, {}, 10);
+      assert.equal((await pages.next()).value?.length, 10);
+      assert.deepEqual(await pages.return(), { done: true, value: undefined });
+      assert.equal((await pages.next()).done, true);
+    }));
+
     test('operator token: made once, shown once, verified in constant time', withCatalog(async (c, h) => {
       const token = await c.ensureOperatorToken();
       assert.ok(token && token.length >= 32);
@@ -443,3 +498,27 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
     }
   }));
 });
+
+/** What a history query must return, computed the plain way: filter, keep the last per (server, bucket), sort, take the newest. */
+function expectedHistory(all: readonly HistorySample[], q: HistoryQuery): HistorySample[] {
+  let kept = all.filter((s) => s.timestamp >= (q.since ?? 0) && s.timestamp <= (q.until ?? Infinity));
+  if (q.step !== undefined) {
+    const last = new Map<string, HistorySample>();
+    for (const s of kept) {
+      const key = `${s.server} ${Math.floor(s.timestamp / q.step)}`;
+      if ((last.get(key)?.timestamp ?? -1) < s.timestamp) last.set(key, s);
+    }
+    kept = [...last.values()];
+  }
+  kept.sort((x, y) => x.timestamp - y.timestamp || (x.server < y.server ? -1 : x.server > y.server ? 1 : 0));
+  return q.limit === undefined ? kept : kept.slice(Math.max(0, kept.length - q.limit));
+}
+
+/** A small deterministic generator, so a failing case can be replayed. */
+function seeded(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return x / 2_147_483_648;
+  };
+}

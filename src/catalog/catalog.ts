@@ -52,7 +52,13 @@ export interface HistoryQuery {
   readonly since?: number;
   /** Inclusive upper bound, ms. */
   readonly until?: number;
+  /** Only the newest this many samples of the range (still returned oldest first). */
   readonly limit?: number;
+  /**
+   * Downsampling, ms: per server, only the last sample of each floor(timestamp / step)
+   * bucket (stats are cumulative counters and gauges, so the last one is exact).
+   */
+  readonly step?: number;
 }
 
 /** How long samples are kept at full resolution, then thinned to one per hour per server, then dropped. */
@@ -103,8 +109,14 @@ export interface Catalog {
    * catalog write one sample per interval without coordinating.
    */
   addHistory(samples: readonly HistorySample[], slotMs?: number): Promise<void>;
-  /** Oldest first. */
+  /** Oldest first (then by server), all in one array: for ranges known to be small. */
   history(cacheId: number, query?: HistoryQuery): Promise<HistorySample[]>;
+  /**
+   * The same samples as `history`, a page of at most `pageSize` at a time (keyset
+   * pagination, see history-pages.ts): memory stays one page however long the range.
+   * Stop iterating (or call `return`) and no further page is read.
+   */
+  historyPages(cacheId: number, query?: HistoryQuery, pageSize?: number): AsyncGenerator<HistorySample[], void, undefined>;
   /** Thins samples older than policy.rawMs to one per hour per (cache, server); drops those older than hourlyMs. Returns rows removed. */
   thinHistory(policy: RetentionPolicy, now: number): Promise<number>;
 

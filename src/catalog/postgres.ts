@@ -29,6 +29,8 @@ import type {
   CacheRecord, Capabilities, Catalog, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample, NewCredential,
   NodeRecord, RetentionPolicy,
 } from './catalog.ts';
+import { collectHistory, readHistoryPages } from './history-pages.ts';
+import { PostgresHistoryRows } from './postgres-history.ts';
 
 const HOUR_MS = 3_600_000;
 export const CHANGE_CHANNEL = 'cachier_catalog';
@@ -119,7 +121,6 @@ interface CredRow {
   write_cap: boolean; flush_cap: boolean; api_cap: boolean; is_primary: boolean;
 }
 interface NodeRow { id: number; address: string; admin_address: string; last_seen: string }
-interface HistoryRow { cache_id: number; server: string; ts: string; stats: Record<string, number> }
 
 const toCache = (r: CacheRow): CacheRecord => ({
   id: r.id, name: r.name, memoryBytes: Number(r.memory_bytes), enabled: r.enabled, createdAt: Number(r.created_at),
@@ -189,6 +190,7 @@ const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadloc
 
 export class PostgresCatalog implements Catalog {
   private readonly pool: pg.Pool;
+  private readonly historyRows: PostgresHistoryRows;
   /** The schema the tables live in, as triggers name it in NOTIFY payloads. */
   private schema = '';
   private readonly listeners = new Set<() => void>();
@@ -196,6 +198,7 @@ export class PostgresCatalog implements Catalog {
 
   constructor(private readonly config: PoolConfig, private readonly onError: (e: Error) => void) {
     this.pool = new pg.Pool(config);
+    this.historyRows = new PostgresHistoryRows(this.pool);
     // An idle pooled connection dropped by the server must not crash the process.
     this.pool.on('error', (e) => this.onError(e));
   }
@@ -379,12 +382,11 @@ export class PostgresCatalog implements Catalog {
   }
 
   async history(cacheId: number, q: HistoryQuery = {}) {
-    const rows = await this.query<HistoryRow>(
-      `SELECT cache_id, server, ts, stats FROM history WHERE cache_id = $1 AND ts >= $2 AND ts <= $3
-       ORDER BY ts, server COLLATE "C" LIMIT $4`,
-      [cacheId, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, q.limit ?? null],
-    );
-    return rows.map((r) => ({ cacheId: r.cache_id, server: r.server, timestamp: Number(r.ts), stats: r.stats }));
+    return collectHistory(this.historyPages(cacheId, q));
+  }
+
+  historyPages(cacheId: number, q: HistoryQuery = {}, pageSize?: number) {
+    return readHistoryPages(this.historyRows, cacheId, q, pageSize);
   }
 
   async thinHistory(policy: RetentionPolicy, now: number) {

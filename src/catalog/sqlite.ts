@@ -11,6 +11,8 @@ import type {
   CacheRecord, Capabilities, Catalog, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample, NewCredential,
   NodeRecord, RetentionPolicy,
 } from './catalog.ts';
+import { collectHistory, readHistoryPages } from './history-pages.ts';
+import { SqliteHistoryRows } from './sqlite-history.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -89,6 +91,7 @@ export function openSqliteCatalog(dataDir: string): SqliteCatalog {
 
 export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
+  private readonly historyRows: SqliteHistoryRows;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -97,6 +100,7 @@ export class SqliteCatalog implements Catalog {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.historyRows = new SqliteHistoryRows(this.db);
   }
 
   private liveCacheIds = '(SELECT id FROM caches WHERE deleted = 0)';
@@ -247,12 +251,11 @@ export class SqliteCatalog implements Catalog {
   }
 
   async history(cacheId: number, q: HistoryQuery = {}) {
-    const rows = this.db
-      .prepare(`SELECT cache_id, server, ts, stats FROM history WHERE cache_id = ? AND ts >= ? AND ts <= ?
-                ORDER BY ts, server LIMIT ?`)
-      .all(cacheId, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, q.limit ?? -1) as
-      { cache_id: number; server: string; ts: number; stats: string }[];
-    return rows.map((r) => ({ cacheId: r.cache_id, server: r.server, timestamp: r.ts, stats: JSON.parse(r.stats) }));
+    return collectHistory(this.historyPages(cacheId, q));
+  }
+
+  historyPages(cacheId: number, q: HistoryQuery = {}, pageSize?: number) {
+    return readHistoryPages(this.historyRows, cacheId, q, pageSize);
   }
 
   async thinHistory(policy: RetentionPolicy, now: number) {

@@ -83,6 +83,7 @@ export function historyView(ctx: AppContext): View {
     const label = RANGES.find((r) => r.id === state.range)!.label;
     const parts = [`Last ${label}`];
     if (state.intervalMs) parts.push(`sampled every ${formatDuration(state.intervalMs / 1000)}`);
+    if (state.stepMs && state.stepMs > (state.intervalMs ?? 0)) parts.push(`one point per ${formatDuration(state.stepMs / 1000)}`);
     if (!state.historyLoaded) parts.push('loading…');
     else if (state.history.length) parts.push(`newest ${formatTime(Number(state.history[state.history.length - 1]!.timestamp))}`);
     else parts.push('no samples yet');
@@ -91,7 +92,8 @@ export function historyView(ctx: AppContext): View {
 
     if (state.history === lastRecords) return;
     lastRecords = state.history;
-    const s = historySeries(state.history, state.intervalMs);
+    // Downsampled, a server's records are a step apart, not an interval.
+    const s = historySeries(state.history, Math.max(state.intervalMs ?? 0, state.stepMs ?? 0) || undefined);
     charts.memory.setData(s.t, [s.bytes, s.limit]);
     charts.hitRate.setData(s.t, [s.hitRate]);
     charts.requests.setData(s.t, COMMAND_RATES.map((c) => s.commands[c.name]!));
