@@ -485,22 +485,38 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// write(loop, id, bytes) -> 1 sent, 0 queued (DRAIN follows), -1 connection gone
-napi_value Write(napi_env env, napi_callback_info info) {
+// The arguments of a call from JS: the loop, then a connection id and up to one more.
+// `ok` is false for too few arguments or a closed loop (the call is then a no-op).
+struct Call {
+  napi_env env;
   size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Loop* loop;
-  if (argc < 3) return nullptr;
-  if (!ArgLoop(env, argv[0], &loop)) return Int(env, -1);
-  auto it = loop->conns.find(ArgInt(env, argv[1]));
-  if (it == loop->conns.end()) return Int(env, -1);
-  Conn* c = it->second;
+  Loop* loop = nullptr;
+  bool ok = false;
+
+  Call(napi_env e, napi_callback_info info, size_t need) : env(e) {
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+    ok = argc >= need && ArgLoop(env, argv[0], &loop);
+  }
+  int32_t id() const { return ArgInt(env, argv[1]); }
+  // The connection named by the second argument, or null when it is gone.
+  Conn* conn() const {
+    auto it = loop->conns.find(id());
+    return it == loop->conns.end() ? nullptr : it->second;
+  }
+};
+
+// write(loop, id, bytes) -> 1 sent, 0 queued (DRAIN follows), -1 connection gone
+napi_value Write(napi_env env, napi_callback_info info) {
+  Call call(env, info, 3);
+  if (!call.ok) return Int(env, -1);
+  Conn* c = call.conn();
+  if (!c) return Int(env, -1);
   napi_typedarray_type type;
   size_t len, offset;
   void* data;
   napi_value ab;
-  if (napi_get_typedarray_info(env, argv[2], &type, &len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+  if (napi_get_typedarray_info(env, call.argv[2], &type, &len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
     napi_throw_type_error(env, nullptr, "write: a Uint8Array");
     return nullptr;
   }
@@ -522,101 +538,79 @@ napi_value Write(napi_env env, napi_callback_info info) {
   if (sent == len) return Int(env, 1);
   c->queue.assign(p + sent, len - sent);
   c->queueAt = 0;
-  UpdateInterest(loop, it->first, c);
+  UpdateInterest(call.loop, call.id(), c);
   return Int(env, 0);
 }
 
 // pause(loop, id, paused): stop or restart reading.
 napi_value Pause(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Loop* loop;
-  if (argc < 3 || !ArgLoop(env, argv[0], &loop)) return nullptr;
-  auto it = loop->conns.find(ArgInt(env, argv[1]));
-  if (it == loop->conns.end() || it->second->closeAfterFlush) return Undefined(env);
+  Call call(env, info, 3);
+  Conn* c = call.ok ? call.conn() : nullptr;
+  if (!c || c->closeAfterFlush) return Undefined(env);
   bool paused = false;
-  napi_get_value_bool(env, argv[2], &paused);
-  if (it->second->reading == !paused) return Undefined(env);
-  it->second->reading = !paused;
-  UpdateInterest(loop, it->first, it->second);
+  napi_get_value_bool(env, call.argv[2], &paused);
+  if (c->reading == !paused) return Undefined(env);
+  c->reading = !paused;
+  UpdateInterest(call.loop, call.id(), c);
   return Undefined(env);
 }
 
 // end(loop, id): FIN after the queued bytes; reading goes on so the peer's FIN is seen.
 napi_value End(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Loop* loop;
-  if (argc < 2 || !ArgLoop(env, argv[0], &loop)) return nullptr;
-  auto it = loop->conns.find(ArgInt(env, argv[1]));
-  if (it == loop->conns.end()) return Undefined(env);
-  Conn* c = it->second;
+  Call call(env, info, 2);
+  Conn* c = call.ok ? call.conn() : nullptr;
+  if (!c) return Undefined(env);
   c->ending = true;
   if (c->queueAt >= c->queue.size()) shutdown(c->fd, SHUT_WR);
   if (!c->reading) {
     c->reading = true;
-    UpdateInterest(loop, it->first, c);
+    UpdateInterest(call.loop, call.id(), c);
   }
   return Undefined(env);
 }
 
-// close(loop, id): close now; no CLOSED event follows.
+// close(loop, id): close a connection or listener now; no CLOSED event follows.
 napi_value Close(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Loop* loop;
-  if (argc < 2 || !ArgLoop(env, argv[0], &loop)) return nullptr;
-  int32_t id = ArgInt(env, argv[1]);
-  auto l = loop->listeners.find(id);
+  Call call(env, info, 2);
+  if (!call.ok) return Undefined(env);
+  Loop* loop = call.loop;
+  auto l = loop->listeners.find(call.id());
   if (l != loop->listeners.end()) {
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, l->second, nullptr);
     close(l->second);
     loop->listeners.erase(l);
   } else {
-    Destroy(loop, id);
+    Destroy(loop, call.id());
   }
   return Undefined(env);
 }
 
 // peer(loop, id) -> "address" or "" when unknown.
 napi_value Peer(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Loop* loop;
-  if (argc < 2 || !ArgLoop(env, argv[0], &loop)) return nullptr;
-  auto it = loop->conns.find(ArgInt(env, argv[1]));
+  Call call(env, info, 2);
+  Conn* c = call.ok ? call.conn() : nullptr;
   char text[INET6_ADDRSTRLEN] = "";
-  if (it != loop->conns.end()) {
-    sockaddr_storage ss{};
-    socklen_t sl = sizeof ss;
-    if (getpeername(it->second->fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0) {
-      if (ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, text, sizeof text);
-      } else if (ss.ss_family == AF_INET6) {
-        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, text, sizeof text);
-      }
+  sockaddr_storage ss{};
+  socklen_t sl = sizeof ss;
+  if (c && getpeername(c->fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0) {
+    if (ss.ss_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, text, sizeof text);
+    } else if (ss.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, text, sizeof text);
     }
   }
-  napi_value s;
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &s);
-  return s;
+  napi_value str;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &str);
+  return str;
 }
 
 // shutdown(loop): closes every connection and listener and frees the loop.
 napi_value Shutdown(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Loop* loop;
-  if (argc < 1 || !ArgLoop(env, argv[0], &loop)) return nullptr;
-  if (loop->closing) return Undefined(env);
-  loop->closing = true;
+  Call call(env, info, 1);
+  if (!call.ok || call.loop->closing) return Undefined(env);
+  call.loop->closing = true;
   // Called from inside a batch, the batch finishes first (OnReadable frees afterwards).
-  if (!loop->inBatch) CloseAll(loop);
+  if (!call.loop->inBatch) CloseAll(call.loop);
   return Undefined(env);
 }
 

@@ -40,12 +40,18 @@ class NullConnection implements Connection {
 let cas = 0;
 const tenants = new Tenants((limit) => new ArenaTenantStore({ limit, maxItemSize: DEFAULT_LIMITS.maxItemSize, nextCas: () => ++cas }));
 tenants.apply({ caches: [{ id: 1, name: 'bench', memoryBytes: 256 * 1024 * 1024, enabled: true }], credentials: [], nodes: [] } as never);
-const conn = new NullConnection();
-new Session(conn, {
-  tenants, node: { version: 'bench', startedAt: 0, limits: DEFAULT_LIMITS, io: 'stream' },
-  limits: DEFAULT_LIMITS, nodeLimits: nodeLimits({}, DEFAULT_LIMITS.maxItemSize), throttle: new LoginThrottle(),
-  anonymousCacheId: 1, onClose() {},
-});
+/** A Session in --anonymous-cache mode over a connection that swallows writes. */
+function openSession(): NullConnection {
+  const conn = new NullConnection();
+  new Session(conn, {
+    tenants, node: { version: 'bench', startedAt: 0, limits: DEFAULT_LIMITS, io: 'stream' },
+    limits: DEFAULT_LIMITS, nodeLimits: nodeLimits({}, DEFAULT_LIMITS.maxItemSize), throttle: new LoginThrottle(),
+    anonymousCacheId: 1, onClose() {},
+  });
+  return conn;
+}
+
+const conn = openSession();
 
 const KEYS = 10_000;
 const key = (i: number) => `key:${String(i).padStart(10, '0')}`;
@@ -72,12 +78,7 @@ const cases: Case[] = [
 for (const c of cases) {
   // A new connection per protocol (the first byte picks it).
   const run = (ms: number) => {
-    const x = new NullConnection();
-    new Session(x, {
-      tenants, node: { version: 'bench', startedAt: 0, limits: DEFAULT_LIMITS, io: 'stream' },
-      limits: DEFAULT_LIMITS, nodeLimits: nodeLimits({}, DEFAULT_LIMITS.maxItemSize), throttle: new LoginThrottle(),
-      anonymousCacheId: 1, onClose() {},
-    });
+    const x = openSession();
     let n = 0;
     const end = performance.now() + ms;
     const t0 = performance.now();
