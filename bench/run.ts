@@ -336,7 +336,15 @@ function verdicts(outcomes: readonly WorkloadOutcome[], memory: readonly MemoryO
   const mc = memory.find((m) => m.server === 'cachier');
   if (mm && mc) {
     const ratio = mc.bytesPerItem / mm.bytesPerItem;
-    v.push({ target: 'memory per item cachier/memcached', value: ratio, limit: `<= ${MAX_MEMORY_RATIO}`, pass: ratio <= MAX_MEMORY_RATIO });
+    // The target is set at 1,000,000 items: with fewer, the node's fixed growth (V8's heap
+    // settling, tables sized in powers of two) weighs more per item.
+    const few = profile.memoryItems < FULL.memoryItems
+      ? `[${profile.memoryItems.toLocaleString('en-US')} items: fixed costs weigh more; judge on the full run's ${FULL.memoryItems.toLocaleString('en-US')}]`
+      : undefined;
+    v.push({
+      target: 'memory per item cachier/memcached', value: ratio, limit: `<= ${MAX_MEMORY_RATIO}`, pass: ratio <= MAX_MEMORY_RATIO,
+      ...(few ? { note: few } : {}),
+    });
   }
   return v;
 }
