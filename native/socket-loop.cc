@@ -420,18 +420,38 @@ napi_value Open(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-// listen(loop, host, port, backlog) -> [listenerId, port]
-napi_value Listen(napi_env env, napi_callback_info info) {
+// The arguments of a call from JS: the loop, then up to three more (a connection id first,
+// except for listen).
+// `ok` is false for too few arguments or a closed loop (the call is then a no-op).
+struct Call {
+  napi_env env;
   size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Loop* loop;
-  if (argc < 4 || !ArgLoop(env, argv[0], &loop)) return nullptr;
+  Loop* loop = nullptr;
+  bool ok = false;
+
+  Call(napi_env e, napi_callback_info info, size_t need) : env(e) {
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+    ok = argc >= need && ArgLoop(env, argv[0], &loop);
+  }
+  int32_t id() const { return ArgInt(env, argv[1]); }
+  // The connection named by the second argument, or null when it is gone.
+  Conn* conn() const {
+    auto it = loop->conns.find(id());
+    return it == loop->conns.end() ? nullptr : it->second;
+  }
+};
+
+// listen(loop, host, port, backlog) -> [listenerId, port]
+napi_value Listen(napi_env env, napi_callback_info info) {
+  Call call(env, info, 4);
+  if (!call.ok) return nullptr;
+  Loop* loop = call.loop;
   char host[256];
   size_t hostLen;
-  napi_get_value_string_utf8(env, argv[1], host, sizeof host, &hostLen);
-  int32_t port = ArgInt(env, argv[2]);
-  int32_t backlog = ArgInt(env, argv[3]);
+  napi_get_value_string_utf8(env, call.argv[1], host, sizeof host, &hostLen);
+  int32_t port = ArgInt(env, call.argv[2]);
+  int32_t backlog = ArgInt(env, call.argv[3]);
   std::string portStr = std::to_string(port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -484,27 +504,6 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   napi_set_element(env, out, 1, Int(env, actual));
   return out;
 }
-
-// The arguments of a call from JS: the loop, then a connection id and up to one more.
-// `ok` is false for too few arguments or a closed loop (the call is then a no-op).
-struct Call {
-  napi_env env;
-  size_t argc = 3;
-  napi_value argv[3];
-  Loop* loop = nullptr;
-  bool ok = false;
-
-  Call(napi_env e, napi_callback_info info, size_t need) : env(e) {
-    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-    ok = argc >= need && ArgLoop(env, argv[0], &loop);
-  }
-  int32_t id() const { return ArgInt(env, argv[1]); }
-  // The connection named by the second argument, or null when it is gone.
-  Conn* conn() const {
-    auto it = loop->conns.find(id());
-    return it == loop->conns.end() ? nullptr : it->second;
-  }
-};
 
 // write(loop, id, bytes) -> 1 sent, 0 queued (DRAIN follows), -1 connection gone
 napi_value Write(napi_env env, napi_callback_info info) {

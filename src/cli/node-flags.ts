@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/command.ts';
 import { DEFAULT_NODE_LIMITS, type NodeLimits } from '../node/limits.ts';
 import type { TlsFiles } from '../node/cache-node.ts';
-import { IO_MODES, type IoMode } from '../node/io/native-addon.ts';
+import { IO_MODES, isIoMode, type IoMode } from '../node/io/native-addon.ts';
 import { parseSize } from '../shared/sizes.ts';
 import { intOption, UsageError } from './args.ts';
 
@@ -62,8 +62,8 @@ export function nodeFlagOptions(o: FlagValues<typeof NODE_FLAGS>): NodeFlagOptio
 /** --io auto|native|stream: how the memcache port does socket I/O (see src/node/io/). */
 function ioOption(v: string | undefined): IoMode | undefined {
   if (v === undefined) return undefined;
-  if (!(IO_MODES as readonly string[]).includes(v)) throw new UsageError(`--io must be one of ${IO_MODES.join(', ')}`);
-  return v as IoMode;
+  if (!isIoMode(v)) throw new UsageError(`--io must be one of ${IO_MODES.join(', ')}`);
+  return v;
 }
 
 export function httpsOption(o: FlagValues<typeof HTTPS_FLAGS>): TlsFiles | undefined {

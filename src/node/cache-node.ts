@@ -83,7 +83,8 @@ export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode
   const sync = new CatalogSync(opts.catalog, tenants);
 
   const sessions = new Set<Session>();
-  const node: NodeInfo = { version: NODE_VERSION, startedAt: Math.floor(Date.now() / 1000), limits, io: 'stream' };
+  const addon = opts.tls ? undefined : socketLoopAddon(opts.io);
+  const node: NodeInfo = { version: NODE_VERSION, startedAt: Math.floor(Date.now() / 1000), limits, io: addon ? 'native' : 'stream' };
   const connLimits = nodeLimits(opts, limits.maxItemSize);
   const throttle = opts.loginThrottle ?? new LoginThrottle();
   const onError = (e: unknown) => console.error('cachier node: connection closed after an internal error:', e instanceof Error ? e.stack : e);
@@ -102,14 +103,12 @@ export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode
     });
     sessions.add(s);
   };
-  const addon = opts.tls ? undefined : socketLoopAddon(opts.io);
   let server: Server | undefined;
   let native: NativeListener | undefined;
   let port: number;
   if (addon) {
     native = new NativeListener(addon, opts.host, opts.port, onConnection, onError);
     port = native.port;
-    node.io = 'native';
   } else {
     const onSocket = (socket: Socket) => onConnection(new StreamConnection(socket));
     server = opts.tls

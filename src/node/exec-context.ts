@@ -9,7 +9,7 @@ export interface NodeInfo {
   /** The protocol limits this node enforces (reported by `stats settings`). */
   readonly limits: ProtocolLimits;
   /** How the memcache port does its socket I/O (`stats settings` reports it as `io`). */
-  io: 'native' | 'stream';
+  readonly io: 'native' | 'stream';
 }
 
 /** Connection-level actions a few commands need (login, quit). */

@@ -27,6 +27,10 @@ export type SocketLoopHandle = { readonly [handleBrand]: true };
 export type IoMode = 'auto' | 'native' | 'stream';
 export const IO_MODES: readonly IoMode[] = ['auto', 'native', 'stream'];
 
+export function isIoMode(v: string): v is IoMode {
+  return (IO_MODES as readonly string[]).includes(v);
+}
+
 let loaded: { addon?: SocketLoopAddon; error?: string } | undefined;
 
 function load(): { addon?: SocketLoopAddon; error?: string } {
@@ -50,6 +54,6 @@ export function socketLoopAddon(mode: IoMode | undefined = ioModeFromEnv()): Soc
 function ioModeFromEnv(): IoMode {
   const v = process.env.CACHIER_IO;
   if (v === undefined || v === '') return 'auto';
-  if (!(IO_MODES as string[]).includes(v)) throw new Error(`CACHIER_IO must be one of ${IO_MODES.join(', ')}, not "${v}"`);
-  return v as IoMode;
+  if (!isIoMode(v)) throw new Error(`CACHIER_IO must be one of ${IO_MODES.join(', ')}, not "${v}"`);
+  return v;
 }
