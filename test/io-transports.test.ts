@@ -130,6 +130,44 @@ for (const io of MODES) {
     assert.equal(got, `VALUE p 0 ${value.length}\r\n${value}\r\nEND\r\nMN\r\n`.repeat(gets));
   });
 
+  // The native loop sends small replies after the batch that made them; these hold it to
+  // the order and completeness a client sees when each reply goes out at once.
+  test(`[${io}] 64 connections sending at once each get exactly their own replies`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    const clients = await Promise.all(Array.from({ length: 64 }, () => h.connect()));
+    for (let round = 0; round < 20; round++) {
+      for (const [i, c] of clients.entries()) c.send(`set c${i} 0 0 ${String(round).length}\r\n${round}\r\nget c${i}\r\n`);
+      const got = await Promise.all(clients.map((c) => c.readUntil((b) => b.toString('latin1').endsWith('END\r\n'))));
+      for (const [i, g] of got.entries()) {
+        assert.equal(g.toString('latin1'), `STORED\r\nVALUE c${i} 0 ${String(round).length}\r\n${round}\r\nEND\r\n`);
+      }
+    }
+  });
+
+  test(`[${io}] replies then quit in one read: every reply arrives before the close`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    const s = await openSocket(h.port);
+    const all = readToClose(s);
+    s.write('set q 0 0 3\r\nabc\r\nget q\r\nversion\r\nquit\r\nget q\r\n');
+    assert.equal((await all).toString('latin1'), 'STORED\r\nVALUE q 0 3\r\nabc\r\nEND\r\nVERSION 1.6.21-cachier\r\n');
+  });
+
+  test(`[${io}] small and large replies interleaved keep their order`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    const c = await h.connect();
+    const big = 'B'.repeat(40 * 1024);
+    assert.equal(await c.text(`set big 0 0 ${big.length}\r\n${big}\r\nset small 0 0 1\r\ns\r\n`), 'STORED\r\nSTORED\r\n');
+    // One request per write, so each reply is its own write inside the node's batches.
+    const order = ['small', 'big', 'small', 'small', 'big', 'big', 'small'];
+    for (const k of order) c.send(`get ${k}\r\n`);
+    const expected = order.map((k) => (k === 'big' ? `VALUE big 0 ${big.length}\r\n${big}\r\nEND\r\n` : 'VALUE small 0 1\r\ns\r\nEND\r\n')).join('');
+    const got = await c.readUntil((b) => b.length >= expected.length);
+    assert.equal(got.toString('latin1'), expected);
+  });
+
   test(`[${io}] past the connection limit a client is told so and closed; the others go on`, async (t) => {
     const h = await startTestNode({ anonymous: true, io, maxConnections: 2 });
     t.after(() => h.close());

@@ -68,7 +68,7 @@ export class Session implements TenantConnection, SessionControl {
   constructor(private readonly socket: Connection, private readonly opts: SessionOptions) {
     this.ctx = { tenant: undefined as unknown as Tenant, credential: NO_ACCESS, tenants: opts.tenants, node: opts.node, session: this, now: 0 };
     socket.bind({
-      data: (chunk) => this.onData(chunk),
+      data: (chunk, ms) => this.onData(chunk, ms),
       drain: () => this.onDrain(),
       close: () => this.onClosed(),
     });
@@ -157,9 +157,8 @@ export class Session implements TenantConnection, SessionControl {
     return true;
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Buffer, ms: number): void {
     if (this.closing) return;
-    const ms = Date.now();
     this.lastActive = ms;
     this.now = Math.floor(ms / 1000);
     if (this.tenant) this.tenant.store.counters.bytes_read += chunk.length;
@@ -289,6 +288,7 @@ export class Session implements TenantConnection, SessionControl {
       if (data.length > REPLY_BUFFER_KEEP) this.out = new ReplyBuffer();
       if (this.tenant) this.tenant.store.counters.bytes_written += data.length;
       if (!this.socket.write(data)) this.blocked = true;
+      if (this.socket.writesAreCopied) this.out.rewind();
     }
     if (this.closing) {
       if (!this.socket.destroyed && this.closingSince === 0) {

@@ -5,7 +5,8 @@
  * Chunks given to `data` are only valid during the call: a Session copies what it keeps.
  */
 export interface ConnectionHandlers {
-  data(chunk: Buffer): void;
+  /** `receivedAtMs`: Date.now() when it was read (the native loop reads it once per batch). */
+  data(chunk: Buffer, receivedAtMs: number): void;
   /** The bytes a write() queued have all been sent. */
   drain(): void;
   /** The connection is gone (either side closed it); called once, after which nothing is. */
@@ -15,6 +16,11 @@ export interface ConnectionHandlers {
 export interface Connection {
   readonly remoteAddress: string;
   readonly destroyed: boolean;
+  /**
+   * Whether write() is done with the bytes when it returns (sent, or copied into a queue),
+   * so the writer may reuse that memory at once. A Node socket holds on to them instead.
+   */
+  readonly writesAreCopied: boolean;
   bind(handlers: ConnectionHandlers): void;
   /** Sends or queues `data`; false when queued behind a full socket buffer (drain follows). */
   write(data: Uint8Array): boolean;

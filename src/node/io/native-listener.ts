@@ -6,6 +6,7 @@
  */
 import type { Connection, ConnectionHandlers } from './connection.ts';
 import type { SocketLoopAddon, SocketLoopHandle } from './native-addon.ts';
+import { bufferView } from '../../shared/buffer-view.ts';
 
 const ACCEPT = 1;
 const DATA = 2;
@@ -23,6 +24,9 @@ export class NativeListener {
   readonly port: number;
   private readonly loop: SocketLoopHandle;
   private readonly slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  /** Where the slab lies, kept so a read's view is made without asking (see buffer-view.ts). */
+  private readonly slabMemory = this.slab.buffer;
+  private readonly slabBase = this.slab.byteOffset;
   private readonly events = new Int32Array(EVENT_RECORDS * 4);
   private readonly conns = new Map<number, NativeConnection>();
   private closed = false;
@@ -61,6 +65,7 @@ export class NativeListener {
 
   private onBatch(count: number): void {
     const ev = this.events;
+    const now = Date.now();
     for (let i = 0; i < count; i++) {
       const at = i * 4;
       const type = ev[at]!;
@@ -74,7 +79,7 @@ export class NativeListener {
         }
         const c = this.conns.get(id);
         if (!c) continue;
-        if (type === DATA) c.handlers.data(this.slab.subarray(ev[at + 2]!, ev[at + 2]! + ev[at + 3]!));
+        if (type === DATA) c.handlers.data(bufferView(this.slabMemory, this.slabBase + ev[at + 2]!, ev[at + 3]!), now);
         else if (type === DRAIN) c.handlers.drain();
         else if (type === CLOSED) c.peerClosed();
       } catch (e) {
@@ -87,6 +92,8 @@ export class NativeListener {
 }
 
 class NativeConnection implements Connection {
+  /** The addon sends a write, or copies what it cannot send yet, before returning. */
+  readonly writesAreCopied = true;
   destroyed = false;
   handlers: ConnectionHandlers = IGNORE;
   private peer: string | undefined;

@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import type { Connection, ConnectionHandlers } from './connection.ts';
 
 export class StreamConnection implements Connection {
+  readonly writesAreCopied = false;
+
   constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
   }
@@ -17,7 +19,7 @@ export class StreamConnection implements Connection {
 
   bind(h: ConnectionHandlers): void {
     const s = this.socket;
-    s.on('data', h.data);
+    s.on('data', (chunk: Buffer) => h.data(chunk, Date.now()));
     s.on('drain', h.drain);
     s.on('error', () => s.destroy());
     s.on('close', h.close);

@@ -413,13 +413,11 @@ export class ArenaTenantStore implements TenantStore {
   }
 
   private keyOf(slot: number): Buffer {
-    const at = this.arena.dataStart(slot);
-    return this.arena.bufferOf(slot).subarray(at, at + this.table.keyLen(slot));
+    return this.arena.view(slot, 0, this.table.keyLen(slot));
   }
 
   private valueOf(slot: number): Buffer {
-    const at = this.arena.dataStart(slot) + this.table.keyLen(slot);
-    return this.arena.bufferOf(slot).subarray(at, at + this.table.valueLen(slot));
+    return this.arena.view(slot, this.table.keyLen(slot), this.table.valueLen(slot));
   }
 
   /**

@@ -25,6 +25,7 @@
  *   the next write. Views into a page we let go keep their (garbage-collected) buffer.
  */
 import type { ItemTable } from './item-table.ts';
+import { bufferView } from '../../shared/buffer-view.ts';
 
 /** Page id meaning "a buffer of its own"; the slot's offset is then an index into `large`. */
 export const LARGE = 0xffff;
@@ -71,6 +72,8 @@ export class PageArena {
   private readonly table: ItemTable;
 
   private pages: (Buffer | null)[] = [];
+  /** Each page's ArrayBuffer (and `largeMemory` each large chunk's), for view(). */
+  private pageMemory: (ArrayBufferLike | null)[] = [];
   /** Live chunk bytes per page. */
   private live: number[] = [];
   /** Where each retired page's chunks end. */
@@ -85,6 +88,7 @@ export class PageArena {
   private inUse = 0;
   private liveBytes = 0;
   private large: (Buffer | null)[] = [];
+  private largeMemory: (ArrayBufferLike | null)[] = [];
   private idleLarge: number[] = [];
   private largeBytes = 0;
   private largeCount = 0;
@@ -109,7 +113,9 @@ export class PageArena {
     if (len > this.largeChunk || !this.ensureRoom(len)) {
       let id = this.idleLarge.pop();
       if (id === undefined) id = this.large.length;
-      this.large[id] = Buffer.allocUnsafeSlow(dataLength);
+      const chunk = Buffer.allocUnsafeSlow(dataLength);
+      this.large[id] = chunk;
+      this.largeMemory[id] = chunk.buffer;
       this.largeBytes += dataLength;
       this.largeCount++;
       t.setPlace(slot, LARGE, id);
@@ -130,6 +136,17 @@ export class PageArena {
     return p === LARGE ? this.large[this.table.offset(slot)]! : this.pages[p]!;
   }
 
+  /**
+   * A Buffer over `length` bytes of slot's data from `from` (0 = the key's first byte),
+   * made without subarray (see buffer-view.ts). allocUnsafeSlow buffers start at 0.
+   */
+  view(slot: number, from: number, length: number): Buffer {
+    const t = this.table;
+    const p = t.page(slot);
+    if (p === LARGE) return bufferView(this.largeMemory[t.offset(slot)]!, from, length);
+    return bufferView(this.pageMemory[p]!, t.offset(slot) + CHUNK_HEADER + from, length);
+  }
+
   /** Where slot's key starts in bufferOf(slot). */
   dataStart(slot: number): number {
     return this.table.page(slot) === LARGE ? 0 : this.table.offset(slot) + CHUNK_HEADER;
@@ -143,6 +160,7 @@ export class PageArena {
     if (p === LARGE) {
       const id = t.offset(slot);
       this.large[id] = null;
+      this.largeMemory[id] = null;
       this.idleLarge.push(id);
       this.largeBytes -= dataLength;
       this.largeCount--;
@@ -188,6 +206,7 @@ export class PageArena {
   /** Lets every buffer go. */
   reset(): void {
     this.pages = [];
+    this.pageMemory = [];
     this.live = [];
     this.end = [];
     this.state = [];
@@ -199,6 +218,7 @@ export class PageArena {
     this.inUse = 0;
     this.liveBytes = 0;
     this.large = [];
+    this.largeMemory = [];
     this.idleLarge = [];
     this.largeBytes = 0;
     this.largeCount = 0;
@@ -306,7 +326,9 @@ export class PageArena {
       if (this.pages.length >= MAX_PAGES) return -1;
       id = this.pages.length;
     }
-    this.pages[id] = Buffer.allocUnsafeSlow(this.pageSize);
+    const page = Buffer.allocUnsafeSlow(this.pageSize);
+    this.pages[id] = page;
+    this.pageMemory[id] = page.buffer;
     this.live[id] = 0;
     this.end[id] = 0;
     this.state[id] = NO_BUFFER;
@@ -341,6 +363,7 @@ export class PageArena {
       this.state[p] = RESERVE;
     } else {
       this.pages[p] = null;
+      this.pageMemory[p] = null;
       this.state[p] = NO_BUFFER;
       this.idleIds.push(p);
       this.pagesHeld--;
