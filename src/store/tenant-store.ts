@@ -53,6 +53,8 @@ class ItemRecord implements LruNode<ItemRecord> {
   storedAt: number;
   lastAccess: number;
   fetched: boolean;
+  /** Read since it last reached the LRU head: eviction gives it a second chance. */
+  active: boolean;
 
   constructor(keyStr: string, value: Buffer, flags: number, cas: number, exptime: number, size: number, now: number) {
     this.keyStr = keyStr;
@@ -64,6 +66,7 @@ class ItemRecord implements LruNode<ItemRecord> {
     this.storedAt = now;
     this.lastAccess = now;
     this.fetched = false;
+    this.active = false;
   }
 }
 
@@ -370,10 +373,11 @@ export class MemoryTenantStore implements TenantStore {
     }
   }
 
+  /** A read marks the item active rather than moving it (as the arena store does: see there). */
   private markAccessed(rec: ItemRecord, now: number): void {
     rec.lastAccess = now;
     rec.fetched = true;
-    this.lru.moveToHead(rec);
+    rec.active = true;
   }
 
   /**
@@ -400,6 +404,7 @@ export class MemoryTenantStore implements TenantStore {
       rec.exptime = exptime;
       rec.size = size;
       rec.storedAt = now;
+      rec.active = false;
     }
     if (now > this.newestStoredAt) this.newestStoredAt = now;
     this.usedBytes += size;
@@ -428,6 +433,11 @@ export class MemoryTenantStore implements TenantStore {
         depth++;
       }
       if (!reclaimed) {
+        if (tail.active) {
+          tail.active = false;
+          this.lru.moveToHead(tail);
+          continue;
+        }
         c.evictions++;
         this.removeRecord(tail);
       }

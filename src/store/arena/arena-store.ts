@@ -401,11 +401,16 @@ export class ArenaTenantStore implements TenantStore {
     }
   }
 
+  /**
+   * A read marks the item active instead of moving it to the LRU head: the move touches
+   * two neighbours' rows, random memory on every hit. Eviction gives an active tail a
+   * second chance instead (makeRoom), so a read item still outlives unread ones.
+   */
   private markAccessed(slot: number, now: number): void {
     const t = this.table;
     t.setLastAccess(slot, now);
     t.setFetched(slot, true);
-    t.moveToHead(slot);
+    t.setActive(slot, true);
   }
 
   private sizeOf(slot: number): number {
@@ -497,6 +502,12 @@ export class ArenaTenantStore implements TenantStore {
         depth++;
       }
       if (!reclaimed) {
+        if (t.active(tail)) {
+          // Read since it was last at the head: a second chance (each item once per pass).
+          t.setActive(tail, false);
+          t.moveToHead(tail);
+          continue;
+        }
         c.evictions++;
         this.removeSlot(tail);
       }

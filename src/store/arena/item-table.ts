@@ -10,7 +10,7 @@
  *   2    hash chain next (int32) 7  exptime (unix s, 0 = never)
  *   3    page (bits 0-15) | key length (16-23) | hash tag (24-31)
  *   4    chunk offset in its page 8  last access (unix s)
- *   5    value length (low 31) | fetched (bit 31)
+ *   5    value length (low 30) | active (bit 30) | fetched (bit 31)
  *   9    stored at (unix s)      10  LRU prev (int32)  11  LRU next (int32)
  *
  * A slot's key and value bytes live in the page arena (page-arena.ts) at page/offset.
@@ -38,7 +38,8 @@ const W_PREV = 10;
 const W_NEXT = 11;
 
 const FETCHED = 0x80000000;
-const VALUE_LENGTH = 0x7fffffff;
+const ACTIVE = 0x40000000;
+const VALUE_LENGTH = 0x3fffffff;
 /** Longest key a row can say (the protocols allow 250). */
 export const MAX_KEY_LENGTH = 0xff;
 /** Longest value a row can say. */
@@ -138,7 +139,7 @@ export class ItemTable {
   valueLen(s: number): number {
     return this.u32[s * STRIDE + W_VALUE]! & VALUE_LENGTH;
   }
-  /** Keeps the fetched bit. */
+  /** Keeps the fetched bit; clears active (a new value has not been read). */
   setValueLen(s: number, valueLen: number): void {
     const w = s * STRIDE + W_VALUE;
     this.u32[w] = ((this.u32[w]! & FETCHED) | valueLen) >>> 0;
@@ -148,7 +149,15 @@ export class ItemTable {
   }
   setFetched(s: number, fetched: boolean): void {
     const w = s * STRIDE + W_VALUE;
-    this.u32[w] = fetched ? (this.u32[w]! | FETCHED) >>> 0 : this.u32[w]! & VALUE_LENGTH;
+    this.u32[w] = fetched ? (this.u32[w]! | FETCHED) >>> 0 : (this.u32[w]! & ~FETCHED) >>> 0;
+  }
+  /** Read since it last reached the LRU head (see the arena store's makeRoom). */
+  active(s: number): boolean {
+    return (this.u32[s * STRIDE + W_VALUE]! & ACTIVE) !== 0;
+  }
+  setActive(s: number, active: boolean): void {
+    const w = s * STRIDE + W_VALUE;
+    this.u32[w] = active ? (this.u32[w]! | ACTIVE) >>> 0 : (this.u32[w]! & ~ACTIVE) >>> 0;
   }
   flags(s: number): number {
     return this.u32[s * STRIDE + W_FLAGS]!;

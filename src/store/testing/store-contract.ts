@@ -180,6 +180,28 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.ok(s.bytes <= s.limit);
     });
 
+    test('a read gives an item one second chance at eviction, not lasting protection', () => {
+      const s = makeStore(3 * sizeOf('a', 100));
+      for (const key of ['a', 'b', 'c']) s.store('set', k(key), v(key.repeat(100)), 0, 0, NOW);
+      assert.ok(s.get(k('a'), NOW)); // a is the LRU tail, but read
+      s.store('set', k('d'), v('d'.repeat(100)), 0, 0, NOW);
+      assert.deepEqual(['a', 'b', 'c', 'd'].map((x) => peekStr(s, x) !== null), [true, false, true, true]);
+      s.store('set', k('e'), v('e'.repeat(100)), 0, 0, NOW);
+      assert.equal(peekStr(s, 'c'), null, 'c was never read');
+      assert.ok(peekStr(s, 'a'));
+      s.store('set', k('f'), v('f'.repeat(100)), 0, 0, NOW);
+      assert.equal(peekStr(s, 'a'), null, 'not read again since its second chance');
+      assert.equal(s.counters.evictions, 3);
+      // A rewrite puts the item at the head, as any store does.
+      assert.ok(s.get(k('d'), NOW));
+      s.store('set', k('d'), v('D'.repeat(100)), 0, 0, NOW);
+      s.store('set', k('g'), v('g'.repeat(100)), 0, 0, NOW);
+      s.store('set', k('h'), v('h'.repeat(100)), 0, 0, NOW);
+      assert.equal(peekStr(s, 'e'), null);
+      assert.equal(peekStr(s, 'f'), null);
+      assert.ok(peekStr(s, 'd'), 'rewritten, so at the head');
+    });
+
     test('evictions are counted one per evicted item, and only this store is touched', () => {
       const itemSize = sizeOf('k00', 1000);
       const s = makeStore(10 * itemSize);
