@@ -14,6 +14,7 @@
 import type { Command, ItemView, ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
 import { parseSaslPlain } from '../protocol/binary/sasl-plain.ts';
 import { ReplyBuffer } from '../protocol/reply-buffer.ts';
+import { bufferView, copyOf, viewOf } from '../shared/buffer-view.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import type { LoginThrottle } from '../shared/login-throttle.ts';
 import type { ExecContext, NodeInfo, SessionControl } from './exec-context.ts';
@@ -165,7 +166,7 @@ export class Session implements TenantConnection, SessionControl {
     if (this.skip > 0) {
       const n = Math.min(this.skip, chunk.length);
       this.skip -= n;
-      chunk = chunk.subarray(n);
+      chunk = viewOf(chunk, n, chunk.length);
       if (chunk.length === 0) return;
     }
     const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
@@ -186,13 +187,23 @@ export class Session implements TenantConnection, SessionControl {
     const { limits } = this.opts;
     const queueCap = this.opts.nodeLimits.replyQueueBytes;
     let offset = 0;
+    // Where buf lies, read once for the views of a pipelined batch (see buffer-view.ts).
+    let memory: ArrayBufferLike | undefined;
+    let base = 0;
     try {
       while (offset < buf.length && !this.closing) {
         if (this.out.length >= queueCap) {
           this.stalled = true;
           break;
         }
-        const view = offset === 0 ? buf : buf.subarray(offset);
+        let view = buf;
+        if (offset > 0) {
+          if (memory === undefined) {
+            memory = buf.buffer;
+            base = buf.byteOffset;
+          }
+          view = bufferView(memory, base + offset, buf.length - offset);
+        }
         const r = wire.parse(view, limits);
         if (r.type === 'incomplete') break;
         if (r.type === 'error') {
@@ -224,7 +235,7 @@ export class Session implements TenantConnection, SessionControl {
     }
     if (offset < buf.length && !this.closing) {
       // Keep a copy of the unparsed tail: the transport reuses the buffer it read into.
-      this.pending = Buffer.from(buf.subarray(offset));
+      this.pending = copyOf(buf, offset, buf.length);
     } else {
       this.stalled = false;
     }

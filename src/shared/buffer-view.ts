@@ -19,3 +19,15 @@ const make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => Buf
 export function bufferView(buffer: ArrayBufferLike, byteOffset: number, length: number): Buffer {
   return make(buffer, byteOffset, length);
 }
+
+/** A Buffer over buf[start, end), sharing its memory (reads buf.buffer: hoist it for many views). */
+export function viewOf(buf: Buffer, start: number, end: number): Buffer {
+  return make(buf.buffer, buf.byteOffset + start, end - start);
+}
+
+/** A copy of buf[start, end): allocUnsafe + copy skips the intermediate view Buffer.from(subarray) makes. */
+export function copyOf(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  buf.copy(out, 0, start, end);
+  return out;
+}

@@ -25,10 +25,20 @@ export const COUNTER_NAMES: readonly CounterName[] = STAT_NAMES.filter(
   (n): n is CounterName => !(GAUGE_NAMES as readonly string[]).includes(n),
 );
 
+/**
+ * A fresh set of counters. Written as one literal on purpose: V8 gives an object built by
+ * adding 26 properties one by one dictionary-mode storage, and every `counters.x++` on
+ * the request path then went through a generic property lookup. The type makes the
+ * compiler check the literal names every counter exactly once.
+ */
 export function createCounters(): Counters {
-  const c = {} as Counters;
-  for (const n of COUNTER_NAMES) c[n] = 0;
-  return c;
+  return {
+    auth_cmds: 0, auth_errors: 0, bytes_read: 0, bytes_written: 0, cas_badval: 0, cas_hits: 0,
+    cas_misses: 0, cmd_delete: 0, cmd_flush: 0, cmd_get: 0, cmd_set: 0, cmd_touch: 0,
+    decr_hits: 0, decr_misses: 0, delete_hits: 0, delete_misses: 0, evictions: 0, expired: 0,
+    get_hits: 0, get_misses: 0, incr_hits: 0, incr_misses: 0, total_connections: 0,
+    total_items: 0, touch_hits: 0, touch_misses: 0,
+  };
 }
 
 export function resetCounters(c: Counters): void {

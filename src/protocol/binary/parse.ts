@@ -9,6 +9,7 @@
  */
 import type { Command, ParseResult, ProtocolLimits } from '../command.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
+import { copyOf, viewOf } from '../../shared/buffer-view.ts';
 import type { BinaryFrame } from './frame.ts';
 import { HEADER_LENGTH, HeaderOffset, REQUEST_MAGIC, readCas } from './header.ts';
 import { OPCODES, type OpcodeInfo } from './opcodes.ts';
@@ -57,7 +58,7 @@ export function parseBinary(buf: Buffer, limits: ProtocolLimits): ParseResult<Bi
   if (available < total) return INCOMPLETE;
 
   const keyStart = HEADER_LENGTH + extlen;
-  const key = buf.subarray(keyStart, keyStart + keylen);
+  const key = viewOf(buf, keyStart, keyStart + keylen);
   const frame: BinaryFrame = { opcode, opaque, quiet: info.quiet, returnsKey: info.returnsKey, key: info.returnsKey ? key : undefined };
   return { type: 'request', command: decodeCommand(info, buf, extlen, key, keyStart + keylen, total), frame, consumed: total };
 }
@@ -76,7 +77,7 @@ function decodeCommand(info: OpcodeInfo, buf: Buffer, extlen: number, key: Buffe
     case 'get':
       return extlen === 4 ? { kind: 'get', keys: [key], touchExptime: buf.readUInt32BE(x) } : { kind: 'get', keys: [key] };
     case 'store': {
-      const value = copyOut(buf, valueStart, end);
+      const value = copyOf(buf, valueStart, end);
       const flags = extlen === 8 ? buf.readUInt32BE(x) : 0;
       const exptime = extlen === 8 ? buf.readUInt32BE(x + 4) : 0;
       const cas = readCas(buf, HeaderOffset.cas);
@@ -106,7 +107,7 @@ function decodeCommand(info: OpcodeInfo, buf: Buffer, extlen: number, key: Buffe
     case 'stats':
       return { kind: 'stats', group: key.toString('latin1') };
     case 'sasl-auth':
-      return { kind: 'sasl-auth', mechanism: key.toString('latin1'), data: copyOut(buf, valueStart, end) };
+      return { kind: 'sasl-auth', mechanism: key.toString('latin1'), data: copyOf(buf, valueStart, end) };
     case 'noop': return NOOP;
     case 'version': return VERSION;
     case 'quit': return QUIT;
@@ -115,13 +116,6 @@ function decodeCommand(info: OpcodeInfo, buf: Buffer, extlen: number, key: Buffe
     case 'debug':
       throw new Error('no binary opcode decodes to debug');
   }
-}
-
-/** A copy of buf[start, end): allocUnsafe + copy skips the intermediate view Buffer.from(subarray) makes. */
-function copyOut(buf: Buffer, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start);
-  buf.copy(out, 0, start, end);
-  return out;
 }
 
 function errorFrame(opcode: number, opaque: number, info: OpcodeInfo | undefined): BinaryFrame {

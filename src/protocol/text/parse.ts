@@ -11,6 +11,7 @@
  */
 import type { Command, GetCommand, ParseResult, ProtocolLimits, StoreCommand, StoreMode } from '../command.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
+import { bufferView, copyOf, viewOf } from '../../shared/buffer-view.ts';
 import { UINT32_MAX, readCas, readInt32, readUint, readUint64 } from './decimal.ts';
 import { classicFrame, MN_FRAME, type MetaFrame, type MetaVerb, type TextFrame } from './frame.ts';
 import { decodeBase64Key, parseMetaFlags, type MetaFlags } from './meta-flags.ts';
@@ -133,11 +134,14 @@ function parseGet(buf: Buffer, n: number, next: number, verb: 'get' | 'gets' | '
   const first = touch ? 2 : 1;
   if (n <= first) return fail('BAD_COMMAND_LINE', next);
   const keys: Buffer[] = new Array(n - first);
+  // Views made from the memory under buf, read once for all keys (see buffer-view.ts).
+  const memory = buf.buffer;
+  const base = buf.byteOffset;
   for (let t = first; t < n; t++) {
     const s = tok[2 * t]!;
     const e = tok[2 * t + 1]!;
     if (e - s > limits.maxKeyLength) return fail('KEY_TOO_LONG', next);
-    keys[t - first] = buf.subarray(s, e);
+    keys[t - first] = bufferView(memory, base + s, e - s);
   }
   if (!touch) return request({ kind: 'get', keys }, classicFrame(verb, false), next);
   const exptime = readInt32(buf, tok[2]!, tok[3]!);
@@ -151,7 +155,7 @@ function readDataBlock(buf: Buffer, start: number, bytes: number): Buffer | Resu
   if (buf.length < end + 2) return INCOMPLETE;
   if (buf[end] !== 13 || buf[end + 1] !== 10) return fail('BAD_DATA_CHUNK', end + 2);
   // A copy: the session reuses its receive buffer once this request is consumed.
-  return Buffer.from(buf.subarray(start, end));
+  return copyOf(buf, start, end);
 }
 
 /** set|add|replace|append|prepend key flags exptime bytes [noreply] ; cas key flags exptime bytes cas [noreply] */
@@ -179,7 +183,7 @@ function parseStore(
 
   const value = readDataBlock(buf, next, bytes);
   if (!Buffer.isBuffer(value)) return value;
-  const key = buf.subarray(ks, ke);
+  const key = viewOf(buf, ks, ke);
   const command: StoreCommand = isCas
     ? { kind: 'store', mode: 'set', key, value, flags, exptime, cas }
     : { kind: 'store', mode: verb, key, value, flags, exptime };
@@ -198,7 +202,7 @@ function parseDelete(buf: Buffer, n: number, next: number, limits: ProtocolLimit
     const zeroHold = tokenIs(buf, 2, '0');
     if (n === 3 ? !(noreply || zeroHold) : !(noreply && zeroHold)) return fail('BAD_COMMAND_LINE', next);
   }
-  return request({ kind: 'delete', key: buf.subarray(s, e) }, classicFrame('delete', noreply), next);
+  return request({ kind: 'delete', key: viewOf(buf, s, e) }, classicFrame('delete', noreply), next);
 }
 
 /** incr|decr key delta [noreply] */
@@ -211,7 +215,7 @@ function parseArith(buf: Buffer, n: number, next: number, verb: 'incr' | 'decr',
   if (delta === null) return fail('INVALID_DELTA', next);
   const noreply = n === 4 && tokenIs(buf, 3, 'noreply');
   return request(
-    { kind: 'arith', key: buf.subarray(s, e), incr: verb === 'incr', delta, exptime: 0 },
+    { kind: 'arith', key: viewOf(buf, s, e), incr: verb === 'incr', delta, exptime: 0 },
     classicFrame(verb, noreply), next,
   );
 }
@@ -225,7 +229,7 @@ function parseTouch(buf: Buffer, n: number, next: number, limits: ProtocolLimits
   const exptime = readInt32(buf, tok[4]!, tok[5]!);
   if (Number.isNaN(exptime)) return fail('INVALID_EXPTIME', next);
   const noreply = n === 4 && tokenIs(buf, 3, 'noreply');
-  return request({ kind: 'touch', key: buf.subarray(s, e), exptime }, classicFrame('touch', noreply), next);
+  return request({ kind: 'touch', key: viewOf(buf, s, e), exptime }, classicFrame('touch', noreply), next);
 }
 
 /** flush_all [delay] [noreply] */
@@ -279,7 +283,7 @@ function parseMeta(buf: Buffer, n: number, next: number, verb: MetaVerb, limits:
 
   const flags = parseMetaFlags(buf, tok, first, n);
   if (typeof flags === 'string') return fail(flags, next, skip);
-  const key = flags.base64 ? decodeBase64Key(buf, ks, ke) : buf.subarray(ks, ke);
+  const key = flags.base64 ? decodeBase64Key(buf, ks, ke) : viewOf(buf, ks, ke);
   if (key === null) return fail('BAD_COMMAND_LINE', next, skip);
 
   switch (verb) {
@@ -324,7 +328,7 @@ function parseMeta(buf: Buffer, n: number, next: number, verb: MetaVerb, limits:
 /** me key [b]: only the base64 flag matters; memcached ignores anything else. */
 function parseMetaDebug(buf: Buffer, n: number, next: number, ks: number, ke: number): Result {
   const base64 = n >= 3 && tokenIs(buf, 2, 'b');
-  const key = base64 ? decodeBase64Key(buf, ks, ke) : buf.subarray(ks, ke);
+  const key = base64 ? decodeBase64Key(buf, ks, ke) : viewOf(buf, ks, ke);
   if (key === null) return fail('BAD_COMMAND_LINE', next);
   const frame: MetaFrame = { kind: 'meta', verb: 'me', quiet: false, base64, value: false, returns: '', opaque: '' };
   return request({ kind: 'debug', key }, frame, next);
