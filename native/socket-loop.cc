@@ -6,7 +6,8 @@
 // performance section). Here one epoll instance holds the listeners and connections of
 // one node; libuv polls that epoll fd, and each time it is ready we drain a batch of
 // events into a shared slab and an event array and call JS once for the whole batch.
-// JS answers by calling write() synchronously, which is a plain send().
+// JS answers by calling write() synchronously: small replies are copied and sent when the
+// batch's JS returns, larger ones (and writes outside a batch) with a plain send().
 //
 // This file moves bytes only: it never parses what clients send. Ownership: a
 // connection's fd is closed here, exactly once, either on close() from JS or after
