@@ -458,14 +458,16 @@ struct Call {
   Loop* loop = nullptr;
   bool ok = false;
 
+  int32_t id = 0;  // the second argument, read once (listen's is its host instead)
+
   Call(napi_env e, napi_callback_info info, size_t need) : env(e) {
     napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
     ok = argc >= need && ArgLoop(env, argv[0], &loop);
+    if (ok && need >= 2) napi_get_value_int32(env, argv[1], &id);
   }
-  int32_t id() const { return ArgInt(env, argv[1]); }
   // The connection named by the second argument, or null when it is gone.
   Conn* conn() const {
-    auto it = loop->conns.find(id());
+    auto it = loop->conns.find(id);
     return it == loop->conns.end() ? nullptr : it->second;
   }
 };
@@ -551,7 +553,7 @@ napi_value Write(napi_env env, napi_callback_info info) {
   // Inside a batch, small replies are only copied: the batch's sends then run together
   // after JS returns, rather than the kernel's loopback path running between every two
   // requests' JS (which measured ~1 us more user CPU per request: caches went cold).
-  if (c->deferred && c->queue.size() + len > kMaxDeferred) SendNow(call.loop, call.id(), c);
+  if (c->deferred && c->queue.size() + len > kMaxDeferred) SendNow(call.loop, call.id, c);
   if (c->deferred) {
     c->queue.append(p, len);
     return Int(env, 1);
@@ -564,7 +566,7 @@ napi_value Write(napi_env env, napi_callback_info info) {
     c->queue.assign(p, len);
     c->queueAt = 0;
     c->deferred = true;
-    call.loop->deferred.push_back(call.id());
+    call.loop->deferred.push_back(call.id);
     return Int(env, 1);
   }
   size_t sent = 0;
@@ -580,7 +582,7 @@ napi_value Write(napi_env env, napi_callback_info info) {
   if (sent == len) return Int(env, 1);
   c->queue.assign(p + sent, len - sent);
   c->queueAt = 0;
-  UpdateInterest(call.loop, call.id(), c);
+  UpdateInterest(call.loop, call.id, c);
   return Int(env, 0);
 }
 
@@ -593,7 +595,7 @@ napi_value Pause(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, call.argv[2], &paused);
   if (c->reading == !paused) return Undefined(env);
   c->reading = !paused;
-  UpdateInterest(call.loop, call.id(), c);
+  UpdateInterest(call.loop, call.id, c);
   return Undefined(env);
 }
 
@@ -606,7 +608,7 @@ napi_value End(napi_env env, napi_callback_info info) {
   if (c->queueAt >= c->queue.size()) shutdown(c->fd, SHUT_WR);
   if (!c->reading) {
     c->reading = true;
-    UpdateInterest(call.loop, call.id(), c);
+    UpdateInterest(call.loop, call.id, c);
   }
   return Undefined(env);
 }
@@ -616,13 +618,13 @@ napi_value Close(napi_env env, napi_callback_info info) {
   Call call(env, info, 2);
   if (!call.ok) return Undefined(env);
   Loop* loop = call.loop;
-  auto l = loop->listeners.find(call.id());
+  auto l = loop->listeners.find(call.id);
   if (l != loop->listeners.end()) {
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, l->second, nullptr);
     close(l->second);
     loop->listeners.erase(l);
   } else {
-    Destroy(loop, call.id());
+    Destroy(loop, call.id);
   }
   return Undefined(env);
 }
