@@ -83,6 +83,12 @@ test('credentials: list, create -X POST, update -X PATCH -d \'{"flush_capability
   assert.equal(byQuery.status, 200, byQuery.body);
   assert.deepEqual(JSON.parse(byQuery.body), { flush_capability: true, write_capability: false, api_capability: true });
 
+  // An empty update sets every capability (the document's default) when the caller holds
+  // them all: the new credential needs all three to delete the old primary below.
+  const reset = await curl(`${t.url}/api/v1/${cache.id}/credentials/${made.id}`, '-X', 'PATCH', '--user', user);
+  assert.equal(reset.status, 200, reset.body);
+  assert.deepEqual(JSON.parse(reset.body), { flush_capability: true, write_capability: true, api_capability: true });
+
   const promoted = await curl(`${t.url}/api/v1/${cache.id}/credentials/primary/${made.sasl_username}`, '-X', 'POST', '--user', user);
   assert.equal(promoted.status, 200, promoted.body);
   assert.equal(JSON.parse(promoted.body).primary, true);

@@ -77,3 +77,57 @@ test('deleting a credential closes its connections within 1 s', async () => {
   assert.equal(await t.catalog.deleteCredential(rec!.id), 'deleted');
   assert.equal(await c.waitClosed(1200), true);
 });
+
+// `stats reset` destroys the cache's counters as flush_all destroys its data: it needs
+// flush_capability, refused in flush_all's words (issue 10 §5).
+test('stats reset needs flush_capability, over ASCII and binary; refused, the counters stay', async () => {
+  const statsOf = async (c: Awaited<ReturnType<TestNode['textLogin']>>) => {
+    const out: Record<string, number> = {};
+    for (const line of (await c.text('stats\r\n', 'END\r\n')).split('\r\n')) {
+      const p = line.split(' ');
+      if (p[0] === 'STAT') out[p[1]!] = Number(p[2]);
+    }
+    return out;
+  };
+  const admin = await t.textLogin(cache);
+  await admin.text('get k\r\n', 'END\r\n');
+  const before = await statsOf(admin);
+  assert.ok(before.get_hits! > 0 && before.cmd_get! > 0);
+
+  for (const caps of [{ write: false, flush: false }, { flush: false }]) {
+    const ro = await t.addCredential(cache.id, caps);
+    const c = await t.textLogin(ro);
+    assert.equal(await c.text('stats reset\r\n'), 'CLIENT_ERROR permission denied: credential lacks flush capability\r\n');
+    const flushRefusal = await c.text('flush_all\r\n');
+    assert.equal(await c.text('stats reset\r\n'), flushRefusal, 'the same words as flush_all');
+
+    const b = await t.connect();
+    b.send(saslPlain(ro.username, ro.password));
+    assert.equal((await b.binary())[0]!.status, 0);
+    b.send(binRequest(0x10, { key: 'reset' }));
+    const [bin] = await b.binary();
+    b.send(binRequest(0x08));
+    const [binFlush] = await b.binary();
+    assert.equal(bin!.status, 0x20, 'binary STAT reset: auth error');
+    assert.equal(bin!.status, binFlush!.status);
+    assert.equal(bin!.value.toString(), binFlush!.value.toString());
+  }
+  const after = await statsOf(admin);
+  assert.ok(after.get_hits! >= before.get_hits!, 'get_hits kept');
+  assert.ok(after.cmd_get! >= before.cmd_get!, 'cmd_get kept');
+  assert.equal(await admin.text('get k\r\n', 'END\r\n'), 'VALUE k 0 1\r\n5\r\nEND\r\n');
+
+  // Flush capability (even without write) still resets, on both protocols.
+  const fl = await t.addCredential(cache.id, { write: false });
+  const c = await t.textLogin(fl);
+  assert.equal(await c.text('stats reset\r\n'), 'RESET\r\n');
+  assert.equal((await statsOf(admin)).get_hits, 0);
+  await admin.text('get k\r\n', 'END\r\n');
+  const b = await t.connect();
+  b.send(saslPlain(fl.username, fl.password));
+  assert.equal((await b.binary())[0]!.status, 0);
+  b.send(binRequest(0x10, { key: 'reset' }));
+  const frames = await b.binary();
+  assert.equal(frames[0]!.status, 0);
+  assert.equal((await statsOf(admin)).get_hits, 0);
+});

@@ -13,6 +13,8 @@ export const API_ERRORS = {
     message: 'The primary credential cannot be deleted. Promote another credential to primary first.',
   },
   BAD_REQUEST: { status: 400, message: 'Bad request' },
+  /** MAX_CREDENTIALS_PER_CACHE in catalog.ts. */
+  TOO_MANY_CREDENTIALS: { status: 400, message: 'A cache can have at most 100 credentials; delete one first.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   OPERATOR_TOKEN: { status: 401, message: 'Operator token required (Authorization: Bearer <token>).' },
   CACHE_NAME_TAKEN: { status: 409, message: 'A cache with that name already exists.' },

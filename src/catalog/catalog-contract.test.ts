@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifySecret } from '../shared/secrets.ts';
 import type { Catalog, HistoryQuery, HistorySample } from './catalog.ts';
+import { CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
 import { openPostgresCatalog, parseDatabaseUrl } from './postgres.ts';
 import { openSqliteCatalog } from './sqlite.ts';
 import { createTestSchema, postgresSkipReason, type TestSchema } from './testing/postgres-schema.ts';
@@ -202,6 +203,25 @@ for (const backend of [sqlite, postgres]) {
       }
       // The other cache's primary never moved.
       assert.deepEqual((await c.listCredentials(neighbour.id)).map((x) => [x.id, x.primary]), [[theirs.id, true]]);
+    }));
+
+    test('at most MAX_CREDENTIALS_PER_CACHE credentials a cache, also under concurrent creates from two connections', withCatalog(async (c, h) => {
+      const other = await h.another();
+      const { cache } = await c.createCache({ memoryBytes: 1 << 20 });
+      const { cache: neighbour } = await c.createCache({ memoryBytes: 1 << 20 });
+      for (let i = 1; i < MAX_CREDENTIALS_PER_CACHE - 5; i++) await c.createCredential(cache.id);
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => (i % 2 ? c : other).createCredential(cache.id)),
+      );
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 5);
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof CredentialLimitError, String(r.reason));
+      assert.equal((await c.listCredentials(cache.id)).length, MAX_CREDENTIALS_PER_CACHE);
+      await assert.rejects(c.createCredential(cache.id), CredentialLimitError);
+      assert.equal((await c.createCredential(neighbour.id)).credential.cacheId, neighbour.id, 'per cache');
+      const last = (await c.listCredentials(cache.id)).at(-1)!;
+      assert.equal(await c.deleteCredential(last.id), 'deleted');
+      await c.createCredential(cache.id);
+      await assert.rejects(other.createCredential(cache.id), CredentialLimitError);
     }));
 
     test('a deleted cache serves nothing, frees its name, but its credentials still name it', withCatalog(async (c) => {

@@ -67,6 +67,19 @@ export interface RetentionPolicy {
   readonly hourlyMs: number;
 }
 
+/**
+ * Credentials a cache may have, its primary included. createCredential refuses the next
+ * with CredentialLimitError, checked and inserted atomically (two control planes cannot
+ * both make the 100th), so every path (API, operator, CLI) hits the same cap.
+ */
+export const MAX_CREDENTIALS_PER_CACHE = 100;
+
+export class CredentialLimitError extends Error {
+  constructor(readonly cacheId: number) {
+    super(`cache ${cacheId} already has the most credentials a cache can have: at most ${MAX_CREDENTIALS_PER_CACHE} credentials`);
+  }
+}
+
 /** A newly made credential: the only moment its password exists in clear. */
 export interface NewCredential {
   readonly credential: CredentialRecord;

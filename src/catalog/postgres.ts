@@ -29,6 +29,7 @@ import type {
   CacheRecord, Capabilities, Catalog, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample, NewCredential,
   NodeRecord, RetentionPolicy,
 } from './catalog.ts';
+import { CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { PostgresHistoryRows } from './postgres-history.ts';
 
@@ -298,9 +299,12 @@ export class PostgresCatalog implements Catalog {
 
   async createCredential(cacheId: number, caps: Partial<Capabilities> = {}) {
     return this.tx(async (c) => {
-      // The lock a foreign key takes anyway, taken first so a missing cache gets our error.
-      const found = await c.query('SELECT 1 FROM caches WHERE id = $1 AND NOT deleted FOR KEY SHARE', [cacheId]);
+      // Locking the cache row serializes creations for it, so the count below cannot be
+      // raced past the cap by another control plane (FOR KEY SHARE would not conflict).
+      const found = await c.query('SELECT 1 FROM caches WHERE id = $1 AND NOT deleted FOR NO KEY UPDATE', [cacheId]);
       if (found.rowCount === 0) throw new Error(`no cache ${cacheId}`);
+      const { n } = (await c.query<{ n: number }>('SELECT COUNT(*)::integer AS n FROM credentials WHERE cache_id = $1', [cacheId])).rows[0]!;
+      if (n >= MAX_CREDENTIALS_PER_CACHE) throw new CredentialLimitError(cacheId);
       return insertCredential(c, cacheId, caps, false);
     });
   }

@@ -7,9 +7,9 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword, generateToken, generateUsername, hashSecret, verifySecret } from '../shared/secrets.ts';
-import type {
-  CacheRecord, Capabilities, Catalog, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample, NewCredential,
-  NodeRecord, RetentionPolicy,
+import {
+  CredentialLimitError, MAX_CREDENTIALS_PER_CACHE, type CacheRecord, type Capabilities, type Catalog, type CatalogSnapshot,
+  type CredentialRecord, type HistoryQuery, type HistorySample, type NewCredential, type NodeRecord, type RetentionPolicy,
 } from './catalog.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { SqliteHistoryRows } from './sqlite-history.ts';
@@ -176,10 +176,13 @@ export class SqliteCatalog implements Catalog {
   }
 
   async createCredential(cacheId: number, caps: Partial<Capabilities> = {}) {
+    // IMMEDIATE takes the write lock before counting: another process cannot insert between.
     return this.db.transaction(() => {
       if (!this.cacheById(cacheId)) throw new Error(`no cache ${cacheId}`);
+      const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM credentials WHERE cache_id = ?').get(cacheId) as { n: number };
+      if (n >= MAX_CREDENTIALS_PER_CACHE) throw new CredentialLimitError(cacheId);
       return this.insertCredential(cacheId, caps, false);
-    })();
+    }).immediate();
   }
 
   async listCredentials(cacheId: number) {

@@ -2,7 +2,7 @@
 import type { FlushCommand, Reply, StatsCommand } from '../../protocol/command.ts';
 import { resetCounters } from '../../store/stats.ts';
 import type { ExecContext } from '../exec-context.ts';
-import { FLUSH_FORBIDDEN } from './refusals.ts';
+import { FLUSH_FORBIDDEN, STATS_RESET_FORBIDDEN } from './refusals.ts';
 
 const OK: Reply = Object.freeze({ kind: 'ok' });
 
@@ -25,6 +25,8 @@ export function stats(cmd: StatsCommand, ctx: ExecContext): Reply {
       return { kind: 'stats', entries };
     }
     case 'reset':
+      // Destroys counters as flush_all destroys data: the same capability, the same refusal.
+      if (!ctx.credential.flush) return STATS_RESET_FORBIDDEN;
       resetCounters(tenant.store.counters);
       return OK;
     case 'settings':
