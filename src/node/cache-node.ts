@@ -77,9 +77,8 @@ const TOO_MANY_CONNECTIONS = Buffer.from(`${ERRORS.TOO_MANY_CONNECTIONS.text}\r\
 
 export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
-  let cas = 0;
-  const nextCas = () => ++cas;
-  const tenants = new Tenants((limit) => new ArenaTenantStore({ limit, maxItemSize: limits.maxItemSize, nextCas }));
+  // Each cache's store counts its own CAS values: a shared counter would leak other tenants' writes.
+  const tenants = new Tenants((limit) => new ArenaTenantStore({ limit, maxItemSize: limits.maxItemSize }));
   const sync = new CatalogSync(opts.catalog, tenants);
 
   const sessions = new Set<Session>();

@@ -75,8 +75,11 @@ export interface MemoryTenantStoreOptions {
   readonly limit: number;
   /** Largest key + value accepted (memcached's item size max, 1 MiB by default). */
   readonly maxItemSize: number;
-  /** Node-wide CAS source, so CAS values are unique across every cache on the node. */
-  readonly nextCas: () => number;
+  /**
+   * CAS source; by default the store's own sequence 1, 2, 3… Never share one between
+   * caches: the gaps would show a tenant how much others write (issue 10, §6).
+   */
+  readonly nextCas?: () => number;
 }
 
 export class MemoryTenantStore implements TenantStore {
@@ -98,7 +101,8 @@ export class MemoryTenantStore implements TenantStore {
   constructor(options: MemoryTenantStoreOptions) {
     this.maxBytes = Math.max(0, options.limit);
     this.maxItemSize = options.maxItemSize;
-    this.nextCas = options.nextCas;
+    let cas = 0;
+    this.nextCas = options.nextCas ?? (() => ++cas);
   }
 
   get bytes(): number {

@@ -49,12 +49,17 @@ export interface ArenaTenantStoreOptions {
   readonly limit: number;
   /** Largest key + value accepted (memcached's item size max, 1 MiB by default). */
   readonly maxItemSize: number;
-  /** Node-wide CAS source, so CAS values are unique across every cache on the node. */
-  readonly nextCas: () => number;
+  /**
+   * CAS source; by default the store's own sequence 1, 2, 3… Never share one between
+   * caches: the gaps would show a tenant how much others write (issue 10, §6).
+   */
+  readonly nextCas?: () => number;
   /** Arena page size; by default about limit/32 within 64 KiB..1 MiB. For tests. */
   readonly pageSize?: number;
-  /** Key hash; tests pass a poor one to force collisions. */
+  /** A fixed key hash, kept across re-keys; tests pass a poor one to force collisions. */
   readonly hash?: KeyHash;
+  /** Makes the index's hash at start and at each re-key; by default HalfSipHash-1-3 under a random key. */
+  readonly newHash?: () => KeyHash;
 }
 
 export interface ArenaMemory {
@@ -85,9 +90,11 @@ export class ArenaTenantStore implements TenantStore {
   constructor(options: ArenaTenantStoreOptions) {
     this.maxBytes = Math.max(0, options.limit);
     this.maxItemSize = Math.min(options.maxItemSize, MAX_VALUE_LENGTH);
-    this.nextCas = options.nextCas;
+    let cas = 0;
+    this.nextCas = options.nextCas ?? (() => ++cas);
     this.arena = new PageArena(this.table, options.pageSize ?? pageSizeFor(this.maxBytes));
-    this.index = new HashIndex(this.table, this.arena, options.hash);
+    const hash = options.hash;
+    this.index = new HashIndex(this.table, this.arena, hash ? () => hash : options.newHash);
   }
 
   get bytes(): number {
@@ -105,6 +112,12 @@ export class ArenaTenantStore implements TenantStore {
   /** What the store's structures hold in memory (benchmarks, tests). */
   memory(): ArenaMemory {
     return { arena: this.arena.stats(), table: this.table.footprint, index: this.index.bucketCount * 4 };
+  }
+
+  /** The index's chains and re-keys (tests); `chain` is the length of the chain `key` hashes to. */
+  indexStats(key?: Buffer): { maxChain: number; rekeys: number; chain: number } {
+    const i = this.index;
+    return { maxChain: i.maxChainLength(), rekeys: i.rekeys, chain: key ? i.chainLength(key) : 0 };
   }
 
   /** Cross-checks arena, table, index and byte count (tests). Returns the item count. */

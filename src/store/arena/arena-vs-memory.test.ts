@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { MemoryTenantStore } from '../tenant-store.ts';
 import type { TenantStore } from '../store-api.ts';
 import type { ItemView, StoreMode } from '../../protocol/command.ts';
-import { casSource, rng } from '../testing/store-contract.ts';
+import { rng } from '../testing/store-contract.ts';
 import { ArenaTenantStore } from './arena-store.ts';
 import type { KeyHash } from './hash-index.ts';
 
@@ -35,9 +35,9 @@ interface Workload {
 
 function runDifferential(w: Workload): { arena: ArenaTenantStore } {
   const rand = rng(w.seed);
-  const ref: TenantStore = new MemoryTenantStore({ limit: w.limit, maxItemSize: w.maxItemSize, nextCas: casSource() });
+  const ref: TenantStore = new MemoryTenantStore({ limit: w.limit, maxItemSize: w.maxItemSize });
   const arena = new ArenaTenantStore({
-    limit: w.limit, maxItemSize: w.maxItemSize, nextCas: casSource(), pageSize: w.pageSize, hash: w.hash,
+    limit: w.limit, maxItemSize: w.maxItemSize, pageSize: w.pageSize, hash: w.hash,
   });
   const keys = Array.from({ length: w.keys }, (_, i) => Buffer.from(`k${i}:${'x'.repeat(i % 23)}`, 'latin1'));
   const modes: StoreMode[] = ['set', 'set', 'set', 'add', 'replace', 'append', 'prepend'];

@@ -1,18 +1,20 @@
 /**
  * The arena store's key index: exact byte comparison under collisions, growth through
- * many doublings, and a hash that spreads sequential keys.
+ * many doublings, a keyed hash that spreads sequential keys and keys chosen to collide
+ * under the old unkeyed one (issue 10, §3), and re-keying when chains grow long anyway.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { casSource } from '../testing/store-contract.ts';
+import { fnvCollisions, fnvHash } from '../testing/unkeyed-hash.ts';
 import { ArenaTenantStore } from './arena-store.ts';
-import { hashKey, type KeyHash } from './hash-index.ts';
+import { MAX_CHAIN_WALK, REKEY_MIN_INSERTS, type KeyHash } from './hash-index.ts';
+import { keyedHash } from './keyed-hash.ts';
 
 const NOW = 1_700_000_000;
 const MiB = 1024 * 1024;
 
 function arenaStore(hash?: KeyHash, limit = 256 * MiB): ArenaTenantStore {
-  return new ArenaTenantStore({ limit, maxItemSize: MiB, nextCas: casSource(), hash });
+  return new ArenaTenantStore({ limit, maxItemSize: MiB, hash });
 }
 
 test('every key in one bucket: lookups still compare the bytes exactly', () => {
@@ -64,13 +66,14 @@ test('the index and the table grow through many doublings and shrink back on flu
   assert.equal(s.get(Buffer.from('grow:1'), NOW)?.value.toString(), 'fresh');
 });
 
-test('hashKey spreads sequential keys evenly over the buckets', () => {
+test('the keyed hash spreads sequential keys evenly over the buckets', () => {
   const buckets = 1 << 16;
   const counts = new Uint32Array(buckets);
   const n = buckets * 4;
+  const hash = keyedHash();
   for (let i = 0; i < n; i++) {
     const k = Buffer.from(`key:${String(i).padStart(7, '0')}`);
-    counts[hashKey(k, 0, k.length) & (buckets - 1)]!++;
+    counts[hash(k, 0, k.length) & (buckets - 1)]!++;
   }
   let empty = 0;
   let max = 0;
@@ -81,4 +84,87 @@ test('hashKey spreads sequential keys evenly over the buckets', () => {
   // Poisson(4): about e^-4 = 1.8% empty buckets, and no bucket far over the mean.
   assert.ok(empty < buckets * 0.03, `${empty} empty buckets`);
   assert.ok(max <= 20, `a bucket holds ${max}`);
+});
+
+test('keys built to share one hash under the old unkeyed function spread out under the keyed one', () => {
+  const keys = fnvCollisions(4000, 'tenant:session:');
+  const h0 = fnvHash(keys[0]!, 0, keys[0]!.length);
+  assert.ok(keys.every((k) => fnvHash(k, 0, k.length) === h0), 'all share the full 32-bit old hash');
+  assert.equal(new Set(keys.map(String)).size, keys.length);
+
+  // The attack as it was: with the old hash every key sits in one chain.
+  const old = arenaStore(fnvHash);
+  for (const k of keys) old.store('set', k, Buffer.from('v'), 0, 0, NOW);
+  assert.equal(old.indexStats().maxChain, keys.length);
+
+  const s = arenaStore();
+  for (const k of keys) assert.equal(s.store('set', k, Buffer.from(String(k)), 0, 0, NOW).status, 'stored');
+  const stats = s.indexStats();
+  // 4,000 random hashes in 4,096 buckets: a chain of 13 has odds of about 1 in 4 million.
+  assert.ok(stats.maxChain <= 12, `longest chain ${stats.maxChain}`);
+  assert.equal(stats.rekeys, 0, 'no chain was long enough to re-key');
+  for (const k of keys) {
+    assert.equal(s.get(k, NOW)?.value.toString(), String(k));
+    assert.ok(s.indexStats(k).chain <= 12);
+  }
+  assert.equal(s.verify(), keys.length);
+});
+
+test('a long chain re-keys the index, which breaks it up', () => {
+  let calls = 0;
+  // The first key is "leaked": every key collides under it. Later keys are random.
+  const s = new ArenaTenantStore({
+    limit: 64 * MiB, maxItemSize: MiB, newHash: () => (calls++ === 0 ? () => 7 : keyedHash()),
+  });
+  const keys = Array.from({ length: 500 }, (_, i) => Buffer.from(`k${i}`));
+  keys.forEach((k, i) => {
+    s.store('set', k, Buffer.from(`v${i}`), 0, 0, NOW);
+    // The chain never gets past the walk bound plus the insert that found it.
+    assert.ok(s.indexStats().maxChain <= MAX_CHAIN_WALK + 2, `after ${i + 1} keys`);
+  });
+  assert.equal(s.indexStats().rekeys, 1);
+  assert.ok(s.indexStats().maxChain <= 8, `longest chain ${s.indexStats().maxChain}`);
+  keys.forEach((k, i) => assert.equal(s.get(k, NOW)?.value.toString(), `v${i}`));
+  assert.equal(s.verify(), keys.length);
+});
+
+test('re-keying is rate-limited: a hash that stays bad costs at most about one rehash per insert', () => {
+  const s = arenaStore(() => 99);
+  const n = 3000;
+  const keys = Array.from({ length: n }, (_, i) => Buffer.from(`key:${i}`));
+  keys.forEach((k, i) => s.store('set', k, Buffer.from(`v${i}`), 0, 0, NOW));
+  // The first long chain re-keys at once; then once per max(items, 1024) inserts, plus
+  // the doublings (64 -> 4096 buckets), which take a new key for free.
+  const rekeys = s.indexStats().rekeys;
+  const bound = 1 + Math.ceil(Math.log2(n / 64)) + Math.floor(n / REKEY_MIN_INSERTS);
+  assert.ok(rekeys >= 2 && rekeys <= bound, `${rekeys} re-keys, bound ${bound}`);
+  // Reads alone never re-key, however long the chains they walk.
+  for (let r = 0; r < 3; r++) keys.forEach((k, i) => assert.equal(s.get(k, NOW)?.value.toString(), `v${i}`));
+  assert.equal(s.indexStats().rekeys, rekeys);
+  assert.equal(s.verify(), n);
+});
+
+test('every re-key rewrites the tags: keys stay found through many re-keys, deletes and reuse', () => {
+  let n = 0;
+  // Each new "key" is a different constant: every chain is long, every tag changes.
+  const s = new ArenaTenantStore({
+    limit: 64 * MiB, maxItemSize: MiB, newHash: () => {
+      const c = Math.imul(++n, 0x9e3779b9) >>> 0;
+      return () => c;
+    },
+  });
+  const live = new Map<string, string>();
+  for (let i = 0; i < 6000; i++) {
+    const k = `k${i % 2500}`;
+    if (i % 7 === 3) {
+      s.delete(Buffer.from(k), NOW);
+      live.delete(k);
+    } else {
+      s.store('set', Buffer.from(k), Buffer.from(`v${i}`), 0, 0, NOW);
+      live.set(k, `v${i}`);
+    }
+  }
+  assert.ok(s.indexStats().rekeys >= 3, `${s.indexStats().rekeys} re-keys`);
+  for (let j = 0; j < 2500; j++) assert.equal(s.peek(Buffer.from(`k${j}`), NOW)?.value.toString() ?? null, live.get(`k${j}`) ?? null);
+  assert.equal(s.verify(), live.size);
 });

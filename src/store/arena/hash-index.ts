@@ -5,24 +5,27 @@
  * The bucket count is a power of two at least the item count (load factor <= 1); it
  * doubles as items arrive, rehashing from the stored key bytes (no hash is kept per slot,
  * which would cost 4 bytes an item).
+ *
+ * Keys are chosen by clients, so the hash is keyed (HalfSipHash-1-3, keyed-hash.ts) with
+ * a random key per index: nobody can compute keys that share a bucket (issue 10, §3).
+ * Should chains grow long anyway (a leaked key), the index takes a new key and rebuilds;
+ * see insert.
  */
 import { MAX_KEY_LENGTH, NONE, type ItemTable } from './item-table.ts';
 import type { PageArena } from './page-arena.ts';
+import { keyedHash, type KeyHash } from './keyed-hash.ts';
 
-/** Hash of buf[start, end). Must spread its result over all 32 bits. */
-export type KeyHash = (buf: Uint8Array, start: number, end: number) => number;
+export type { KeyHash } from './keyed-hash.ts';
 
-/** FNV-1a over the bytes, finished with murmur3's fmix32 so the low bits (the bucket) mix well. */
-export function hashKey(buf: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+/**
+ * A find that walks more entries than this sets off a re-key. At load factor <= 1 a
+ * random hash gives a bucket this many keys with odds of about e^-1/33! (1e-37): such a
+ * chain means keys chosen to collide.
+ */
+export const MAX_CHAIN_WALK = 32;
+
+/** Fewest inserts between two re-keys: see insert. */
+export const REKEY_MIN_INSERTS = 1024;
 
 const INITIAL_BUCKETS = 64;
 
@@ -32,17 +35,30 @@ export class HashIndex {
   private size = 0;
   private readonly table: ItemTable;
   private readonly arena: PageArena;
-  private readonly hash: KeyHash;
+  private readonly newHash: () => KeyHash;
+  private hash: KeyHash;
+  /** A find walked more than MAX_CHAIN_WALK entries since the last re-key. */
+  private longChain = false;
+  /** Inserts since the last re-key; the first re-key may come at once. */
+  private insertsSinceRekey = Infinity;
+  private rekeyCount = 0;
 
-  constructor(table: ItemTable, arena: PageArena, hash: KeyHash = hashKey) {
+  /** `newHash` makes the hash, again at every re-key: a fresh random key by default. */
+  constructor(table: ItemTable, arena: PageArena, newHash: () => KeyHash = keyedHash) {
     this.table = table;
     this.arena = arena;
-    this.hash = hash;
+    this.newHash = newHash;
+    this.hash = newHash();
     this.reset();
   }
 
   get bucketCount(): number {
     return this.buckets.length;
+  }
+
+  /** Times the index took a new hash key (tests). */
+  get rekeys(): number {
+    return this.rekeyCount;
   }
 
   /**
@@ -54,7 +70,7 @@ export class HashIndex {
     return ((h >>> 24) << 8) | keyLength;
   }
 
-  /** Hash of a caller's key, to pass to find and insert. */
+  /** Hash of a caller's key, to pass to find and insert; valid until the next insert. */
   hashOf(key: Buffer): number {
     return this.hash(key, 0, key.length);
   }
@@ -65,28 +81,49 @@ export class HashIndex {
     const len = key.length;
     if (len > MAX_KEY_LENGTH) return NONE; // never stored, and its tag would not fit
     const tag = HashIndex.keyTag(len, h);
+    let steps = 0;
     for (let s = this.buckets[h & this.mask]!; s !== NONE; s = t.hashNext(s)) {
+      steps++;
       if (t.keyTag(s) !== tag) continue;
       const buf = this.arena.bufferOf(s);
       const at = this.arena.dataStart(s);
       let i = 0;
       while (i < len && buf[at + i] === key[i]) i++;
-      if (i === len) return s;
+      if (i === len) {
+        if (steps > MAX_CHAIN_WALK) this.longChain = true;
+        return s;
+      }
     }
+    if (steps > MAX_CHAIN_WALK) this.longChain = true;
     return NONE;
   }
 
-  /** Adds a slot whose key bytes are already in the arena and whose row has keyTag(len, h). */
+  /**
+   * Adds a slot whose key bytes are already in the arena and whose row has keyTag(len, h).
+   *
+   * The store finds a key before it inserts it, so a long chain is seen before it grows.
+   * Then the index re-keys here, where no caller holds a hash of the old key: every
+   * stored key is hashed again and every row's tag rewritten. That costs as much as a
+   * doubling, so it is allowed once per max(items, REKEY_MIN_INSERTS) inserts, the first
+   * at once: at most about one extra key hashed per insert, however the keys are chosen,
+   * and never a lever to make the node rehash on every request. A long chain seen while
+   * the allowance is spent waits for the next insert; a doubling that comes first takes
+   * the new key for free.
+   */
   insert(slot: number, h: number): void {
     this.size++;
+    this.insertsSinceRekey++;
     if (this.size > this.buckets.length) {
       // Rebuilding from the table links every slot in use, this new one included.
-      this.rebuild(this.buckets.length * 2);
+      this.rebuild(this.buckets.length * 2, this.longChain);
       return;
     }
     const b = h & this.mask;
     this.table.setHashNext(slot, this.buckets[b]!);
     this.buckets[b] = slot;
+    if (this.longChain && this.insertsSinceRekey >= Math.max(this.size, REKEY_MIN_INSERTS)) {
+      this.rebuild(this.buckets.length, true);
+    }
   }
 
   /** Unlinks a slot; its key bytes must still be in the arena. */
@@ -112,22 +149,49 @@ export class HashIndex {
     this.size = 0;
   }
 
+  /** Length of the chain `key` hashes to (tests). */
+  chainLength(key: Buffer): number {
+    let n = 0;
+    for (let s = this.buckets[this.hashOf(key) & this.mask]!; s !== NONE; s = this.table.hashNext(s)) n++;
+    return n;
+  }
+
+  /** Length of the longest chain (tests). */
+  maxChainLength(): number {
+    let max = 0;
+    for (let b = 0; b < this.buckets.length; b++) {
+      let n = 0;
+      for (let s = this.buckets[b]!; s !== NONE; s = this.table.hashNext(s)) n++;
+      if (n > max) max = n;
+    }
+    return max;
+  }
+
   private slotHash(slot: number): number {
     const at = this.arena.dataStart(slot);
     return this.hash(this.arena.bufferOf(slot), at, at + this.table.keyLen(slot));
   }
 
   /**
-   * Relinks every slot in use into `count` buckets. Walks the table in slot order, which
-   * is roughly arena order, so hashing the stored keys reads memory sequentially.
+   * Relinks every slot in use into `count` buckets, under a new hash key when `rekey`
+   * (then every row's tag changes too). Walks the table in slot order, which is roughly
+   * arena order, so hashing the stored keys reads memory sequentially.
    */
-  private rebuild(count: number): void {
+  private rebuild(count: number, rekey: boolean): void {
+    if (rekey) {
+      this.hash = this.newHash();
+      this.longChain = false;
+      this.insertsSinceRekey = 0;
+      this.rekeyCount++;
+    }
     const t = this.table;
     const buckets = new Int32Array(count).fill(NONE);
     const mask = count - 1;
     for (let s = 0; s < t.highWater; s++) {
       if (t.isFree(s)) continue;
-      const b = this.slotHash(s) & mask;
+      const h = this.slotHash(s);
+      if (rekey) t.setKeyTag(s, HashIndex.keyTag(t.keyLen(s), h));
+      const b = h & mask;
       t.setHashNext(s, buckets[b]!);
       buckets[b] = s;
     }
