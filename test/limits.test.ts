@@ -108,26 +108,50 @@ function mib(n: number): string {
   return `${(n / 2 ** 20).toFixed(1)} MiB`;
 }
 
-test('past --max-connections a new connection gets SERVER_ERROR too many connections and is closed', async () => {
+test('past --max-connections a login gets SERVER_ERROR too many connections and is closed; waiting connections hold no such slot', async () => {
   const h = await startNode({ maxConnections: 3 });
   const cache = await h.createCache();
-  const held = [await h.login(cache), await h.connect(), await h.connect()];
-  await until(() => h.node.connectionCount === 3);
-  const extra = await h.connect();
-  assert.equal(await extra.readUntil((b) => b.includes('\r\n')).then(String), 'SERVER_ERROR too many connections\r\n');
+  const held = [await h.login(cache), await h.login(cache), await h.login(cache)];
+  // Connections that have not logged in wait in their own pool: they still connect.
+  const waiting = [await h.connect(), await h.connect()];
+  await until(() => h.node.connectionCount === 5 && h.node.waitingCount === 2);
+  const extra = waiting[0]!;
+  assert.equal(await extra.text(`set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\n`), 'SERVER_ERROR too many connections\r\n');
   assert.equal(await extra.waitClosed(3000), true);
-  // The connections already open are unaffected.
+  // The connections already logged in are unaffected.
   assert.equal(await held[0]!.text('set a 0 0 1\r\nx\r\n'), 'STORED\r\n');
-  // A binary client past the limit is told the same, as text: its protocol is not known yet.
-  const bin = await h.connect();
-  bin.send(saslPlain(cache.username, cache.password));
-  assert.equal(String(await bin.readUntil((b) => b.includes('\r\n'))), 'SERVER_ERROR too many connections\r\n');
+  // A binary login past the limit: status 0x82 (out of memory, memcached's word for it), then closed.
+  const bin = waiting[1]!;
+  bin.send(saslPlain(cache.username, cache.password, 9));
+  const [res] = await bin.binary();
+  assert.equal(res!.status, 0x82);
+  assert.equal(await bin.waitClosed(3000), true);
   // Room again once one leaves.
   held[2]!.end();
   await until(() => h.node.connectionCount === 2);
   const again = await h.login(cache);
   assert.equal(await again.text('get a\r\n', 'END\r\n'), 'VALUE a 0 1\r\nx\r\nEND\r\n');
   await h.close();
+});
+
+test('in anonymous mode, past --max-connections a new connection gets SERVER_ERROR too many connections and is closed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cachier-limits-'));
+  const catalog = openSqliteCatalog(dir);
+  const anon = (await catalog.createCache({ memoryBytes: 64 << 20 })).cache.id;
+  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, anonymousCacheId: anon, maxConnections: 2 });
+  cleanups.push(async () => {
+    await node.close();
+    await catalog.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const held = [await RawClient.connect(node.port), await RawClient.connect(node.port)];
+  assert.equal(await held[0]!.text('set k 0 0 1\r\nv\r\n'), 'STORED\r\n');
+  await until(() => node.connectionCount === 2);
+  const extra = await RawClient.connect(node.port);
+  assert.equal(String(await extra.readUntil((b) => b.includes('\r\n'))), 'SERVER_ERROR too many connections\r\n');
+  assert.equal(await extra.waitClosed(3000), true);
+  assert.equal(await held[1]!.text('get k\r\n', 'END\r\n'), 'VALUE k 0 1\r\nv\r\nEND\r\n');
+  for (const c of held) c.end();
 });
 
 test('past --max-cache-connections a login to that cache is refused and closed; other caches still log in', async () => {
@@ -345,24 +369,30 @@ test('a binary client pipelining GETs without reading is bounded the same way', 
   await h.close();
 });
 
-test('one get naming a 1 MiB item many times is refused past the reply limit, not buffered', async () => {
+test('one get naming a 1 MiB item 200 times is streamed whole and in order, then the next request is answered', async () => {
   const h = await startNode();
   const cache = await h.createCache();
   const c = await h.login(cache);
   const value = 'z'.repeat(2 ** 20 - 16);
   assert.equal(await c.text(`set z 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
-  // 20 000 keys of a 1 MiB item would be ~20 GiB of reply.
-  assert.equal(
-    await c.text(`get ${Array(20_000).fill('z').join(' ')}\r\n`),
-    'SERVER_ERROR out of memory writing get response\r\n',
-  );
-  assert.equal(await c.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
-
-  // Under the limit (64 MiB by default) a multi-get is answered in full.
+  assert.equal(await c.text('set small 0 0 2\r\nok\r\n'), 'STORED\r\n');
+  // ~200 MiB of reply from one request (with a miss and a small hit among the big ones),
+  // pipelined with a version request that must come after the get's END.
+  const keys = [...Array(100).fill('z'), 'missing', 'small', ...Array(100).fill('z')];
   const s = await nonReadingSocket(h.node.port);
-  await writeAll(s, `set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\nget ${Array(40).fill('z').join(' ')}\r\n`);
-  const expected = 'STORED\r\n'.length + 40 * `VALUE z 0 ${value.length}\r\n${value}\r\n`.length + 'END\r\n'.length;
-  assert.equal(await countBytes(s, expected), expected);
+  await writeAll(s, `set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\nget ${keys.join(' ')}\r\nversion\r\n`);
+  const big = `VALUE z 0 ${value.length}\r\n${value}\r\n`;
+  const expected = ['STORED\r\n', big.repeat(100), 'VALUE small 0 2\r\nok\r\n', big.repeat(100), 'END\r\n', 'VERSION 1.6.21-cachier\r\n'];
+  const total = expected.reduce((n, part) => n + part.length, 0);
+  const got = await readBytes(s, total);
+  assert.equal(got.length, total);
+  let at = 0;
+  for (const part of expected) {
+    assert.equal(got.toString('latin1', at, at + part.length), part, `at byte ${at}`);
+    at += part.length;
+  }
+  // get_hits counts every key, as for an unstreamed get.
+  assert.match(await c.text('stats\r\n', 'END\r\n'), /STAT get_hits 201\r\nSTAT get_misses 1\r\n/);
   s.destroy();
   await h.close();
 });
@@ -384,16 +414,19 @@ test('a connection that was told to close but never reads is dropped after the g
   await h.close();
 });
 
-/** Reads from a paused socket until `expected` bytes came (or 30 s); returns the count. */
-function countBytes(s: Socket, expected: number): Promise<number> {
+/** Reads from a paused socket until `expected` bytes came (or 30 s); returns what came. */
+function readBytes(s: Socket, expected: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
   let received = 0;
-  return new Promise<number>((resolve) => {
-    const timer = setTimeout(() => resolve(received), 30_000);
+  return new Promise<Buffer>((resolve) => {
+    const done = () => resolve(Buffer.concat(chunks));
+    const timer = setTimeout(done, 30_000);
     s.on('data', (d: Buffer) => {
+      chunks.push(d);
       received += d.length;
       if (received >= expected) {
         clearTimeout(timer);
-        resolve(received);
+        done();
       }
     });
     s.resume();

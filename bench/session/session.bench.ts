@@ -13,6 +13,7 @@ import { LoginThrottle } from '../../src/shared/login-throttle.ts';
 import { ArenaTenantStore } from '../../src/store/arena/arena-store.ts';
 import type { Connection, ConnectionHandlers } from '../../src/node/io/connection.ts';
 import { nodeLimits } from '../../src/node/limits.ts';
+import { ConnectionSlots } from '../../src/node/connection-slots.ts';
 import { Session } from '../../src/node/session.ts';
 import { Tenants } from '../../src/node/tenants.ts';
 
@@ -46,7 +47,7 @@ function openSession(): NullConnection {
   const conn = new NullConnection();
   new Session(conn, {
     tenants, node: { version: 'bench', startedAt: 0, limits: DEFAULT_LIMITS, io: 'stream' },
-    limits: DEFAULT_LIMITS, nodeLimits: nodeLimits({}, DEFAULT_LIMITS.maxItemSize), throttle: new LoginThrottle(),
+    limits: DEFAULT_LIMITS, nodeLimits: nodeLimits({}), throttle: new LoginThrottle(), slots: new ConnectionSlots(nodeLimits({})),
     anonymousCacheId: 1, onClose() {},
   });
   return conn;

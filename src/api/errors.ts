@@ -19,7 +19,7 @@ export const API_ERRORS = {
   OPERATOR_TOKEN: { status: 401, message: 'Operator token required (Authorization: Bearer <token>).' },
   CACHE_NAME_TAKEN: { status: 409, message: 'A cache with that name already exists.' },
   SERVER_ERROR: { status: 500, message: 'Server error' },
-  /** Too many failed Basic logins from the source or for the username (see shared/login-throttle.ts). */
+  /** Too many failed Basic logins from one source waiting for their answer (see shared/login-throttle.ts). */
   LOGIN_THROTTLED: { status: 429, message: 'Too many failed logins; try again later.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -18,8 +18,9 @@ const USAGE = `usage:
   cachier cache list [--data DIR | --database-url URL] [--json]
   cachier cache show|disable|enable|delete ID [--data DIR | --database-url URL] [--json]
   cachier cache resize ID --memory SIZE [--data DIR | --database-url URL] [--json]
-NODE LIMITS: [--max-connections N (4096)] [--max-cache-connections N (1024)] [--idle-timeout S (0 = off)]
-  [--auth-timeout S (5)] [--max-item-size SIZE (1mb)] [--max-reply-size SIZE (64mb)] [--tls-cert F --tls-key F]
+NODE LIMITS: [--max-connections N (4096)] [--max-pending-connections N (1024)] [--max-pending-per-source N (64)]
+  [--max-cache-connections N (1024)] [--idle-timeout S (0 = off)] [--auth-timeout S (5)]
+  [--max-item-size SIZE (1mb)] [--max-reply-queue SIZE (4mb)] [--tls-cert F --tls-key F]
   [--io auto|native|stream (auto: the native socket loop where it is built, else Node sockets)]
 PostgreSQL URLs may carry ?schema=NAME to keep the tables in their own schema.`;
 

@@ -16,9 +16,11 @@ export const NODE_FLAGS = {
   'auth-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'max-connections': { type: 'string' },
+  'max-pending-connections': { type: 'string' },
+  'max-pending-per-source': { type: 'string' },
   'max-cache-connections': { type: 'string' },
   'max-item-size': { type: 'string' },
-  'max-reply-size': { type: 'string' },
+  'max-reply-queue': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   io: { type: 'string' },
@@ -42,17 +44,21 @@ const MAX_ITEM_SIZE = 128 * 1024 * 1024;
 
 export function nodeFlagOptions(o: FlagValues<typeof NODE_FLAGS>): NodeFlagOptions {
   const maxItemSize = sizeOption(o['max-item-size'], 'max-item-size', DEFAULT_LIMITS.maxItemSize, MIN_ITEM_SIZE, MAX_ITEM_SIZE);
-  const maxReplyBytes = sizeOption(o['max-reply-size'], 'max-reply-size', DEFAULT_NODE_LIMITS.maxReplyBytes, maxItemSize, 2 ** 31);
   return {
     authTimeoutMs: intOption(o['auth-timeout'], 'auth-timeout', DEFAULT_NODE_LIMITS.authTimeoutMs / 1000, 1, 3600) * 1000,
     idleTimeoutMs: intOption(o['idle-timeout'], 'idle-timeout', 0, 0, 30 * 86400) * 1000,
     maxConnections: intOption(o['max-connections'], 'max-connections', DEFAULT_NODE_LIMITS.maxConnections, 1, 1_000_000),
+    maxPendingConnections: intOption(
+      o['max-pending-connections'], 'max-pending-connections', DEFAULT_NODE_LIMITS.maxPendingConnections, 1, 1_000_000,
+    ),
+    maxPendingPerSource: intOption(
+      o['max-pending-per-source'], 'max-pending-per-source', DEFAULT_NODE_LIMITS.maxPendingPerSource, 1, 1_000_000,
+    ),
     maxCacheConnections: intOption(
       o['max-cache-connections'], 'max-cache-connections', DEFAULT_NODE_LIMITS.maxCacheConnections, 1, 1_000_000,
     ),
-    replyQueueBytes: DEFAULT_NODE_LIMITS.replyQueueBytes,
+    replyQueueBytes: sizeOption(o['max-reply-queue'], 'max-reply-queue', DEFAULT_NODE_LIMITS.replyQueueBytes, 1024, 2 ** 31),
     closingGraceMs: DEFAULT_NODE_LIMITS.closingGraceMs,
-    maxReplyBytes,
     limits: { ...DEFAULT_LIMITS, maxItemSize },
     tls: pemPair(o['tls-cert'], o['tls-key'], 'tls'),
     io: ioOption(o.io),

@@ -8,14 +8,16 @@
  * a valid api-capable credential of that very cache is 403.
  *
  * Basic logins go through the app's LoginThrottle (src/shared/login-throttle.ts, which
- * explains the policy): after too many wrong passwords from a source or for a username,
- * further attempts get 429 "Too many failed logins; try again later." with Retry-After,
- * without their password being checked. Only a wrong password (or unknown username)
- * counts; a right one for another cache or without api_capability is a 403, not a failure.
+ * explains the policy): a right password is always let through at once; a wrong one (or
+ * an unknown username, alike) is answered after a delay that grows with recent failures
+ * from its source, and a source with too many such answers outstanding gets 429 "Too many
+ * failed logins; try again later." with Retry-After at once. A right password for another
+ * cache or without api_capability is a 403, not a failure.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CacheRecord, Catalog, CredentialRecord } from '../catalog/catalog.ts';
-import type { LoginThrottle } from '../shared/login-throttle.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottle } from '../shared/login-throttle.ts';
 import { hashSecret, verifySecret } from '../shared/secrets.ts';
 import { ApiError } from '../api/errors.ts';
 
@@ -49,9 +51,9 @@ export function parseBearer(header: string | undefined): string | undefined {
 }
 
 /**
- * Checks a request's Basic credential: the credential if its password is right,
- * undefined if there is none or it is wrong; throws 429 LOGIN_THROTTLED (with
- * Retry-After) instead of checking a throttled one.
+ * Checks a request's Basic credential: the credential if its password is right (at
+ * once), undefined if there is none or it is wrong (after the failure's delay); throws
+ * 429 LOGIN_THROTTLED (with Retry-After) when the source has too many failures waiting.
  */
 export type BasicAuthenticator = (request: FastifyRequest, reply: FastifyReply) => Promise<CredentialRecord | undefined>;
 
@@ -59,21 +61,21 @@ export function basicAuthenticator(catalog: Catalog, throttle: LoginThrottle): B
   return async (request, reply) => {
     const basic = parseBasic(request.headers.authorization);
     if (!basic) return undefined;
-    const source = request.ip;
-    const verdict = throttle.check(source, basic.username);
-    if (verdict.throttled) {
-      reply.header('retry-after', String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
+    const known = await catalog.findCredential(basic.username);
+    // Both paths cost one hash, and both failures are slowed alike: no username oracle.
+    const ok = verifySecret(basic.password, known ?? DUMMY);
+    if (known && ok) return known;
+    const failure = throttle.fail(request.ip, basic.username);
+    if (!failure) {
+      reply.header('retry-after', String(Math.ceil(DEFAULT_LOGIN_THROTTLE.maxDelayMs / 1000)));
       throw new ApiError('LOGIN_THROTTLED');
     }
-    const known = await catalog.findCredential(basic.username);
-    const ok = verifySecret(basic.password, known ?? DUMMY);
-    if (!known) return undefined; // an unknown username is no guess (see login-throttle.ts)
-    if (!ok) {
-      throttle.recordFailure(source, basic.username);
-      return undefined;
+    try {
+      await sleep(failure.delayMs);
+    } finally {
+      failure.release();
     }
-    throttle.recordSuccess(source, basic.username);
-    return known;
+    return undefined;
   };
 }
 

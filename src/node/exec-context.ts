@@ -26,4 +26,6 @@ export interface ExecContext {
   readonly session: SessionControl;
   /** Unix seconds. */
   readonly now: number;
+  /** Reply bytes the connection may still queue before a multi-key get pauses (see retrieval.ts). */
+  readonly replyRoom: number;
 }

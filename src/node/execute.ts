@@ -4,7 +4,7 @@
  * where a table lookup by kind was a megamorphic keyed load on every request. The
  * compiler rejects a new kind without a case (the `never` in default).
  */
-import type { Command, Reply } from '../protocol/command.ts';
+import type { Command, GetCommand, Reply } from '../protocol/command.ts';
 import { arith } from './commands/arithmetic.ts';
 import { flush, ok, stats, version } from './commands/admin-commands.ts';
 import { debug, get } from './commands/retrieval.ts';
@@ -37,4 +37,9 @@ export function execute(cmd: Command, ctx: ExecContext): Reply {
       throw new Error(`no handler for ${(unknown as Command).kind}`);
     }
   }
+}
+
+/** Goes on with a get whose reply stopped at key `from` (a streamed multi-key get). */
+export function resumeGet(cmd: GetCommand, from: number, ctx: ExecContext): Reply {
+  return get(cmd, ctx, from);
 }

@@ -5,21 +5,25 @@
  *
  * A client that never reads cannot grow our memory: reading pauses while the socket's
  * send buffer is full, and the parse loop stops taking requests from what it has already
- * read once `replyQueueBytes` of replies are waiting; it goes on after the client drains
- * them. So a connection holds at most one read's worth of requests, that much of replies
- * plus one reply, whose size `maxReplyBytes` bounds. Idle connections are found by the
- * node's once-a-second sweep (`sweep`), from a timestamp the data path already takes:
- * nothing per request. Logins go through the node's LoginThrottle first.
+ * read once `replyQueueBytes` of replies are waiting; a multi-key get stops between two
+ * values at that point (its reply is streamed). It all goes on after the client drains
+ * them. So a connection holds at most one read's worth of requests and that much of
+ * replies plus one item. Before login it may send only login-sized frames
+ * (PRE_LOGIN_LIMITS); a bigger one closes it. A failed login is answered after the
+ * throttle's delay (login-throttle.ts), and nothing more is read meanwhile. Idle
+ * connections are found by the node's once-a-second sweep (`sweep`), from a timestamp the
+ * data path already takes: nothing per request.
  */
-import type { Command, ItemView, ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
+import type { Command, GetCommand, ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
 import { parseSaslPlain } from '../protocol/binary/sasl-plain.ts';
 import { ReplyBuffer } from '../protocol/reply-buffer.ts';
 import { bufferView, copyOf, viewOf } from '../shared/buffer-view.ts';
 import type { ErrorCode } from '../shared/errors.ts';
-import type { LoginThrottle } from '../shared/login-throttle.ts';
+import type { DelayedFailure, LoginThrottle } from '../shared/login-throttle.ts';
+import type { ConnectionSlots } from './connection-slots.ts';
 import type { ExecContext, NodeInfo, SessionControl } from './exec-context.ts';
-import { execute } from './execute.ts';
-import type { NodeLimits } from './limits.ts';
+import { execute, resumeGet } from './execute.ts';
+import { PRE_LOGIN_LIMITS, type NodeLimits } from './limits.ts';
 import { ANONYMOUS, type Credential, type Tenant, type TenantConnection, type Tenants } from './tenants.ts';
 import type { Connection } from './io/connection.ts';
 import { BINARY_MAGIC, BINARY_WIRE, TEXT_WIRE, type Wire } from './wire.ts';
@@ -31,6 +35,8 @@ export interface SessionOptions {
   /** Connection limits and timeouts (see limits.ts). */
   readonly nodeLimits: NodeLimits;
   readonly throttle: LoginThrottle;
+  /** The node's connection slots: logged-in and waiting-to-log-in (connection-slots.ts). */
+  readonly slots: ConnectionSlots<Session>;
   /** Serve unauthenticated connections from this cache with every capability. */
   readonly anonymousCacheId?: number;
   /** For unexpected failures; never given request data or secrets. */
@@ -58,8 +64,13 @@ export class Session implements TenantConnection, SessionControl {
   private closingSince = 0;
   /** A write did not fit the socket's buffer: nothing more is parsed until 'drain'. */
   private blocked = false;
-  /** The parse loop stopped at replyQueueBytes with requests left in `pending`. */
+  /** The parse loop stopped at replyQueueBytes with work left (`pending`, `unfinished`). */
   private stalled = false;
+  /** A multi-key get whose reply stopped at the cap: it goes on before anything else. */
+  private unfinished: { frame: unknown; command: GetCommand; from: number } | undefined;
+  /** A failed login's answer waits out its delay; nothing is sent or read meanwhile. */
+  private held: DelayedFailure | undefined;
+  private heldTimer: NodeJS.Timeout | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private now = 0;
   /** Milliseconds of the last request read or blocked reply drained. */
@@ -67,7 +78,9 @@ export class Session implements TenantConnection, SessionControl {
   private readonly ctx: Mutable<ExecContext>;
 
   constructor(private readonly socket: Connection, private readonly opts: SessionOptions) {
-    this.ctx = { tenant: undefined as unknown as Tenant, credential: NO_ACCESS, tenants: opts.tenants, node: opts.node, session: this, now: 0 };
+    this.ctx = {
+      tenant: undefined as unknown as Tenant, credential: NO_ACCESS, tenants: opts.tenants, node: opts.node, session: this, now: 0, replyRoom: 0,
+    };
     socket.bind({
       data: (chunk, ms) => this.onData(chunk, ms),
       drain: () => this.onDrain(),
@@ -75,13 +88,15 @@ export class Session implements TenantConnection, SessionControl {
     });
     const anon = opts.anonymousCacheId !== undefined ? opts.tenants.get(opts.anonymousCacheId) : undefined;
     if (anon && anon.enabled) {
-      if (!this.attach(anon, ANONYMOUS)) {
+      const refused = this.attach(anon, ANONYMOUS);
+      if (refused) {
         // Not yet known which protocol the client speaks: answer as text, as on the node limit.
-        TEXT_WIRE.encodeError('CACHE_CONNECTIONS', this.out);
+        TEXT_WIRE.encodeError(refused, this.out);
         this.closing = true;
         this.flush();
       }
     } else {
+      opts.slots.wait(this, socket.remoteAddress);
       this.authTimer = setTimeout(() => this.close('authentication timeout'), opts.nodeLimits.authTimeoutMs).unref();
     }
   }
@@ -115,39 +130,36 @@ export class Session implements TenantConnection, SessionControl {
   }
 
   /**
-   * Checks a login (throttle first, then the password) and attaches the connection to its
-   * cache; answers the reply for either login form. A login refused for the cache's
-   * connection limit closes the connection.
+   * Checks a login and attaches the connection to its cache; answers the reply for either
+   * login form. A right password gets in at once. A wrong one (or an unknown username)
+   * is answered after the throttle's delay, or the connection is closed unanswered when
+   * its source has too many failures waiting. A login refused for a connection limit
+   * closes the connection.
    */
   private tryLogin(username: string, password: string): Reply {
     const { tenants, throttle } = this.opts;
-    const source = this.socket.remoteAddress;
     const named = tenants.tenantOfUsername(username);
     if (named) named.store.counters.auth_cmds++;
-    if (throttle.check(source, username).throttled) {
-      if (named) named.store.counters.auth_errors++;
-      return error('AUTH_THROTTLED');
-    }
     const ok = tenants.authenticate(username, password);
     if (!ok) {
-      // An unknown username is no guess (see login-throttle.ts): only known ones count.
-      if (named) {
-        throttle.recordFailure(source, username);
-        named.store.counters.auth_errors++;
-      }
+      if (named) named.store.counters.auth_errors++;
+      const failure = throttle.fail(this.socket.remoteAddress, username);
+      if (failure) this.hold(failure);
+      else this.close('too many failed logins waiting from this address');
       return error('AUTH_FAILED');
     }
-    throttle.recordSuccess(source, username);
-    if (!this.attach(ok.tenant, ok.credential)) {
+    const refused = this.attach(ok.tenant, ok.credential);
+    if (refused) {
       this.closing = true;
-      return error('CACHE_CONNECTIONS');
+      return error(refused);
     }
     return AUTHENTICATED;
   }
 
-  /** Makes the connection act as `credential`; false if the cache has no room for it. */
-  private attach(tenant: Tenant, credential: Credential): boolean {
-    if (tenant !== this.tenant && tenant.connections.size >= this.opts.nodeLimits.maxCacheConnections) return false;
+  /** Makes the connection act as `credential`, or says which limit refuses it. */
+  private attach(tenant: Tenant, credential: Credential): ErrorCode | undefined {
+    if (tenant !== this.tenant && tenant.connections.size >= this.opts.nodeLimits.maxCacheConnections) return 'CACHE_CONNECTIONS';
+    if (!this.opts.slots.login(this)) return 'TOO_MANY_CONNECTIONS';
     if (this.authTimer) clearTimeout(this.authTimer);
     this.authTimer = undefined;
     this.tenant?.connections.delete(this);
@@ -155,7 +167,19 @@ export class Session implements TenantConnection, SessionControl {
     this.credential = credential;
     tenant.connections.add(this);
     tenant.store.counters.total_connections++;
-    return true;
+    return undefined;
+  }
+
+  /** Withholds what is queued (a failed login's answer) for the failure's delay. */
+  private hold(failure: DelayedFailure): void {
+    this.held = failure;
+    this.heldTimer = setTimeout(() => {
+      this.heldTimer = undefined;
+      this.held = undefined;
+      failure.release();
+      this.flush();
+      this.resumeParsing();
+    }, failure.delayMs);
   }
 
   private onData(chunk: Buffer, ms: number): void {
@@ -172,7 +196,7 @@ export class Session implements TenantConnection, SessionControl {
     const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
     this.wire ??= buf[0] === BINARY_MAGIC ? BINARY_WIRE : TEXT_WIRE;
-    if (this.blocked || this.stalled) {
+    if (this.blocked || this.stalled || this.held) {
       // Paused, but a chunk was already on its way: keep it for after the drain (a copy:
       // the transport reuses its read buffer).
       this.pending = buf === chunk ? Buffer.from(buf) : buf;
@@ -184,14 +208,13 @@ export class Session implements TenantConnection, SessionControl {
   /** Parses, runs and answers the requests in `buf` until it ends or the reply queue is full. */
   private process(buf: Buffer): void {
     const wire = this.wire!;
-    const { limits } = this.opts;
     const queueCap = this.opts.nodeLimits.replyQueueBytes;
     let offset = 0;
     // Where buf lies, read once for the views of a pipelined batch (see buffer-view.ts).
     let memory: ArrayBufferLike | undefined;
     let base = 0;
     try {
-      while (offset < buf.length && !this.closing) {
+      while (offset < buf.length && !this.closing && this.held === undefined) {
         if (this.out.length >= queueCap) {
           this.stalled = true;
           break;
@@ -204,12 +227,14 @@ export class Session implements TenantConnection, SessionControl {
           }
           view = bufferView(memory, base + offset, buf.length - offset);
         }
-        const r = wire.parse(view, limits);
+        const loggedIn = this.credential !== undefined;
+        const r = wire.parse(view, loggedIn ? this.opts.limits : PRE_LOGIN_LIMITS);
         if (r.type === 'incomplete') break;
         if (r.type === 'error') {
           // A binary error without a readable header (bad magic) has nobody to answer: just close.
           if (r.frame !== undefined || wire === TEXT_WIRE) wire.encodeError(r.code, this.out, r.frame);
-          if (r.close) {
+          // Before login a frame too big to be a login is not buffered or skipped: the connection goes.
+          if (r.close || (!loggedIn && r.skip)) {
             this.closing = true;
             break;
           }
@@ -222,11 +247,13 @@ export class Session implements TenantConnection, SessionControl {
           continue;
         }
         offset += r.consumed;
-        let reply = this.run(r.command);
-        if (reply.kind === 'values' && reply.items.length > 1 && valueBytes(reply.items) > this.opts.nodeLimits.maxReplyBytes) {
-          reply = error('REPLY_TOO_LARGE');
-        }
+        const reply = this.run(r.command);
         wire.encode(r.frame, r.command, reply, this.out, this.now);
+        if (reply.kind === 'values' && reply.rest > 0) {
+          this.unfinished = { frame: r.frame, command: r.command as GetCommand, from: reply.rest };
+          this.stalled = true;
+          break;
+        }
       }
     } catch (e) {
       // A bug must cost this connection, never the node.
@@ -236,10 +263,24 @@ export class Session implements TenantConnection, SessionControl {
     if (offset < buf.length && !this.closing) {
       // Keep a copy of the unparsed tail: the transport reuses the buffer it read into.
       this.pending = copyOf(buf, offset, buf.length);
-    } else {
+    } else if (this.unfinished === undefined) {
       this.stalled = false;
     }
     this.flush();
+  }
+
+  /** Goes on with a streamed multi-key get: the next values, up to the cap again. */
+  private continueGet(): void {
+    const u = this.unfinished!;
+    this.unfinished = undefined;
+    try {
+      const reply = resumeGet(u.command, u.from, this.context(this.tenant, this.credential));
+      this.wire!.encode(u.frame, u.command, reply, this.out, this.now);
+      if (reply.kind === 'values' && reply.rest > 0) this.unfinished = { ...u, from: reply.rest };
+    } catch (e) {
+      this.opts.onError?.(e);
+      this.closing = true;
+    }
   }
 
   private onDrain(): void {
@@ -248,15 +289,23 @@ export class Session implements TenantConnection, SessionControl {
     this.resumeParsing();
   }
 
-  /** Goes on with what was read but not yet run (a batch stopped at the cap), then reads again. */
+  /** Goes on with what was read but not yet answered (a batch stopped at the cap), then reads again. */
   private resumeParsing(): void {
-    if (this.closing || this.blocked) return;
+    if (this.closing || this.blocked || this.held) return;
+    this.stalled = false;
+    if (this.unfinished) {
+      this.continueGet();
+      this.stalled = this.unfinished !== undefined;
+      if (this.stalled || !this.pending) {
+        this.flush();
+        if (this.blocked || this.stalled || this.closing) return;
+      }
+    }
     if (this.pending) {
-      this.stalled = false;
       const buf = this.pending;
       this.pending = undefined;
       this.process(buf);
-      if (this.blocked || this.stalled || this.closing) return;
+      if (this.blocked || this.stalled || this.closing || this.held) return;
     }
     this.socket.resume();
   }
@@ -290,10 +339,15 @@ export class Session implements TenantConnection, SessionControl {
     ctx.tenant = tenant as Tenant;
     ctx.credential = credential ?? NO_ACCESS;
     ctx.now = this.now;
+    ctx.replyRoom = this.opts.nodeLimits.replyQueueBytes - this.out.length;
     return ctx;
   }
 
   private flush(): void {
+    if (this.held && !this.closing) {
+      this.socket.pause();
+      return;
+    }
     if (this.out.length > 0) {
       const data = this.out.take();
       if (data.length > REPLY_BUFFER_KEEP) this.out = new ReplyBuffer();
@@ -318,7 +372,12 @@ export class Session implements TenantConnection, SessionControl {
   private onClosed(): void {
     this.closing = true;
     this.pending = undefined;
+    this.unfinished = undefined;
     if (this.authTimer) clearTimeout(this.authTimer);
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.held?.release();
+    this.held = undefined;
+    this.opts.slots.release(this);
     this.tenant?.connections.delete(this);
     this.opts.onClose(this);
   }
@@ -334,9 +393,3 @@ function error(code: ErrorCode): Reply {
   return { kind: 'error', code };
 }
 
-/** Bytes of values a multi-key get would send. */
-function valueBytes(items: readonly (ItemView | null)[]): number {
-  let n = 0;
-  for (let i = 0; i < items.length; i++) n += items[i]?.value.length ?? 0;
-  return n;
-}

@@ -99,8 +99,11 @@ export type DeleteStatus = 'deleted' | 'not_found' | 'exists';
 export type ArithStatus = 'ok' | 'not_found' | 'exists';
 
 export type Reply =
-  /** One entry per requested key, null for a miss. */
-  | { readonly kind: 'values'; readonly items: readonly (ItemView | null)[] }
+  /**
+   * One entry per requested key, null for a miss. `rest` > 0: only keys before that index
+   * are answered so far (a multi-key get streamed to a slow reader); the reply goes on.
+   */
+  | { readonly kind: 'values'; readonly items: readonly (ItemView | null)[]; readonly rest: number }
   | { readonly kind: 'stored'; readonly status: StoreStatus; readonly cas: number }
   | { readonly kind: 'deleted'; readonly status: DeleteStatus }
   /** `item` is the item after the operation, when it exists. */

@@ -43,14 +43,10 @@ export const ERRORS = {
   WRITE_FORBIDDEN: { text: 'CLIENT_ERROR permission denied: credential lacks write capability', binary: BinaryStatus.authError },
   /** flush_all by a credential without flush_capability. */
   FLUSH_FORBIDDEN: { text: 'CLIENT_ERROR permission denied: credential lacks flush capability', binary: BinaryStatus.authError },
-  /** The node's connection limit: sent as text on accept, before the protocol is known. */
+  /** A login past the node's logged-in slots; in anonymous mode sent as text on accept, before the protocol is known. */
   TOO_MANY_CONNECTIONS: { text: 'SERVER_ERROR too many connections', binary: BinaryStatus.outOfMemory },
   /** A login past the cache's connection limit on this node; the connection is closed. */
   CACHE_CONNECTIONS: { text: 'SERVER_ERROR too many connections for this cache', binary: BinaryStatus.temporaryFailure },
-  /** A login refused unchecked after too many failures from its source or for its username. */
-  AUTH_THROTTLED: { text: 'CLIENT_ERROR authentication throttled', binary: BinaryStatus.authError },
-  /** A multi-key get whose values add up to more than the node's reply limit. */
-  REPLY_TOO_LARGE: { text: 'SERVER_ERROR out of memory writing get response', binary: BinaryStatus.outOfMemory },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

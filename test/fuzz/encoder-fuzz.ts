@@ -34,7 +34,7 @@ const itemView: fc.Arbitrary<ItemView> = fc.record({
 const maybeItem = fc.option(itemView, { freq: 3 });
 
 export const reply: fc.Arbitrary<Reply> = fc.oneof(
-  fc.record({ kind: fc.constant('values' as const), items: fc.array(maybeItem, { maxLength: 4 }) }),
+  fc.record({ kind: fc.constant('values' as const), items: fc.array(maybeItem, { maxLength: 4 }), rest: fc.constant(0) }),
   fc.record({ kind: fc.constant('stored' as const), status: fc.constantFrom('stored', 'not_stored', 'exists', 'not_found' as const), cas: fc.nat({ max: Number.MAX_SAFE_INTEGER }) }),
   fc.record({ kind: fc.constant('deleted' as const), status: fc.constantFrom('deleted', 'not_found', 'exists' as const) }),
   fc.record({

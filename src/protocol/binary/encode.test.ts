@@ -45,8 +45,8 @@ const flags = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); re
 function item(key: string, value: string, opts: { flags?: number; cas?: number } = {}): ItemView {
   return { key: Buffer.from(key), value: Buffer.from(value), flags: opts.flags ?? 0, cas: opts.cas ?? 1, exptime: 0, lastAccess: 0, fetched: false };
 }
-const hit = (i: ItemView): Reply => ({ kind: 'values', items: [i] });
-const MISS: Reply = { kind: 'values', items: [null] };
+const hit = (i: ItemView): Reply => ({ kind: 'values', items: [i], rest: 0 });
+const MISS: Reply = { kind: 'values', items: [null], rest: 0 };
 const NOTHING = Buffer.alloc(0);
 
 test('GET hit: flags as extras, value, CAS and opaque, byte for byte', () => {

@@ -28,7 +28,7 @@ function item(key: string, value: string, o: Partial<ItemView> = {}): ItemView {
   return { key: b(key), value: b(value), flags: 0, cas: 1, exptime: 0, lastAccess: NOW, fetched: false, ...o };
 }
 
-const values = (...items: (ItemView | null)[]): Reply => ({ kind: 'values', items });
+const values = (...items: (ItemView | null)[]): Reply => ({ kind: 'values', items, rest: 0 });
 const stored = (status: 'stored' | 'not_stored' | 'exists' | 'not_found', cas = 0): Reply => ({ kind: 'stored', status, cas });
 const deleted = (status: 'deleted' | 'not_found' | 'exists'): Reply => ({ kind: 'deleted', status });
 const arith = (status: 'ok' | 'not_found' | 'exists', value = 0n, it: ItemView | null = null): Reply =>

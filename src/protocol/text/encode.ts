@@ -58,7 +58,7 @@ function encodeClassic(frame: ClassicFrame, reply: Reply, out: ReplyBuffer): voi
         if (withCas) out.uint8(32).decimal(item.cas);
         out.bytes(CRLF).bytes(item.value).bytes(CRLF);
       }
-      out.bytes(END);
+      if (reply.rest === 0) out.bytes(END);
       return;
     }
     case 'stored':

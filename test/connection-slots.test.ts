@@ -1,0 +1,115 @@
+// Connections anyone can open without logging in cannot take the node's slots from its
+// tenants: they wait in a pool of their own, 64 at most per source address, and a newcomer
+// displaces the oldest idle waiter. Against a node in its own process, with a flood of
+// 4,200 idle connections from one address, logged-in clients and new logins (from that
+// address and others) are still served.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { mib, MiB } from './faults/support/procs.ts';
+import { asciiLogin, startNodeProcess, type NodeProcess } from './support/node-process.ts';
+import { RawClient, saslPlain } from './support/raw-client.ts';
+
+const nodes: NodeProcess[] = [];
+after(async () => {
+  for (const n of nodes) await n.stop();
+});
+
+function idle(port: number, localAddress: string): Promise<Socket> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
+    s.on('error', () => resolve(s));
+  });
+}
+
+async function loginFrom(port: number, localAddress: string, cache: { username: string; password: string }): Promise<string> {
+  const s = await idle(port, localAddress);
+  return new Promise((resolve) => {
+    let got = '';
+    const done = (what: string) => {
+      s.destroy();
+      resolve(what);
+    };
+    const timer = setTimeout(() => done(`timeout after ${JSON.stringify(got)}`), 5000);
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.endsWith('\r\n')) {
+        clearTimeout(timer);
+        done(got);
+      }
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      done(`closed after ${JSON.stringify(got)}`);
+    });
+    s.write(asciiLogin(cache));
+  });
+}
+
+test('4,200 idle connections from one address: logged-in clients and new logins from anywhere are still served', { timeout: 120_000 }, async (t) => {
+  // A long auth timeout, so only displacement closes the flood however slow the machine.
+  const n = await startNodeProcess({ caches: 2, args: ['--auth-timeout', '120'] });
+  nodes.push(n);
+  const [victim, other] = n.caches as [typeof n.caches[0], typeof n.caches[0]];
+  // A tenant logged in before the flood, in ASCII and binary.
+  const app = await RawClient.connect(n.port);
+  assert.equal(await app.text(asciiLogin(victim)), 'STORED\r\n');
+  const bin = await RawClient.connect(n.port);
+  bin.send(saslPlain(other.username, other.password, 1));
+  assert.equal((await bin.binary())[0]!.status, 0);
+  const base = n.rss();
+
+  // The flood: 4,200 connections from 127.0.0.1 that never send a byte, opened 200 at a time.
+  const flood: Socket[] = [];
+  let displaced = 0;
+  for (let i = 0; i < 4200; i += 200) {
+    const batch = await Promise.all(Array.from({ length: 200 }, () => idle(n.port, '127.0.0.1')));
+    for (const s of batch) s.on('close', () => displaced++);
+    flood.push(...batch);
+  }
+  // The node holds 64 of them and has closed the rest, oldest first.
+  await waitFor(() => displaced >= 4200 - 64, 20_000, () => `${displaced} of the flood closed`);
+  const stillOpen = flood.filter((s) => !s.destroyed && s.readyState === 'open');
+  assert.equal(stillOpen.length, 64, 'one address holds 64 waiting slots');
+  assert.ok(stillOpen.every((s) => flood.indexOf(s) >= 4200 - 200), 'the ones kept are of the newest batch');
+  const growth = n.rss() - base;
+  t.diagnostic(`4,200 idle connections from one address: ${displaced} displaced, node RSS grew ${mib(growth)}`);
+  assert.ok(growth < 32 * MiB, `node RSS grew ${mib(growth)}`);
+
+  // Logged-in clients are served, and new logins from other addresses and from the flooding one get in.
+  assert.equal(await app.text('set k 0 0 1\r\nv\r\n'), 'STORED\r\n');
+  bin.send(Buffer.from([0x80, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0])); // NOOP, opaque 7
+  assert.equal((await bin.binary())[0]!.opaque, 7);
+  assert.equal(await loginFrom(n.port, '127.0.0.2', victim), 'STORED\r\n');
+  assert.equal(await loginFrom(n.port, '127.0.0.3', other), 'STORED\r\n');
+  assert.equal(await loginFrom(n.port, '127.0.0.1', victim), 'STORED\r\n');
+  for (const s of flood) s.destroy();
+});
+
+test('a flood from many addresses fills the waiting pool, never the logged-in slots; new logins still get in', { timeout: 120_000 }, async () => {
+  const n = await startNodeProcess({ args: ['--max-pending-connections', '256', '--max-connections', '300', '--auth-timeout', '120'] });
+  nodes.push(n);
+  const cache = n.caches[0]!;
+  const app = await RawClient.connect(n.port);
+  assert.equal(await app.text(asciiLogin(cache)), 'STORED\r\n');
+  // 64 idle connections from each of 10 addresses: 640 against a pool of 256.
+  const flood: Socket[] = [];
+  let displaced = 0;
+  for (let a = 0; a < 10; a++) {
+    const batch = await Promise.all(Array.from({ length: 64 }, () => idle(n.port, `127.0.1.${a + 1}`)));
+    for (const s of batch) s.on('close', () => displaced++);
+    flood.push(...batch);
+  }
+  await waitFor(() => displaced >= 640 - 256, 20_000, () => `${displaced} displaced`);
+  assert.equal(await app.text('get k\r\n'), 'END\r\n');
+  for (let i = 0; i < 20; i++) assert.equal(await loginFrom(n.port, `127.0.2.${i + 1}`, cache), 'STORED\r\n');
+  for (const s of flood) s.destroy();
+});
+
+async function waitFor(cond: () => boolean, ms: number, what: () => string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`not by the deadline: ${what()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
