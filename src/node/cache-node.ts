@@ -6,9 +6,10 @@
  * The memcache listener is plain TCP on the native socket loop (io/native-listener.ts)
  * where it is available, else a net.Server; or TLS when given a certificate: Sessions see
  * a Connection either way, so picking the protocol from the first byte works the same. The node
- * enforces the connection limits of limits.ts: past `maxConnections` a new connection is
- * answered one text error line and closed; one timer sweeps every session once a second
- * for the idle timeout.
+ * enforces the connection limits of limits.ts through its ConnectionSlots (logged-in and
+ * waiting-to-log-in pools); in anonymous mode, where every connection is served at once,
+ * one past `maxConnections` is answered one text error line and closed. One timer sweeps
+ * every session once a second for the idle timeout.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
@@ -19,6 +20,7 @@ import { ArenaTenantStore } from '../store/arena/arena-store.ts';
 import { ERRORS } from '../shared/errors.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
 import { createAdminServer } from './admin.ts';
+import { ConnectionSlots } from './connection-slots.ts';
 import type { NodeInfo } from './exec-context.ts';
 import { CatalogSync } from './catalog-sync.ts';
 import type { Connection } from './io/connection.ts';
@@ -68,6 +70,8 @@ export interface CacheNode {
   readonly nodeLimits: NodeLimits;
   /** Open memcache connections. */
   readonly connectionCount: number;
+  /** Of those, connections that have not logged in yet. */
+  readonly waitingCount: number;
   close(): Promise<void>;
 }
 
@@ -84,18 +88,19 @@ export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode
   const sessions = new Set<Session>();
   const addon = opts.tls ? undefined : socketLoopAddon(opts.io);
   const node: NodeInfo = { version: NODE_VERSION, startedAt: Math.floor(Date.now() / 1000), limits, io: addon ? 'native' : 'stream' };
-  const connLimits = nodeLimits(opts, limits.maxItemSize);
+  const connLimits = nodeLimits(opts);
+  const slots = new ConnectionSlots<Session>(connLimits);
   const throttle = opts.loginThrottle ?? new LoginThrottle();
   const onError = (e: unknown) => console.error('cachier node: connection closed after an internal error:', e instanceof Error ? e.stack : e);
   let refusing = 0;
   const onConnection = (conn: Connection) => {
-    if (sessions.size >= connLimits.maxConnections) {
+    if (opts.anonymousCacheId !== undefined && slots.size >= connLimits.maxConnections) {
       if (refusing >= REFUSING_SLACK) return conn.destroy();
       refusing++;
       return refuseConnection(conn, () => refusing--);
     }
     const s = new Session(conn, {
-      tenants, node, limits, nodeLimits: connLimits, throttle,
+      tenants, node, limits, nodeLimits: connLimits, throttle, slots,
       anonymousCacheId: opts.anonymousCacheId,
       onError,
       onClose: (x) => sessions.delete(x),
@@ -133,6 +138,9 @@ export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode
     address, adminAddress, port, tenants, sync, nodeLimits: connLimits,
     get connectionCount() {
       return sessions.size;
+    },
+    get waitingCount() {
+      return slots.waiting;
     },
     async close() {
       clearInterval(sweep);
