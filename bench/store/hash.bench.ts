@@ -7,7 +7,13 @@
  * different buffers). 1,024 distinct keys per length, each function timed in its own
  * compiled loop (one call site each, as in the index), in CPU time of this process
  * (steadier than wall time on a shared machine); the median of 5 runs.
+ *
+ * Then what it costs a store: ns per get (hit) and per set (replace) of an
+ * ArenaTenantStore over 100,000 14-byte keys, the old hash injected against the keyed
+ * default, in alternating 100 ms slices within one process, so both see the same noise
+ * from the rest of the machine; medians of 15 slices each.
  */
+import { ArenaTenantStore } from '../../src/store/arena/arena-store.ts';
 import { halfSipHash13, keyedHash, type KeyHash } from '../../src/store/arena/keyed-hash.ts';
 import { fnvHash } from '../../src/store/testing/unkeyed-hash.ts';
 
@@ -103,3 +109,46 @@ for (let run = 0; run < 5; run++) {
 }
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
 for (const r of rows) console.log([r.name.padEnd(32), ...r.runs.map((xs) => median(xs).toFixed(1).padStart(8))].join(''));
+
+// ---- the same in a store ----
+const NOW = 1_700_000_000;
+const STORE_KEYS = 100_000;
+const storeKeys = Array.from({ length: STORE_KEYS }, (_, i) => Buffer.from(`key:${String((i * 7919) % STORE_KEYS).padStart(10, '0')}`));
+const value = Buffer.alloc(100, 0x76);
+const stores = [
+  { name: 'store, fnv1a+fmix32 (old)', store: new ArenaTenantStore({ limit: 1 << 30, maxItemSize: 1 << 20, hash: fnvHash }) },
+  { name: 'store, halfsiphash-1-3', store: new ArenaTenantStore({ limit: 1 << 30, maxItemSize: 1 << 20 }) },
+].map((x) => ({ ...x, get: [] as number[], set: [] as number[] }));
+for (const { store } of stores) for (const k of storeKeys) store.store('set', k, value, 0, 0, NOW);
+
+/** CPU ns per op of `op` over the keys in order for one slice. */
+function slice(op: (k: Buffer) => void): number {
+  let n = 0;
+  const t0 = process.cpuUsage();
+  let d = process.cpuUsage(t0);
+  while (d.user + d.system < 100_000) {
+    for (let i = 0; i < 10_000; i++) op(storeKeys[(n + i) % STORE_KEYS]!);
+    n += 10_000;
+    d = process.cpuUsage(t0);
+  }
+  return ((d.user + d.system) * 1000) / n;
+}
+const getOps = stores.map(({ store }) => (k: Buffer) => {
+  if (store.get(k, NOW) === null) throw new Error('miss');
+});
+const setOps = stores.map(({ store }) => (k: Buffer) => {
+  store.store('set', k, value, 0, 0, NOW);
+});
+for (let r = 0; r < 16; r++) {
+  stores.forEach((x, j) => {
+    const g = slice(getOps[j]!);
+    const st = slice(setOps[j]!);
+    if (r > 0) { // the first round warms up
+      x.get.push(g);
+      x.set.push(st);
+    }
+  });
+}
+console.log(`\nCPU ns per op, ${STORE_KEYS} keys of 14 B, 100-byte values, median of 15 interleaved 100 ms slices`);
+console.log(`${'store'.padEnd(32)}${'get'.padStart(8)}${'set'.padStart(8)}`);
+for (const x of stores) console.log(`${x.name.padEnd(32)}${median(x.get).toFixed(0).padStart(8)}${median(x.set).toFixed(0).padStart(8)}`);
