@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that `npm run test:compat` needs: a real memcached
-# (to validate the harness), memccapable, and stock memcache clients in Python,
-# Ruby, PHP and Java; and Chromium for the dashboard's `npm run test:e2e`.
+# Installs the Debian packages the tests need beyond npm: for `npm run test:compat` a
+# real memcached (to validate the harness), memccapable, and stock memcache clients in
+# Python, Ruby, PHP and Java; Chromium for the dashboard's `npm run test:e2e`; and
+# PostgreSQL's server binaries for `npm test`'s PostgreSQL restart fault.
 # Idempotent: returns at once when everything is installed.
 #
 # Notes: Debian's ruby-dalli does not depend on the ruby interpreter, so `ruby` is
 # listed explicitly. sasl2-bin (saslpasswd2) lets the harness self-check
-# (CACHIER_COMPAT_TARGET=memcached) run memcached with SASL; javac for the
-# spymemcached test comes from a JDK, which that test skips without.
+# (CACHIER_COMPAT_TARGET=memcached) run memcached with SASL. The spymemcached test
+# compiles its client with javac: a JDK is installed when the machine has none.
+# test/faults/postgres-restart.test.ts runs initdb and pg_ctl (any major version under
+# /usr/lib/postgresql) for a private server on a free port; a PostgreSQL the machine
+# already runs is left alone. Under CI=true those tests fail rather than skip without
+# their tools (test/support/required-tool.ts).
 set -euo pipefail
 
 PACKAGES=(
@@ -23,6 +28,12 @@ PACKAGES=(
   sasl2-bin
   chromium
 )
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null; then
+  PACKAGES+=(postgresql)
+fi
+if ! command -v javac >/dev/null 2>&1; then
+  PACKAGES+=(default-jdk-headless)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientScript, errorsToClass, haveCommand, runJsonClient, show } from '../support/clients.ts';
+import { skipOrFail } from '../support/required-tool.ts';
 import { openTarget, serverLog, type Target } from '../support/target.ts';
 
 // The 31 per-cache stats of the Analytics API (SYSTEM.md). Stock memcached lacks
@@ -27,7 +28,7 @@ after(async () => {
 });
 
 test('dalli (binary + SASL): set, get, fetch, incr, get_multi and stats', { timeout: 60_000 }, async (t) => {
-  if (!haveCommand('ruby')) return t.skip('ruby not installed (scripts/install-test-deps.sh)');
+  if (!haveCommand('ruby')) return skipOrFail(t, 'ruby not installed');
   const { result, stderr } = await runJsonClient('ruby', [
     clientScript('dalli_ops.rb'),
     target.servers.join(','),

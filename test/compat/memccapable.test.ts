@@ -11,6 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { haveCommand } from '../support/clients.ts';
+import { skipOrFail } from '../support/required-tool.ts';
 import { openTarget, serverLog, type Target } from '../support/target.ts';
 
 const ASCII_TESTS = [
@@ -63,7 +64,7 @@ for (const [label, flag, names] of [
   ['binary', '-b', BINARY_TESTS],
 ] as const) {
   test(`memccapable ${flag}: all ${names.length} ${label} tests pass`, { timeout: 120_000 }, async (t) => {
-    if (!haveCommand(MEMCCAPABLE)) return t.skip('memccapable not installed (scripts/install-test-deps.sh)');
+    if (!haveCommand(MEMCCAPABLE)) return skipOrFail(t, 'memccapable not installed');
     const [host, port] = target.servers[0].split(':');
     const run = await runMemccapable(host, Number(port), flag);
     const failed = names.filter((n) => !passed(run.stdout, n));

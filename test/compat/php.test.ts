@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientScript, haveCommand, runJsonClient, show } from '../support/clients.ts';
+import { skipOrFail } from '../support/required-tool.ts';
 import { openTarget, serverLog, type Target } from '../support/target.ts';
 
 // Memcached::RES_* codes
@@ -20,7 +21,7 @@ after(async () => {
 });
 
 test('php-memcached (binary + SASL): set, get, delete, increment', { timeout: 60_000 }, async (t) => {
-  if (!haveCommand('php')) return t.skip('php not installed (scripts/install-test-deps.sh)');
+  if (!haveCommand('php')) return skipOrFail(t, 'php not installed');
   const { result, stderr } = await runJsonClient('php', [
     clientScript('php_ops.php'),
     target.servers.join(','),

@@ -4,12 +4,13 @@
 // see no error, the API's stats answers 500 naming node 1 within its 1.5 s deadline, a
 // credential made meanwhile logs in on node 1 once it is back on its port, and stats
 // answers 200 again. Killing the control plane during API writes loses no committed row.
-// Skipped when no PostgreSQL answers (src/catalog/testing/postgres-schema.ts).
+// Skipped when no PostgreSQL answers (src/catalog/testing/postgres-schema.ts); failed under CI=true.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPostgresCatalog, type PostgresCatalog } from '../../src/catalog/postgres.ts';
 import { createTestSchema, postgresSkipReason, type TestSchema } from '../../src/catalog/testing/postgres-schema.ts';
 import { freePorts } from '../support/ports.ts';
+import { skipUnlessCI } from '../support/required-tool.ts';
 import { ApiWriter, checkLedger, newLedger } from './support/api-writer.ts';
 import { Churner, Worker, openSession, addStats, newStats, type WorkerStats } from './support/mc.ts';
 import { HOST, exitOf, http, printedOperatorToken, sleep, spawnCli, until, type Proc } from './support/procs.ts';
@@ -19,7 +20,7 @@ const STATS_DEADLINE_MS = 1500 + 2000;
 /** Control-plane kills (the SQLite test does two rounds; here one keeps the suite short). */
 const ROUNDS = 1;
 
-const skip = await postgresSkipReason();
+const skip = skipUnlessCI(await postgresSkipReason());
 
 describe('kill -9 of a node and of the control plane (PostgreSQL catalog)', { skip, timeout: 120_000 }, () => {
   let schema: TestSchema;

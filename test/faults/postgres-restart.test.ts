@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPostgresCatalog, type PostgresCatalog } from '../../src/catalog/postgres.ts';
 import { freePorts } from '../support/ports.ts';
+import { skipUnlessCI } from '../support/required-tool.ts';
 import { Churner, Worker, addStats, newStats, openSession } from './support/mc.ts';
 import { privatePostgresSkipReason, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.ts';
 import { HOST, http, sleep, spawnCli, until, type Proc } from './support/procs.ts';
@@ -15,7 +16,7 @@ const OUTAGE_MS = 3000;
 /** What "within a few seconds" means here: the nodes poll every 200 ms once queries work again. */
 const CATCH_UP_MS = 5000;
 
-const skip = privatePostgresSkipReason();
+const skip = skipUnlessCI(privatePostgresSkipReason());
 
 describe('PostgreSQL restart under a running cluster', { skip, timeout: 120_000 }, () => {
   let pg: PrivatePostgres;

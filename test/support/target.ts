@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { createCache, makeDataDir, startCluster, PROPAGATION_MS, sleep, type Cluster, type CreatedCache } from './cluster.ts';
 import { startMemcached, SASLPASSWD2, type Memcached } from './memcached.ts';
+import { IN_CI } from './required-tool.ts';
 
 export type TargetKind = 'cachier' | 'memcached';
 export const TARGET_KIND: TargetKind = process.env.CACHIER_COMPAT_TARGET === 'memcached' ? 'memcached' : 'cachier';
@@ -36,6 +37,8 @@ export interface TargetOptions {
 export async function openTarget(opts: TargetOptions = {}): Promise<Target> {
   const nodes = opts.nodes ?? 1;
   if (TARGET_KIND === 'memcached') {
+    // Without saslpasswd2 the self-check would quietly run without logins; CI has it.
+    if (!opts.anonymous && IN_CI && !fs.existsSync(SASLPASSWD2)) throw new Error(`${SASLPASSWD2} missing (sasl2-bin); CI=true, so the self-check fails instead of skipping logins`);
     const sasl = !opts.anonymous && fs.existsSync(SASLPASSWD2) ? { username: 'compat-user', password: 'compat-pass' } : undefined;
     const started: Memcached[] = [];
     try {
