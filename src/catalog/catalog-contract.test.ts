@@ -5,14 +5,15 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifySecret } from '../shared/secrets.ts';
 import type { Catalog, HistoryQuery, HistorySample } from './catalog.ts';
 import { CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
-import { openPostgresCatalog, parseDatabaseUrl } from './postgres.ts';
-import { openSqliteCatalog } from './sqlite.ts';
+import { MIGRATIONS as POSTGRES_MIGRATIONS, openPostgresCatalog, parseDatabaseUrl } from './postgres.ts';
+import { BASE_SCHEMA as SQLITE_BASE_SCHEMA, MIGRATIONS as SQLITE_MIGRATIONS, openSqliteCatalog } from './sqlite.ts';
 import { createTestSchema, postgresSkipReason, type TestSchema } from './testing/postgres-schema.ts';
 
 interface Harness {
@@ -21,6 +22,8 @@ interface Harness {
   another(): Promise<Catalog>;
   /** Whether `text` appears anywhere in what the catalog stored. */
   storedContains(text: string): Promise<boolean>;
+  /** Runs SQL straight on the catalog's tables (to age the change log). */
+  sql(text: string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -45,6 +48,15 @@ const sqlite: Backend = {
       },
       async storedContains(text) {
         return readdirSync(dir).some((f) => readFileSync(join(dir, f)).includes(text));
+      },
+      async sql(text) {
+        const db = new Database(join(dir, 'catalog.sqlite'));
+        try {
+          db.pragma('busy_timeout = 5000');
+          db.exec(text);
+        } finally {
+          db.close();
+        }
       },
       async cleanup() {
         for (const c of opened) await c.close();
@@ -77,6 +89,9 @@ const postgres: Backend = {
           [`%${text}%`],
         );
         return Number(rows[0]!.n) > 0;
+      },
+      async sql(text) {
+        await schema.sql(text);
       },
       async cleanup() {
         for (const c of opened) await c.close();
@@ -306,6 +321,97 @@ for (const backend of [sqlite, postgres]) {
       assert.deepEqual(snap.caches, await c.listCaches());
       assert.deepEqual(snap.credentials, await c.listCredentials(cache.id));
       assert.deepEqual(snap.nodes, await c.listNodes());
+      assert.equal(snap.revision, await c.revision());
+    }));
+
+    test('changesSince: the rows changed after a revision, deletions and node changes from the log', withCatalog(async (c, h) => {
+      const other = await h.another();
+      const { cache: kept, credential: keptPrimary } = await c.createCache({ memoryBytes: 1 << 20 });
+      const { cache: doomed, credential: doomedPrimary } = await c.createCache({ memoryBytes: 1 << 20 });
+      const { credential: changed } = await c.createCredential(kept.id);
+      const { credential: removed } = await c.createCredential(kept.id);
+      await c.createCredential(doomed.id);
+      await c.registerNode('h:1', 'h:2');
+      const r0 = await c.revision();
+
+      const none = (await other.changesSince(r0))!;
+      assert.deepEqual(none, { revision: r0, caches: [], removedCaches: [], credentials: [], removedCredentials: [] });
+
+      await c.updateCredential(changed.id, { write: false });
+      const { credential: added } = await c.createCredential(kept.id, { api: false });
+      assert.equal(await c.deleteCredential(removed.id), 'deleted');
+      await c.updateCache(kept.id, { memoryBytes: 2 << 20 });
+      await c.deleteCache(doomed.id);
+      await c.registerNode('h:1', 'h:2'); // heartbeat: not a change
+      const d1 = (await other.changesSince(r0))!;
+      assert.equal(d1.revision, await c.revision());
+      assert.deepEqual(d1.caches, [await c.getCache(kept.id)]);
+      assert.deepEqual(d1.removedCaches, [doomed.id]);
+      assert.deepEqual(d1.credentials.map((x) => [x.username, x.write, x.api]),
+        [[changed.username, false, true], [added.username, true, false]]);
+      assert.deepEqual(d1.removedCredentials, [removed.username]);
+      assert.equal(d1.nodes, undefined, 'no node changed');
+      assert.equal(d1.clusterSecret, undefined);
+      assert.ok(!d1.credentials.some((x) => x.username === keptPrimary.username || x.username === doomedPrimary.username));
+
+      const r1 = d1.revision;
+      await c.registerNode('h:3', 'h:4');
+      const d2 = (await other.changesSince(r1))!;
+      assert.deepEqual(d2.nodes?.map((n) => n.address), ['h:1', 'h:3']);
+      assert.deepEqual([d2.caches, d2.credentials, d2.removedCaches, d2.removedCredentials], [[], [], [], []]);
+      await c.removeNode('h:1');
+      assert.deepEqual((await other.changesSince(d2.revision))!.nodes?.map((n) => n.address), ['h:3']);
+
+      assert.equal(await other.changesSince((await c.revision()) + 1), undefined, 'a revision from the future: take a snapshot');
+    }));
+
+    test('changesSince with 2,000 credentials over 20 caches: one more change reads one row', withCatalog(async (c) => {
+      const caches: number[] = [];
+      for (let i = 0; i < 20; i++) caches.push((await c.createCache({ memoryBytes: 1 << 20 })).cache.id);
+      // Caches in parallel (one connection each at most), each cache's credentials in order.
+      await Promise.all(caches.map(async (id) => {
+        for (let i = 1; i < MAX_CREDENTIALS_PER_CACHE; i++) await c.createCredential(id);
+      }));
+      const snap = await c.snapshot();
+      assert.equal(snap.credentials.length, 20 * MAX_CREDENTIALS_PER_CACHE);
+      const target = snap.credentials[1234]!;
+      await c.updateCredential(target.id, { flush: false });
+      const d = (await c.changesSince(snap.revision))!;
+      assert.deepEqual(d.credentials.map((x) => [x.id, x.flush]), [[target.id, false]]);
+      assert.deepEqual([d.caches, d.removedCaches, d.removedCredentials, d.nodes], [[], [], [], undefined]);
+      assert.equal(await c.deleteCredential(target.id), 'deleted');
+      const d2 = (await c.changesSince(d.revision))!;
+      assert.deepEqual([d2.credentials, d2.removedCredentials], [[], [target.username]]);
+    }));
+
+    test('changesSince: a reader the pruned change log no longer reaches is told to take a snapshot', withCatalog(async (c, h) => {
+      const { cache } = await c.createCache({ memoryBytes: 1 << 20 });
+      const { credential: a } = await c.createCredential(cache.id);
+      const { credential: b } = await c.createCredential(cache.id);
+      const before = await c.revision();
+      await c.deleteCredential(a.id);
+      const between = await c.revision();
+      assert.deepEqual((await c.changesSince(before))!.removedCredentials, [a.username]);
+      // An hour passes: the next logged change prunes the old entries.
+      await h.sql('UPDATE catalog_changes SET at = at - 2 * 3600');
+      await c.deleteCredential(b.id);
+      assert.equal(await c.changesSince(before), undefined, 'the deletion of a is gone from the log');
+      assert.deepEqual((await c.changesSince(between))!.removedCredentials, [b.username], 'a reader past the pruned part still gets deltas');
+    }));
+
+    test('cluster secret rotation: a new secret for every connection, the revision moves, deltas carry it once', withCatalog(async (c, h) => {
+      const other = await h.another();
+      const old = await c.clusterSecret();
+      const r0 = await other.revision();
+      const fresh = await c.rotateClusterSecret();
+      assert.notEqual(fresh, old);
+      assert.ok(fresh.length >= 32);
+      assert.equal(await other.clusterSecret(), fresh);
+      assert.equal(await c.clusterSecret(), fresh);
+      const d = (await other.changesSince(r0))!;
+      assert.ok(d.revision > r0);
+      assert.equal(d.clusterSecret, fresh);
+      assert.equal((await other.changesSince(d.revision))!.clusterSecret, undefined);
     }));
 
     test('cluster secret: made once, the same for every connection', withCatalog(async (c, h) => {
@@ -466,7 +572,7 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
       const made = await Promise.all(catalogs.map((c) => c.createCache({ memoryBytes: 1 << 20 })));
       assert.equal(new Set(made.map((m) => m.cache.id)).size, 6);
       const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
-      assert.equal(version!.value, '3', 'every migration ran exactly once');
+      assert.equal(version!.value, String(POSTGRES_MIGRATIONS.length), 'every migration ran exactly once');
     } finally {
       await Promise.all(catalogs.map((c) => c.close()));
     }
@@ -474,6 +580,29 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
     const again = await openPostgresCatalog(s.url);
     assert.equal((await again.listCaches()).length, 6);
     await again.close();
+  }));
+
+  test('a catalog of schema version 3 (before change logs) migrates on open and keeps its data', withSchema(async (s) => {
+    await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+      ${POSTGRES_MIGRATIONS.slice(0, 3).join(';\n')};
+      INSERT INTO meta (key, value) VALUES ('schema_version', '3');
+      INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);
+      INSERT INTO credentials (cache_id, username, salt, hash, is_primary) SELECT id, 'OLDUSER1', 's', 'h', true FROM caches;`);
+    const c = await openPostgresCatalog(s.url);
+    try {
+      const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
+      assert.equal(version!.value, String(POSTGRES_MIGRATIONS.length));
+      const snap = await c.snapshot();
+      assert.deepEqual(snap.credentials.map((x) => x.username), ['OLDUSER1']);
+      const { credential } = await c.createCredential(snap.caches[0]!.id);
+      await c.promoteCredential(credential.id);
+      assert.equal(await c.deleteCredential((await c.findCredential('OLDUSER1'))!.id), 'deleted');
+      const d = (await c.changesSince(snap.revision))!;
+      assert.deepEqual(d.credentials.map((x) => x.username), [credential.username]);
+      assert.deepEqual(d.removedCredentials, ['OLDUSER1']);
+    } finally {
+      await c.close();
+    }
   }));
 
   test('the LISTEN connection comes back after the server drops it, and reports the gap', withSchema(async (s) => {
@@ -542,3 +671,36 @@ function seeded(seed: number): () => number {
     return x / 2_147_483_648;
   };
 }
+
+describe('SqliteCatalog specifics', () => {
+  test('a file from before change logs (user_version 0) migrates on open, once, and keeps its data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
+    try {
+      const db = new Database(join(dir, 'catalog.sqlite'));
+      db.exec(SQLITE_BASE_SCHEMA);
+      db.exec(`INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);
+               INSERT INTO credentials (cache_id, username, salt, hash, is_primary) VALUES (1, 'OLDUSER1', 's', 'h', 1);
+               INSERT INTO credentials (cache_id, username, salt, hash) VALUES (1, 'OLDUSER2', 's', 'h');`);
+      db.close();
+      const [c, again] = [openSqliteCatalog(dir), openSqliteCatalog(dir)];
+      try {
+        const check = new Database(join(dir, 'catalog.sqlite'), { readonly: true });
+        assert.equal(check.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.length);
+        check.close();
+        const snap = await c.snapshot();
+        assert.deepEqual(snap.credentials.map((x) => x.username), ['OLDUSER1', 'OLDUSER2']);
+        const { credential } = await again.createCredential(1, { write: false });
+        assert.equal(await again.deleteCredential((await c.findCredential('OLDUSER2'))!.id), 'deleted');
+        const d = (await c.changesSince(snap.revision))!;
+        assert.deepEqual(d.credentials.map((x) => [x.username, x.write]), [[credential.username, false]]);
+        assert.deepEqual(d.removedCredentials, ['OLDUSER2']);
+        assert.equal(d.revision, await c.revision());
+      } finally {
+        await c.close();
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -91,7 +91,33 @@ export interface CatalogSnapshot {
   readonly caches: readonly CacheRecord[];
   readonly credentials: readonly CredentialRecord[];
   readonly nodes: readonly NodeRecord[];
+  /** The revision this snapshot reflects (read in the same transaction). */
+  readonly revision: number;
 }
+
+/**
+ * What changed after a revision, for a node that applied everything up to it: the rows
+ * as they are now, and what went away. Read in one transaction, so applying it brings
+ * the reader exactly to `revision`.
+ */
+export interface CatalogChanges {
+  readonly revision: number;
+  /** Live caches created or changed since. */
+  readonly caches: readonly CacheRecord[];
+  /** Caches deleted since: drop them and their credentials. */
+  readonly removedCaches: readonly number[];
+  /** Credentials of live caches created or changed since. */
+  readonly credentials: readonly CredentialRecord[];
+  /** Usernames of credentials deleted since (applied before `credentials`). */
+  readonly removedCredentials: readonly string[];
+  /** Every node, when one was added, moved or removed since; otherwise absent. */
+  readonly nodes?: readonly NodeRecord[];
+  /** The cluster secret, when it was rotated since; otherwise absent. */
+  readonly clusterSecret?: string;
+}
+
+/** How long the change log keeps deletions and node changes; a reader further behind takes a snapshot. */
+export const CHANGE_LOG_RETENTION_S = 3600;
 
 export interface Catalog {
   createCache(input: { name?: string; memoryBytes: number }): Promise<{ cache: CacheRecord } & NewCredential>;
@@ -115,6 +141,11 @@ export interface Catalog {
 
   /** The secret nodes and control planes share for the admin endpoint; made once. */
   clusterSecret(): Promise<string>;
+  /**
+   * Replaces the cluster secret and returns the new one. Moves the revision, so running
+   * nodes pick it up with the next change they read (`CatalogChanges.clusterSecret`).
+   */
+  rotateClusterSecret(): Promise<string>;
 
   /**
    * Stores samples. With `slotMs`, at most one sample per (cache, server, slot of that
@@ -138,7 +169,14 @@ export interface Catalog {
   verifyOperatorToken(token: string): Promise<boolean>;
 
   snapshot(): Promise<CatalogSnapshot>;
-  /** Changes whenever caches, credentials or nodes change, from any process. */
+  /**
+   * Only what changed after `revision` (rows carry the revision that last changed them;
+   * deletions and node changes are kept in a change log for CHANGE_LOG_RETENTION_S).
+   * Undefined when the log no longer reaches back that far, or `revision` is not one of
+   * this catalog's: take a snapshot instead.
+   */
+  changesSince(revision: number): Promise<CatalogChanges | undefined>;
+  /** Changes whenever caches, credentials, nodes or the cluster secret change, from any process. */
   revision(): Promise<number>;
   /**
    * Optional push path (PostgreSQL LISTEN/NOTIFY): calls `listener` soon after any change

@@ -5,7 +5,10 @@
  * - Row triggers bump a one-row revision counter in the same transaction as the change
  *   and `NOTIFY cachier_catalog` (payload: the schema), so pollers of `revision()` and
  *   LISTENers (`onChange`) both see every committed change. A node heartbeat that only
- *   moves `last_seen` changes nothing.
+ *   moves `last_seen` changes nothing. Changed caches and credentials carry the revision
+ *   (`rev`); deletions and node changes go to `catalog_changes`; so `changesSince` reads
+ *   only what changed. The counter's row lock is held to commit, so revisions become
+ *   visible in order and a reader never skips a row stamped below what it has seen.
  * - Exactly one primary credential per cache: a partial unique index allows at most one,
  *   `createCache` makes it, and promote/delete lock the cache row (`FOR UPDATE`) and then
  *   its credential rows in id order before they look or write, so concurrent promotes and
@@ -26,10 +29,10 @@
 import pg, { type PoolClient, type PoolConfig } from 'pg';
 import { generatePassword, generateToken, generateUsername, hashSecret, verifySecret } from '../shared/secrets.ts';
 import type {
-  CacheRecord, Capabilities, Catalog, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample, NewCredential,
-  NodeRecord, RetentionPolicy,
+  CacheRecord, Capabilities, Catalog, CatalogChanges, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample,
+  NewCredential, NodeRecord, RetentionPolicy,
 } from './catalog.ts';
-import { CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
+import { CHANGE_LOG_RETENTION_S, CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { PostgresHistoryRows } from './postgres-history.ts';
 
@@ -38,7 +41,7 @@ export const CHANGE_CHANNEL = 'cachier_catalog';
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Migrations in order; `meta.schema_version` is the number that ran. Append, never edit. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
 CREATE TABLE IF NOT EXISTS catalog_revision (
   only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -113,15 +116,80 @@ CREATE UNIQUE INDEX IF NOT EXISTS history_one_per_slot ON history (cache_id, ser
   `
 ALTER TABLE caches ADD COLUMN IF NOT EXISTS deleted boolean NOT NULL DEFAULT false;
 `,
+  // Per-row revisions and a change log, so nodes apply deltas instead of whole snapshots;
+  // the cluster secret's revision, so nodes notice a rotation.
+  `
+ALTER TABLE catalog_revision ADD COLUMN IF NOT EXISTS changes_pruned_through bigint NOT NULL DEFAULT 0;
+ALTER TABLE catalog_revision ADD COLUMN IF NOT EXISTS secret_rev bigint NOT NULL DEFAULT 0;
+ALTER TABLE caches ADD COLUMN IF NOT EXISTS rev bigint NOT NULL DEFAULT 0;
+ALTER TABLE credentials ADD COLUMN IF NOT EXISTS rev bigint NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS caches_rev ON caches (rev);
+CREATE INDEX IF NOT EXISTS credentials_rev ON credentials (rev);
+CREATE TABLE IF NOT EXISTS catalog_changes (
+  rev bigint NOT NULL, kind text NOT NULL, id integer NOT NULL, key text, at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS catalog_changes_rev ON catalog_changes (rev);
+CREATE INDEX IF NOT EXISTS catalog_changes_at ON catalog_changes (at);
+
+CREATE OR REPLACE FUNCTION catalog_row_stamped() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE r bigint;
+BEGIN
+  EXECUTE format('UPDATE %I.catalog_revision SET value = value + 1 RETURNING value', TG_TABLE_SCHEMA) INTO r;
+  PERFORM pg_notify('${CHANGE_CHANNEL}', TG_TABLE_SCHEMA);
+  NEW.rev := r;
+  RETURN NEW;
+END
+$$;
+CREATE OR REPLACE FUNCTION catalog_change_logged() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  r bigint;
+  now_s bigint := extract(epoch FROM now())::bigint;
+  row_id integer;
+  row_key text;
+BEGIN
+  EXECUTE format('UPDATE %I.catalog_revision SET value = value + 1 RETURNING value', TG_TABLE_SCHEMA) INTO r;
+  PERFORM pg_notify('${CHANGE_CHANNEL}', TG_TABLE_SCHEMA);
+  IF TG_OP = 'DELETE' THEN
+    row_id := OLD.id;
+    row_key := to_jsonb(OLD) ->> 'username';
+  ELSE
+    row_id := NEW.id;
+  END IF;
+  EXECUTE format(
+    'WITH gone AS (DELETE FROM %1$I.catalog_changes WHERE at < $1 RETURNING rev)
+     UPDATE %1$I.catalog_revision SET changes_pruned_through = GREATEST(changes_pruned_through, (SELECT max(rev) FROM gone))
+     WHERE EXISTS (SELECT 1 FROM gone)', TG_TABLE_SCHEMA) USING now_s - ${CHANGE_LOG_RETENTION_S};
+  EXECUTE format('INSERT INTO %I.catalog_changes (rev, kind, id, key, at) VALUES ($1, $2, $3, $4, $5)', TG_TABLE_SCHEMA)
+    USING r, TG_ARGV[0], row_id, row_key, now_s;
+  RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS caches_changed ON caches;
+DROP TRIGGER IF EXISTS credentials_changed ON credentials;
+DROP TRIGGER IF EXISTS nodes_added_removed ON nodes;
+DROP TRIGGER IF EXISTS nodes_moved ON nodes;
+DROP FUNCTION IF EXISTS catalog_changed();
+-- BEFORE, so the stamp is part of the row the statement writes.
+CREATE TRIGGER caches_stamped BEFORE INSERT OR UPDATE ON caches FOR EACH ROW EXECUTE FUNCTION catalog_row_stamped();
+CREATE TRIGGER caches_deleted AFTER DELETE ON caches FOR EACH ROW EXECUTE FUNCTION catalog_change_logged('cache');
+CREATE TRIGGER credentials_stamped BEFORE INSERT OR UPDATE ON credentials FOR EACH ROW EXECUTE FUNCTION catalog_row_stamped();
+CREATE TRIGGER credentials_deleted AFTER DELETE ON credentials FOR EACH ROW EXECUTE FUNCTION catalog_change_logged('credential');
+-- AFTER, so a heartbeat's INSERT … ON CONFLICT DO UPDATE (which fires BEFORE INSERT) logs nothing.
+CREATE TRIGGER nodes_added_removed AFTER INSERT OR DELETE ON nodes FOR EACH ROW EXECUTE FUNCTION catalog_change_logged('node');
+CREATE TRIGGER nodes_moved AFTER UPDATE ON nodes
+  FOR EACH ROW WHEN (OLD.address IS DISTINCT FROM NEW.address OR OLD.admin_address IS DISTINCT FROM NEW.admin_address)
+  EXECUTE FUNCTION catalog_change_logged('node');
+`,
 ];
 const LIVE_CACHE_IDS = '(SELECT id FROM caches WHERE NOT deleted)';
 
-interface CacheRow { id: number; name: string; memory_bytes: string; enabled: boolean; created_at: string }
+interface CacheRow { id: number; name: string; memory_bytes: string; enabled: boolean; created_at: string; deleted?: boolean }
 interface CredRow {
   id: number; cache_id: number; username: string; salt: string; hash: string;
   write_cap: boolean; flush_cap: boolean; api_cap: boolean; is_primary: boolean;
 }
 interface NodeRow { id: number; address: string; admin_address: string; last_seen: string }
+interface ChangeRow { kind: 'cache' | 'credential' | 'node'; id: number; key: string | null }
 
 const toCache = (r: CacheRow): CacheRecord => ({
   id: r.id, name: r.name, memoryBytes: Number(r.memory_bytes), enabled: r.enabled, createdAt: Number(r.created_at),
@@ -374,6 +442,20 @@ export class PostgresCatalog implements Catalog {
     return (await this.query<{ value: string }>("SELECT value FROM meta WHERE key = 'cluster_secret'"))[0]!.value;
   }
 
+  async rotateClusterSecret() {
+    return this.tx(async (c) => {
+      const secret = generateToken();
+      // The revision row's lock (held to commit) orders this with every other change.
+      await c.query('UPDATE catalog_revision SET value = value + 1, secret_rev = value + 1');
+      await c.query(
+        "INSERT INTO meta (key, value) VALUES ('cluster_secret', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [secret],
+      );
+      await c.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, this.schema]);
+      return secret;
+    });
+  }
+
   async addHistory(samples: readonly HistorySample[], slotMs = 1) {
     if (samples.length === 0) return;
     await this.pool.query(
@@ -424,10 +506,39 @@ export class PostgresCatalog implements Catalog {
 
   async snapshot(): Promise<CatalogSnapshot> {
     return this.tx(async (c) => ({
+      revision: Number((await c.query<{ value: string }>('SELECT value FROM catalog_revision')).rows[0]!.value),
       caches: (await c.query<CacheRow>('SELECT * FROM caches WHERE NOT deleted ORDER BY id')).rows.map(toCache),
       credentials: (await c.query<CredRow>(`SELECT * FROM credentials WHERE cache_id IN ${LIVE_CACHE_IDS} ORDER BY id`)).rows.map(toCred),
       nodes: (await c.query<NodeRow>('SELECT * FROM nodes ORDER BY id')).rows.map(toNode),
     }), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async changesSince(since: number): Promise<CatalogChanges | undefined> {
+    return this.tx(async (c) => {
+      const head = (await c.query<{ value: string; changes_pruned_through: string; secret_rev: string }>(
+        'SELECT value, changes_pruned_through, secret_rev FROM catalog_revision',
+      )).rows[0]!;
+      const revision = Number(head.value);
+      if (since > revision || since < Number(head.changes_pruned_through)) return undefined;
+      const caches = (await c.query<CacheRow>('SELECT * FROM caches WHERE rev > $1 ORDER BY id', [since])).rows;
+      const credentials = (await c.query<CredRow>(
+        `SELECT * FROM credentials WHERE rev > $1 AND cache_id IN ${LIVE_CACHE_IDS} ORDER BY id`, [since],
+      )).rows;
+      const log = (await c.query<ChangeRow>('SELECT kind, id, key FROM catalog_changes WHERE rev > $1 ORDER BY rev', [since])).rows;
+      const nodes = log.some((r) => r.kind === 'node')
+        ? (await c.query<NodeRow>('SELECT * FROM nodes ORDER BY id')).rows.map(toNode) : undefined;
+      const secret = Number(head.secret_rev) > since
+        ? (await c.query<{ value: string }>("SELECT value FROM meta WHERE key = 'cluster_secret'")).rows[0]?.value : undefined;
+      return {
+        revision,
+        caches: caches.filter((r) => !r.deleted).map(toCache),
+        removedCaches: [...caches.filter((r) => r.deleted).map((r) => r.id), ...log.filter((r) => r.kind === 'cache').map((r) => r.id)],
+        credentials: credentials.map(toCred),
+        removedCredentials: log.filter((r) => r.kind === 'credential').map((r) => r.key!),
+        ...(nodes ? { nodes } : {}),
+        ...(secret !== undefined ? { clusterSecret: secret } : {}),
+      };
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
   async revision() {

@@ -1,22 +1,26 @@
 /**
  * The catalog in one SQLite file (WAL mode, so a running node and a CLI process can use
  * it at once). Triggers bump `revision` on every change so nodes in other processes
- * notice within one poll.
+ * notice within one poll, stamp the changed cache or credential row with it (`rev`), and
+ * log deletions and node changes in `catalog_changes`, so a node reads only what changed
+ * (`changesSince`). BASE_SCHEMA is the original layout; MIGRATIONS (counted by
+ * `PRAGMA user_version`) bring any older file up to date on open.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword, generateToken, generateUsername, hashSecret, verifySecret } from '../shared/secrets.ts';
 import {
-  CredentialLimitError, MAX_CREDENTIALS_PER_CACHE, type CacheRecord, type Capabilities, type Catalog, type CatalogSnapshot,
-  type CredentialRecord, type HistoryQuery, type HistorySample, type NewCredential, type NodeRecord, type RetentionPolicy,
+  CHANGE_LOG_RETENTION_S, CredentialLimitError, MAX_CREDENTIALS_PER_CACHE, type CacheRecord, type Capabilities, type Catalog,
+  type CatalogChanges, type CatalogSnapshot, type CredentialRecord, type HistoryQuery, type HistorySample, type NewCredential, type NodeRecord, type RetentionPolicy,
 } from './catalog.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { SqliteHistoryRows } from './sqlite-history.ts';
 
 const HOUR_MS = 3_600_000;
 
-const SCHEMA = `
+/** The original layout (user_version 0); exported for the migration test. */
+export const BASE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', '0');
 CREATE TABLE IF NOT EXISTS caches (
@@ -66,12 +70,53 @@ CREATE TRIGGER IF NOT EXISTS nodes_upd AFTER UPDATE OF address, admin_address ON
 CREATE TRIGGER IF NOT EXISTS nodes_del AFTER DELETE ON nodes BEGIN UPDATE meta SET value = value + 1 WHERE key = 'revision'; END;
 `;
 
-interface CacheRow { id: number; name: string; memory_bytes: number; enabled: number; created_at: number }
+const NOW_S = "CAST(strftime('%s', 'now') AS INTEGER)";
+const BUMP = "UPDATE meta SET value = value + 1 WHERE key = 'revision';";
+const REV = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'revision')";
+/** Trigger body: a new revision, stamped on the row (the stamp's UPDATE names no watched column, so it fires nothing). */
+const stamp = (table: string) => `${BUMP} UPDATE ${table} SET rev = ${REV} WHERE id = NEW.id;`;
+/** Trigger body: a new revision, logged; entries past the retention go, and the watermark says how far. */
+const logged = (kind: string, row: 'NEW' | 'OLD', key: string) => `${BUMP}
+  UPDATE meta SET value = MAX(CAST(value AS INTEGER), (SELECT COALESCE(MAX(rev), 0) FROM catalog_changes WHERE at < ${NOW_S} - ${CHANGE_LOG_RETENTION_S}))
+    WHERE key = 'changes_pruned_through';
+  DELETE FROM catalog_changes WHERE at < ${NOW_S} - ${CHANGE_LOG_RETENTION_S};
+  INSERT INTO catalog_changes (rev, kind, id, key, at) VALUES (${REV}, '${kind}', ${row}.id, ${key}, ${NOW_S});`;
+
+/** Applied in order after BASE_SCHEMA; `PRAGMA user_version` is the number that ran. Append, never edit. */
+export const MIGRATIONS: readonly string[] = [
+  // 1: per-row revisions and a change log, so nodes apply deltas instead of whole snapshots.
+  `
+ALTER TABLE caches ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE credentials ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX caches_rev ON caches(rev);
+CREATE INDEX credentials_rev ON credentials(rev);
+CREATE TABLE catalog_changes (rev INTEGER NOT NULL, kind TEXT NOT NULL, id INTEGER NOT NULL, key TEXT, at INTEGER NOT NULL);
+CREATE INDEX catalog_changes_rev ON catalog_changes(rev);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('changes_pruned_through', '0');
+DROP TRIGGER caches_ins; DROP TRIGGER caches_upd; DROP TRIGGER caches_del;
+DROP TRIGGER creds_ins; DROP TRIGGER creds_upd; DROP TRIGGER creds_del;
+DROP TRIGGER nodes_ins; DROP TRIGGER nodes_upd; DROP TRIGGER nodes_del;
+CREATE TRIGGER caches_ins AFTER INSERT ON caches BEGIN ${stamp('caches')} END;
+CREATE TRIGGER caches_upd AFTER UPDATE OF name, memory_bytes, enabled, created_at, deleted ON caches BEGIN ${stamp('caches')} END;
+CREATE TRIGGER caches_del AFTER DELETE ON caches BEGIN ${logged('cache', 'OLD', 'NULL')} END;
+CREATE TRIGGER creds_ins AFTER INSERT ON credentials BEGIN ${stamp('credentials')} END;
+CREATE TRIGGER creds_upd AFTER UPDATE OF cache_id, username, salt, hash, write_cap, flush_cap, api_cap, is_primary ON credentials
+  BEGIN ${stamp('credentials')} END;
+CREATE TRIGGER creds_del AFTER DELETE ON credentials BEGIN ${logged('credential', 'OLD', 'OLD.username')} END;
+CREATE TRIGGER nodes_ins AFTER INSERT ON nodes BEGIN ${logged('node', 'NEW', 'NULL')} END;
+CREATE TRIGGER nodes_upd AFTER UPDATE OF address, admin_address ON nodes
+  WHEN OLD.address IS NOT NEW.address OR OLD.admin_address IS NOT NEW.admin_address BEGIN ${logged('node', 'NEW', 'NULL')} END;
+CREATE TRIGGER nodes_del AFTER DELETE ON nodes BEGIN ${logged('node', 'OLD', 'NULL')} END;
+`,
+];
+
+interface CacheRow { id: number; name: string; memory_bytes: number; enabled: number; created_at: number; deleted?: number }
 interface CredRow {
   id: number; cache_id: number; username: string; salt: string; hash: string;
   write_cap: number; flush_cap: number; api_cap: number; is_primary: number;
 }
 interface NodeRow { id: number; address: string; admin_address: string; last_seen: number }
+interface ChangeRow { kind: 'cache' | 'credential' | 'node'; id: number; key: string | null }
 
 const toCache = (r: CacheRow): CacheRecord => ({
   id: r.id, name: r.name, memoryBytes: r.memory_bytes, enabled: r.enabled === 1, createdAt: r.created_at,
@@ -99,11 +144,24 @@ export class SqliteCatalog implements Catalog {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.migrate();
     this.historyRows = new SqliteHistoryRows(this.db);
   }
 
   private liveCacheIds = '(SELECT id FROM caches WHERE deleted = 0)';
+
+  /** Creates or upgrades the schema; IMMEDIATE, so two processes opening an old file migrate it once. */
+  private migrate(): void {
+    this.db.exec(BASE_SCHEMA);
+    this.db.transaction(() => {
+      const done = this.db.pragma('user_version', { simple: true }) as number;
+      if (done > MIGRATIONS.length) {
+        throw new Error(`catalog schema version ${done} is newer than this cachier understands (${MIGRATIONS.length})`);
+      }
+      for (let v = done; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
+      if (done !== MIGRATIONS.length) this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
+  }
 
   async createCache(input: { name?: string; memoryBytes: number }) {
     return this.db.transaction(() => {
@@ -246,6 +304,17 @@ export class SqliteCatalog implements Catalog {
     return (this.db.prepare("SELECT value FROM meta WHERE key = 'cluster_secret'").get() as { value: string }).value;
   }
 
+  async rotateClusterSecret() {
+    return this.db.transaction(() => {
+      const secret = generateToken();
+      this.db.prepare(BUMP).run();
+      const upsert = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+      upsert.run('cluster_secret', secret);
+      upsert.run('cluster_secret_rev', String(this.revisionNow()));
+      return secret;
+    }).immediate();
+  }
+
   async addHistory(samples: readonly HistorySample[], slotMs = 1) {
     const insert = this.db.prepare('INSERT OR IGNORE INTO history (cache_id, server, ts, stats, slot) VALUES (?, ?, ?, ?, ?)');
     this.db.transaction(() => {
@@ -290,6 +359,7 @@ export class SqliteCatalog implements Catalog {
 
   async snapshot(): Promise<CatalogSnapshot> {
     return this.db.transaction(() => ({
+      revision: this.revisionNow(),
       caches: (this.db.prepare('SELECT * FROM caches WHERE deleted = 0 ORDER BY id').all() as CacheRow[]).map(toCache),
       credentials: (this.db.prepare(`SELECT * FROM credentials WHERE cache_id IN ${this.liveCacheIds} ORDER BY id`)
         .all() as CredRow[]).map(toCred),
@@ -297,8 +367,36 @@ export class SqliteCatalog implements Catalog {
     }))();
   }
 
-  async revision() {
+  async changesSince(since: number): Promise<CatalogChanges | undefined> {
+    return this.db.transaction(() => {
+      const meta = new Map((this.db.prepare(
+        "SELECT key, value FROM meta WHERE key IN ('revision', 'changes_pruned_through', 'cluster_secret_rev')",
+      ).all() as { key: string; value: string }[]).map((r) => [r.key, Number(r.value)]));
+      const revision = meta.get('revision')!;
+      if (since > revision || since < (meta.get('changes_pruned_through') ?? 0)) return undefined;
+      const caches = this.db.prepare('SELECT * FROM caches WHERE rev > ? ORDER BY id').all(since) as CacheRow[];
+      const credentials = this.db
+        .prepare(`SELECT * FROM credentials WHERE rev > ? AND cache_id IN ${this.liveCacheIds} ORDER BY id`).all(since) as CredRow[];
+      const log = this.db.prepare('SELECT kind, id, key FROM catalog_changes WHERE rev > ? ORDER BY rev').all(since) as ChangeRow[];
+      const secretRev = meta.get('cluster_secret_rev') ?? 0;
+      return {
+        revision,
+        caches: caches.filter((r) => r.deleted !== 1).map(toCache),
+        removedCaches: [...caches.filter((r) => r.deleted === 1).map((r) => r.id), ...log.filter((r) => r.kind === 'cache').map((r) => r.id)],
+        credentials: credentials.map(toCred),
+        removedCredentials: log.filter((r) => r.kind === 'credential').map((r) => r.key!),
+        ...(log.some((r) => r.kind === 'node') ? { nodes: (this.db.prepare('SELECT * FROM nodes ORDER BY id').all() as NodeRow[]).map(toNode) } : {}),
+        ...(secretRev > since ? { clusterSecret: (this.db.prepare("SELECT value FROM meta WHERE key = 'cluster_secret'").get() as { value: string }).value } : {}),
+      };
+    })();
+  }
+
+  private revisionNow(): number {
     return Number((this.db.prepare("SELECT value FROM meta WHERE key = 'revision'").get() as { value: string }).value);
+  }
+
+  async revision() {
+    return this.revisionNow();
   }
 
   async close() {

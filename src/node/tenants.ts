@@ -1,10 +1,11 @@
 /**
- * The caches one node serves and the credentials that reach them. Catalog snapshots are
- * applied in place: a changed capability mutates the live credential object (so it
- * applies from the next command), a deleted credential or a disabled/deleted cache
- * closes its connections at once.
+ * The caches one node serves and the credentials that reach them. Catalog snapshots
+ * (at start) and deltas (every change after) are applied in place: a changed capability
+ * mutates the live credential object (so it applies from the next command), a deleted
+ * credential or a disabled/deleted cache closes its connections at once. A delta costs
+ * what changed, not what the catalog holds.
  */
-import type { CatalogSnapshot } from '../catalog/catalog.ts';
+import type { CacheRecord, CatalogChanges, CatalogSnapshot, CredentialRecord } from '../catalog/catalog.ts';
 import { verifySecret } from '../shared/secrets.ts';
 import { snapshotStats, type StatsSnapshot } from '../store/stats.ts';
 import type { TenantStore } from '../store/store-api.ts';
@@ -69,44 +70,80 @@ export class Tenants {
     return verifySecret(password, credential) ? { credential, tenant } : undefined;
   }
 
+  /** The whole catalog: whatever it does not hold goes. */
   apply(snapshot: CatalogSnapshot): void {
     this.nodeCount = Math.max(1, snapshot.nodes.length);
     const seenCaches = new Set<number>();
     for (const c of snapshot.caches) {
       seenCaches.add(c.id);
-      const limit = this.shareOf(c.memoryBytes);
-      let t = this.byId.get(c.id);
-      if (!t) {
-        t = { id: c.id, store: this.makeStore(limit), enabled: c.enabled, planBytes: c.memoryBytes, connections: new Set() };
-        this.byId.set(c.id, t);
-      } else {
-        if (t.store.limit !== limit) t.store.setLimit(limit);
-        t.planBytes = c.memoryBytes;
-        t.enabled = c.enabled;
-      }
-      if (!t.enabled) this.closeAll(t, 'cache disabled');
+      this.upsertCache(c);
     }
-    for (const [id, t] of this.byId) {
-      if (seenCaches.has(id)) continue;
-      this.closeAll(t, 'cache deleted');
-      t.store.clear();
-      this.byId.delete(id);
-    }
+    for (const id of this.byId.keys()) if (!seenCaches.has(id)) this.dropCache(id);
 
     const seenUsers = new Set<string>();
     for (const r of snapshot.credentials) {
       seenUsers.add(r.username);
-      const cur = this.credentials.get(r.username);
-      if (cur && cur.cacheId === r.cacheId) {
-        Object.assign(cur, { salt: r.salt, hash: r.hash, write: r.write, flush: r.flush, api: r.api });
-      } else {
-        if (cur) this.revoke(cur);
-        this.credentials.set(r.username, {
-          username: r.username, cacheId: r.cacheId, salt: r.salt, hash: r.hash, write: r.write, flush: r.flush, api: r.api,
-        });
-      }
+      this.upsertCredential(r);
     }
     for (const [name, cred] of this.credentials) if (!seenUsers.has(name)) this.revoke(cred);
+  }
+
+  /** What changed since the last snapshot or delta applied (Catalog.changesSince). */
+  applyChanges(changes: CatalogChanges): void {
+    const before = this.nodeCount;
+    if (changes.nodes) this.nodeCount = Math.max(1, changes.nodes.length);
+    for (const id of changes.removedCaches) this.dropCache(id);
+    for (const c of changes.caches) this.upsertCache(c);
+    // The plan is split over the registered nodes: a new count changes every cache's share
+    // (after the upserts, so a cache whose plan also changed is resized once).
+    if (this.nodeCount !== before) {
+      for (const t of this.byId.values()) {
+        const limit = this.shareOf(t.planBytes);
+        if (t.store.limit !== limit) t.store.setLimit(limit);
+      }
+    }
+    for (const username of changes.removedCredentials) {
+      const cur = this.credentials.get(username);
+      if (cur) this.revoke(cur);
+    }
+    for (const r of changes.credentials) this.upsertCredential(r);
+  }
+
+  private upsertCache(c: CacheRecord): void {
+    const limit = this.shareOf(c.memoryBytes);
+    let t = this.byId.get(c.id);
+    if (!t) {
+      t = { id: c.id, store: this.makeStore(limit), enabled: c.enabled, planBytes: c.memoryBytes, connections: new Set() };
+      this.byId.set(c.id, t);
+    } else {
+      if (t.store.limit !== limit) t.store.setLimit(limit);
+      t.planBytes = c.memoryBytes;
+      t.enabled = c.enabled;
+    }
+    if (!t.enabled) this.closeAll(t, 'cache disabled');
+  }
+
+  /** A deleted cache: its connections close, its data and its credentials go. */
+  private dropCache(id: number): void {
+    const t = this.byId.get(id);
+    if (t) {
+      this.closeAll(t, 'cache deleted');
+      t.store.clear();
+      this.byId.delete(id);
+    }
+    for (const [name, cred] of this.credentials) if (cred.cacheId === id) this.credentials.delete(name);
+  }
+
+  private upsertCredential(r: CredentialRecord): void {
+    const cur = this.credentials.get(r.username);
+    if (cur && cur.cacheId === r.cacheId) {
+      Object.assign(cur, { salt: r.salt, hash: r.hash, write: r.write, flush: r.flush, api: r.api });
+    } else {
+      if (cur) this.revoke(cur);
+      this.credentials.set(r.username, {
+        username: r.username, cacheId: r.cacheId, salt: r.salt, hash: r.hash, write: r.write, flush: r.flush, api: r.api,
+      });
+    }
   }
 
   /** One cache's 31 stats on this node. */
