@@ -1,14 +1,18 @@
 /**
- * `npm run bench [-- --quick] [--profile] [--only a,b] [--rounds N] [--rate R] [--out FILE]`
+ * `npm run bench [-- --quick] [--profile] [--only a,b] [--rounds N] [--rate R] [--out FILE] [--publish]`
  *
  * cachier against memcached, side by side, on loopback (issue 5). Starts memcached with
  * one worker thread and one cachier node (`cachier start --anonymous-cache`, its cache
  * big enough that nothing is evicted), both pinned to core 0; the load (memcaslap, or our
  * generator in bench/load/) runs pinned to core 1. Every workload runs against memcached
- * and then cachier, in rounds (the full run does two and reports the better result per
- * server, because other processes on a shared machine only ever make a run slower).
+ * and cachier in rounds, paired: memcached first in odd rounds, cachier first in even ones,
+ * so neither always gets the fresher machine (the full run does two; the table shows each
+ * round's ratio and the best result per server, because other processes on a shared
+ * machine only ever make a run slower).
  * Then memory: each server started fresh, RSS before and after storing N items of 100 B.
- * Prints the table, the verdict on each target, and writes bench/results/latest.json.
+ * Every row is also judged on correctness (bench/harness/verdicts.ts): errors, misses
+ * beyond what its workload can produce, values that differ, items lost. Prints the table
+ * and the verdicts, writes bench/results/latest.json, and exits 1 when any verdict is FAIL.
  * Every process it starts is ended by pid; every step has a time limit.
  *
  * --quick      about a minute: short runs, one round, 200k items for memory
@@ -17,6 +21,10 @@
  * --only LIST  comma-separated workload names and/or `memory`
  * --rounds N   rounds per workload (default 1 quick, 2 full)
  * --rate R     offered req/s for ascii-fixed-rate instead of half memcached's peak
+ * --publish    also copy the results and the printed table to bench/results/published/
+ *              (committed: the run the README quotes; scratch results stay ignored)
+ * --cache-memory SIZE  the bench cache's plan on cachier (default 2gb). A self-check:
+ *              `--quick --only memcaslap-ascii,memory --cache-memory 2mb` must FAIL.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,19 +39,22 @@ import { PINNED, requireTool } from './harness/processes.ts';
 import { loadAverage, rssBytes } from './harness/proc-stats.ts';
 import {
   cpuUsPerOp, formatMemoryTable, formatThroughputTable, formatVerdicts,
-  type Measurement, type MemoryOutcome, type TargetVerdict, type WorkloadOutcome,
+  type Measurement, type MemoryOutcome, type WorkloadOutcome,
 } from './harness/report.ts';
+import { counterDelta, readServerCounters } from './harness/server-stats.ts';
+import { exitCode, judge, summarize } from './harness/verdicts.ts';
 import {
   REPO_ROOT, createBenchCache, makeDataDir, sourceFingerprint, startCachier, startMemcached,
   type BenchCache, type RunningServer, type ServerName,
 } from './harness/servers.ts';
 import {
-  CONNECTIONS, FULL, GET_RATIO, KEYS, MAX_AUTH_COST, MAX_MEMORY_RATIO, MEMCASLAP_KEY_SIZE, QUICK, VALUE_SIZE, WORKLOADS,
+  CONNECTIONS, FULL, GET_RATIO, KEYS, MEMCASLAP_KEY_SIZE, QUICK, VALUE_SIZE, WORKLOADS,
   type RunProfile, type Workload,
 } from './harness/workloads.ts';
 import { formatProfileSummary, newestProfile, summarizeProfile, type ProfileSummary, type SampleWindow } from './profile-summary.ts';
 
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
+const PUBLISHED_DIR = path.join(RESULTS_DIR, 'published');
 const PROFILE_DIR = path.join(RESULTS_DIR, 'profile');
 /** Other processes may use this much of one core before a measurement starts (we wait up to quietWaitMs). */
 const QUIET_PERCENT = 15;
@@ -57,6 +68,8 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     rate: { type: 'string' },
     out: { type: 'string' },
+    publish: { type: 'boolean', default: false },
+    'cache-memory': { type: 'string', default: '2gb' },
   },
   strict: true,
 });
@@ -107,18 +120,26 @@ async function measure(
   let cpu: Promise<CpuShare | undefined> = Promise.resolve(undefined);
   const fromUs = hrtimeUs();
   const common = { round, server: server.name, ...(otherCpuBefore !== undefined ? { otherCpuBefore } : {}) };
+  // The server's own get_misses and evictions over the measurement (see server-stats.ts).
+  const countersBefore = await readServerCounters(server.host, server.port);
+  const serverDelta = async () => ({ counters: counterDelta(countersBefore, await readServerCounters(server.host, server.port)) });
 
   if (w.tool === 'memcaslap') {
     const seconds = profile.memcaslapSeconds;
     const started = runMemcaslap({
       server: `${server.host}:${server.port}`, seconds, concurrency: CONNECTIONS, binary: w.binary, division: w.division,
       getRatio: GET_RATIO, valueSize: VALUE_SIZE, keySize: MEMCASLAP_KEY_SIZE, workDir: workDir,
+      ...(w.verify ? { verify: w.verify } : {}),
     }, (pid) => {
       cpu = sampleCpu(300, Math.max(500, seconds * 1000 - 800), server.pid, pid);
     });
     const r = await started;
+    const f = r.failures;
     return {
-      ...common, opsPerSec: r.opsPerSec, p50Us: r.latency.p50Us, p99Us: r.latency.p99Us, errors: 0, misses: r.getMisses,
+      ...common, opsPerSec: r.opsPerSec, p50Us: r.latency.p50Us, p99Us: r.latency.p99Us,
+      errors: f.errors, misses: f.getMisses, gets: f.gets, errorSamples: f.errorSamples,
+      ...(f.verifyFailed !== undefined ? { verifyFailed: f.verifyFailed, verifyMisses: f.verifyMisses } : {}),
+      ...(await serverDelta()),
       cpu: await cpu, window: { fromUs, toUs: hrtimeUs() }, command: r.command, raw: r,
     };
   }
@@ -143,23 +164,15 @@ async function measure(
     cpu = sampleCpu(startupMs + spec.warmupSeconds * 1000, Math.max(500, spec.seconds * 1000 - 600), server.pid, pid);
   });
   return {
-    ...common, opsPerSec: r.opsPerSec, p50Us: r.latency.p50Us, p99Us: r.latency.p99Us, errors: r.errors, misses: r.misses,
+    ...common, opsPerSec: r.opsPerSec, p50Us: r.latency.p50Us, p99Us: r.latency.p99Us,
+    errors: r.errors, misses: r.misses, gets: r.gets, errorSamples: r.errorSamples,
     ...(r.offeredRate !== undefined ? { offeredRate: r.offeredRate, unanswered: r.unanswered, sendLagP99Us: r.sendLag?.p99Us } : {}),
+    ...(await serverDelta()),
     cpu: await cpu,
     window: { fromUs, toUs: hrtimeUs() },
     command: `node --import tsx bench/load/main.ts '${JSON.stringify({ ...spec, ...(auth ? { auth: { ...auth, password: '…' } } : {}) })}'`,
     raw: r,
   };
-}
-
-function pickBest(w: Workload, ms: readonly Measurement[]): Partial<Record<ServerName, Measurement>> {
-  const best: Partial<Record<ServerName, Measurement>> = {};
-  for (const m of ms) {
-    const cur = best[m.server];
-    const better = w.tool === 'load-open' ? !cur || m.p99Us < cur.p99Us : !cur || m.opsPerSec > cur.opsPerSec;
-    if (better) best[m.server] = m;
-  }
-  return best;
 }
 
 async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outcomes: WorkloadOutcome[]; commands: Record<string, string> }> {
@@ -171,7 +184,10 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
   try {
     for (const s of [memcached, cachier]) {
       const f = await runLoad({ mode: 'fill', host: s.host, port: s.port, connections: 1, items: KEYS, valueSize: VALUE_SIZE });
-      if (f.currItems !== undefined && f.currItems < KEYS) throw new Error(`${s.name}: preload stored ${f.currItems} of ${KEYS} keys`);
+      // Every row's gets count on these keys: anything short of all of them voids the run.
+      if (f.currItems !== KEYS || f.evictions !== 0) {
+        throw new Error(`${s.name}: preload left curr_items ${f.currItems} of ${KEYS} keys, evictions ${f.evictions}`);
+      }
     }
     const outcomes = new Map<string, WorkloadOutcome>();
     for (const w of selected) outcomes.set(w.name, { name: w.name, description: w.description, measurements: [], best: {} });
@@ -182,8 +198,10 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
     };
     const ignore = [memcached.pid, cachier.pid, process.pid];
 
+    // Paired rounds: memcached first in odd rounds, cachier first in even ones.
     const runOnServers = async (w: Workload, round: number, peak: () => number | undefined) => {
-      for (const name of w.servers) {
+      const order = round % 2 === 1 ? w.servers : [...w.servers].reverse();
+      for (const name of order) {
         const measured = await measure(w, servers[name], round, cache, ignore, peak);
         const perOp = cpuUsPerOp(measured);
         const m: Measurement = perOp === undefined ? measured : { ...measured, serverCpuUsPerOp: Math.round(perOp * 10) / 10 };
@@ -197,7 +215,7 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
           : '';
         log(`round ${round} ${w.name} ${name}: ${m.opsPerSec} ops/s${offered} p50 ${m.p50Us} µs p99 ${m.p99Us} µs${cpu}` +
           `${m.serverCpuUsPerOp !== undefined ? `, ${m.serverCpuUsPerOp} µs cpu/op` : ''}` +
-          `${m.errors ? ` ERRORS ${m.errors}` : ''}${(m.otherCpuBefore ?? 0) >= QUIET_PERCENT ? ` (machine busy: ${m.otherCpuBefore}% before)` : ''}`);
+          `${badNote(m)}${(m.otherCpuBefore ?? 0) >= QUIET_PERCENT ? ` (machine busy: ${m.otherCpuBefore}% before)` : ''}`);
       }
     };
 
@@ -220,13 +238,7 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
         for (const w of openLoop) await runOnServers(w, round, () => peak);
       }
     }
-    for (const o of outcomes.values()) {
-      const w = WORKLOADS.find((x) => x.name === o.name)!;
-      o.best = pickBest(w, o.measurements);
-      const m = o.best.memcached;
-      const c = o.best.cachier;
-      if (m && c) o.ratio = w.tool === 'load-open' ? c.p99Us / m.p99Us : c.opsPerSec / m.opsPerSec;
-    }
+    for (const o of outcomes.values()) Object.assign(o, summarize(WORKLOADS.find((x) => x.name === o.name)!, o.measurements));
     const order = WORKLOADS.map((w) => w.name);
     return {
       outcomes: [...outcomes.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name)),
@@ -273,80 +285,16 @@ async function runMemoryPhase(dataDir: string, cacheId: number): Promise<MemoryO
   return out;
 }
 
-// ---------------------------------------------------------------- verdicts
-
-/** Other processes used at least this much of a core during a measurement: its verdict is marked disturbed. */
-const DISTURBED_PERCENT = 50;
-/** The open-loop generator sent this late (p99): it, not the server, limited the result. */
-const CLIENT_LAG_LIMIT_US = 1000;
-
-/** Why these measurements cannot be trusted, if they cannot. */
-function disturbance(...ms: (Measurement | undefined)[]): string | undefined {
-  const why: string[] = [];
-  const other = Math.max(...ms.map((m) => m?.cpu?.otherPercent ?? 0));
-  if (other >= DISTURBED_PERCENT) why.push(`other processes used ${other}% of a core`);
-  const lag = Math.max(...ms.map((m) => m?.sendLagP99Us ?? 0));
-  if (lag >= CLIENT_LAG_LIMIT_US) why.push(`load generator sent up to ${Math.round(lag)} µs late (p99)`);
-  return why.length ? `[DISTURBED: ${why.join('; ')}]` : undefined;
-}
-
-function verdicts(outcomes: readonly WorkloadOutcome[], memory: readonly MemoryOutcome[]): TargetVerdict[] {
-  const v: TargetVerdict[] = [];
-  const get = (name: string) => outcomes.find((o) => o.name === name);
-  const notes = (...parts: (string | undefined)[]) => {
-    const text = parts.filter(Boolean).join(' ');
-    return text ? { note: text } : {};
-  };
-  for (const w of WORKLOADS) {
-    const o = get(w.name);
-    if (!o || o.ratio === undefined) continue;
-    const { memcached: m, cachier: c } = o.best;
-    if (w.tool !== 'load-open' && w.minThroughputRatio !== undefined) {
-      v.push({
-        target: `${w.name}: throughput cachier/memcached`, value: o.ratio, limit: `>= ${w.minThroughputRatio}`, pass: o.ratio >= w.minThroughputRatio,
-        ...notes(
-          m?.serverCpuUsPerOp && c?.serverCpuUsPerOp ? `(server cpu/op memcached/cachier ${(m.serverCpuUsPerOp / c.serverCpuUsPerOp).toFixed(2)})` : undefined,
-          disturbance(m, c),
-        ),
-      });
-    }
-    if (w.tool === 'load-open') {
-      v.push({
-        target: `${w.name}: p99 cachier/memcached`, value: o.ratio, limit: `<= ${w.maxP99Ratio}`, pass: o.ratio <= w.maxP99Ratio,
-        ...notes(`(offered ${m?.offeredRate} req/s)`, disturbance(m, c)),
-      });
-    }
-  }
-  for (const w of WORKLOADS) {
-    if (w.tool !== 'load-closed' || !w.authCostAgainst) continue;
-    const authed = get(w.name)?.best.cachier;
-    const plain = get(w.authCostAgainst)?.best.cachier;
-    if (!authed || !plain) continue;
-    const cost = 1 - authed.opsPerSec / plain.opsPerSec;
-    const cpuCost = authed.serverCpuUsPerOp && plain.serverCpuUsPerOp ? authed.serverCpuUsPerOp / plain.serverCpuUsPerOp - 1 : undefined;
-    v.push({
-      target: `${w.name}: throughput cost vs ${w.authCostAgainst} (cachier)`, value: cost, limit: `< ${MAX_AUTH_COST}`, pass: cost < MAX_AUTH_COST,
-      ...notes(
-        cpuCost !== undefined ? `(server cpu/op ${cpuCost >= 0 ? '+' : ''}${(cpuCost * 100).toFixed(1)}%)` : undefined,
-        disturbance(authed, plain),
-      ),
-    });
-  }
-  const mm = memory.find((m) => m.server === 'memcached');
-  const mc = memory.find((m) => m.server === 'cachier');
-  if (mm && mc) {
-    const ratio = mc.bytesPerItem / mm.bytesPerItem;
-    // The target is set at 1,000,000 items: with fewer, the node's fixed growth (V8's heap
-    // settling, tables sized in powers of two) weighs more per item.
-    const few = profile.memoryItems < FULL.memoryItems
-      ? `[${profile.memoryItems.toLocaleString('en-US')} items: fixed costs weigh more; judge on the full run's ${FULL.memoryItems.toLocaleString('en-US')}]`
-      : undefined;
-    v.push({
-      target: 'memory per item cachier/memcached', value: ratio, limit: `<= ${MAX_MEMORY_RATIO}`, pass: ratio <= MAX_MEMORY_RATIO,
-      ...(few ? { note: few } : {}),
-    });
-  }
-  return v;
+/** Errors and misses of one measurement for the progress log. */
+function badNote(m: Measurement): string {
+  const parts = [
+    m.errors ? `ERRORS ${m.errors}` : '',
+    m.verifyFailed ? `VERIFY FAILED ${m.verifyFailed}` : '',
+    m.misses || m.counters?.getMisses ? `MISSES ${m.misses} (server ${m.counters?.getMisses ?? '?'})` : '',
+    m.counters?.evictions ? `EVICTIONS ${m.counters.evictions}` : '',
+  ].filter(Boolean);
+  const samples = m.errorSamples?.length ? `: ${m.errorSamples.slice(0, 3).join('; ')}` : '';
+  return parts.length ? ` ${parts.join(', ')}${samples}` : '';
 }
 
 // ---------------------------------------------------------------- main
@@ -357,6 +305,7 @@ if (os.platform() !== 'linux') fail('needs Linux (/proc for RSS and CPU)');
 
 const workDir = makeDataDir();
 const startedAt = new Date();
+const benchCommand = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 const version = (cmd: string, args: string[]) => {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', timeout: 5000 }).trim().split('\n')[0];
@@ -373,10 +322,12 @@ try {
   }
   log(`${profile.name} run: ${selected.length} workloads × ${profile.rounds} round(s)${runMemory ? `, memory with ${profile.memoryItems} items` : ''}; ` +
     `${PINNED ? 'servers on core 0, load on core 1' : 'NOT pinned (no taskset or one core)'}; load average ${loadAverage()}`);
-  const cache = await createBenchCache(workDir, '2gb');
+  const cache = await createBenchCache(workDir, flags['cache-memory']);
   const { outcomes, commands } = selected.length ? await runThroughput(cache, workDir) : { outcomes: [], commands: {} };
   const memory = runMemory ? await runMemoryPhase(workDir, cache.id) : [];
-  const verdictList = verdicts(outcomes, memory);
+  const verdictList = judge({
+    workloads: WORKLOADS, outcomes, memory, memoryItems: profile.memoryItems, fullMemoryItems: FULL.memoryItems,
+  });
 
   let profileSummary: ProfileSummary | undefined;
   if (flags.profile) {
@@ -399,7 +350,10 @@ try {
     '',
     formatThroughputTable(outcomes),
     '',
-    'ratio: cachier/memcached ops/s, except ascii-fixed-rate: cachier/memcached p99.',
+    'ratio: cachier/memcached ops/s, except ascii-fixed-rate: cachier/memcached p99, best result of each server;',
+    'per round: the same within each round (memcached ran first in odd rounds, cachier in even ones).',
+    'errors, misses: memcached/cachier summed over all rounds; misses are the larger of the load tool\'s count and',
+    'the server\'s get_misses. Any error, or a miss (no row can legitimately miss), fails the row whatever its speed.',
     'cpu µs/op: server CPU time per op (user + system, sampled over the run); other cpu %: the rest of the machine',
     'during the memcached/cachier run, in % of one core — high values mean the numbers above are disturbed.',
     ...(fixed?.best.memcached?.offeredRate ? [`ascii-fixed-rate offered ${fixed.best.memcached.offeredRate} req/s (half of memcached's best closed-loop ASCII get/set ops/s in this run)`] : []),
@@ -409,7 +363,8 @@ try {
     ...(profileSummary ? ['', formatProfileSummary(profileSummary)] : []),
     '',
   ];
-  console.log(lines.join('\n'));
+  const printed = lines.join('\n');
+  console.log(printed);
 
   const result = {
     version: 1,
@@ -425,10 +380,7 @@ try {
       memcached: version('memcached', ['-V']),
     },
     cachierSources: sources,
-    commands: {
-      bench: `npm run bench --${flags.quick ? ' --quick' : ''}${flags.profile ? ' --profile' : ''}${only ? ` --only ${only.join(',')}` : ''}`,
-      ...commands,
-    },
+    commands: { bench: benchCommand, ...commands },
     workloads: outcomes,
     memory,
     targets: verdictList,
@@ -441,6 +393,16 @@ try {
   fs.mkdirSync(path.dirname(stamped), { recursive: true });
   fs.writeFileSync(stamped, `${JSON.stringify(result, null, 2)}\n`);
   log(`wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), stamped)}`);
+  if (flags.publish) {
+    // The run the README quotes, kept in the repo: its JSON and the table exactly as printed.
+    const base = path.join(PUBLISHED_DIR, `${startedAt.toISOString().slice(0, 16).replace(':', '-')}Z-${profile.name}`);
+    fs.mkdirSync(PUBLISHED_DIR, { recursive: true });
+    fs.writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    fs.writeFileSync(`${base}.txt`, `$ ${benchCommand}\n${printed}\n`);
+    log(`published ${path.relative(process.cwd(), base)}.json and .txt: commit them with the README change that quotes them`);
+  }
+  process.exitCode = exitCode(verdictList);
+  if (process.exitCode) log('a verdict is FAIL: exit code 1');
 } finally {
   fs.rmSync(workDir, { recursive: true, force: true });
 }

@@ -4,6 +4,20 @@
  * from a config file, for a fixed time. Its throughput comes from the final `TPS:` line;
  * its latency from the `-S` statistics, whose histogram has power-of-two buckets, so our
  * p50/p99 are interpolated within a bucket (good to tens of percent, not to 1 %).
+ *
+ * memcaslap counts no errors. What it does on a failure (libmemcached's clients/ms_conn.c,
+ * checked against memcached 1.6.18 with `-c 20` and `-m 2`), and what we read for it:
+ * - ASCII error replies (ERROR, CLIENT_ERROR, SERVER_ERROR, NOT_STORED, EXISTS) are
+ *   printed to stdout as `<fd LINE`; binary error statuses without a body go to stderr as
+ *   their text ("Out of memory", "Not stored.", ...), as do write failures ("Failed to
+ *   write, and not due to blocking."). Every such line is an error.
+ * - A connection the server closes is dropped silently, but then the periodic statistics
+ *   (`Period` rows, printed only while all connections are alive) are missing, and if all
+ *   are gone the run ends early (`Run time` short of --time).
+ * - A binary miss comes with a body ("Not found"), which memcaslap takes for a value: its
+ *   get_misses stays 0 (seen: 0 reported, 4,621 in memcached's stats). So misses are read
+ *   from the server's stats too (bench/harness/server-stats.ts), and with --verify such a
+ *   miss shows as verify_failed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +35,23 @@ export interface MemcaslapOptions {
   readonly keySize: number;
   /** Directory for the config file. */
   readonly workDir: string;
+  /** memcaslap --verify: the share of gets whose value it compares with what it set. */
+  readonly verify?: number;
+}
+
+/** What memcaslap's output says went wrong (see the comment at the top). */
+export interface MemcaslapFailures {
+  /** `<fd ERROR…` lines, stderr lines, `didn't set success` lines, lost connections. */
+  readonly errors: number;
+  /** The first few of them, for the report. */
+  readonly errorSamples: readonly string[];
+  readonly getMisses: number;
+  readonly gets: number;
+  /** With --verify: values that differed, and verified gets that found nothing. */
+  readonly verifyFailed?: number;
+  readonly verifyMisses?: number;
+  /** Every connection stayed open to the end (the periodic statistics were printed). */
+  readonly allConnectionsAlive: boolean;
 }
 
 export interface MemcaslapResult {
@@ -29,7 +60,7 @@ export interface MemcaslapResult {
   readonly seconds: number;
   /** Latency of one request as memcaslap records it: Get statistics for multi-gets, Total otherwise. */
   readonly latency: { readonly events: number; readonly avgUs: number; readonly p50Us: number; readonly p99Us: number; readonly maxUs: number; readonly source: string };
-  readonly getMisses: number;
+  readonly failures: MemcaslapFailures;
   readonly command: string;
 }
 
@@ -46,6 +77,7 @@ export async function runMemcaslap(o: MemcaslapOptions, onStart?: (pid: number) 
   ];
   if (o.binary) args.push('--binary');
   if (o.division > 1) args.push(`--division=${o.division}`);
+  if (o.verify) args.push(`--verify=${o.verify}`);
   const r = await runBounded(pinned(LOAD_CORE, args), (o.seconds + 30) * 1000, {}, onStart);
   const out = r.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
   const final = /Run time: ([\d.]+)s Ops: (\d+) TPS: (\d+)/.exec(out);
@@ -58,8 +90,46 @@ export async function runMemcaslap(o: MemcaslapOptions, onStart?: (pid: number) 
     ops: Number(final[2]),
     seconds: Number(final[1]),
     latency: { ...parseLatency(out, block), source: `memcaslap ${block} Statistics, log2 histogram interpolated` },
-    getMisses: Number(/^get_misses: (\d+)/m.exec(out)?.[1] ?? 0),
+    failures: parseFailures(out, r.stderr, o.seconds, o.verify !== undefined),
     command: args.join(' ').replace(cfg, path.basename(cfg)),
+  };
+}
+
+/** Reads memcaslap's stdout (colour codes removed) and stderr for failures. */
+export function parseFailures(out: string, stderr: string, seconds: number, verify: boolean): MemcaslapFailures {
+  const counter = (name: string) => {
+    const m = new RegExp(`^${name}: (\\d+)$`, 'm').exec(out);
+    return m ? Number(m[1]) : undefined;
+  };
+  const lines = [
+    ...out.split('\n').filter((l) => /^<\d+ /.test(l) || /didn't set success/.test(l)),
+    ...stderr.split('\n').map((l) => l.trim()).filter(Boolean),
+  ];
+  const samples = [...new Set(lines)].slice(0, 5);
+  const allConnectionsAlive = /^Period\s/m.test(out);
+  const runTime = Number(/Run time: ([\d.]+)s/.exec(out)?.[1] ?? 0);
+  let errors = lines.length;
+  if (!allConnectionsAlive) {
+    errors++;
+    samples.push('connections closed: no periodic statistics (memcaslap prints them only while every connection is open)');
+  }
+  if (runTime < seconds - 0.5) {
+    errors++;
+    samples.push(`ran ${runTime} s of ${seconds} s: every connection was closed`);
+  }
+  const verifyFailed = counter('verify_failed');
+  const verifyMisses = counter('verify_misses');
+  if (verify && verifyFailed === undefined) {
+    errors++;
+    samples.push('--verify given but no verify_failed line printed');
+  }
+  return {
+    errors,
+    errorSamples: samples,
+    getMisses: counter('get_misses') ?? 0,
+    gets: counter('cmd_get') ?? 0,
+    ...(verify ? { verifyFailed: verifyFailed ?? 0, verifyMisses: verifyMisses ?? 0 } : {}),
+    allConnectionsAlive,
   };
 }
 

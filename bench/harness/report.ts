@@ -1,5 +1,6 @@
 /** The printed table and the target verdicts of a benchmark run (its JSON has the same facts). */
 import type { CpuShare } from './machine-sampler.ts';
+import type { ServerCounters } from './server-stats.ts';
 import type { ServerName } from './servers.ts';
 
 export interface Measurement {
@@ -13,8 +14,18 @@ export interface Measurement {
   readonly unanswered?: number;
   /** Open loop: p99 of how late the load generator itself sent. */
   readonly sendLagP99Us?: number;
+  /** Error replies and lost requests as the load tool saw them (see badReplies). */
   readonly errors: number;
+  /** Gets answered "not found", as the load tool saw them, and its gets. */
   readonly misses: number;
+  readonly gets?: number;
+  /** The first few errors, as text. */
+  readonly errorSamples?: readonly string[];
+  /** memcaslap --verify: values that differed from what it set, verified gets that found nothing. */
+  readonly verifyFailed?: number;
+  readonly verifyMisses?: number;
+  /** The server's own counters over the measurement (after − before). */
+  readonly counters?: ServerCounters;
   /** CPU of the rest of the machine just before the measurement (percent of one core). */
   readonly otherCpuBefore?: number;
   readonly cpu?: CpuShare;
@@ -32,8 +43,10 @@ export interface WorkloadOutcome {
   readonly measurements: Measurement[];
   /** The measurement reported for each server: best throughput, or best p99 at a fixed rate. */
   best: Partial<Record<ServerName, Measurement>>;
-  /** cachier / memcached: ops/s (closed loop) or p99 (open loop). */
+  /** cachier / memcached: ops/s (closed loop) or p99 (open loop), best of each server. */
   ratio?: number;
+  /** The same ratio within each round (index 0 = round 1), where both servers ran it. */
+  roundRatios?: (number | undefined)[];
 }
 
 export interface MemoryOutcome {
@@ -47,13 +60,29 @@ export interface MemoryOutcome {
   readonly fillSeconds: number;
 }
 
+/** RERUN: it would pass, but it was measured on a disturbed machine. */
+export type VerdictStatus = 'PASS' | 'FAIL' | 'RERUN';
+
 export interface TargetVerdict {
   readonly target: string;
-  readonly value: number;
+  readonly value: number | string;
   readonly limit: string;
-  readonly pass: boolean;
+  readonly status: VerdictStatus;
   /** Context printed after the verdict. */
   readonly note?: string;
+}
+
+/**
+ * What went wrong in one measurement, from both the load tool's count and the server's
+ * counters (whichever saw more): errors include memcaslap's verify failures and requests
+ * the open loop never got an answer to.
+ */
+export function badReplies(m: Measurement): { errors: number; misses: number; gets: number } {
+  return {
+    errors: m.errors + (m.verifyFailed ?? 0) + (m.unanswered ?? 0),
+    misses: Math.max(m.misses, m.verifyMisses ?? 0, m.counters?.getMisses ?? 0),
+    gets: Math.max(m.gets ?? 0, m.counters?.cmdGet ?? 0),
+  };
 }
 
 const fmtInt = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
@@ -74,7 +103,8 @@ export function cpuUsPerOp(m: Measurement | undefined): number | undefined {
 
 export function formatThroughputTable(outcomes: readonly WorkloadOutcome[]): string {
   const header = [
-    'workload', 'memcached ops/s', 'p50 µs', 'p99 µs', 'cpu µs/op', 'cachier ops/s', 'p50 µs', 'p99 µs', 'cpu µs/op', 'ratio', 'other cpu %',
+    'workload', 'memcached ops/s', 'p50 µs', 'p99 µs', 'cpu µs/op', 'cachier ops/s', 'p50 µs', 'p99 µs', 'cpu µs/op', 'ratio',
+    'per round', 'errors', 'misses', 'other cpu %',
   ];
   const rows = outcomes.map((o) => {
     const m = o.best.memcached;
@@ -84,11 +114,20 @@ export function formatThroughputTable(outcomes: readonly WorkloadOutcome[]): str
       return v === undefined ? '-' : v.toFixed(1);
     };
     const other = [m, c].map((x) => (x?.cpu ? String(x.cpu.otherPercent) : '-')).join('/');
+    // Over every round, memcached/cachier: a bad reply in any round counts, not only in the best.
+    const total = (key: 'errors' | 'misses') => (['memcached', 'cachier'] as const)
+      .map((server) => {
+        const ms = o.measurements.filter((x) => x.server === server);
+        return ms.length ? fmtInt(ms.reduce((sum, x) => sum + badReplies(x)[key], 0)) : '-';
+      })
+      .join('/');
     return [
       o.name,
       m ? fmtInt(m.opsPerSec) : '-', fmtUs(m?.p50Us), fmtUs(m?.p99Us), cpu(m),
       c ? fmtInt(c.opsPerSec) : '-', fmtUs(c?.p50Us), fmtUs(c?.p99Us), cpu(c),
       o.ratio === undefined ? '-' : o.ratio.toFixed(2),
+      o.roundRatios?.length ? o.roundRatios.map((r) => (r === undefined ? '-' : r.toFixed(2))).join(' ') : '-',
+      total('errors'), total('misses'),
       other,
     ];
   });
@@ -109,7 +148,12 @@ export function formatMemoryTable(memory: readonly MemoryOutcome[]): string {
 
 export function formatVerdicts(verdicts: readonly TargetVerdict[]): string {
   const width = Math.max(...verdicts.map((v) => v.target.length));
-  return verdicts
-    .map((v) => `${v.pass ? 'PASS' : 'FAIL'}  ${v.target.padEnd(width)}  ${v.value.toFixed(3).padStart(8)}  (target ${v.limit})${v.note ? `  ${v.note}` : ''}`)
-    .join('\n');
+  const value = (v: TargetVerdict) => (typeof v.value === 'number' ? v.value.toFixed(3) : v.value);
+  const valueWidth = Math.max(8, ...verdicts.map((v) => value(v).length));
+  const lines = verdicts.map((v) =>
+    `${v.status.padEnd(5)}  ${v.target.padEnd(width)}  ${value(v).padStart(valueWidth)}  (target ${v.limit})${v.note ? `  ${v.note}` : ''}`);
+  const count = (s: string) => verdicts.filter((v) => v.status === s).length;
+  lines.push(`${count('PASS')} PASS, ${count('FAIL')} FAIL, ${count('RERUN')} RERUN` +
+    (count('RERUN') ? ' (RERUN: it would pass, but the machine was busy; rerun on a quiet one before trusting it)' : ''));
+  return lines.join('\n');
 }

@@ -4,9 +4,10 @@
  * client and server allows; latency is measured from each request's send.
  */
 import { performance } from 'node:perf_hooks';
+import { errorSamples } from './connection.ts';
 import { LatencyHistogram } from './histogram.ts';
 import { RequestMix, openConnections } from './mix.ts';
-import { REPLY_ERROR, REPLY_MISS } from './protocols.ts';
+import { OP_GET, REPLY_ERROR, REPLY_MISS } from './protocols.ts';
 import type { ClosedLoopSpec, LoadResult } from './spec.ts';
 
 export async function runClosedLoop(spec: ClosedLoopSpec): Promise<LoadResult> {
@@ -19,21 +20,31 @@ export async function runClosedLoop(spec: ClosedLoopSpec): Promise<LoadResult> {
   let hits = 0;
   let misses = 0;
   let errors = 0;
+  let gets = 0;
+  let connectionsClosed = 0;
   let measureFrom = 0;
 
   for (const c of conns) {
-    c.onReply = (_op, started, now, status) => {
-      if (measuring && started >= measureFrom) {
+    c.onReply = (op, started, now, status) => {
+      // Errors count from the first request on (warm-up too) and are no operations: an
+      // error answered fast must not read as throughput.
+      if (status === REPLY_ERROR) errors++;
+      else if (measuring && started >= measureFrom) {
         ops++;
         histogram.recordMs(now - started);
+        if (op === OP_GET) gets++;
         if (status === REPLY_MISS) misses++;
-        else if (status === REPLY_ERROR) errors++;
         else hits++;
       }
       if (sending) {
         const req = mix.next();
         c.send(mix.op, req, performance.now());
       }
+    };
+    c.onLost = (lost) => {
+      if (!sending) return;
+      connectionsClosed++;
+      errors += Math.max(1, lost); // a closed connection is an error even with nothing in flight
     };
   }
 
@@ -69,7 +80,10 @@ export async function runClosedLoop(spec: ClosedLoopSpec): Promise<LoadResult> {
     latency: histogram.summary(),
     hits,
     misses,
+    gets,
     errors,
+    connectionsClosed,
+    errorSamples,
     clientCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100),
   };
 }

@@ -5,9 +5,13 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { INCOMPLETE, framed, type Framer, type Op } from './protocols.ts';
+import { INCOMPLETE, REPLY_ERROR, describeReply, framed, type Framer, type Op } from './protocols.ts';
 
 export type ReplyHandler = (op: Op, startedMs: number, nowMs: number, status: number) => void;
+
+/** The first few error replies of the run, across connections, for the report. */
+export const errorSamples: string[] = [];
+const MAX_SAMPLES = 5;
 
 const RING = 1 << 17;
 const MASK = RING - 1;
@@ -18,7 +22,10 @@ export class LoadConnection {
   private head = 0; // next reply
   private tail = 0; // next request
   private pending: Buffer | undefined;
+  private closing = false;
   onReply: ReplyHandler = () => {};
+  /** The server closed the connection with `lost` requests unanswered. */
+  onLost: (lost: number) => void = () => {};
 
   private constructor(
     readonly socket: net.Socket,
@@ -63,6 +70,9 @@ export class LoadConnection {
   /** From now on, replies are framed and handed to `onReply`. */
   start(): void {
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('close', () => {
+      if (!this.closing) this.onLost(this.inFlight);
+    });
   }
 
   get inFlight(): number {
@@ -71,7 +81,7 @@ export class LoadConnection {
 
   /** Queues one request; false (and nothing sent) when the ring of in-flight requests is full. */
   send(op: Op, request: Buffer, startedMs: number): boolean {
-    if (this.tail - this.head >= RING) return false;
+    if (this.tail - this.head >= RING || this.socket.destroyed) return false;
     const slot = this.tail & MASK;
     this.ops[slot] = op;
     this.starts[slot] = startedMs;
@@ -88,6 +98,7 @@ export class LoadConnection {
   }
 
   close(): void {
+    this.closing = true;
     this.socket.destroy();
   }
 
@@ -106,6 +117,9 @@ export class LoadConnection {
       const op = this.ops[slot] as Op;
       const end = this.framer(buf, off, op);
       if (end === INCOMPLETE) break;
+      if (framed.status === REPLY_ERROR && errorSamples.length < MAX_SAMPLES) {
+        errorSamples.push(`${framed.detail}: ${describeReply(buf, off, end)}`);
+      }
       off = end;
       this.head++;
       this.onReply(op, this.starts[slot]!, now, framed.status);

@@ -4,7 +4,7 @@
  */
 import { LoadConnection } from './connection.ts';
 import {
-  FRAMERS, OP_GET, OP_SET, asciiLoginRequest, getRequest, keyName, saslPlainRequest, setRequest, valueOf,
+  OP_GET, OP_SET, asciiLoginRequest, framerFor, getRequest, keyName, saslPlainRequest, setRequest, valueOf,
   type Op,
 } from './protocols.ts';
 import type { ClosedLoopSpec, OpenLoopSpec } from './spec.ts';
@@ -37,7 +37,8 @@ export class RequestMix {
 }
 
 export async function openConnections(spec: ClosedLoopSpec | OpenLoopSpec): Promise<LoadConnection[]> {
-  const framer = FRAMERS[spec.protocol];
+  // Every key holds valueOf(valueSize) (the preload and every set write it): check hits carry it.
+  const framer = framerFor(spec.protocol, valueOf(spec.valueSize));
   const conns = await Promise.all(
     Array.from({ length: spec.connections }, () => LoadConnection.open(spec.host, spec.port, framer)),
   );

@@ -7,9 +7,10 @@
  * core while the event loop still reads replies between turns.
  */
 import { performance } from 'node:perf_hooks';
+import { errorSamples } from './connection.ts';
 import { LatencyHistogram } from './histogram.ts';
 import { RequestMix, openConnections } from './mix.ts';
-import { REPLY_ERROR, REPLY_MISS } from './protocols.ts';
+import { OP_GET, REPLY_ERROR, REPLY_MISS } from './protocols.ts';
 import { sleep } from './closed-loop.ts';
 import type { LoadResult, OpenLoopSpec } from './spec.ts';
 
@@ -24,20 +25,33 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<LoadResult> {
   let hits = 0;
   let misses = 0;
   let errors = 0;
+  let gets = 0;
   let ops = 0;
+  let connectionsClosed = 0;
+  let sending = true;
 
   const start = performance.now() + 5;
   const measureFrom = start + spec.warmupSeconds * 1000;
   const stopAt = measureFrom + spec.seconds * 1000;
 
   for (const c of conns) {
-    c.onReply = (_op, due, now, status) => {
+    c.onReply = (op, due, now, status) => {
+      // As in the closed loop: errors from the first request on, and never as operations.
+      if (status === REPLY_ERROR) {
+        errors++;
+        return;
+      }
       if (due < measureFrom) return;
       ops++;
       histogram.recordMs(now - due);
+      if (op === OP_GET) gets++;
       if (status === REPLY_MISS) misses++;
-      else if (status === REPLY_ERROR) errors++;
       else hits++;
+    };
+    c.onLost = (lost) => {
+      if (!sending) return;
+      connectionsClosed++;
+      errors += Math.max(1, lost); // a closed connection is an error even with nothing in flight
     };
   }
 
@@ -72,6 +86,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<LoadResult> {
   // reached (a lower bound on its latency).
   const drainUntil = performance.now() + 2000;
   while (conns.some((c) => c.inFlight > 0) && performance.now() < drainUntil) await sleep(5);
+  sending = false;
   const now = performance.now();
   let unanswered = dropped;
   for (const c of conns) {
@@ -92,7 +107,10 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<LoadResult> {
     latency: histogram.summary(),
     hits,
     misses,
+    gets,
     errors,
+    connectionsClosed,
+    errorSamples,
     offeredRate: spec.rate,
     unanswered,
     sendLag: sendLag.summary(),

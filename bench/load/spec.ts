@@ -57,9 +57,21 @@ export interface LoadResult {
   readonly seconds: number;
   readonly opsPerSec: number;
   readonly latency: LatencySummary;
+  /** Replies in the measured window: hits (and stored sets), misses, and how many were gets. */
   readonly hits: number;
   readonly misses: number;
+  readonly gets: number;
+  /**
+   * Error replies (error lines and statuses, wrong values, broken frames) from the first
+   * request on, warm-up included, plus requests lost when the server closed a connection
+   * (at least one per closed connection).
+   * Not counted in `ops`.
+   */
   readonly errors: number;
+  /** Connections the server closed while the load ran. */
+  readonly connectionsClosed: number;
+  /** The first few error replies, as text. */
+  readonly errorSamples: readonly string[];
   /** Open loop: the rate asked for, and requests still unanswered at the end. */
   readonly offeredRate?: number;
   readonly unanswered?: number;

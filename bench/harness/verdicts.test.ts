@@ -1,0 +1,194 @@
+/**
+ * The benchmark's verdicts fail when they should: made-up measurements through the same
+ * functions `npm run bench` uses, memcaslap output as it prints failures, and the load
+ * generator's reply framers. Run: node --import tsx --test bench/harness/verdicts.test.ts
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { asciiFramer, binaryFramer, framed, metaFramer, OP_GET, OP_SET, REPLY_ERROR, REPLY_HIT, REPLY_MISS, valueOf } from '../load/protocols.ts';
+import { parseFailures } from './memcaslap.ts';
+import { formatThroughputTable, formatVerdicts, type Measurement, type MemoryOutcome, type WorkloadOutcome } from './report.ts';
+import { exitCode, judge, summarize } from './verdicts.ts';
+import { WORKLOADS } from './workloads.ts';
+import type { ServerName } from './servers.ts';
+
+const workload = (name: string) => WORKLOADS.find((w) => w.name === name)!;
+
+function measurement(server: ServerName, round: number, over: Partial<Measurement> = {}): Measurement {
+  return {
+    round, server, opsPerSec: 50_000, p50Us: 500, p99Us: 1500, errors: 0, misses: 0, gets: 90_000,
+    counters: { cmdGet: 90_000, getMisses: 0, cmdSet: 10_000, evictions: 0 },
+    cpu: { serverPercent: 90, serverSystemPercent: 40, loadPercent: 95, otherPercent: 5 },
+    window: { fromUs: 0, toUs: 1 }, raw: null, ...over,
+  };
+}
+
+function outcome(name: string, ms: Measurement[]): WorkloadOutcome {
+  const o: WorkloadOutcome = { name, description: '', measurements: ms, best: {} };
+  return Object.assign(o, summarize(workload(name), ms));
+}
+
+const memory = (over: Partial<MemoryOutcome> = {}): MemoryOutcome[] => [
+  { server: 'memcached', items: 1000, rssBeforeBytes: 0, rssAfterBytes: 200_000, bytesPerItem: 200, currItems: 1000, evictions: 0, fillSeconds: 1 },
+  { server: 'cachier', items: 1000, rssBeforeBytes: 0, rssAfterBytes: 180_000, bytesPerItem: 180, currItems: 1000, evictions: 0, fillSeconds: 1, ...over },
+];
+
+function run(outcomes: WorkloadOutcome[], mem: MemoryOutcome[] = []) {
+  const verdicts = judge({ workloads: WORKLOADS, outcomes, memory: mem, memoryItems: 1000, fullMemoryItems: 1000 });
+  const status = (prefix: string) => verdicts.filter((v) => v.target.startsWith(prefix)).map((v) => v.status);
+  return { verdicts, status, code: exitCode(verdicts) };
+}
+
+const clean = (name: string, over: Partial<Measurement> = {}) =>
+  outcome(name, [measurement('memcached', 1), measurement('cachier', 1, { opsPerSec: 48_000, ...over })]);
+
+describe('bench verdicts', () => {
+  it('pass when nothing is wrong, and exit 0', () => {
+    const r = run([clean('memcaslap-ascii'), clean('ascii')], memory());
+    assert.deepEqual(r.verdicts.map((v) => v.status).filter((s) => s !== 'PASS'), []);
+    assert.equal(r.code, 0);
+  });
+
+  it('an error reply fails the row whatever its speed, and the run exits 1', () => {
+    const r = run([clean('ascii', { errors: 3, opsPerSec: 90_000, errorSamples: ['get answered: "SERVER_ERROR out of memory"'] })]);
+    assert.deepEqual(r.status('ascii:'), ['FAIL', 'FAIL']);
+    assert.match(r.verdicts[0]!.note!, /cachier round 1: 3 errors .*SERVER_ERROR out of memory/);
+    assert.equal(r.code, 1);
+  });
+
+  it('misses above the allowance fail, also when only the server counted them (binary memcaslap)', () => {
+    const r = run([clean('memcaslap-binary', { misses: 0, counters: { cmdGet: 90_000, getMisses: 12, cmdSet: 10_000, evictions: 0 } })]);
+    assert.deepEqual(r.status('memcaslap-binary:'), ['FAIL', 'FAIL']);
+    assert.match(r.verdicts[0]!.note!, /12 misses of 90000 gets \(allowed 0\)/);
+    assert.equal(r.code, 1);
+  });
+
+  it('a bad round fails the row even when the best round was clean', () => {
+    const o = outcome('ascii', [
+      measurement('memcached', 1), measurement('cachier', 1, { opsPerSec: 30_000, misses: 5 }),
+      measurement('cachier', 2), measurement('memcached', 2),
+    ]);
+    assert.deepEqual(run([o]).status('ascii:'), ['FAIL', 'FAIL']);
+  });
+
+  it('a value memcaslap --verify found different fails', () => {
+    const r = run([clean('memcaslap-ascii', { verifyFailed: 1, verifyMisses: 0 })]);
+    assert.deepEqual(r.status('memcaslap-ascii:'), ['FAIL', 'FAIL']);
+  });
+
+  it('evictions during a row fail it', () => {
+    const r = run([clean('meta', { counters: { cmdGet: 90_000, getMisses: 0, cmdSet: 10_000, evictions: 7 } })]);
+    assert.deepEqual(r.status('meta:'), ['FAIL']);
+  });
+
+  it('the auth cost fails when either row it compares is wrong', () => {
+    const login = outcome('ascii-login', [measurement('cachier', 1, { errors: 1 })]);
+    assert.deepEqual(run([clean('ascii'), login]).status('ascii-login: throughput'), ['FAIL']);
+  });
+
+  it('memory fails when an item was evicted or is missing, ratio included', () => {
+    assert.deepEqual(run([], memory({ evictions: 1, currItems: 999 })).status('memory'), ['FAIL', 'FAIL']);
+    assert.deepEqual(run([], memory({ currItems: undefined })).status('memory'), ['FAIL', 'FAIL']);
+    assert.equal(run([], memory({ evictions: 1 })).code, 1);
+  });
+
+  it('a disturbed row gets RERUN instead of PASS, but a failure stays FAIL', () => {
+    const busy = { cpu: { serverPercent: 90, serverSystemPercent: 40, loadPercent: 95, otherPercent: 80 } };
+    const passing = run([clean('ascii', busy)]);
+    assert.deepEqual(passing.status('ascii:'), ['PASS', 'RERUN']);
+    assert.equal(passing.code, 0);
+    assert.match(formatVerdicts(passing.verdicts), /^RERUN .*DISTURBED/m);
+    const slow = run([clean('ascii', { ...busy, opsPerSec: 10_000 })]);
+    assert.deepEqual(slow.status('ascii:'), ['PASS', 'FAIL']);
+    assert.equal(slow.code, 1);
+    const wrong = run([clean('ascii', { ...busy, errors: 1 })]);
+    assert.deepEqual(wrong.status('ascii:'), ['FAIL', 'FAIL']);
+  });
+
+  it('reports the ratio of each round beside the best-of ratio', () => {
+    const o = outcome('ascii', [
+      measurement('memcached', 1, { opsPerSec: 50_000 }), measurement('cachier', 1, { opsPerSec: 40_000 }),
+      measurement('cachier', 2, { opsPerSec: 45_000 }), measurement('memcached', 2, { opsPerSec: 60_000 }),
+    ]);
+    assert.equal(o.ratio, 45_000 / 60_000);
+    assert.deepEqual(o.roundRatios, [0.8, 0.75]);
+    assert.match(formatThroughputTable([o]), /0\.75 +0\.80 0\.75 +0\/0 +0\/0/);
+  });
+});
+
+describe('memcaslap failures', () => {
+  const good = [
+    'Total Statistics', 'Type     Time(s)  Ops', 'Period   2        113425       56712', 'Global   2        113425       56712', '',
+    'cmd_get: 102127', 'cmd_set: 11362', 'get_misses: 0', 'verify_misses: 0', 'verify_failed: 0', '',
+    'Run time: 2.0s Ops: 113489 TPS: 56726 Net_rate: 8.5M/s', '',
+  ].join('\n');
+
+  it('finds nothing in a clean run', () => {
+    const f = parseFailures(good, '', 2, true);
+    assert.equal(f.errors, 0);
+    assert.equal(f.verifyFailed, 0);
+    assert.equal(f.gets, 102127);
+  });
+
+  it('counts echoed error replies, stderr lines and closed connections (memcached -c 20)', () => {
+    const out = good.replace(/^Period.*\n/m, '').replace('cmd_get', '<14 ERROR\n<15 ERROR\ncmd_get');
+    const f = parseFailures(out, 'Failed to write, and not due to blocking.\n', 2, false);
+    assert.equal(f.errors, 4);
+    assert.equal(f.allConnectionsAlive, false);
+    assert.deepEqual(f.errorSamples.slice(0, 2), ['<14 ERROR', '<15 ERROR']);
+  });
+
+  it('treats a short run and a verify that never ran as errors', () => {
+    assert.equal(parseFailures(good.replace('Run time: 2.0s', 'Run time: 0.4s'), '', 2, true).errors, 1);
+    assert.equal(parseFailures(good.replace(/^verify_.*\n/gm, ''), '', 2, true).errors, 1);
+  });
+});
+
+describe('load generator replies', () => {
+  const value = valueOf(8);
+  const frame = (framer: ReturnType<typeof asciiFramer>, text: string | Buffer, op: typeof OP_GET | typeof OP_SET) => {
+    const buf = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
+    const end = framer(buf, 0, op);
+    return { end, status: framed.status, length: buf.length };
+  };
+  const binary = (status: number, body: Buffer, extras = 0) => {
+    const h = Buffer.alloc(24);
+    h[0] = 0x81;
+    h[4] = extras;
+    h.writeUInt16BE(status, 6);
+    h.writeUInt32BE(body.length, 8);
+    return Buffer.concat([h, body]);
+  };
+
+  it('ASCII: a hit must carry the value and END; error lines are errors', () => {
+    const f = asciiFramer(value);
+    assert.equal(frame(f, 'VALUE k 0 8\r\nabcdefgh\r\nEND\r\n', OP_GET).status, REPLY_HIT);
+    assert.equal(frame(f, 'VALUE k 0 8\r\nabcdefgX\r\nEND\r\n', OP_GET).status, REPLY_ERROR);
+    assert.equal(frame(f, 'VALUE k 0 8\r\nabcdefgh\r\nXXX\r\n', OP_GET).status, REPLY_ERROR);
+    assert.equal(frame(f, 'END\r\n', OP_GET).status, REPLY_MISS);
+    assert.equal(frame(f, 'SERVER_ERROR out of memory\r\n', OP_GET).status, REPLY_ERROR);
+    assert.equal(frame(f, 'SERVER_ERROR out of memory storing object\r\n', OP_SET).status, REPLY_ERROR);
+    assert.equal(frame(f, 'ERROR\r\n', OP_GET).status, REPLY_ERROR);
+    assert.equal(frame(f, 'STORED\r\n', OP_SET).status, REPLY_HIT);
+  });
+
+  it('meta: EN is a miss, anything but VA/HD an error', () => {
+    const f = metaFramer(value);
+    assert.equal(frame(f, 'VA 8\r\nabcdefgh\r\n', OP_GET).status, REPLY_HIT);
+    assert.equal(frame(f, 'VA 8\r\nabcdefgX\r\n', OP_GET).status, REPLY_ERROR);
+    assert.equal(frame(f, 'EN\r\n', OP_GET).status, REPLY_MISS);
+    assert.equal(frame(f, 'CLIENT_ERROR bad command line format\r\n', OP_GET).status, REPLY_ERROR);
+    assert.equal(frame(f, 'NS\r\n', OP_SET).status, REPLY_ERROR);
+  });
+
+  it('binary: key-not-found is a miss for a get only; other statuses are errors', () => {
+    const f = binaryFramer(value);
+    const flags = Buffer.alloc(4);
+    assert.equal(frame(f, binary(0, Buffer.concat([flags, value]), 4), OP_GET).status, REPLY_HIT);
+    assert.equal(frame(f, binary(0, Buffer.concat([flags, valueOf(7)]), 4), OP_GET).status, REPLY_ERROR);
+    assert.equal(frame(f, binary(1, Buffer.from('Not found')), OP_GET).status, REPLY_MISS);
+    assert.equal(frame(f, binary(1, Buffer.from('Not found')), OP_SET).status, REPLY_ERROR);
+    assert.equal(frame(f, binary(0x82, Buffer.from('Out of memory')), OP_SET).status, REPLY_ERROR);
+    assert.equal(frame(f, binary(0, Buffer.alloc(0)), OP_SET).status, REPLY_HIT);
+  });
+});
