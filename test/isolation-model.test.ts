@@ -8,15 +8,14 @@ import { startTestNode, type TestNode } from './support/test-node.ts';
 import { fuzzSeed } from './fuzz/fuzz-seed.ts';
 import { runIsolationModel } from './fuzz/isolation-model.ts';
 
+const seed = fuzzSeed();
 let t: TestNode;
 before(async () => {
   t = await startTestNode();
 });
 after(() => t.close());
 
-test('no cache observes another\'s keys, values, stats or flushes, and every capability is enforced', async (ctx) => {
-  const seed = fuzzSeed();
-  ctx.diagnostic(`seed ${seed}`);
+test(`no cache observes another's keys, values, stats or flushes, and every capability is enforced (seed ${seed})`, async (ctx) => {
   const report = await runIsolationModel(t, { seed, ops: 30_000, statsEvery: 250 });
   ctx.diagnostic(`${report.ops} operations (${JSON.stringify(report.byWire)}), ${report.refused} refused as the model expected, ${report.statsChecks} stats comparisons`);
   assert.ok(report.refused > 0);

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { fuzzSeed } from '../../test/fuzz/fuzz-seed.ts';
 import { ReplyBuffer } from './reply-buffer.ts';
 
-test('decimal writes what String() writes, for every non-negative safe integer', () => {
+const seed = fuzzSeed();
+
+test(`decimal writes what String() writes, for every non-negative safe integer (seed ${seed})`, () => {
   const edges = [0, 1, 9, 10, 11, 99, 100, 999_999, 2 ** 32 - 1, 2 ** 32, 1e15 - 1, 1e15, 1e15 + 1, 2 ** 53 - 1];
   for (const v of edges) assert.equal(new ReplyBuffer().decimal(v).take().toString('latin1'), String(v));
   fc.assert(
@@ -12,7 +15,7 @@ test('decimal writes what String() writes, for every non-negative safe integer',
       for (const v of vs) out.decimal(v).uint8(44);
       assert.equal(out.take().toString('latin1'), vs.map((v) => `${v},`).join(''));
     }),
-    { numRuns: 2000 },
+    { numRuns: 2000, seed },
   );
 });
 

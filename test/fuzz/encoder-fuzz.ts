@@ -14,7 +14,7 @@ import { encodeTextError, encodeTextReply } from '../../src/protocol/text/encode
 import type { TextFrame } from '../../src/protocol/text/frame.ts';
 import { ERRORS, type ErrorCode } from '../../src/shared/errors.ts';
 import { requestOf, type Protocol } from './grammar.ts';
-import { parserOf } from './parser-fuzz.ts';
+import { wireOf } from './parser-fuzz.ts';
 import { ContractError, preview } from './session-model.ts';
 
 const CODES = Object.keys(ERRORS) as ErrorCode[];
@@ -57,7 +57,7 @@ export const reply: fc.Arbitrary<Reply> = fc.oneof(
 /** Encodes `reply` to a request of protocol `p`; returns the bytes written. Throws ContractError on a broken encoding. */
 export function encoderProperty(p: Protocol, count: { replies: number }) {
   return fc.property(requestOf[p], reply, fc.nat({ max: 0xffffffff }), fc.option(fc.constantFrom(...CODES)), (req, rep, now, parseError) => {
-    const parsed = parserOf[p](req.bytes, DEFAULT_LIMITS);
+    const parsed = wireOf[p].parse(req.bytes, DEFAULT_LIMITS);
     if (parsed.type !== 'request') throw new ContractError(`grammar request did not parse: ${preview(req.bytes)}`);
     const out = new ReplyBuffer(64);
     try {

@@ -16,6 +16,7 @@
  */
 import type { TestCache, TestNode } from '../support/test-node.ts';
 import type { RawClient } from '../support/raw-client.ts';
+import { seededRandom } from '../support/random.ts';
 import { plain, readResponses, req, type Response } from '../../src/protocol/binary/testing/frames.ts';
 
 export type Wire = 'text' | 'meta' | 'binary';
@@ -96,17 +97,6 @@ export class ModelDivergence extends Error {
   override name = 'ModelDivergence';
 }
 
-/** mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Op {
   readonly conn: Connection;
@@ -476,7 +466,7 @@ async function runOp(op: Op, m: CacheModel, perCache: number): Promise<boolean> 
  * history at the first difference.
  */
 export async function runIsolationModel(t: TestNode, opts: ModelOptions): Promise<ModelReport> {
-  const r = rng(opts.seed);
+  const r = seededRandom(opts.seed);
   const statsEvery = opts.statsEvery ?? 300;
   const { conns, models } = await connectAll(t);
   const perCache = CREDENTIALS.length * WIRES.length;

@@ -20,6 +20,7 @@ import { connect, type Socket } from 'node:net';
 import { Opcode } from '../../src/protocol/binary/opcodes.ts';
 import { plain, readResponses, req } from '../../src/protocol/binary/testing/frames.ts';
 import type { TestCache, TestNode } from '../support/test-node.ts';
+import { PROMPTLY_MS } from '../support/wait.ts';
 import { requestOf, type GeneratedRequest, type Protocol } from './grammar.ts';
 import { applyMutations, mutation } from './mutate.ts';
 import { splitAt } from './session-model.ts';
@@ -220,7 +221,7 @@ async function runPlan(t: TestNode, cache: TestCache, plan: Plan, deadlineMs: nu
  * a stored value may legitimately vanish); on a cache the fuzz never logs in to, stored
  * values must read back exactly.
  */
-export async function assertServes(t: TestNode, fuzzed: TestCache, quiet: TestCache, tag: string, deadlineMs = 3000): Promise<void> {
+export async function assertServes(t: TestNode, fuzzed: TestCache, quiet: TestCache, tag: string, deadlineMs = PROMPTLY_MS): Promise<void> {
   for (const [cache, exact] of [[fuzzed, false], [quiet, true]] as const) {
     const text = await Conn.open(t.port);
     const bin = await Conn.open(t.port);
@@ -257,7 +258,7 @@ export async function assertServes(t: TestNode, fuzzed: TestCache, quiet: TestCa
  */
 export async function runLiveFuzz(t: TestNode, cache: TestCache, quiet: TestCache, opts: LiveFuzzOptions, check: () => void): Promise<LiveFuzzReport> {
   const perBatch = opts.connectionsPerBatch ?? 24;
-  const deadlineMs = opts.deadlineMs ?? 5000;
+  const deadlineMs = opts.deadlineMs ?? PROMPTLY_MS;
   const report: LiveFuzzReport = {
     batches: 0, connections: 0, stalled: 0, frames: { text: 0, meta: 0, binary: 0 }, bytesSent: 0, sentinels: 0, closedByNode: 0, healthChecks: 0,
   };

@@ -4,12 +4,42 @@
  * and `skip` more as they arrive, and `close` or `quit` ends the connection. Feeding one
  * byte stream whole or split at any points must give the same events; every parse result
  * is checked against the parser contract on the way (never throws, consumed within the
- * buffer and at least 1, skip >= 0, fast).
+ * buffer and at least 1, skip >= 0, fast), and so is what the session does with it:
+ * every frame is answered or the connection closed with an error (an error it cannot
+ * answer must close, and it may wait for more bytes only while a frame the limits allow
+ * could still be arriving).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Command, ParseResult, ProtocolLimits } from '../../src/protocol/command.ts';
+import { parseBinary } from '../../src/protocol/binary/parse.ts';
+import { parseText } from '../../src/protocol/text/parse.ts';
 
 export type ParseFn = (buf: Buffer, limits: ProtocolLimits) => ParseResult<unknown>;
+
+/** A wire as the session sees it: its parser, and whether it is binary. */
+export interface Wire {
+  readonly parse: ParseFn;
+  /**
+   * Binary errors are answered only when they carry a frame (a header to echo); the
+   * session answers text errors always (session.ts, `process`).
+   */
+  readonly binary: boolean;
+}
+export const TEXT_WIRE: Wire = { parse: parseText, binary: false };
+export const BINARY_WIRE: Wire = { parse: parseBinary, binary: true };
+
+/**
+ * The most bytes a session may hold waiting for one frame within `limits`: a command line
+ * and its CRLF plus a data block and its CRLF (text), a header plus the largest body the
+ * binary parser waits for (binary/parse.ts: key + item + 64 bytes of extras). A parser
+ * that says "incomplete" past this keeps a client waiting for an answer that never comes,
+ * and the node holding its bytes.
+ */
+export function maxPending(wire: Wire, limits: ProtocolLimits): number {
+  return wire.binary
+    ? 24 + limits.maxItemSize + limits.maxKeyLength + 64
+    : limits.maxLineLength + 2 + limits.maxItemSize + 2;
+}
 
 export type FeedEvent =
   | { readonly type: 'request'; readonly command: Command; readonly frame: unknown }
@@ -28,8 +58,12 @@ export class ContractError extends Error {
   override name = 'ContractError';
 }
 
-/** A single parse call slower than this on a fuzz-sized buffer counts as a hang. */
-export const SLOW_PARSE_MS = 250;
+/**
+ * A single parse call slower than this on a fuzz-sized buffer (microseconds normally), three
+ * times over, is pathological: generous, so a busy machine is not a failure. A parser that
+ * never returns is caught by the watchdog in parsers.test.ts.
+ */
+export const SLOW_PARSE_MS = 1000;
 
 function check(cond: boolean, what: string, buf: Buffer): asserts cond {
   if (!cond) throw new ContractError(`${what} (buffer of ${buf.length} bytes: ${preview(buf)})`);
@@ -41,16 +75,16 @@ export function preview(buf: Buffer, max = 120): string {
 }
 
 /** Calls the parser once and checks the result against the contract. */
-export function parseChecked(parse: ParseFn, view: Buffer, limits: ProtocolLimits): ParseResult<unknown> {
-  let r = timedParse(parse, view, limits);
+export function parseChecked(wire: Wire, view: Buffer, limits: ProtocolLimits): ParseResult<unknown> {
+  let r = timedParse(wire.parse, view, limits);
   // A slow call is timed again before it counts: a GC pause or a busy machine can stall
   // any one call, a pathological input stalls every one.
   for (let retry = 0; r.took >= SLOW_PARSE_MS && retry < 2; retry++) {
-    const again = timedParse(parse, view, limits);
+    const again = timedParse(wire.parse, view, limits);
     if (again.took < r.took) r = again;
   }
   check(r.took < SLOW_PARSE_MS, `HANG: parse took ${r.took.toFixed(0)} ms, three times`, view);
-  return checkResult(r.result, view);
+  return checkResult(wire, r.result, view, limits);
 }
 
 function timedParse(parse: ParseFn, view: Buffer, limits: ProtocolLimits): { result: ParseResult<unknown>; took: number } {
@@ -63,9 +97,10 @@ function timedParse(parse: ParseFn, view: Buffer, limits: ProtocolLimits): { res
   }
 }
 
-function checkResult(r: ParseResult<unknown>, view: Buffer): ParseResult<unknown> {
+function checkResult(wire: Wire, r: ParseResult<unknown>, view: Buffer, limits: ProtocolLimits): ParseResult<unknown> {
   switch (r.type) {
     case 'incomplete':
+      check(view.length <= maxPending(wire, limits), `UNANSWERED: still incomplete after ${view.length} bytes, more than any frame within the limits`, view);
       break;
     case 'request':
       check(Number.isInteger(r.consumed) && r.consumed >= 1 && r.consumed <= view.length,
@@ -77,6 +112,7 @@ function checkResult(r: ParseResult<unknown>, view: Buffer): ParseResult<unknown
       // An error that neither closes nor consumes would spin the session loop forever.
       check(r.close === true || r.consumed >= 1, `error ${r.code} consumed 0 without closing`, view);
       check(r.skip === undefined || (Number.isInteger(r.skip) && r.skip >= 0), `skip ${r.skip}`, view);
+      check(!wire.binary || r.close === true || r.frame !== undefined, `UNANSWERED: binary error ${r.code} has no frame to answer with and does not close`, view);
       break;
     default:
       check(false, `unknown result type ${(r as { type: string }).type}`, view);
@@ -85,7 +121,7 @@ function checkResult(r: ParseResult<unknown>, view: Buffer): ParseResult<unknown
 }
 
 /** Feeds `chunks` in order through the session loop and records what it would execute. */
-export function feed(parse: ParseFn, chunks: readonly Buffer[], limits: ProtocolLimits): FeedResult {
+export function feed(wire: Wire, chunks: readonly Buffer[], limits: ProtocolLimits): FeedResult {
   const events: FeedEvent[] = [];
   let pending: Buffer | undefined;
   let skip = 0;
@@ -106,7 +142,7 @@ export function feed(parse: ParseFn, chunks: readonly Buffer[], limits: Protocol
     while (offset < buf.length && !closed) {
       check(++rounds <= buf.length + 1, 'session loop made no progress', buf);
       const view = offset === 0 ? buf : buf.subarray(offset);
-      const r = parseChecked(parse, view, limits);
+      const r = parseChecked(wire, view, limits);
       parses++;
       if (r.type === 'incomplete') break;
       if (r.type === 'error') {
@@ -151,16 +187,16 @@ export function splitAt(bytes: Buffer, points: readonly number[]): Buffer[] {
  * feeding's result.
  */
 export function checkSplitInvariance(
-  parse: ParseFn, bytes: Buffer, points: readonly number[], limits: ProtocolLimits, byteByByte = false,
+  wire: Wire, bytes: Buffer, points: readonly number[], limits: ProtocolLimits, byteByByte = false,
 ): FeedResult & { totalParses: number } {
-  const whole = feed(parse, [bytes], limits);
-  const split = feed(parse, splitAt(bytes, points), limits);
+  const whole = feed(wire, [bytes], limits);
+  const split = feed(wire, splitAt(bytes, points), limits);
   let totalParses = whole.parses + split.parses;
   sameEvents(whole, split, bytes, points);
   if (byteByByte) {
     const single: Buffer[] = [];
     for (let i = 0; i < bytes.length; i++) single.push(bytes.subarray(i, i + 1));
-    const bytewise = feed(parse, single, limits);
+    const bytewise = feed(wire, single, limits);
     totalParses += bytewise.parses;
     sameEvents(whole, bytewise, bytes, 'every byte');
   }

@@ -71,6 +71,16 @@ export class RawClient {
     return splitFrames(raw);
   }
 
+  /** Reads `n` binary responses, or 'closed' when the server closes first; throws at the deadline. */
+  async binaryOrClosed(n = 1, timeoutMs = 3000): Promise<BinaryResponse[] | 'closed'> {
+    try {
+      return await this.binary(n, timeoutMs);
+    } catch (e) {
+      if (this.closed) return 'closed';
+      throw e;
+    }
+  }
+
   /** Resolves true when the server closes the connection within `ms`. */
   async waitClosed(ms = 3000): Promise<boolean> {
     await Promise.race([this.closedPromise, new Promise((r) => setTimeout(r, ms))]);

@@ -1,0 +1,24 @@
+/**
+ * Randomness in tests is seeded, so a failure can be replayed: seeds come from fuzzSeed()
+ * (test/fuzz/fuzz-seed.ts: FUZZ_SEED=<n> replays, a fresh one otherwise) and each test
+ * names its seed where a failure prints it (its title, or the failure message).
+ */
+
+/** mulberry32: small, fast, seedable; numbers in [0, 1) like Math.random. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` bytes from `random`. */
+export function seededBytes(random: () => number, n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(random() * 256);
+  return b;
+}
