@@ -513,32 +513,35 @@ export class PostgresCatalog implements Catalog {
     }), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
+  /** One statement (one snapshot, one round trip): a node runs this on every NOTIFY. */
   async changesSince(since: number): Promise<CatalogChanges | undefined> {
-    return this.tx(async (c) => {
-      const head = (await c.query<{ value: string; changes_pruned_through: string; secret_rev: string }>(
-        'SELECT value, changes_pruned_through, secret_rev FROM catalog_revision',
-      )).rows[0]!;
-      const revision = Number(head.value);
-      if (since > revision || since < Number(head.changes_pruned_through)) return undefined;
-      const caches = (await c.query<CacheRow>('SELECT * FROM caches WHERE rev > $1 ORDER BY id', [since])).rows;
-      const credentials = (await c.query<CredRow>(
-        `SELECT * FROM credentials WHERE rev > $1 AND cache_id IN ${LIVE_CACHE_IDS} ORDER BY id`, [since],
-      )).rows;
-      const log = (await c.query<ChangeRow>('SELECT kind, id, key FROM catalog_changes WHERE rev > $1 ORDER BY rev', [since])).rows;
-      const nodes = log.some((r) => r.kind === 'node')
-        ? (await c.query<NodeRow>('SELECT * FROM nodes ORDER BY id')).rows.map(toNode) : undefined;
-      const secret = Number(head.secret_rev) > since
-        ? (await c.query<{ value: string }>("SELECT value FROM meta WHERE key = 'cluster_secret'")).rows[0]?.value : undefined;
-      return {
-        revision,
-        caches: caches.filter((r) => !r.deleted).map(toCache),
-        removedCaches: [...caches.filter((r) => r.deleted).map((r) => r.id), ...log.filter((r) => r.kind === 'cache').map((r) => r.id)],
-        credentials: credentials.map(toCred),
-        removedCredentials: log.filter((r) => r.kind === 'credential').map((r) => r.key!),
-        ...(nodes ? { nodes } : {}),
-        ...(secret !== undefined ? { clusterSecret: secret } : {}),
-      };
-    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const row = (await this.query<{
+      revision: string; pruned: string; caches: CacheRow[]; credentials: CredRow[]; log: ChangeRow[];
+      nodes: NodeRow[] | null; secret: string | null;
+    }>(
+      `SELECT r.value AS revision, r.changes_pruned_through AS pruned,
+         (SELECT COALESCE(json_agg(x ORDER BY x.id), '[]') FROM caches x WHERE x.rev > $1) AS caches,
+         (SELECT COALESCE(json_agg(x ORDER BY x.id), '[]') FROM credentials x
+            WHERE x.rev > $1 AND x.cache_id IN ${LIVE_CACHE_IDS}) AS credentials,
+         (SELECT COALESCE(json_agg(json_build_object('kind', x.kind, 'id', x.id, 'key', x.key) ORDER BY x.rev), '[]')
+            FROM catalog_changes x WHERE x.rev > $1) AS log,
+         CASE WHEN EXISTS (SELECT 1 FROM catalog_changes WHERE rev > $1 AND kind = 'node')
+           THEN (SELECT json_agg(x ORDER BY x.id) FROM nodes x) END AS nodes,
+         CASE WHEN r.secret_rev > $1 THEN (SELECT value FROM meta WHERE key = 'cluster_secret') END AS secret
+       FROM catalog_revision r`,
+      [since],
+    ))[0]!;
+    const revision = Number(row.revision);
+    if (since > revision || since < Number(row.pruned)) return undefined;
+    return {
+      revision,
+      caches: row.caches.filter((r) => !r.deleted).map(toCache),
+      removedCaches: [...row.caches.filter((r) => r.deleted).map((r) => r.id), ...row.log.filter((r) => r.kind === 'cache').map((r) => r.id)],
+      credentials: row.credentials.map(toCred),
+      removedCredentials: row.log.filter((r) => r.kind === 'credential').map((r) => r.key!),
+      ...(row.nodes ? { nodes: row.nodes.map(toNode) } : {}),
+      ...(row.secret !== null ? { clusterSecret: row.secret } : {}),
+    };
   }
 
   async revision() {
