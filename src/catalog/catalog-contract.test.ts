@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,9 @@ import type { Catalog, HistoryQuery, HistorySample } from './catalog.ts';
 import { CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
 import { MIGRATIONS as POSTGRES_MIGRATIONS, openPostgresCatalog, parseDatabaseUrl } from './postgres.ts';
 import { BASE_SCHEMA as SQLITE_BASE_SCHEMA, MIGRATIONS as SQLITE_MIGRATIONS, openSqliteCatalog } from './sqlite.ts';
+import type { OpenCatalogOptions } from './open.ts';
 import { createTestSchema, postgresSkipReason, type TestSchema } from './testing/postgres-schema.ts';
+import { PROMPTLY_MS } from '../../test/support/wait.ts';
 
 interface Harness {
   readonly catalog: Catalog;
@@ -24,6 +27,8 @@ interface Harness {
   storedContains(text: string): Promise<boolean>;
   /** Runs SQL straight on the catalog's tables (to age the change log). */
   sql(text: string): Promise<void>;
+  /** How another process opens the same catalog (src/catalog/open.ts). */
+  readonly open: OpenCatalogOptions;
   cleanup(): Promise<void>;
 }
 
@@ -41,6 +46,7 @@ const sqlite: Backend = {
     const opened: Catalog[] = [openSqliteCatalog(dir)];
     return {
       catalog: opened[0]!,
+      open: { dataDir: dir },
       async another() {
         const c = openSqliteCatalog(dir);
         opened.push(c);
@@ -76,6 +82,7 @@ const postgres: Backend = {
     const opened: Catalog[] = [await openPostgresCatalog(schema.url)];
     return {
       catalog: opened[0]!,
+      open: { databaseUrl: schema.url },
       async another() {
         const c = await openPostgresCatalog(schema.url);
         opened.push(c);
@@ -103,12 +110,26 @@ const postgres: Backend = {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 1000): Promise<void> {
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = PROMPTLY_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/** Creates a cache through a catalog opened by a separate Node process, as a CLI or another node would. */
+function createCacheInAnotherProcess(open: OpenCatalogOptions): Promise<void> {
+  const script = `import { openCatalog } from ${JSON.stringify(new URL('./open.ts', import.meta.url).href)};
+    const c = await openCatalog(${JSON.stringify(open)});
+    await c.createCache({ memoryBytes: 1 << 20 });
+    await c.close();`;
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, timeout: 60_000, killSignal: 'SIGKILL' },
+      (error, _stdout, stderr) => (error ? reject(new Error(`the other process failed: ${error.message}\n${stderr}`)) : resolve()));
+  });
 }
 
 for (const backend of [sqlite, postgres]) {
@@ -302,7 +323,7 @@ for (const backend of [sqlite, postgres]) {
       assert.equal(a.adminAddress, '10.0.0.1:9000');
       assert.ok(Math.abs(a.lastSeen - Date.now()) < 60_000);
       const b = await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000');
-      await sleep(5);
+      await waitFor('the clock to move on', () => Date.now() > a.lastSeen);
       const again = await (await h.another()).registerNode('10.0.0.1:11211', '10.0.0.1:9001');
       assert.equal(again.id, a.id);
       assert.equal(again.adminAddress, '10.0.0.1:9001');
@@ -526,22 +547,36 @@ for (const backend of [sqlite, postgres]) {
       assert.equal(await h.storedContains(token!), false, 'stored hashed');
     }));
 
-    test('onChange (when the catalog offers it) reports changes made by another connection', withCatalog(async (c, h) => {
-      if (!c.onChange) return; // polling revision() is the contract; the push path is optional
+    // Every catalog promises that revision() moves on a change from any connection or
+    // process (SQLite: its triggers, read from the shared file); one with a push path
+    // (PostgreSQL's onChange) also calls its listeners, and stops once unsubscribed.
+    test('a change from another connection or process moves revision(), and onChange reports it where offered', withCatalog(async (c, h) => {
       const other = await h.another();
       let calls = 0;
-      const off = c.onChange(() => calls++);
-      await waitFor('the listener to be ready', () => calls > 0, 3000).catch(() => {});
-      const before = calls;
-      const t0 = Date.now();
-      await other.createCache({ memoryBytes: 1 << 20 });
-      await waitFor('a change notification', () => calls > before);
-      assert.ok(Date.now() - t0 < 1000);
-      off();
-      const after = calls;
-      await other.createCache({ memoryBytes: 1 << 20 });
-      await sleep(200);
-      assert.equal(calls, after, 'no calls after unsubscribing');
+      let stillSubscribed = 0;
+      const off = c.onChange?.(() => calls++);
+      c.onChange?.(() => stillSubscribed++);
+      // A listener is called once its LISTEN is up: from then on no change is missed.
+      if (off) await waitFor('the listeners to be ready', () => calls > 0 && stillSubscribed > 0);
+      const changes: [string, () => Promise<unknown>][] = [
+        ['another connection', () => other.createCache({ memoryBytes: 1 << 20 })],
+        ['another process', () => createCacheInAnotherProcess(h.open)],
+      ];
+      for (const [who, change] of changes) {
+        const [revision, before] = [await c.revision(), calls];
+        await change();
+        const now = await c.revision();
+        assert.ok(now > revision, `a cache created by ${who} moves revision() (${revision} -> ${now})`);
+        if (off) await waitFor(`a notification of the change by ${who}`, () => calls > before);
+      }
+      if (off) {
+        off();
+        const [after, seen] = [calls, stillSubscribed];
+        await other.createCache({ memoryBytes: 1 << 20 });
+        // The listener still subscribed hears of this change: by then the other one would have too.
+        await waitFor('the change to reach the listener still subscribed', () => stillSubscribed > seen);
+        assert.equal(calls, after, 'no calls after unsubscribing');
+      }
     }));
   });
 }
@@ -611,14 +646,14 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
     try {
       let calls = 0;
       c.onChange(() => calls++);
-      await waitFor('the first LISTEN', () => calls > 0, 3000);
+      await waitFor('the first LISTEN', () => calls > 0);
       const killed = await s.sql<{ ok: boolean }>(
         `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1`,
         [`cachier-listen ${s.schema}`],
       );
       assert.equal(killed.length, 1);
       const before = calls;
-      await waitFor('the reconnect to report a change', () => calls > before, 3000);
+      await waitFor('the reconnect to report a change', () => calls > before);
       const n = calls;
       await writer.createCache({ memoryBytes: 1 << 20 });
       await waitFor('notifications to flow again', () => calls > n);
@@ -635,11 +670,14 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
     try {
       let calls = 0;
       c.onChange(() => calls++);
-      await waitFor('the first LISTEN', () => calls > 0, 3000);
+      await waitFor('the first LISTEN', () => calls > 0);
       const before = calls;
       await n.createCache({ memoryBytes: 1 << 20 });
-      await sleep(300);
-      assert.equal(calls, before);
+      // A change in our own schema, made after the neighbour's, is reported; had the
+      // neighbour's been reported too, it would have come first.
+      await c.createCache({ memoryBytes: 1 << 20 });
+      await waitFor('our own change to be reported', () => calls > before);
+      assert.equal(calls, before + 1, 'only our own change was reported');
     } finally {
       await c.close();
       await n.close();
