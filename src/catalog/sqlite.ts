@@ -7,13 +7,13 @@
  * `PRAGMA user_version`) bring any older file up to date on open.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword, generateToken, generateUsername, hashSecret, verifySecret } from '../shared/secrets.ts';
 import {
   CHANGE_LOG_RETENTION_S, CredentialLimitError, MAX_CREDENTIALS_PER_CACHE, type CacheRecord, type Capabilities, type Catalog,
   type CatalogChanges, type CatalogSnapshot, type CredentialRecord, type HistoryQuery, type HistorySample, type NewCredential, type NodeRecord, type RetentionPolicy,
 } from './catalog.ts';
+import { CATALOG_FILES, prepareCatalogFiles, settleCatalogFiles, tightenedMessage } from './file-modes.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { SqliteHistoryRows } from './sqlite-history.ts';
 
@@ -129,9 +129,17 @@ const toNode = (r: NodeRow): NodeRecord => ({
   id: r.id, address: r.address, adminAddress: r.admin_address, lastSeen: r.last_seen,
 });
 
-export function openSqliteCatalog(dataDir: string): SqliteCatalog {
-  mkdirSync(dataDir, { recursive: true });
-  return new SqliteCatalog(join(dataDir, 'catalog.sqlite'));
+/**
+ * Opens (creating if needed) `catalog.sqlite` under `dataDir`, owner-only (file-modes.ts):
+ * the catalog holds the cluster secret. `warn` gets one line when an existing catalog's
+ * modes were tightened (default: stderr).
+ */
+export function openSqliteCatalog(dataDir: string, warn: (line: string) => void = (l) => console.error(l)): SqliteCatalog {
+  const changed = prepareCatalogFiles(dataDir);
+  const catalog = new SqliteCatalog(join(dataDir, CATALOG_FILES[0]));
+  settleCatalogFiles(dataDir);
+  if (changed.length) warn(tightenedMessage(changed));
+  return catalog;
 }
 
 export class SqliteCatalog implements Catalog {
