@@ -11,6 +11,8 @@
 import assert from 'node:assert/strict';
 import type { Capabilities, Catalog } from '../../../src/catalog/catalog.ts';
 import { verifySecret } from '../../../src/shared/secrets.ts';
+import { fuzzSeed } from '../../fuzz/fuzz-seed.ts';
+import { seededRandom } from '../../support/random.ts';
 import { http } from './procs.ts';
 
 export interface LedgerCache {
@@ -46,9 +48,7 @@ export function newLedger(first: LedgerCache): Ledger {
   };
 }
 
-const randomCaps = (): Capabilities => ({ write: Math.random() < 0.5, flush: Math.random() < 0.5, api: Math.random() < 0.5 });
 const capsBody = (c: Capabilities) => ({ write_capability: c.write, flush_capability: c.flush, api_capability: c.api });
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
 export class ApiWriter {
   private stopped = false;
@@ -59,10 +59,12 @@ export class ApiWriter {
     private readonly operatorToken: string | undefined,
     readonly ledger: Ledger,
     private readonly laneCount = 4,
+    /** Seeds each lane's choices (lane i: seed + i); FUZZ_SEED=<n> sets it. */
+    readonly seed = fuzzSeed(),
   ) {}
 
   start(): void {
-    for (let i = 0; i < this.laneCount; i++) this.lanes.push(this.lane());
+    for (let i = 0; i < this.laneCount; i++) this.lanes.push(this.lane(seededRandom(this.seed + i)));
   }
 
   /** Stops after the requests in flight end (or fail). */
@@ -73,10 +75,12 @@ export class ApiWriter {
     this.stopped = false;
   }
 
-  private async lane(): Promise<void> {
+  private async lane(random: () => number): Promise<void> {
+    const randomCaps = (): Capabilities => ({ write: random() < 0.5, flush: random() < 0.5, api: random() < 0.5 });
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
     const mine: LedgerCredential[] = [];
     while (!this.stopped) {
-      const roll = Math.random();
+      const roll = random();
       const cache = pick([...this.ledger.caches.values()]);
       const auth = { basic: { username: cache.username, password: cache.password } };
       const live = mine.filter((c) => c.states.length === 1 && c.states[0] !== null);

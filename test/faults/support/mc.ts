@@ -10,6 +10,8 @@
  *   w.stats   // { ops, errors, evictedMisses, samples: [first errors] }
  */
 import net from 'node:net';
+import { fuzzSeed } from '../../fuzz/fuzz-seed.ts';
+import { seededRandom } from '../../support/random.ts';
 import { binRequest } from '../../support/raw-client.ts';
 
 // ------------------------------------------------------------------ wire
@@ -90,6 +92,8 @@ export const OP = {
 
 export class McError extends Error {}
 
+const CLOSED_BY_PEER = 'connection closed by peer';
+
 /** One connection; requests are pipelined and replies matched in order. */
 export class McConn {
   private buf: Buffer = Buffer.alloc(0);
@@ -105,7 +109,7 @@ export class McConn {
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (e) => this.fail(`socket error: ${e.message}`));
     this.closedPromise = new Promise((resolve) => socket.once('close', () => {
-      this.fail('connection closed by peer');
+      this.fail(CLOSED_BY_PEER);
       resolve();
     }));
     this.watchdog = setInterval(() => {
@@ -198,6 +202,19 @@ export class McConn {
   }
 }
 
+/**
+ * The answer to a request the node may also answer by hanging up (a wrong login from a
+ * throttled address), or 'dropped' when it did; no reply in time still throws.
+ */
+export async function answerOrDropped<T>(c: McConn, request: Promise<T>): Promise<T | 'dropped'> {
+  try {
+    return await request;
+  } catch (e) {
+    if (c.closeReason === CLOSED_BY_PEER) return 'dropped';
+    throw e;
+  }
+}
+
 export async function asciiLogin(c: McConn, username: string, password: string): Promise<void> {
   const r = await c.text(`set ${username} 0 0 ${Buffer.byteLength(password)}\r\n${password}\r\n`);
   if (r.line !== 'STORED') throw new McError(`ASCII login as ${username} refused: ${r.line}`);
@@ -248,6 +265,8 @@ export interface WorkerOptions {
   replyTimeoutMs?: number;
   /** After a dropped connection: reconnect (counting one error) or stop. Default true. */
   reconnect?: boolean;
+  /** Seeds the worker's choices of keys, operations and sizes; named in its error samples. */
+  seed?: number;
 }
 
 export interface WorkerStats {
@@ -274,7 +293,9 @@ export function addStats(into: WorkerStats, s: WorkerStats): WorkerStats {
 
 class Mismatch extends Error {}
 
-const rnd = (n: number) => Math.floor(Math.random() * n);
+/** Workers' seeds derive from this one and their prefix: FUZZ_SEED=<n> replays a run's choices. */
+export const WORKLOAD_SEED = fuzzSeed();
+const seedOf = (prefix: string) => [...prefix].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 0x01000193), WORKLOAD_SEED | 0);
 const FILL = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(64);
 
 export class Worker {
@@ -284,14 +305,20 @@ export class Worker {
   private lanesDone: Promise<void>[] = [];
   private seq = 0;
   private readonly o: Required<Omit<WorkerOptions, 'username' | 'password' | 'host'>> & WorkerOptions;
+  private readonly random: () => number;
 
   constructor(opts: WorkerOptions) {
-    this.o = { lanes: 4, keys: 50, evictable: false, minValue: 10, maxValue: 2000, replyTimeoutMs: 5000, reconnect: true, ...opts };
+    this.o = { lanes: 4, keys: 50, evictable: false, minValue: 10, maxValue: 2000, replyTimeoutMs: 5000, reconnect: true, seed: seedOf(opts.prefix), ...opts };
+    this.random = seededRandom(this.o.seed);
+  }
+
+  private rnd(n: number): number {
+    return Math.floor(this.random() * n);
   }
 
   private error(what: string): void {
     this.stats.errors++;
-    if (this.stats.samples.length < 10) this.stats.samples.push(`${new Date().toISOString()} ${this.o.prefix}: ${what}`);
+    if (this.stats.samples.length < 10) this.stats.samples.push(`${new Date().toISOString()} ${this.o.prefix} (seed ${this.o.seed}): ${what}`);
   }
 
   private async connect(): Promise<McConn> {
@@ -392,7 +419,7 @@ export class Worker {
   }
 
   private value(key: string): string {
-    const n = this.o.minValue + rnd(this.o.maxValue - this.o.minValue + 1);
+    const n = this.o.minValue + this.rnd(this.o.maxValue - this.o.minValue + 1);
     const head = `${key}#${++this.seq}#`;
     return head.length >= n ? head : head + FILL.slice(0, Math.min(n - head.length, FILL.length)).padEnd(n - head.length, 'z');
   }
@@ -405,9 +432,9 @@ export class Worker {
   }
 
   private async asciiOp(c: McConn, model: Map<string, string>, keys: string[], counter: string, counters: Map<string, bigint>): Promise<void> {
-    const key = keys[rnd(keys.length)]!;
+    const key = keys[this.rnd(keys.length)]!;
     const want = model.get(key);
-    const roll = rnd(100);
+    const roll = this.rnd(100);
     if (roll < 25) {
       const v = this.value(key);
       const r = await c.text(`set ${key} 5 0 ${v.length}\r\n${v}\r\n`);
@@ -417,7 +444,7 @@ export class Worker {
       const r = await c.text(`get ${key}\r\n`);
       this.checkGet(r, [key], model, 'get', 5);
     } else if (roll < 68) {
-      const ks = [key, keys[rnd(keys.length)]!, keys[rnd(keys.length)]!].filter((k, i, a) => a.indexOf(k) === i);
+      const ks = [key, keys[this.rnd(keys.length)]!, keys[this.rnd(keys.length)]!].filter((k, i, a) => a.indexOf(k) === i);
       const r = await c.text(`get ${ks.join(' ')}\r\n`);
       this.checkGet(r, ks, model, 'multi-get', 5);
     } else if (roll < 73) {
@@ -437,7 +464,7 @@ export class Worker {
         if (r.line !== 'STORED') throw new Mismatch(`set ${counter}: ${r.line}`);
         counters.set(counter, 0n);
       } else {
-        const d = BigInt(1 + rnd(1000));
+        const d = BigInt(1 + this.rnd(1000));
         const r = await c.text(`incr ${counter} ${d}\r\n`);
         if (r.line === 'NOT_FOUND') this.lost(counters, counter, 'incr');
         else if (r.line !== String(have + d)) throw new Mismatch(`incr ${counter} ${d}: ${r.line} (expected ${have + d})`);
@@ -484,9 +511,9 @@ export class Worker {
   }
 
   private async metaOp(c: McConn, model: Map<string, string>, keys: string[], counter: string, counters: Map<string, bigint>): Promise<void> {
-    const key = keys[rnd(keys.length)]!;
+    const key = keys[this.rnd(keys.length)]!;
     const want = model.get(key);
-    const roll = rnd(100);
+    const roll = this.rnd(100);
     if (roll < 30) {
       const v = this.value(key);
       const r = await c.text(`ms ${key} ${v.length} F7 T0\r\n${v}\r\n`);
@@ -513,7 +540,7 @@ export class Worker {
         if (r.line !== 'HD') throw new Mismatch(`ms ${counter}: ${r.line}`);
         counters.set(counter, 0n);
       } else {
-        const d = BigInt(1 + rnd(1000));
+        const d = BigInt(1 + this.rnd(1000));
         const r = await c.text(`ma ${counter} D${d} v\r\n`);
         if (r.line === 'NF') this.lost(counters, counter, 'ma');
         else if (!r.line.startsWith('VA ') || r.values[0]!.data.toString('latin1') !== String(have + d)) {
@@ -527,9 +554,9 @@ export class Worker {
   }
 
   private async binaryOp(c: McConn, model: Map<string, string>, keys: string[], counter: string, counters: Map<string, bigint>): Promise<void> {
-    const key = keys[rnd(keys.length)]!;
+    const key = keys[this.rnd(keys.length)]!;
     const want = model.get(key);
-    const roll = rnd(100);
+    const roll = this.rnd(100);
     const flagsExp = Buffer.alloc(8);
     flagsExp.writeUInt32BE(9, 0);
     if (roll < 25) {
@@ -542,7 +569,7 @@ export class Worker {
       this.checkBinGet(r, key, want, model, 'GET');
     } else if (roll < 70) {
       // GETKQ × 3 then NOOP: hits answer, misses stay silent.
-      const ks = [key, keys[rnd(keys.length)]!, keys[rnd(keys.length)]!].filter((k, i, a) => a.indexOf(k) === i);
+      const ks = [key, keys[this.rnd(keys.length)]!, keys[this.rnd(keys.length)]!].filter((k, i, a) => a.indexOf(k) === i);
       const replies = await Promise.all([...ks.map((k) => c.bin(OP.GETKQ, { key: k }, true)), c.bin(OP.NOOP)]);
       const noop = replies.pop();
       if (!noop || noop.opcode !== OP.NOOP || noop.status !== 0) throw new Mismatch(`NOOP after GETKQ: ${JSON.stringify(noop)}`);
@@ -568,7 +595,7 @@ export class Worker {
       else throw new Mismatch(`DELETE ${key}: status 0x${r.status.toString(16)}`);
     } else if (roll < 92) {
       const have = counters.get(counter);
-      const d = BigInt(1 + rnd(1000));
+      const d = BigInt(1 + this.rnd(1000));
       const extras = Buffer.alloc(20);
       extras.writeBigUInt64BE(d, 0);
       extras.writeBigUInt64BE(7n, 8);
@@ -643,11 +670,11 @@ export class Churner {
           try {
             const wrong = `${w.password.slice(0, -1)}${w.password.endsWith('0') ? '1' : '0'}`;
             if (mode === 'text') {
-              const r = await c.text(`set ${w.username} 0 0 ${wrong.length}\r\n${wrong}\r\n`).catch(() => undefined);
-              if (r?.line === 'STORED') this.error('a wrong password was accepted (ASCII)');
+              const r = await answerOrDropped(c, c.text(`set ${w.username} 0 0 ${wrong.length}\r\n${wrong}\r\n`));
+              if (r !== 'dropped' && r.line === 'STORED') this.error('a wrong password was accepted (ASCII)');
             } else {
-              const r = await c.bin(OP.SASL_AUTH, { key: 'PLAIN', value: `\0${w.username}\0${wrong}` }).catch(() => undefined);
-              if (r?.status === 0) this.error('a wrong password was accepted (SASL)');
+              const r = await answerOrDropped(c, c.bin(OP.SASL_AUTH, { key: 'PLAIN', value: `\0${w.username}\0${wrong}` }));
+              if (r !== 'dropped' && r?.status === 0) this.error('a wrong password was accepted (SASL)');
             }
           } finally {
             c.end();
