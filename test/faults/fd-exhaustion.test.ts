@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { CLI, makeDataDir } from '../support/cluster.ts';
 import { freePort } from '../support/ports.ts';
 import { RawClient } from '../support/raw-client.ts';
+import { PROMPTLY_MS, until } from '../support/wait.ts';
 import { spawnNode } from './support/procs.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -17,7 +18,7 @@ const cpuTicks = (pid: number) => {
   return Number(f[11]) + Number(f[12]); // utime + stime
 };
 
-test('out of file descriptors: no busy loop, held connections answer, waiting ones are served once fds free', { timeout: 60_000 }, async (t) => {
+test('out of file descriptors: no busy loop, held connections answer, waiting ones are served once fds free', { timeout: 120_000 }, async (t) => {
   const dataDir = makeDataDir();
   const created = JSON.parse(execFileSync(process.execPath, [CLI, 'cache', 'create', '--data', dataDir, '--json']).toString()) as { id: number };
   const port = await freePort();
@@ -29,19 +30,20 @@ test('out of file descriptors: no busy loop, held connections answer, waiting on
   for (let i = 0; i < 100; i++) clients.push(await RawClient.connect(port));
   const answered = clients.map(() => false);
   const replies = clients.map((c, i) =>
-    c.readUntil((b) => b.toString('latin1').endsWith('\r\n'), 15_000).then((b) => {
+    c.readUntil((b) => b.toString('latin1').endsWith('\r\n'), 100_000).then((b) => {
       answered[i] = true;
       return b.toString('latin1');
     }, (e: Error) => e.message));
   for (const c of clients) c.send('version\r\n');
-  await sleep(300);
+  // The node answers what it could accept; the rest wait in the backlog, as it has no fd for them.
+  await until('the accepted connections answered', Date.now() + PROMPTLY_MS, async () => answered.some(Boolean) || undefined);
   const before = cpuTicks(node.pid);
-  await sleep(1000);
+  await sleep(1000); // a window to measure CPU over, not a wait for anything
   const ticks = cpuTicks(node.pid) - before;
   assert.ok(ticks < 50, `node used ${ticks} ticks of CPU in 1 s while out of fds: it is spinning`);
 
   const served = answered.flatMap((a, i) => (a ? [i] : []));
-  assert.ok(served.length > 0 && served.length < 100, `${served.length} of 100 served while out of fds`);
+  assert.ok(served.length < 100, `${served.length} of 100 served while out of fds`);
   // Closing the served ones frees descriptors for the waiting ones, round after round,
   // until every client has been accepted and answered.
   const closed = new Set<number>();

@@ -11,18 +11,22 @@ import { openPostgresCatalog, type PostgresCatalog } from '../../src/catalog/pos
 import { createTestSchema, postgresSkipReason, type TestSchema } from '../../src/catalog/testing/postgres-schema.ts';
 import { freePorts } from '../support/ports.ts';
 import { skipUnlessCI } from '../support/required-tool.ts';
-import { ApiWriter, checkLedger, newLedger } from './support/api-writer.ts';
+import { PROMPTLY_MS } from '../support/wait.ts';
+import { ApiWriter, checkLedger, newLedger, writesCommitted } from './support/api-writer.ts';
 import { Churner, Worker, openSession, addStats, newStats, type WorkerStats } from './support/mc.ts';
-import { HOST, exitOf, http, printedOperatorToken, sleep, spawnCli, until, type Proc } from './support/procs.ts';
+import { HOST, exitOf, http, printedOperatorToken, spawnCli, until, type Proc } from './support/procs.ts';
 
-/** The API's per-node deadline (NodeClient) plus slack for a loaded machine. */
-const STATS_DEADLINE_MS = 1500 + 2000;
+/**
+ * The API's per-node deadline (NodeClient, 1.5 s) plus generous slack for a loaded
+ * machine; still short of the client's 10 s, so an API that waits on a hung node fails.
+ */
+const STATS_DEADLINE_MS = 1500 + 6000;
 /** Control-plane kills (the SQLite test does two rounds; here one keeps the suite short). */
 const ROUNDS = 1;
 
 const skip = skipUnlessCI(await postgresSkipReason());
 
-describe('kill -9 of a node and of the control plane (PostgreSQL catalog)', { skip, timeout: 120_000 }, () => {
+describe('kill -9 of a node and of the control plane (PostgreSQL catalog)', { skip, timeout: 240_000 }, () => {
   let schema: TestSchema;
   let catalog: PostgresCatalog;
   let nodePorts: number[];
@@ -58,14 +62,20 @@ describe('kill -9 of a node and of the control plane (PostgreSQL catalog)', { sk
       return true;
     });
 
-  async function loadOn(ports: number[]): Promise<{ stop(): Promise<WorkerStats> }> {
+  async function loadOn(ports: number[]): Promise<{ more(n: number): Promise<void>; stop(): Promise<WorkerStats> }> {
     const workers = ports.flatMap((port, i) => (['ascii', 'binary', 'meta'] as const).map((flavor) =>
-      new Worker({ flavor, port, username: cache.username, password: cache.password, prefix: `${flavor}${i}`, lanes: 2, replyTimeoutMs: 3000 })));
-    await Promise.all(ports.map((p) => loginOn(p, cache.username, cache.password, Date.now() + 2000)));
+      new Worker({ flavor, port, username: cache.username, password: cache.password, prefix: `${flavor}${i}`, lanes: 2, replyTimeoutMs: PROMPTLY_MS })));
+    await Promise.all(ports.map((p) => loginOn(p, cache.username, cache.password, Date.now() + PROMPTLY_MS)));
     await Promise.all(workers.map((w) => w.start()));
     const churners = ports.map((port, i) => new Churner({ port, username: cache.username, password: cache.password, prefix: `churn${i}`, pauseMs: 20 }));
     for (const c of churners) c.start();
+    const served = () => [...workers, ...churners].reduce((n, w) => n + w.stats.ops, 0);
     return {
+      /** Waits until the clients have done `n` more operations. */
+      async more(n) {
+        const from = served();
+        await until(`${n} more client operations`, Date.now() + PROMPTLY_MS, async () => (served() >= from + n || undefined));
+      },
       async stop() {
         const total = newStats();
         for (const s of await Promise.all([...workers.map((w) => w.stop()), ...churners.map((c) => c.stop())])) addStats(total, s);
@@ -78,7 +88,7 @@ describe('kill -9 of a node and of the control plane (PostgreSQL catalog)', { sk
     const [p1, p2, p3] = nodePorts as [number, number, number];
     const node1 = `${HOST}:${p1}`;
     const load = await loadOn([p2, p3]);
-    await sleep(500);
+    await load.more(100);
 
     // A node that hangs (SIGSTOP: its port still accepts, nothing answers) costs the API
     // one deadline, not a hang.
@@ -88,7 +98,7 @@ describe('kill -9 of a node and of the control plane (PostgreSQL catalog)', { sk
     assert.equal(hung.status, 500, hung.text);
     assert.equal(hung.body, `Server error: ${node1}`);
     assert.ok(hung.ms >= 1400 && hung.ms < STATS_DEADLINE_MS, `stats answered in ${hung.ms} ms with node 1 stopped`);
-    await until('stats 200 after SIGCONT', Date.now() + 3000, async () =>
+    await until('stats 200 after SIGCONT', Date.now() + PROMPTLY_MS, async () =>
       ((await http(httpPort, 'GET', `/api/v1/${cache.id}/stats`, { basic: cache })).status === 200 ? true : undefined));
 
     nodes[0]!.kill('SIGKILL');
@@ -103,20 +113,20 @@ describe('kill -9 of a node and of the control plane (PostgreSQL catalog)', { sk
     const made = await http(httpPort, 'POST', `/api/v1/${cache.id}/credentials`, { basic: cache }, {});
     assert.equal(made.status, 200, made.text);
     const fresh = { username: made.body.sasl_username as string, password: made.body.sasl_password as string };
-    await Promise.all([p2, p3].map((p) => loginOn(p, fresh.username, fresh.password, Date.now() + 1000)));
-    await sleep(1000);
+    await Promise.all([p2, p3].map((p) => loginOn(p, fresh.username, fresh.password, Date.now() + PROMPTLY_MS)));
+    await load.more(100); // nodes 2 and 3 serve on while node 1 is down
 
     const restartedAt = Date.now();
     nodes[0] = await spawnCli(nodeArgs(p1), 'cachier node ready:');
-    await loginOn(p1, fresh.username, fresh.password, Date.now() + 1000);
-    const healthy = await until('stats 200 again', Date.now() + 3000, async () => {
+    await loginOn(p1, fresh.username, fresh.password, Date.now() + PROMPTLY_MS);
+    const healthy = await until('stats 200 again', Date.now() + PROMPTLY_MS, async () => {
       const r = await http(httpPort, 'GET', `/api/v1/${cache.id}/stats`, { basic: cache });
       return r.status === 200 ? r : undefined;
     });
     assert.deepEqual(Object.keys(healthy.body).sort(), nodePorts.map((p) => `${HOST}:${p}`).sort());
     console.log(`node 1 back: ready, login and API stats 200 within ${Date.now() - restartedAt} ms of the restart`);
 
-    await sleep(500);
+    await load.more(100);
     const stats = await load.stop();
     console.log(`clients of nodes 2 and 3: ${stats.ops} operations, ${stats.errors} errors`);
     assert.deepEqual(stats.samples, []);
@@ -132,14 +142,12 @@ describe('kill -9 of a node and of the control plane (PostgreSQL catalog)', { sk
       const writer = new ApiWriter(httpPort, token, ledger);
       const before = ledger.committed;
       writer.start();
-      const t0 = Date.now();
-      while (Date.now() - t0 < 1000 || (ledger.committed - before < 30 && Date.now() - t0 < 5000)) await sleep(50);
+      await writesCommitted(ledger, before);
       control.kill('SIGKILL');
       assert.equal((await exitOf(control)).signal, 'SIGKILL');
       await writer.stop();
-      assert.deepEqual(ledger.refused, []);
-      assert.ok(ledger.committed - before >= 5, `round ${round}: ${ledger.committed - before} writes committed`);
-      const found = await checkLedger(catalog, ledger);
+      assert.deepEqual(ledger.refused, [], `API writer seed ${writer.seed}`);
+      const found = await checkLedger(catalog, ledger, `API writer seed ${writer.seed}`);
       console.log(`control plane round ${round}: ${ledger.committed} writes committed, ${ledger.unanswered} unanswered; ` +
         `${found.caches} caches, ${found.credentials} credentials, ${found.deleted} deletions as committed`);
       control = await spawnCli(controlArgs(), 'cachier control ready:');
@@ -151,7 +159,7 @@ describe('kill -9 of a node and of the control plane (PostgreSQL catalog)', { sk
       assert.equal(r.status, 200, `cache ${c.id}: ${r.text}`);
     }
     const live = [...ledger.credentials.values()].filter((c) => c.states.length === 1 && c.states[0] !== null).slice(0, 30);
-    await Promise.all(live.flatMap((c) => nodePorts.map((p) => loginOn(p, c.username, c.password, Date.now() + 2000))));
+    await Promise.all(live.flatMap((c) => nodePorts.map((p) => loginOn(p, c.username, c.password, Date.now() + PROMPTLY_MS))));
 
     const stats = await load.stop();
     console.log(`clients of all nodes during the control-plane kills: ${stats.ops} operations, ${stats.errors} errors`);

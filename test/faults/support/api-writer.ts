@@ -13,7 +13,7 @@ import type { Capabilities, Catalog } from '../../../src/catalog/catalog.ts';
 import { verifySecret } from '../../../src/shared/secrets.ts';
 import { fuzzSeed } from '../../fuzz/fuzz-seed.ts';
 import { seededRandom } from '../../support/random.ts';
-import { http } from './procs.ts';
+import { http, until } from './procs.ts';
 
 export interface LedgerCache {
   readonly id: number;
@@ -126,8 +126,31 @@ export class ApiWriter {
   }
 }
 
-/** Asserts every committed row of the ledger is in `catalog` as committed (or in one of its allowed states). */
-export async function checkLedger(catalog: Catalog, ledger: Ledger): Promise<{ caches: number; credentials: number; deleted: number }> {
+/**
+ * Returns once the API has answered `commits` writes since `before` (the ledger's count
+ * then) and at least `minMs` have passed, so a kill lands mid-flight with rows committed;
+ * throws after `deadlineMs`.
+ */
+export async function writesCommitted(ledger: Ledger, before: number, commits = 30, minMs = 1000, deadlineMs = 60_000): Promise<void> {
+  const t0 = Date.now();
+  await until(`${commits} API writes committed`, t0 + deadlineMs, async () =>
+    (ledger.committed - before >= commits && Date.now() - t0 >= minMs) || undefined, 50);
+}
+
+/**
+ * Asserts every committed row of the ledger is in `catalog` as committed (or in one of its
+ * allowed states); `context` (e.g. the writer's seed) goes into a failure's message.
+ */
+export async function checkLedger(catalog: Catalog, ledger: Ledger, context?: string): Promise<{ caches: number; credentials: number; deleted: number }> {
+  try {
+    return await compareLedger(catalog, ledger);
+  } catch (e) {
+    if (context && e instanceof Error) e.message += ` (${context})`;
+    throw e;
+  }
+}
+
+async function compareLedger(catalog: Catalog, ledger: Ledger): Promise<{ caches: number; credentials: number; deleted: number }> {
   let credentials = 0;
   let deleted = 0;
   for (const cache of ledger.caches.values()) {

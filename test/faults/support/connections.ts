@@ -31,6 +31,8 @@ export interface ConnectionsOptions {
   baselineSeconds?: number;
   /** Idle connections never log in: the node serves them from --anonymous-cache. */
   anonymous?: boolean;
+  /** Each load also runs until it has done this many operations (so a slow machine still loads the node; default 0). */
+  minOps?: number;
   log?: (line: string) => void;
 }
 
@@ -115,7 +117,9 @@ export async function runConnections(opts: ConnectionsOptions): Promise<Connecti
       await Promise.all(ws.map((w) => w.start()));
       const t0 = Date.now();
       let lastLog = t0;
-      while (Date.now() - t0 < seconds * 1000) {
+      const ops = () => ws.reduce((n, w) => n + w.stats.ops, 0);
+      while (Date.now() - t0 < seconds * 1000 || ops() < (opts.minOps ?? 0)) {
+        if (Date.now() - t0 > seconds * 1000 + 60_000) throw new Error(`load ${tag}: ${ops()} operations in ${seconds + 60} s, fewer than ${opts.minOps}`);
         await sleep(Math.min(1000, Math.max(10, seconds * 1000 - (Date.now() - t0))));
         each?.();
         if (Date.now() - lastLog >= 10_000) {
@@ -199,7 +203,7 @@ export async function runConnections(opts: ConnectionsOptions): Promise<Connecti
       n + c.failedToOpen + c.load.errors + c.idleAfterLoad.bad + c.idleAfterLoad.closedByServer, 0);
     return { connections: opts.connections, loaded, depth, nodeCommand: node.command, rssStart, baseline, cycles, nodeExitedEarly, errors };
   } finally {
-    await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
+    await Promise.allSettled(workers.map((w) => w.stop())); // cleanup: the try block's error, if any, is the one to report
     await holder?.stop(2000);
     await node?.stop();
     if (!process.env.CACHIER_TEST_KEEP) fs.rmSync(dataDir, { recursive: true, force: true });

@@ -13,12 +13,18 @@
 import fs from 'node:fs';
 import { freePort, freePorts } from '../../support/ports.ts';
 import { Churner, Worker, addStats, newStats, openSession, type WorkerStats } from './mc.ts';
+import { PROMPTLY_MS } from '../../support/wait.ts';
 import { HOST, http, mib, printed, printedOperatorToken, rssBytes, sleep, spawnCli, tempDir, until, type Proc } from './procs.ts';
 
 export interface SoakOptions {
   seconds: number;
   /** Progress line every this many seconds (default 10). */
   reportEverySeconds?: number;
+  /**
+   * After `seconds`, also run on (60 s at most) until every client did some work and the
+   * API poller made this many requests, so a slow machine still exercises everything.
+   */
+  minApiRequests?: number;
   log?: (line: string) => void;
 }
 
@@ -96,7 +102,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           for (const [what, p] of [['stats', `/api/v1/${c.id}/stats`], ['history', `/api/v1/${c.id}/history`], ['credentials', `/api/v1/${c.id}/credentials`]] as const) {
             api.requests++;
             try {
-              const r = await http(httpPort, 'GET', p, { basic: c }, undefined, 5000);
+              const r = await http(httpPort, 'GET', p, { basic: c }, undefined, PROMPTLY_MS);
               if (r.status !== 200) apiError(`${what} of cache ${c.id}: ${r.status} ${r.text.slice(0, 200)}`);
               else if (what === 'stats' && Object.keys(r.body).length !== 2) apiError(`stats of cache ${c.id}: ${Object.keys(r.body).length} servers`);
             } catch (e) {
@@ -118,7 +124,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           const t0 = Date.now();
           api.requests++;
           const cred = await mkCred(churn);
-          await Promise.all(ports.map((p) => until(`new credential on :${p}`, t0 + 1500, async () =>
+          // A generous deadline: the soak reports the worst propagation time it saw.
+          await Promise.all(ports.map((p) => until(`new credential on :${p}`, t0 + PROMPTLY_MS, async () =>
             ((await openSession(p, { mode: 'binary', ...cred })).end(), true), 50)));
           const ms = Date.now() - t0;
           propagation.checks++;
@@ -162,6 +169,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       lastOps = ops;
       lastAt = now;
     }
+    if (opts.minApiRequests !== undefined) {
+      await until('every client and the API poller did some work', Date.now() + 60_000, async () =>
+        ([...workers, ...churners].every(([, w]) => w.stats.ops > 0) && api.requests >= opts.minApiRequests!) || undefined, 100);
+    }
     stopping = true;
     const seconds = (Date.now() - t0) / 1000;
     const byClient: Record<string, { ops: number; errors: number; evictedMisses: number }> = {};
@@ -185,8 +196,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     return report;
   } finally {
     stopping = true;
-    await Promise.all([...workers, ...churners].map(([, w]) => w.stop().catch(() => undefined)));
-    await Promise.all(background.map((b) => b.catch(() => undefined)));
+    // Cleanup: the try block's error, if any, is the one to report.
+    await Promise.allSettled([...workers, ...churners].map(([, w]) => w.stop()));
+    await Promise.allSettled(background);
     await server?.stop();
     if (!process.env.CACHIER_TEST_KEEP) fs.rmSync(dataDir, { recursive: true, force: true });
   }
