@@ -3,6 +3,10 @@
  * "sync now". Every call goes to all nodes of the catalog in parallel, each with a short
  * deadline, and reports which nodes (by client address, the stats key) failed to answer,
  * so a dead node costs one deadline, not one per node.
+ *
+ * The cluster secret is read from the catalog once and kept; after a rotation a node
+ * answers 401 to the old one, and the call re-reads the secret and retries once, within
+ * the same deadline. (A node that has not seen the rotation yet catches up itself.)
  */
 import type { Catalog, NodeRecord } from '../catalog/catalog.ts';
 import type { ServerStats } from '../api/v1.ts';
@@ -74,16 +78,40 @@ export class NodeClient {
   }
 
   private async call(node: NodeRecord, method: 'GET' | 'POST', path: string, timeoutMs = this.timeoutMs): Promise<unknown> {
-    this.secret ??= this.catalog.clusterSecret();
-    const secret = await this.secret;
-    const res = await fetch(`http://${node.adminAddress}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${secret}` },
-      signal: AbortSignal.timeout(timeoutMs),
+    const signal = AbortSignal.timeout(timeoutMs);
+    const send = (secret: string) => fetch(`http://${node.adminAddress}${path}`, {
+      method, headers: { authorization: `Bearer ${secret}` }, signal,
     });
+    const secret = await this.currentSecret();
+    let res = await send(secret);
+    if (res.status === 401) {
+      await res.body?.cancel();
+      const fresh = await this.freshSecret(secret);
+      if (fresh !== secret) res = await send(fresh);
+    }
     const body: unknown = await res.json();
     if (!res.ok) throw new Error(`${node.address}: HTTP ${res.status}`);
     return body;
+  }
+
+  private currentSecret(): Promise<string> {
+    if (!this.secret) {
+      const read = this.catalog.clusterSecret();
+      this.secret = read;
+      // A failed read (catalog down) is not kept: the next call tries again.
+      read.catch(() => {
+        if (this.secret === read) this.secret = undefined;
+      });
+    }
+    return this.secret;
+  }
+
+  /** The secret after a node refused `stale`: read again, once for all calls that saw the same refusal. */
+  private async freshSecret(stale: string): Promise<string> {
+    const kept = this.secret;
+    if (kept && (await kept.catch(() => stale)) !== stale) return kept;
+    if (this.secret === kept) this.secret = undefined;
+    return this.currentSecret();
   }
 }
 

@@ -2,6 +2,9 @@
  * The node's admin endpoint for the control plane: read any cache's stats, flush any
  * cache, ask for an immediate catalog sync. It listens on its own port, separate from
  * the memcache port tenants use, and answers only requests bearing the cluster secret.
+ * The secret can be rotated (`cachier cluster-secret rotate`): the node follows the
+ * catalog, and a request bearing a secret it does not know yet makes it catch up once
+ * before refusing, so a control plane that read the new secret first is not turned away.
  * Three routes of internal JSON, so plain node:http rather than a framework.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,21 +13,28 @@ import type { Tenants } from './tenants.ts';
 
 export interface AdminOptions {
   readonly tenants: Tenants;
-  readonly secret: string;
-  /** Applies the catalog's latest state now. */
+  /** The cluster secret, or a getter for the current one (it changes on rotation). */
+  readonly secret: string | (() => string);
+  /** Applies the catalog's latest state (the secret included) now. */
   readonly sync: () => Promise<void>;
 }
 
 export function createAdminServer(opts: AdminOptions): Server {
-  const expected = Buffer.from(`Bearer ${opts.secret}`);
+  const secret = opts.secret;
+  const authorized = (req: IncomingMessage) => {
+    const expected = Buffer.from(`Bearer ${typeof secret === 'function' ? secret() : secret}`);
+    const given = Buffer.from(req.headers.authorization ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
   return createServer((req, res) => {
     void handle(req, res).catch(() => send(res, 500, { error: 'internal error' }));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const given = Buffer.from(req.headers.authorization ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return send(res, 401, { error: 'cluster secret required' });
+    if (!authorized(req)) {
+      // Perhaps rotated since our last poll: catch up (one shared catalog read), then decide.
+      await opts.sync().catch(() => {});
+      if (!authorized(req)) return send(res, 401, { error: 'cluster secret required' });
     }
     const url = new URL(req.url ?? '/', 'http://node');
     const m = /^\/caches\/(\d+)\/(stats|flush)$/.exec(url.pathname);

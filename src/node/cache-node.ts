@@ -121,7 +121,7 @@ export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode
     server.maxConnections = connLimits.maxConnections + REFUSING_SLACK;
     port = await listen(server, opts.host, opts.port);
   }
-  const admin = createAdminServer({ tenants, secret: await opts.catalog.clusterSecret(), sync: () => sync.syncNow() });
+  const admin = createAdminServer({ tenants, secret: await sync.trackClusterSecret(), sync: () => sync.syncNow() });
 
   const adminPort = await listen(admin, opts.host, opts.adminPort ?? 0);
   const address = opts.advertise ?? `${opts.host}:${port}`;
