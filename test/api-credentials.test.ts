@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
+import { PROMPTLY_MS } from './support/wait.ts';
 
 let t: TestCluster;
 let cache: ClusterCache;
@@ -183,7 +184,7 @@ test('delete by either path, by id or username: 200 with an empty body; its conn
   const ra = await t.api(`/api/v1/${c.id}/credentials/${a.username}`, { method: 'DELETE', auth: c });
   assert.equal(ra.status, 200);
   assert.equal(ra.text, '');
-  assert.ok(await conn.waitClosed(1000), 'connection of the deleted credential closed');
+  assert.ok(await conn.waitClosed(PROMPTLY_MS), 'connection of the deleted credential closed');
   assert.equal((await t.api('/api/v1/login', { auth: a })).status, 403);
 
   const rb = await t.api(`/api/v1/${c.id}/credentials/primary/${b.credentialId}`, { method: 'DELETE', auth: c });

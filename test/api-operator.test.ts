@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, createCache as cliCreateCache, startCluster } from './support/cluster.ts';
 import { NO_CACHE, startTestCluster, type TestCluster } from './support/control.ts';
+import { PROMPTLY_MS } from './support/wait.ts';
 
 let t: TestCluster;
 let token: string;
@@ -113,7 +114,7 @@ test('disable closes the door (API 404, memcache login refused); enable opens it
   const d = await op(`/caches/${made.id}/disable`, { method: 'POST' });
   assert.equal(d.status, 200);
   assert.equal(d.json().enabled, false);
-  assert.ok(await client.waitClosed(1000), 'open connection closed');
+  assert.ok(await client.waitClosed(PROMPTLY_MS), 'open connection closed');
   assert.equal((await t.api('/api/v1/login', { auth: made })).status, 404);
   await assert.rejects(t.textLogin(made, 0));
   const e = await op(`/caches/${made.id}/enable`, { method: 'POST' });
@@ -128,7 +129,7 @@ test('delete: 200 empty, then the cache is gone everywhere', async () => {
   const r = await op(`/caches/${made.id}`, { method: 'DELETE' });
   assert.equal(r.status, 200);
   assert.equal(r.text, '');
-  assert.ok(await client.waitClosed(1000));
+  assert.ok(await client.waitClosed(PROMPTLY_MS));
   assert.equal((await op(`/caches/${made.id}`)).status, 404);
   assert.equal((await t.api(`/api/v1/${made.id}/stats`, { auth: made })).status, 404);
   assert.equal((await op(`/caches/${made.id}`, { method: 'DELETE' })).status, 404);

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { binRequest, saslPlain, setExtras } from './support/raw-client.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
+import { PROMPTLY_MS } from './support/wait.ts';
 
 let t: TestNode;
 let cache: TestCache;
@@ -79,14 +80,14 @@ test('auth_cmds and auth_errors count logins naming this cache', async () => {
 
 test('a connection that never logs in is closed after the timeout', async () => {
   const c = await t.connect();
-  assert.equal(await c.waitClosed(3000), true);
+  assert.equal(await c.waitClosed(PROMPTLY_MS), true);
 });
 
 test('a disabled cache cannot log in, and its open connections are closed', async () => {
   const victim = await t.createCache();
   const open = await t.textLogin(victim);
   await t.catalog.updateCache(victim.id, { enabled: false });
-  assert.equal(await open.waitClosed(1500), true, 'open connection closed within 1 s');
+  assert.equal(await open.waitClosed(PROMPTLY_MS), true, 'open connection closed');
   const c = await t.connect();
   assert.match(await c.text(`set ${victim.username} 0 0 ${victim.password.length}\r\n${victim.password}\r\n`), /^CLIENT_ERROR/);
 });

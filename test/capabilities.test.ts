@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { binRequest, saslPlain, setExtras } from './support/raw-client.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
+import { PROMPTLY_MS, until } from './support/wait.ts';
 
 let t: TestNode;
 let cache: TestCache;
@@ -54,28 +55,25 @@ test('a credential without flush_capability cannot flush', async () => {
   assert.equal(await c.text('set w 0 0 1\r\n1\r\n'), 'STORED\r\n');
 });
 
-test('a capability change applies to an open connection within 1 s', async () => {
+test('a capability change applies to an open connection', async () => {
   const cred = await t.addCredential(cache.id, {});
   const c = await t.textLogin(cred);
   assert.equal(await c.text('set live 0 0 1\r\n1\r\n'), 'STORED\r\n');
   const rec = await t.catalog.findCredential(cred.username);
   await t.catalog.updateCredential(rec!.id, { write: false });
-  const deadline = Date.now() + 1000;
-  let answer = '';
-  while (Date.now() < deadline) {
-    answer = await c.text('set live 0 0 1\r\n2\r\n');
-    if (answer.startsWith('CLIENT_ERROR')) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const answer = await until('the write refused', Date.now() + PROMPTLY_MS, async () => {
+    const a = await c.text('set live 0 0 1\r\n2\r\n');
+    return a === 'STORED\r\n' ? undefined : a;
+  }, 50);
   assert.match(answer, /^CLIENT_ERROR permission denied/);
 });
 
-test('deleting a credential closes its connections within 1 s', async () => {
+test('deleting a credential closes its connections', async () => {
   const cred = await t.addCredential(cache.id, {});
   const c = await t.textLogin(cred);
   const rec = await t.catalog.findCredential(cred.username);
   assert.equal(await t.catalog.deleteCredential(rec!.id), 'deleted');
-  assert.equal(await c.waitClosed(1200), true);
+  assert.equal(await c.waitClosed(PROMPTLY_MS), true);
 });
 
 // `stats reset` destroys the cache's counters as flush_all destroys its data: it needs

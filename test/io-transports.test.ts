@@ -13,6 +13,7 @@ import { RawClient } from './support/raw-client.ts';
 import { startTestNode } from './support/test-node.ts';
 import { CLI, makeDataDir } from './support/cluster.ts';
 import { freePort } from './support/ports.ts';
+import { PROMPTLY_MS, until } from './support/wait.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -106,8 +107,7 @@ for (const io of MODES) {
       s.resetAndDestroy();
     }
     assert.equal(await c.text('get v\r\n', 'END\r\n'), `VALUE v 0 100000\r\n${'x'.repeat(100000)}\r\nEND\r\n`);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(h.node.connectionCount, 1);
+    await until('only the healthy connection left', Date.now() + PROMPTLY_MS, async () => h.node.connectionCount === 1 || undefined);
   });
 
   test(`[${io}] a reader that pauses gets all replies in order once it reads again`, async (t) => {
@@ -121,8 +121,9 @@ for (const io of MODES) {
     const gets = 200; // 12.8 MiB of replies: far beyond the socket buffers
     const requests = Array.from({ length: gets }, (_, i) => `get p\r\nmn\r\n`).join('') + 'quit\r\n';
     s.write(requests);
-    await new Promise((r) => setTimeout(r, 200));
-    // Others are served while that one is stuck.
+    // Replies back up in the paused reader (its buffer full, then the kernel's)...
+    await until('the paused reader to back up', Date.now() + PROMPTLY_MS, async () => s.readableLength >= s.readableHighWaterMark || undefined);
+    // ...and others are served while it is stuck.
     assert.equal(await c.text('get p\r\n', 'END\r\n'), `VALUE p 0 ${value.length}\r\n${value}\r\nEND\r\n`);
     const all = readToClose(s);
     s.resume();
@@ -185,7 +186,7 @@ for (const io of MODES) {
     const c = await RawClient.connect(h.port);
     assert.equal(await c.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
     await h.close();
-    assert.equal(await c.waitClosed(2000), true);
+    assert.equal(await c.waitClosed(PROMPTLY_MS), true);
     await assert.rejects(RawClient.connect(h.port));
   });
 }

@@ -18,7 +18,8 @@ import Database from 'better-sqlite3';
 import { hashSecret, verifySecret } from '../src/shared/secrets.ts';
 import { freePort, freePorts } from './support/ports.ts';
 import { McConn, OP, openSession } from './faults/support/mc.ts';
-import { http, printed, printedOperatorToken, REPO_ROOT, runCli, sleep, spawnCli, type Proc } from './faults/support/procs.ts';
+import { http, printed, printedOperatorToken, REPO_ROOT, runCli, spawnCli, type Proc } from './faults/support/procs.ts';
+import { PROMPTLY_MS, until } from './support/wait.ts';
 
 interface Secret {
   readonly what: string;
@@ -138,11 +139,11 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
     const listed = await runCli(['cache', 'list', '--data', dataDir]);
     undesignated.push({ where: 'cache show --json', text: shown.stdout + shown.stderr }, { where: 'cache list', text: listed.stdout + listed.stderr });
 
-    // --- memcache traffic on both nodes
-    await sleep(300);
+    // --- memcache traffic on both nodes (once the CLI's cache and the API's credentials reached them)
     for (const port of ports) {
       for (const [cred, mode] of [[first, 'text'], [other, 'binary'], [cliCache, 'text'], [limited, 'binary']] as const) {
-        const c = await openSession(port, { mode, username: cred.username, password: cred.password });
+        const c = await until(`${cred.username} logs in on :${port}`, Date.now() + PROMPTLY_MS, () =>
+          openSession(port, { mode, username: cred.username, password: cred.password }));
         if (mode === 'text') {
           assert.equal((await c.text('set k 0 0 5\r\nhello\r\n')).line, 'STORED');
           assert.equal((await c.text('get k\r\n')).values[0]?.data.toString(), 'hello');
@@ -155,20 +156,22 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
       }
       // Failed logins, each sending another credential's password (so it crosses the wire).
       const a = await McConn.connect(port);
-      const refused = await a.text(`set ${first.username} 0 0 ${other.password.length}\r\n${other.password}\r\n`).catch((e: Error) => ({ line: e.message }));
-      assert.notEqual(refused.line, 'STORED');
+      const refused = await a.text(`set ${first.username} 0 0 ${other.password.length}\r\n${other.password}\r\n`);
+      assert.match(refused.line, /^CLIENT_ERROR /, 'a wrong ASCII password is refused');
       a.end();
       const b = await McConn.connect(port, { mode: 'binary' });
-      const r = await b.bin(OP.SASL_AUTH, { key: 'PLAIN', value: `\0${other.username}\0${cliCache.password}` }).catch(() => undefined);
-      assert.notEqual(r?.status, 0);
+      const r = await b.bin(OP.SASL_AUTH, { key: 'PLAIN', value: `\0${other.username}\0${cliCache.password}` });
+      assert.equal(r?.status, 0x20, 'a wrong SASL password is refused');
       b.end();
       // Malformed logins carrying secrets: a bad data chunk, a SASL payload with no password field.
       const m = await McConn.connect(port);
-      await m.text(`set ${first.username} 0 0 3\r\n${first.password}\r\n`).catch(() => undefined);
+      assert.match((await m.text(`set ${first.username} 0 0 3\r\n${first.password}\r\n`)).line, /^CLIENT_ERROR /, 'a bad data chunk');
       m.end();
       const n = await McConn.connect(port, { mode: 'binary' });
-      await n.bin(OP.SASL_AUTH, { key: 'PLAIN', value: `${token}\0${first.password}` }).catch(() => undefined);
-      await n.bin(OP.SASL_AUTH, { key: 'NOT-PLAIN', value: `\0${first.username}\0${first.password}` }).catch(() => undefined);
+      for (const [mechanism, value] of [['PLAIN', `${token}\0${first.password}`], ['NOT-PLAIN', `\0${first.username}\0${first.password}`]]) {
+        const refusedSasl = await n.bin(OP.SASL_AUTH, { key: mechanism, value });
+        assert.notEqual(refusedSasl?.status, 0, `malformed SASL (${mechanism}) is refused`);
+      }
       n.end();
     }
 

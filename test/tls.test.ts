@@ -13,6 +13,7 @@ import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts'
 import { createCacheNode, type CacheNode, type CacheNodeOptions } from '../src/node/cache-node.ts';
 import { startCluster } from './support/cluster.ts';
 import { startTestCluster } from './support/control.ts';
+import { PROMPTLY_MS } from './support/wait.ts';
 
 const run = promisify(execFile);
 
@@ -71,7 +72,7 @@ async function tlsClient(port: number) {
   });
   s.on('error', () => {});
   const read = async (done: (b: Buffer) => boolean): Promise<Buffer> => {
-    const end = Date.now() + 3000;
+    const end = Date.now() + PROMPTLY_MS;
     while (!done(buf)) {
       if (closed || Date.now() > end) throw new Error(`no reply (closed=${closed}): ${JSON.stringify(buf.toString('latin1'))}`);
       await new Promise((r) => setTimeout(r, 5));
@@ -152,10 +153,10 @@ test('node over TLS: openssl s_client logs in, sets and gets', async () => {
   child.stderr.setEncoding('latin1').on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.stdin.write(`set ${username} 0 0 ${password.length}\r\n${password}\r\nset k 0 0 2\r\nhi\r\nget k\r\n`);
-  const end = Date.now() + 5000;
+  const end = Date.now() + PROMPTLY_MS;
   while (!out.includes('END\r\n') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   child.stdin.write('quit\r\n'); // the node closes the connection, and s_client exits
-  const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+  const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), PROMPTLY_MS))]);
   if (child.exitCode === null) child.kill();
   assert.equal(out, 'STORED\r\nSTORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n', `stderr: ${err}`);
   assert.equal(code, 0, `s_client exit; stderr: ${err}`);

@@ -86,11 +86,16 @@ class Session {
   readonly consoleErrors: string[] = [];
   /** Console errors matching this are expected right now (an intended 403). */
   allow: RegExp | undefined;
+  /** How many expected console errors came so far. */
+  allowed = 0;
 
   private constructor(readonly page: Page, readonly width: number) {
     page.on('console', (m) => {
       if (m.type() !== 'error') return;
-      if (this.allow?.test(m.text())) return;
+      if (this.allow?.test(m.text())) {
+        this.allowed++;
+        return;
+      }
       this.consoleErrors.push(`console.error: ${m.text()}`);
     });
     page.on('pageerror', (e) => this.consoleErrors.push(`uncaught: ${e.message}`));
@@ -111,18 +116,27 @@ class Session {
 
   /** Saves the screen and checks the page does not scroll sideways. */
   async shot(screen: string): Promise<void> {
-    await this.page.waitForTimeout(150); // let transitions settle
+    // Transitions and animations finished: the layout measured is the one at rest.
+    await this.page.evaluate(() => Promise.all(document.getAnimations()
+      .filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished)));
     await this.page.screenshot({ path: path.join(SHOTS, `${screen}-${this.width}.png`), fullPage: true });
     const overflow = await this.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${screen} at ${this.width}px scrolls sideways by ${overflow}px`);
   }
 
+  /** Runs `fn`, which makes the page get a 403, and waits for the browser to log it. */
   async expecting403<T>(fn: () => Promise<T>): Promise<T> {
     this.allow = /Failed to load resource: the server responded with a status of 403/;
+    const before = this.allowed;
     try {
-      return await fn();
+      const r = await fn();
+      const deadline = Date.now() + 15_000;
+      while (this.allowed === before) {
+        if (Date.now() > deadline) throw new Error('the browser logged no 403');
+        await this.page.waitForTimeout(20);
+      }
+      return r;
     } finally {
-      await this.page.waitForTimeout(100);
       this.allow = undefined;
     }
   }
@@ -158,7 +172,7 @@ class Session {
       ([s, v]) => document.querySelector(`[data-stat="${s}"]`)?.getAttribute('data-value') === v,
       [stat, String(expected)] as const,
     ).catch(async (e) => {
-      const got = await this.page.getAttribute(`[data-stat="${stat}"]`, 'data-value').catch(() => null);
+      const got = await this.page.getAttribute(`[data-stat="${stat}"]`, 'data-value', { timeout: 1000 }).catch((err: Error) => `unreadable (${err.message})`);
       throw new Error(`${stat}: expected ${expected}, the page shows ${got} (${(e as Error).message})`);
     });
   }

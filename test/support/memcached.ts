@@ -53,7 +53,7 @@ export async function startMemcached(opts: { sasl?: { username: string; password
   live.add(child);
   let err = '';
   child.stderr!.on('data', (c) => (err += c));
-  for (let i = 0; i < 100; i++) {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
     if (child.exitCode !== null) break;
     if (await canConnect(port)) {
       return {

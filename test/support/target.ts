@@ -3,9 +3,11 @@
 // instead (SASL-enabled when saslpasswd2 is installed), to prove that the client
 // scripts and assertions are right before blaming the server.
 import fs from 'node:fs';
-import { createCache, makeDataDir, startCluster, PROPAGATION_MS, sleep, type Cluster, type CreatedCache } from './cluster.ts';
+import { createCache, makeDataDir, startCluster, type Cluster, type CreatedCache } from './cluster.ts';
 import { startMemcached, SASLPASSWD2, type Memcached } from './memcached.ts';
+import { RawClient } from './raw-client.ts';
 import { IN_CI } from './required-tool.ts';
+import { PROMPTLY_MS, until } from './wait.ts';
 
 export type TargetKind = 'cachier' | 'memcached';
 export const TARGET_KIND: TargetKind = process.env.CACHIER_COMPAT_TARGET === 'memcached' ? 'memcached' : 'cachier';
@@ -66,11 +68,22 @@ export async function openTarget(opts: TargetOptions = {}): Promise<Target> {
     cluster = await startCluster({ dataDir, nodes });
     try {
       cache = await createCache(dataDir);
+      // The new cache's credential logs in on every node: the change reached them all.
+      const login = `set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\n`;
+      for (const port of cluster.ports) {
+        await until(`the new cache on :${port}`, Date.now() + PROMPTLY_MS, async () => {
+          const c = await RawClient.connect(port);
+          try {
+            return (await c.text(login)) === 'STORED\r\n' || undefined;
+          } finally {
+            c.end();
+          }
+        });
+      }
     } catch (e) {
       await cluster.stop();
       throw e;
     }
-    await sleep(PROPAGATION_MS); // contract: changes reach every node within 1 s
   } else {
     cache = await createCache(dataDir);
     cluster = await startCluster({
