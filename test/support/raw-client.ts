@@ -1,5 +1,6 @@
 /** A bare TCP client for black-box tests: send exact bytes, read exactly what comes back. */
 import { connect, type Socket } from 'node:net';
+import { PROMPTLY_MS } from './wait.ts';
 
 export class RawClient {
   private buf = Buffer.alloc(0);
@@ -40,7 +41,7 @@ export class RawClient {
   }
 
   /** Waits until `done(bytes so far)` holds, then returns and clears those bytes. */
-  async readUntil(done: (b: Buffer) => boolean, timeoutMs = 3000): Promise<Buffer> {
+  async readUntil(done: (b: Buffer) => boolean, timeoutMs = PROMPTLY_MS): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
     while (!done(this.buf)) {
       if (this.closed) throw new Error(`connection closed; got ${JSON.stringify(this.buf.toString('latin1'))}`);
@@ -66,13 +67,13 @@ export class RawClient {
   }
 
   /** Reads `n` binary responses (24-byte header + body each). */
-  async binary(n = 1, timeoutMs = 3000): Promise<BinaryResponse[]> {
+  async binary(n = 1, timeoutMs = PROMPTLY_MS): Promise<BinaryResponse[]> {
     const raw = await this.readUntil((b) => countFrames(b) >= n, timeoutMs);
     return splitFrames(raw);
   }
 
   /** Reads `n` binary responses, or 'closed' when the server closes first; throws at the deadline. */
-  async binaryOrClosed(n = 1, timeoutMs = 3000): Promise<BinaryResponse[] | 'closed'> {
+  async binaryOrClosed(n = 1, timeoutMs = PROMPTLY_MS): Promise<BinaryResponse[] | 'closed'> {
     try {
       return await this.binary(n, timeoutMs);
     } catch (e) {
@@ -82,7 +83,7 @@ export class RawClient {
   }
 
   /** Resolves true when the server closes the connection within `ms`. */
-  async waitClosed(ms = 3000): Promise<boolean> {
+  async waitClosed(ms = PROMPTLY_MS): Promise<boolean> {
     await Promise.race([this.closedPromise, new Promise((r) => setTimeout(r, ms))]);
     return this.closed;
   }

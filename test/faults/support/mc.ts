@@ -13,6 +13,7 @@ import net from 'node:net';
 import { fuzzSeed } from '../../fuzz/fuzz-seed.ts';
 import { seededRandom } from '../../support/random.ts';
 import { binRequest } from '../../support/raw-client.ts';
+import { PROMPTLY_MS } from '../../support/wait.ts';
 
 // ------------------------------------------------------------------ wire
 
@@ -126,11 +127,11 @@ export class McConn {
       const t = setTimeout(() => {
         s.destroy();
         reject(new McError(`connect ${host}:${port}: timed out`));
-      }, opts.connectTimeoutMs ?? 5000);
+      }, opts.connectTimeoutMs ?? PROMPTLY_MS);
       s.once('connect', () => {
         clearTimeout(t);
         s.removeAllListeners('error');
-        resolve(new McConn(s, opts.mode ?? 'text', opts.replyTimeoutMs ?? 5000));
+        resolve(new McConn(s, opts.mode ?? 'text', opts.replyTimeoutMs ?? PROMPTLY_MS));
       });
       s.once('error', (e) => {
         clearTimeout(t);
@@ -308,7 +309,7 @@ export class Worker {
   private readonly random: () => number;
 
   constructor(opts: WorkerOptions) {
-    this.o = { lanes: 4, keys: 50, evictable: false, minValue: 10, maxValue: 2000, replyTimeoutMs: 5000, reconnect: true, seed: seedOf(opts.prefix), ...opts };
+    this.o = { lanes: 4, keys: 50, evictable: false, minValue: 10, maxValue: 2000, replyTimeoutMs: PROMPTLY_MS, reconnect: true, seed: seedOf(opts.prefix), ...opts };
     this.random = seededRandom(this.o.seed);
   }
 
