@@ -384,7 +384,8 @@ export class SqliteCatalog implements Catalog {
       if (since > revision || since < (meta.get('changes_pruned_through') ?? 0)) return undefined;
       const caches = this.db.prepare('SELECT * FROM caches WHERE rev > ? ORDER BY id').all(since) as CacheRow[];
       const credentials = this.db
-        .prepare(`SELECT * FROM credentials WHERE rev > ? AND cache_id IN ${this.liveCacheIds} ORDER BY id`).all(since) as CredRow[];
+        .prepare(`SELECT * FROM credentials c WHERE rev > ? AND EXISTS (SELECT 1 FROM caches WHERE id = c.cache_id AND deleted = 0)
+                  ORDER BY id`).all(since) as CredRow[];
       const log = this.db.prepare('SELECT kind, id, key FROM catalog_changes WHERE rev > ? ORDER BY rev').all(since) as ChangeRow[];
       const secretRev = meta.get('cluster_secret_rev') ?? 0;
       return {
