@@ -1,5 +1,5 @@
 // Connections anyone can open without logging in cannot take the node's slots from its
-// tenants: they wait in a pool of their own, 64 at most per source address, and a newcomer
+// tenants: they wait in a pool of their own, 256 at most per source address, and a newcomer
 // displaces the oldest idle waiter. Against a node in its own process, with a flood of
 // 4,200 idle connections from one address, logged-in clients and new logins (from that
 // address and others) are still served.
@@ -67,11 +67,11 @@ test('4,200 idle connections from one address: logged-in clients and new logins 
     for (const s of batch) s.on('close', () => displaced++);
     flood.push(...batch);
   }
-  // The node holds 64 of them and has closed the rest, oldest first.
-  await waitFor(() => displaced >= 4200 - 64, 20_000, () => `${displaced} of the flood closed`);
+  // The node holds 256 of them and has closed the rest, oldest first.
+  await waitFor(() => displaced >= 4200 - 256, 20_000, () => `${displaced} of the flood closed`);
   const stillOpen = flood.filter((s) => !s.destroyed && s.readyState === 'open');
-  assert.equal(stillOpen.length, 64, 'one address holds 64 waiting slots');
-  assert.ok(stillOpen.every((s) => flood.indexOf(s) >= 4200 - 200), 'the ones kept are of the newest batch');
+  assert.equal(stillOpen.length, 256, 'one address holds 256 waiting slots');
+  assert.ok(stillOpen.every((s) => flood.indexOf(s) >= 4200 - 400), 'the ones kept are of the newest two batches');
   const growth = n.rss() - base;
   t.diagnostic(`4,200 idle connections from one address: ${displaced} displaced, node RSS grew ${mib(growth)}`);
   assert.ok(growth < 32 * MiB, `node RSS grew ${mib(growth)}`);
@@ -87,7 +87,9 @@ test('4,200 idle connections from one address: logged-in clients and new logins 
 });
 
 test('a flood from many addresses fills the waiting pool, never the logged-in slots; new logins still get in', { timeout: 120_000 }, async () => {
-  const n = await startNodeProcess({ args: ['--max-pending-connections', '256', '--max-connections', '300', '--auth-timeout', '120'] });
+  const n = await startNodeProcess({
+    args: ['--max-pending-connections', '256', '--max-pending-per-source', '64', '--max-connections', '300', '--auth-timeout', '120'],
+  });
   nodes.push(n);
   const cache = n.caches[0]!;
   const app = await RawClient.connect(n.port);

@@ -10,7 +10,9 @@
  * - maxPendingConnections, maxPendingPerSource: connections that have not logged in yet
  *   wait in a pool of their own, a share per source address; a newcomer displaces the
  *   oldest idle waiter rather than being refused (connection-slots.ts), so a flood of
- *   idle connections can take neither logged-in slots nor other addresses' logins.
+ *   idle connections can take neither logged-in slots nor other addresses' logins. The
+ *   share is a quarter of the pool: an application that opens a few hundred connections
+ *   at once from one host (a pool warming up) still gets them all.
  * - maxCacheConnections: past it a login to that cache is refused (ASCII `SERVER_ERROR
  *   too many connections for this cache`, binary status 0x86 "temporary failure") and
  *   the connection closed; other caches on the node are unaffected.
@@ -40,7 +42,7 @@ export interface NodeLimits {
 export const DEFAULT_NODE_LIMITS: NodeLimits = Object.freeze({
   maxConnections: 4096,
   maxPendingConnections: 1024,
-  maxPendingPerSource: 64,
+  maxPendingPerSource: 256,
   maxCacheConnections: 1024,
   authTimeoutMs: 5000,
   idleTimeoutMs: 0,

@@ -101,7 +101,8 @@ export async function runConnections(opts: ConnectionsOptions): Promise<Connecti
     const limit = String(opts.connections + loaded + 100);
     node = await spawnCli([
       'node', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port),
-      '--max-connections', limit, '--max-cache-connections', limit,
+      // The holder logs in its connections from one address, all at once.
+      '--max-connections', limit, '--max-cache-connections', limit, '--max-pending-connections', limit, '--max-pending-per-source', limit,
       ...(opts.anonymous ? ['--anonymous-cache', String(made.cache.id)] : []),
     ], 'cachier node ready:', { nofile: NOFILE });
     const pid = node.pid;
