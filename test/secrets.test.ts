@@ -243,7 +243,9 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
     const files = filesUnder(srcDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
     // `a === b` where one side names a secret (password, token, secret, hash) and the other is
     // not a literal, undefined/null or a length: such a comparison leaks timing.
-    const isSecret = (operand: string) => /(password|passwd|token|secret|hash)/i.test(operand) && !/\.length$|\.size$/.test(operand);
+    // A quoted literal is a name (e.g. the `cluster-secret` subcommand), never a secret's value.
+    const isSecret = (operand: string) =>
+      !/^['"]/.test(operand) && /(password|passwd|token|secret|hash)/i.test(operand) && !/\.length$|\.size$/.test(operand);
     const isPlain = (operand: string) => /^(undefined|null|true|false|\d+|'[^']*'|"[^"]*")$/.test(operand) || /\.length$|\.size$/.test(operand);
     const comparison = /([\w$.]+)\s*(?:===|!==|==|!=)\s*([\w$.]+|'[^']*'|"[^"]*")/g;
     const offenders: string[] = [];

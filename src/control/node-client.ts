@@ -32,7 +32,10 @@ export class NodeClient {
   private readonly catalog: Catalog;
   private readonly timeoutMs: number;
   private readonly syncTimeoutMs: number;
-  private secret: Promise<string> | undefined;
+  /** The cluster secret as last read from the catalog. */
+  private adminKey: Promise<string> | undefined;
+  /** Bumped when a node's 401 makes us read the secret again. */
+  private generation = 0;
 
   constructor(opts: NodeClientOptions) {
     this.catalog = opts.catalog;
@@ -82,12 +85,16 @@ export class NodeClient {
     const send = (secret: string) => fetch(`http://${node.adminAddress}${path}`, {
       method, headers: { authorization: `Bearer ${secret}` }, signal,
     });
-    const secret = await this.currentSecret();
-    let res = await send(secret);
+    const generation = this.generation;
+    let res = await send(await this.currentSecret());
     if (res.status === 401) {
       await res.body?.cancel();
-      const fresh = await this.freshSecret(secret);
-      if (fresh !== secret) res = await send(fresh);
+      // Read again once for all calls refused since the last read, then retry.
+      if (this.generation === generation) {
+        this.generation++;
+        this.adminKey = undefined;
+      }
+      res = await send(await this.currentSecret());
     }
     const body: unknown = await res.json();
     if (!res.ok) throw new Error(`${node.address}: HTTP ${res.status}`);
@@ -95,23 +102,15 @@ export class NodeClient {
   }
 
   private currentSecret(): Promise<string> {
-    if (!this.secret) {
+    if (!this.adminKey) {
       const read = this.catalog.clusterSecret();
-      this.secret = read;
+      this.adminKey = read;
       // A failed read (catalog down) is not kept: the next call tries again.
       read.catch(() => {
-        if (this.secret === read) this.secret = undefined;
+        if (this.adminKey === read) this.adminKey = undefined;
       });
     }
-    return this.secret;
-  }
-
-  /** The secret after a node refused `stale`: read again, once for all calls that saw the same refusal. */
-  private async freshSecret(stale: string): Promise<string> {
-    const kept = this.secret;
-    if (kept && (await kept.catch(() => stale)) !== stale) return kept;
-    if (this.secret === kept) this.secret = undefined;
-    return this.currentSecret();
+    return this.adminKey;
   }
 }
 
