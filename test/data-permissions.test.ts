@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -84,4 +84,31 @@ test('a fresh data directory made by the CLI prints nothing extra and is 0700 / 
   assert.equal(stderr, '');
   assert.equal(modeOf(dir), 0o700);
   assert.equal(modeOf(join(dir, 'catalog.sqlite')), 0o600);
+}));
+
+const notRoot = process.getuid?.() !== 0 ? 'only root can give a file to another user' : false;
+
+test('a data directory or catalog that belongs to another user is refused, not tightened and used', { skip: notRoot }, withTemp(async (parent) => {
+  // Another user (nobody) made the directory first, world-writable, with an empty catalog in it.
+  const NOBODY = 65534;
+  const dir = join(parent, 'squat');
+  mkdirSync(dir, { mode: 0o777 });
+  chmodSync(dir, 0o777);
+  writeFileSync(join(dir, 'catalog.sqlite'), '');
+  chownSync(dir, NOBODY, NOBODY);
+  chownSync(join(dir, 'catalog.sqlite'), NOBODY, NOBODY);
+  chmodSync(parent, 0o755);
+  const r = await run('node', [CLI, 'cache', 'create', '--data', dir, '--memory', '1mb', '--json']).then(
+    () => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /belongs to uid 65534, not to this user/);
+  // Untouched: no cluster secret was written where its owner could read it.
+  assert.equal(statSync(join(dir, 'catalog.sqlite')).size, 0);
+  assert.equal(modeOf(dir), 0o777);
+  // Its own file in a directory of ours is refused too.
+  const mine = join(parent, 'mine');
+  mkdirSync(mine, { mode: 0o700 });
+  writeFileSync(join(mine, 'catalog.sqlite'), '');
+  chownSync(join(mine, 'catalog.sqlite'), NOBODY, NOBODY);
+  await assert.rejects(run('node', [CLI, 'cache', 'list', '--data', mine]), /belongs to uid 65534/);
 }));

@@ -2,7 +2,9 @@
  * The SQLite catalog holds the cluster secret in clear (and password hashes): whoever
  * reads it can administer every node. So its directory is 0700 and its files 0600 —
  * set with chmod after creating, so no umask loosens them — and an existing catalog made
- * before this (0755 / 0644) is tightened when opened, with one line saying so.
+ * before this (0755 / 0644) is tightened when opened, with one line saying so. A mode is
+ * only worth what its owner makes of it: a directory or catalog file that belongs to
+ * another user (one who created it first, say in /tmp) is refused, not used.
  */
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +31,10 @@ export function prepareCatalogFiles(dir: string): string[] {
   const changed: string[] = [];
   const dirMode = modeOf(dir);
   mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-  if (dirMode === undefined || (dirMode & 0o1000) === 0) tighten(dir, DIR_MODE, dirMode, changed);
+  const shared = dirMode !== undefined && (dirMode & 0o1000) !== 0;
+  if (!shared) requireOwn(dir);
+  for (const name of CATALOG_FILES) if (modeOf(join(dir, name)) !== undefined) requireOwn(join(dir, name));
+  if (!shared) tighten(dir, DIR_MODE, dirMode, changed);
   for (const name of CATALOG_FILES) tighten(join(dir, name), FILE_MODE, modeOf(join(dir, name)), changed);
   const file = join(dir, CATALOG_FILES[0]);
   if (modeOf(file) === undefined) {
@@ -47,6 +52,17 @@ export function prepareCatalogFiles(dir: string): string[] {
 /** After SQLite opened the catalog: its -wal and -shm exist now; make sure of their modes. */
 export function settleCatalogFiles(dir: string): void {
   for (const name of CATALOG_FILES) tighten(join(dir, name), FILE_MODE, undefined, []);
+}
+
+/** Throws unless `path` belongs to the user running us: its owner could read the secret, or swap the file. */
+function requireOwn(path: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const owner = statSync(path).uid;
+  if (owner !== uid) {
+    throw new Error(`${path} belongs to uid ${owner}, not to this user (uid ${uid}): refusing a catalog that another user `
+      + 'can read or replace (it holds the cluster secret); use a directory of your own');
+  }
 }
 
 /** Sets `want` when the mode differs; records it when the path existed before (`before`). */
