@@ -63,6 +63,7 @@ struct Loop {
   bool closing = false;     // shutdown() asked for
   bool closed = false;      // everything released; calls from JS are no-ops
   bool pollClosed = false;  // libuv is done with `poll`
+  bool retryClosed = false;  // libuv is done with `acceptRetry`
   bool finalized = false;   // the JS handle was collected
   bool inBatch = false;
   napi_ref callback = nullptr;
@@ -77,8 +78,10 @@ struct Loop {
   size_t eventCount = 0;
   int32_t nextId = 1;
   // Out of file descriptors: listeners are taken out of the epoll set (a ready listener we
-  // cannot accept from would spin) until a connection closes and frees one.
+  // cannot accept from would spin) until one of our connections closes, or the retry timer
+  // fires: descriptors freed elsewhere in the process (the admin or HTTP port) count too.
   bool acceptPaused = false;
+  uv_timer_t acceptRetry;
   std::unordered_map<int32_t, Conn*> conns;
   std::unordered_map<int32_t, int> listeners;  // id -> fd
   std::vector<int32_t> deferred;  // connections with replies to send when the batch ends
@@ -143,8 +146,19 @@ void UpdateInterest(Loop* loop, int32_t id, Conn* c) {
   epoll_ctl(loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+constexpr uint64_t kAcceptRetryMs = 100;
+
+void SetAccepting(Loop* loop, bool on);
+
+void OnAcceptRetry(uv_timer_t* t) {
+  Loop* loop = static_cast<Loop*>(t->data);
+  if (!loop->closing && loop->acceptPaused) SetAccepting(loop, true);
+}
+
 void SetAccepting(Loop* loop, bool on) {
   loop->acceptPaused = !on;
+  if (!on) uv_timer_start(&loop->acceptRetry, OnAcceptRetry, kAcceptRetryMs, 0);
+  else uv_timer_stop(&loop->acceptRetry);
   for (auto& kv : loop->listeners) {
     epoll_event ev{};
     ev.events = on ? uint32_t{EPOLLIN} : 0u;
@@ -353,13 +367,19 @@ bool Round(Loop* loop) {
 void OnPollClosed(uv_handle_t* h) {
   Loop* loop = static_cast<Loop*>(h->data);
   loop->pollClosed = true;
-  if (loop->finalized) delete loop;
+  if (loop->finalized && loop->retryClosed) delete loop;
+}
+
+void OnRetryClosed(uv_handle_t* h) {
+  Loop* loop = static_cast<Loop*>(h->data);
+  loop->retryClosed = true;
+  if (loop->finalized && loop->pollClosed) delete loop;
 }
 
 void FinalizeLoop(napi_env, void* data, void*) {
   Loop* loop = static_cast<Loop*>(data);
   loop->finalized = true;
-  if (loop->pollClosed) delete loop;
+  if (loop->pollClosed && loop->retryClosed) delete loop;
 }
 
 void CloseAll(Loop* loop) {
@@ -381,6 +401,8 @@ void CloseAll(Loop* loop) {
   close(loop->epfd);
   uv_poll_stop(&loop->poll);
   uv_close(reinterpret_cast<uv_handle_t*>(&loop->poll), OnPollClosed);
+  uv_timer_stop(&loop->acceptRetry);
+  uv_close(reinterpret_cast<uv_handle_t*>(&loop->acceptRetry), OnRetryClosed);
 }
 
 void OnReadable(uv_poll_t* handle, int status, int events) {
@@ -442,6 +464,9 @@ napi_value Open(napi_env env, napi_callback_info info) {
   napi_get_uv_event_loop(env, &uvloop);
   uv_poll_init(uvloop, &loop->poll, loop->epfd);
   loop->poll.data = loop;
+  uv_timer_init(uvloop, &loop->acceptRetry);
+  loop->acceptRetry.data = loop;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&loop->acceptRetry));
   uv_poll_start(&loop->poll, UV_READABLE, OnReadable);
   napi_value ext;
   napi_create_external(env, loop, FinalizeLoop, nullptr, &ext);

@@ -43,13 +43,22 @@ export interface RouteDeps {
 
 export type Routes = (app: FastifyInstance, deps: RouteDeps) => void;
 
+const HTTP_IDLE_TIMEOUT_MS = 30_000;
+const HTTP_MAX_CONNECTIONS = 1024;
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: false,
+    // Idle or trickling connections are dropped: they would hold the process's file
+    // descriptors, which the cache nodes of `cachier start` share.
+    connectionTimeout: HTTP_IDLE_TIMEOUT_MS,
+    keepAliveTimeout: 5_000,
+    requestTimeout: HTTP_IDLE_TIMEOUT_MS,
     // Reject unknown fields (a misspelt capability) instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
     ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key } } : {}),
   }) as unknown as FastifyInstance;
+  app.server.maxConnections = HTTP_MAX_CONNECTIONS;
   const authenticate = basicAuthenticator(deps.catalog, deps.loginThrottle ?? new LoginThrottle());
   const routeDeps: RouteDeps = {
     catalog: deps.catalog,

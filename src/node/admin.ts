@@ -19,6 +19,10 @@ export interface AdminOptions {
   readonly sync: () => Promise<void>;
 }
 
+/** Control planes keep a few connections each; anything idle this long is dropped. */
+const ADMIN_TIMEOUT_MS = 10_000;
+const ADMIN_MAX_CONNECTIONS = 256;
+
 export function createAdminServer(opts: AdminOptions): Server {
   const secret = opts.secret;
   const authorized = (req: IncomingMessage) => {
@@ -26,9 +30,14 @@ export function createAdminServer(opts: AdminOptions): Server {
     const given = Buffer.from(req.headers.authorization ?? '');
     return given.length === expected.length && timingSafeEqual(given, expected);
   };
-  return createServer((req, res) => {
+  const server = createServer({ headersTimeout: ADMIN_TIMEOUT_MS, requestTimeout: ADMIN_TIMEOUT_MS, keepAliveTimeout: ADMIN_TIMEOUT_MS }, (req, res) => {
     void handle(req, res).catch(() => send(res, 500, { error: 'internal error' }));
   });
+  // The port is reachable before the secret is checked: idle or slow connections must not
+  // hold the process's file descriptors (the memcache port shares them).
+  server.timeout = ADMIN_TIMEOUT_MS;
+  server.maxConnections = ADMIN_MAX_CONNECTIONS;
+  return server;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!authorized(req)) {

@@ -4,12 +4,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { CLI, makeDataDir } from '../support/cluster.ts';
 import { freePort } from '../support/ports.ts';
 import { RawClient } from '../support/raw-client.ts';
 import { PROMPTLY_MS, until } from '../support/wait.ts';
-import { spawnNode } from './support/procs.ts';
+import { openFds, spawnNode } from './support/procs.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,4 +62,32 @@ test('out of file descriptors: no busy loop, held connections answer, waiting on
   }
   assert.deepEqual(new Set(await all), new Set(['VERSION 1.6.21-cachier\r\n']));
   assert.equal(node.child.exitCode, null);
+});
+
+test('descriptors taken and given back through another port (the admin port) let the memcache port accept again', { timeout: 120_000 }, async (t) => {
+  const dataDir = makeDataDir();
+  const created = JSON.parse(execFileSync(process.execPath, [CLI, 'cache', 'create', '--data', dataDir, '--json']).toString()) as { id: number };
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const node = await spawnNode(CLI, ['node', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort),
+    '--anonymous-cache', String(created.id)], 'cachier node ready', { nofile: 64 });
+  t.after(() => node.stop());
+  const held = await RawClient.connect(port);
+  assert.equal(await held.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
+
+  // Idle connections to the admin port (no secret needed to connect) use up the process's descriptors.
+  const flood: Socket[] = [];
+  for (let i = 0; i < 80; i++) {
+    flood.push(await new Promise<Socket>((resolve) => {
+      const s = connect({ port: adminPort, host: '127.0.0.1' }, () => resolve(s));
+      s.on('error', () => resolve(s));
+    }));
+  }
+  await until('the node is out of descriptors', Date.now() + PROMPTLY_MS, async () => (openFds(node.pid) >= 60 ? true : undefined));
+  // A new memcache client now waits in the backlog: the node cannot accept it.
+  const waiting = await RawClient.connect(port);
+  waiting.send('version\r\n');
+  // The flood goes; none of the memcache port's own connections closed.
+  for (const s of flood) s.destroy();
+  assert.equal(await waiting.readUntil((b) => b.toString('latin1').endsWith('\r\n'), PROMPTLY_MS).then(String), 'VERSION 1.6.21-cachier\r\n');
+  assert.equal(await held.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
 });
