@@ -213,3 +213,40 @@ test('1,500 connections each sending a megabyte "password" before login: RSS sta
   assert.equal(await c.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
   for (const s of [...socks, ...held]) s.destroy();
 });
+
+test('300 connections of one cache each holding an unfinished 1 MB value: the cache holds its receive budget, not 300 MB', { timeout: 120_000 }, async (t) => {
+  const n = await startNodeProcess({ caches: 2, memory: '64mb' });
+  nodes.push(n);
+  const [greedy, other] = n.caches as [typeof n.caches[0], typeof n.caches[0]];
+  const base = n.rss();
+  const part = Buffer.alloc(900_000, 0x61);
+  const socks: Socket[] = [];
+  for (let i = 0; i < 300; i += 50) {
+    const batch = await Promise.all(Array.from({ length: 50 }, () => nonReadingSocket(n.port)));
+    for (const s of batch) {
+      s.write(`${asciiLogin(greedy)}set k${socks.length} 0 0 1000000\r\n`);
+      s.write(part); // 100 KB short of the value: the node holds what it read, waiting for the rest
+      socks.push(s);
+    }
+  }
+  // Everything the node will take is in once the writes stop moving: sample for a while.
+  const growth = await peakGrowth(n, base, 3000);
+  const bound = 64 * MiB + 300 * (64 * 1024 + 32 * 1024) + 48 * MiB;
+  t.diagnostic(`300 unfinished 1 MB values in one cache: node RSS grew ${mib(growth)} (bound ${mib(bound)}; 270 MB sent)`);
+  assert.ok(growth < bound, `node RSS grew ${mib(growth)}`);
+  // Another cache stores a big value meanwhile.
+  const c = await RawClient.connect(n.port);
+  assert.equal(await c.text(asciiLogin(other)), 'STORED\r\n');
+  const value = 'w'.repeat(1_000_000);
+  assert.equal(await c.text(`set big 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+  // The greedy cache's own writers finish once the others are gone.
+  for (const s of socks.slice(1)) s.destroy();
+  const last = socks[0]!;
+  let got = '';
+  last.setEncoding('latin1');
+  last.on('data', (d: string) => (got += d));
+  last.resume();
+  last.write(`${Buffer.alloc(100_000, 0x61).toString('latin1')}\r\n`);
+  await until('the last writer stored its value', Date.now() + 20_000, async () => (got.endsWith('STORED\r\nSTORED\r\n') ? true : undefined));
+  last.destroy();
+});

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -13,7 +13,7 @@ import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts'
 import { createCacheNode, type CacheNode, type CacheNodeOptions } from '../src/node/cache-node.ts';
 import { startCluster } from './support/cluster.ts';
 import { startTestCluster } from './support/control.ts';
-import { PROMPTLY_MS } from './support/wait.ts';
+import { PROMPTLY_MS, until } from './support/wait.ts';
 
 const run = promisify(execFile);
 
@@ -235,4 +235,29 @@ test('cachier start refuses a half-given or unreadable certificate pair', async 
     assert.match(e.stderr, /--https-cert .*nope\.pem: ENOENT/);
     return true;
   });
+});
+
+test('node over TLS: silent connections that never start a handshake wait like any other and time out; TLS logins still get in', async () => {
+  const { node, username, password } = await startTlsNode({ maxPendingConnections: 64, maxPendingPerSource: 16, authTimeoutMs: 1500 });
+  const app = await tlsClient(node.port);
+  assert.equal(await app.text(`set ${username} 0 0 ${password.length}\r\n${password}\r\n`), 'STORED\r\n');
+  // 300 plain TCP connections from 20 addresses that never send a ClientHello.
+  const silent: Socket[] = [];
+  let closed = 0;
+  for (let i = 0; i < 300; i++) {
+    silent.push(await new Promise<Socket>((resolve) => {
+      const s = tcpConnect({ port: node.port, host: '127.0.0.1', localAddress: `127.0.3.${(i % 20) + 1}` }, () => resolve(s));
+      s.on('error', () => resolve(s));
+      s.on('close', () => closed++);
+    }));
+  }
+  cleanups.push(async () => silent.forEach((s) => s.destroy()));
+  // The pool holds at most 64 of them; the rest were displaced.
+  await until('the flood displaced down to the pool', Date.now() + PROMPTLY_MS, async () => (closed >= 300 - 64 ? true : undefined));
+  // A new TLS login (from 127.0.0.1) still gets in, and the client logged in before is served.
+  const fresh = await tlsClient(node.port);
+  assert.equal(await fresh.text(`set ${username} 0 0 ${password.length}\r\n${password}\r\n`), 'STORED\r\n');
+  assert.equal(await app.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');
+  // Silent ones are closed at the auth timeout, like any connection that does not log in.
+  await until('every silent connection closed', Date.now() + PROMPTLY_MS, async () => (closed === 300 ? true : undefined));
 });

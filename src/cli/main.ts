@@ -22,7 +22,8 @@ const USAGE = `usage:
   cachier cluster-secret rotate [--data DIR | --database-url URL]
 NODE LIMITS: [--max-connections N (4096)] [--max-pending-connections N (1024)] [--max-pending-per-source N (256)]
   [--max-cache-connections N (1024)] [--idle-timeout S (0 = off)] [--auth-timeout S (5)]
-  [--max-item-size SIZE (1mb)] [--max-reply-queue SIZE (4mb)] [--tls-cert F --tls-key F]
+  [--max-item-size SIZE (1mb)] [--max-reply-queue SIZE (4mb)] [--max-receive-buffer SIZE (64mb, per cache)]
+  [--tls-cert F --tls-key F]
   [--io auto|native|stream (auto: the native socket loop where it is built, else Node sockets)]
 PostgreSQL URLs may carry ?schema=NAME to keep the tables in their own schema.`;
 

@@ -77,19 +77,45 @@ export interface CacheNode {
 
 /** Connections over the limit still being told so; beyond this many more, new ones are dropped unanswered. */
 const REFUSING_SLACK = 256;
+/** A TLS connection before its handshake completes: it holds a waiting slot, and is closed if it takes too long. */
+class Handshake {
+  private readonly timer: NodeJS.Timeout;
+  private finished = false;
+
+  constructor(private readonly raw: Socket, private readonly onDone: () => void, timeoutMs: number) {
+    this.timer = setTimeout(() => this.close('handshake timeout'), timeoutMs).unref();
+    raw.once('close', () => this.done());
+  }
+
+  /** Handshake over (the Session takes the slot from here) or connection gone. */
+  done(): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.onDone();
+  }
+
+  close(_reason: string): void {
+    this.done();
+    this.raw.destroy();
+  }
+}
+
+const peerKey = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
+
 const TOO_MANY_CONNECTIONS = Buffer.from(`${ERRORS.TOO_MANY_CONNECTIONS.text}\r\n`, 'latin1');
 
 export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
+  const connLimits = nodeLimits(opts);
   // Each cache's store counts its own CAS values: a shared counter would leak other tenants' writes.
-  const tenants = new Tenants((limit) => new ArenaTenantStore({ limit, maxItemSize: limits.maxItemSize }));
+  const tenants = new Tenants((limit) => new ArenaTenantStore({ limit, maxItemSize: limits.maxItemSize }), connLimits.receiveBufferBytes);
   const sync = new CatalogSync(opts.catalog, tenants);
 
   const sessions = new Set<Session>();
   const addon = opts.tls ? undefined : socketLoopAddon(opts.io);
   const node: NodeInfo = { version: NODE_VERSION, startedAt: Math.floor(Date.now() / 1000), limits, io: addon ? 'native' : 'stream' };
-  const connLimits = nodeLimits(opts);
-  const slots = new ConnectionSlots<Session>(connLimits);
+  const slots = new ConnectionSlots(connLimits);
   const throttle = opts.loginThrottle ?? new LoginThrottle();
   const onError = (e: unknown) => console.error('cachier node: connection closed after an internal error:', e instanceof Error ? e.stack : e);
   let refusing = 0;
@@ -115,9 +141,28 @@ export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode
     port = native.port;
   } else {
     const onSocket = (socket: Socket) => onConnection(new StreamConnection(socket));
-    server = opts.tls
-      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true, handshakeTimeout: connLimits.authTimeoutMs }, onSocket)
-      : createServer({ noDelay: true }, onSocket);
+    if (opts.tls) {
+      const handshakes = new Map<string, Handshake>();
+      server = createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true, handshakeTimeout: connLimits.authTimeoutMs }, (socket) => {
+        handshakes.get(peerKey(socket))?.done();
+        onSocket(socket);
+      });
+      // Before its handshake a TLS connection is no Session yet, but it waits all the same:
+      // it takes a waiting slot (so a flood of silent connections is displaced like any
+      // other) and is dropped at the auth timeout, which Node's handshake timer does not
+      // do for a client that never sends its hello.
+      server.on('connection', (raw: Socket) => {
+        const key = peerKey(raw);
+        const h = new Handshake(raw, () => {
+          handshakes.delete(key);
+          slots.release(h);
+        }, connLimits.authTimeoutMs);
+        handshakes.set(key, h);
+        slots.wait(h, raw.remoteAddress ?? '');
+      });
+    } else {
+      server = createServer({ noDelay: true }, onSocket);
+    }
     server.maxConnections = connLimits.maxConnections + REFUSING_SLACK;
     port = await listen(server, opts.host, opts.port);
   }

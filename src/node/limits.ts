@@ -24,6 +24,10 @@
  *   values at this much and goes on when the client has read them (it is streamed, never
  *   refused): a client that never reads holds at most this plus one item (plus the
  *   kernel's socket buffers), however much it asks for.
+ * - receiveBufferBytes: what one cache's connections together may hold of partly received
+ *   requests (large values still arriving); past it they are paused until others finish
+ *   (receive-budget.ts), so a thousand connections each trickling a 1 MiB value cost the
+ *   node this, not a gigabyte.
  * - closingGraceMs: a connection we are closing (quit, a fatal protocol error) whose
  *   client will not take the last bytes is dropped after this.
  */
@@ -36,6 +40,7 @@ export interface NodeLimits {
   readonly authTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly replyQueueBytes: number;
+  readonly receiveBufferBytes: number;
   readonly closingGraceMs: number;
 }
 
@@ -47,6 +52,7 @@ export const DEFAULT_NODE_LIMITS: NodeLimits = Object.freeze({
   authTimeoutMs: 5000,
   idleTimeoutMs: 0,
   replyQueueBytes: 4 * 1024 * 1024,
+  receiveBufferBytes: 64 * 1024 * 1024,
   closingGraceMs: 10_000,
 });
 

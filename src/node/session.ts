@@ -8,7 +8,10 @@
  * read once `replyQueueBytes` of replies are waiting; a multi-key get stops between two
  * values at that point (its reply is streamed). It all goes on after the client drains
  * them. So a connection holds at most one read's worth of requests and that much of
- * replies plus one item. Before login it may send only login-sized frames
+ * replies plus one item; what its cache's connections hold of partly received frames is
+ * bounded together (receive-budget.ts). One connection's batch yields to the others after
+ * a slice of CPU time (SLICE_MS), whatever its requests cost (a 1 MiB append copies 1 MiB
+ * for 24 bytes sent). Before login it may send only login-sized frames
  * (PRE_LOGIN_LIMITS); a bigger one closes it. A failed login is answered after the
  * throttle's delay (login-throttle.ts), and nothing more is read meanwhile. Idle
  * connections are found by the node's once-a-second sweep (`sweep`), from a timestamp the
@@ -17,12 +20,14 @@
 import type { Command, GetCommand, ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
 import { parseSaslPlain } from '../protocol/binary/sasl-plain.ts';
 import { ReplyBuffer } from '../protocol/reply-buffer.ts';
-import { bufferView, copyOf, viewOf } from '../shared/buffer-view.ts';
+import { bufferView, viewOf } from '../shared/buffer-view.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import type { DelayedFailure, LoginThrottle } from '../shared/login-throttle.ts';
 import type { ConnectionSlots } from './connection-slots.ts';
 import type { ExecContext, NodeInfo, SessionControl } from './exec-context.ts';
 import { execute, resumeGet } from './execute.ts';
+import { Inbox } from './inbox.ts';
+import type { Receiver } from './receive-budget.ts';
 import { PRE_LOGIN_LIMITS, type NodeLimits } from './limits.ts';
 import { ANONYMOUS, type Credential, type Tenant, type TenantConnection, type Tenants } from './tenants.ts';
 import type { Connection } from './io/connection.ts';
@@ -36,7 +41,7 @@ export interface SessionOptions {
   readonly nodeLimits: NodeLimits;
   readonly throttle: LoginThrottle;
   /** The node's connection slots: logged-in and waiting-to-log-in (connection-slots.ts). */
-  readonly slots: ConnectionSlots<Session>;
+  readonly slots: ConnectionSlots;
   /** Serve unauthenticated connections from this cache with every capability. */
   readonly anonymousCacheId?: number;
   /** For unexpected failures; never given request data or secrets. */
@@ -51,12 +56,18 @@ const AUTHENTICATED: Reply = Object.freeze({ kind: 'authenticated' });
 
 /** A reply buffer grown past this for one big reply is replaced rather than kept. */
 const REPLY_BUFFER_KEEP = 1024 * 1024;
+/** CPU time one connection's batch may take before it yields to the others (checked every few requests). */
+const SLICE_MS = 2;
+const SLICE_CHECK_EVERY = 8;
 
-export class Session implements TenantConnection, SessionControl {
+export class Session implements TenantConnection, SessionControl, Receiver {
   credential: Credential | undefined;
   private tenant: Tenant | undefined;
   private wire: Wire<unknown> | undefined;
-  private pending: Buffer | undefined;
+  /** Bytes read but not yet parsed (empty on the common path: a read holds whole requests). */
+  private readonly inbox = new Inbox();
+  /** Paused by its cache's receive budget until others finish their frames. */
+  private receiveWait = false;
   private skip = 0;
   private out = new ReplyBuffer();
   private closing = false;
@@ -64,13 +75,15 @@ export class Session implements TenantConnection, SessionControl {
   private closingSince = 0;
   /** A write did not fit the socket's buffer: nothing more is parsed until 'drain'. */
   private blocked = false;
-  /** The parse loop stopped at replyQueueBytes with work left (`pending`, `unfinished`). */
+  /** The parse loop stopped (reply cap, CPU slice) with work left (`inbox`, `unfinished`). */
   private stalled = false;
   /** A multi-key get whose reply stopped at the cap: it goes on before anything else. */
   private unfinished: { frame: unknown; command: GetCommand; from: number } | undefined;
   /** A failed login's answer waits out its delay; nothing is sent or read meanwhile. */
   private held: DelayedFailure | undefined;
   private heldTimer: NodeJS.Timeout | undefined;
+  /** It has sent bytes (waiting connections that have not are displaced first). */
+  private spoke = false;
   private authTimer: NodeJS.Timeout | undefined;
   private now = 0;
   /** Milliseconds of the last request read or blocked reply drained. */
@@ -163,6 +176,7 @@ export class Session implements TenantConnection, SessionControl {
     if (this.authTimer) clearTimeout(this.authTimer);
     this.authTimer = undefined;
     this.tenant?.connections.delete(this);
+    this.tenant?.receive.release(this);
     this.tenant = tenant;
     this.credential = credential;
     tenant.connections.add(this);
@@ -184,6 +198,10 @@ export class Session implements TenantConnection, SessionControl {
 
   private onData(chunk: Buffer, ms: number): void {
     if (this.closing) return;
+    if (this.credential === undefined && !this.spoke) {
+      this.spoke = true;
+      this.opts.slots.heard(this);
+    }
     this.lastActive = ms;
     this.now = Math.floor(ms / 1000);
     if (this.tenant) this.tenant.store.counters.bytes_read += chunk.length;
@@ -193,22 +211,29 @@ export class Session implements TenantConnection, SessionControl {
       chunk = viewOf(chunk, n, chunk.length);
       if (chunk.length === 0) return;
     }
-    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    this.wire ??= buf[0] === BINARY_MAGIC ? BINARY_WIRE : TEXT_WIRE;
-    if (this.blocked || this.stalled || this.held) {
-      // Paused, but a chunk was already on its way: keep it for after the drain (a copy:
-      // the transport reuses its read buffer).
-      this.pending = buf === chunk ? Buffer.from(buf) : buf;
+    this.wire ??= chunk[0] === BINARY_MAGIC ? BINARY_WIRE : TEXT_WIRE;
+    if (this.inbox.size === 0 && !this.blocked && !this.stalled && !this.held) {
+      // The common path: requests straight from the transport's buffer, nothing copied.
+      this.process(chunk, false);
       return;
     }
-    this.process(buf);
+    this.inbox.append(chunk);
+    this.holdReceived();
+    // Paused, but a chunk was already on its way: kept for after the pause.
+    if (this.blocked || this.stalled || this.held) return;
+    this.process(this.inbox.view(), true);
   }
 
-  /** Parses, runs and answers the requests in `buf` until it ends or the reply queue is full. */
-  private process(buf: Buffer): void {
+  /**
+   * Parses, runs and answers the requests in `buf` until it ends, the reply queue is full
+   * or the batch used its CPU slice. `buf` is the inbox's view, or else a transport
+   * buffer whose unparsed tail goes to the inbox.
+   */
+  private process(buf: Buffer, fromInbox: boolean): void {
     const wire = this.wire!;
     const queueCap = this.opts.nodeLimits.replyQueueBytes;
+    const sliceStart = performance.now();
+    let ran = 0;
     let offset = 0;
     // Where buf lies, read once for the views of a pipelined batch (see buffer-view.ts).
     let memory: ArrayBufferLike | undefined;
@@ -250,7 +275,13 @@ export class Session implements TenantConnection, SessionControl {
         const reply = this.run(r.command);
         wire.encode(r.frame, r.command, reply, this.out, this.now);
         if (reply.kind === 'values' && reply.rest > 0) {
-          this.unfinished = { frame: r.frame, command: r.command as GetCommand, from: reply.rest };
+          // Its keys are views into buffers reused before it goes on: copy the ones left.
+          const keys = (r.command as GetCommand).keys.slice(reply.rest).map((k) => Buffer.from(k));
+          this.unfinished = { frame: r.frame, command: { ...(r.command as GetCommand), keys }, from: 0 };
+          this.stalled = true;
+          break;
+        }
+        if (++ran % SLICE_CHECK_EVERY === 0 && performance.now() - sliceStart > SLICE_MS) {
           this.stalled = true;
           break;
         }
@@ -260,13 +291,37 @@ export class Session implements TenantConnection, SessionControl {
       this.opts.onError?.(e);
       this.closing = true;
     }
-    if (offset < buf.length && !this.closing) {
-      // Keep a copy of the unparsed tail: the transport reuses the buffer it read into.
-      this.pending = copyOf(buf, offset, buf.length);
-    } else if (this.unfinished === undefined) {
-      this.stalled = false;
+    if (this.closing) {
+      this.inbox.clear();
+    } else if (fromInbox) {
+      this.inbox.consume(offset);
+    } else if (offset < buf.length) {
+      // The transport reuses the buffer it read into: the unparsed tail is copied.
+      this.inbox.append(buf, offset);
     }
+    if (fromInbox || offset < buf.length) this.holdReceived();
+    if (!this.closing && this.unfinished === undefined && !(this.stalled && this.inbox.size > 0)) this.stalled = false;
     this.flush();
+  }
+
+  /** Tells the cache's receive budget what this connection holds unparsed; pauses reading when over. */
+  private holdReceived(): void {
+    const budget = this.tenant?.receive;
+    if (!budget) return;
+    const ok = budget.hold(this, this.inbox.size);
+    if (!ok && !this.receiveWait) {
+      this.receiveWait = true;
+      this.socket.pause();
+    } else if (ok && this.receiveWait) {
+      this.resumeReceiving();
+    }
+  }
+
+  /** The cache's receive budget has room again. */
+  resumeReceiving(): void {
+    if (!this.receiveWait) return;
+    this.receiveWait = false;
+    if (!this.closing && !this.blocked && !this.stalled && !this.held) this.socket.resume();
   }
 
   /** Goes on with a streamed multi-key get: the next values, up to the cap again. */
@@ -289,25 +344,23 @@ export class Session implements TenantConnection, SessionControl {
     this.resumeParsing();
   }
 
-  /** Goes on with what was read but not yet answered (a batch stopped at the cap), then reads again. */
+  /** Goes on with what was read but not yet answered (a batch that stopped), then reads again. */
   private resumeParsing(): void {
     if (this.closing || this.blocked || this.held) return;
     this.stalled = false;
     if (this.unfinished) {
       this.continueGet();
       this.stalled = this.unfinished !== undefined;
-      if (this.stalled || !this.pending) {
+      if (this.stalled || this.inbox.size === 0) {
         this.flush();
         if (this.blocked || this.stalled || this.closing) return;
       }
     }
-    if (this.pending) {
-      const buf = this.pending;
-      this.pending = undefined;
-      this.process(buf);
+    if (this.inbox.size > 0) {
+      this.process(this.inbox.view(), true);
       if (this.blocked || this.stalled || this.closing || this.held) return;
     }
-    this.socket.resume();
+    if (!this.receiveWait) this.socket.resume();
   }
 
   private run(command: Command): Reply {
@@ -371,7 +424,8 @@ export class Session implements TenantConnection, SessionControl {
 
   private onClosed(): void {
     this.closing = true;
-    this.pending = undefined;
+    this.inbox.clear();
+    this.tenant?.receive.release(this);
     this.unfinished = undefined;
     if (this.authTimer) clearTimeout(this.authTimer);
     if (this.heldTimer) clearTimeout(this.heldTimer);

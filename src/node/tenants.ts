@@ -9,6 +9,8 @@ import type { CacheRecord, CatalogChanges, CatalogSnapshot, CredentialRecord } f
 import { verifySecret } from '../shared/secrets.ts';
 import { snapshotStats, type StatsSnapshot } from '../store/stats.ts';
 import type { TenantStore } from '../store/store-api.ts';
+import { DEFAULT_NODE_LIMITS } from './limits.ts';
+import { ReceiveBudget } from './receive-budget.ts';
 
 export interface Credential {
   readonly username: string;
@@ -32,6 +34,8 @@ export interface Tenant {
   enabled: boolean;
   planBytes: number;
   readonly connections: Set<TenantConnection>;
+  /** Partly received requests its connections hold together on this node (receive-budget.ts). */
+  readonly receive: ReceiveBudget;
 }
 
 export type StoreFactory = (limitBytes: number) => TenantStore;
@@ -41,12 +45,17 @@ export const ANONYMOUS: Credential = Object.freeze({
   username: '', cacheId: 0, salt: '', hash: '', write: true, flush: true, api: true,
 }) as Credential;
 
+export const DEFAULT_RECEIVE_BYTES = DEFAULT_NODE_LIMITS.receiveBufferBytes;
+/** What a connection holds unparsed before it counts against its cache's budget: one read. */
+const UNCHARGED_RECEIVE_BYTES = 64 * 1024;
+
 export class Tenants {
   private readonly byId = new Map<number, Tenant>();
   private readonly credentials = new Map<string, Credential>();
   private nodeCount = 1;
 
-  constructor(private readonly makeStore: StoreFactory) {}
+  /** `receiveBytes`: each cache's budget for partly received requests (see receive-budget.ts). */
+  constructor(private readonly makeStore: StoreFactory, private readonly receiveBytes = DEFAULT_RECEIVE_BYTES) {}
 
   get(id: number): Tenant | undefined {
     return this.byId.get(id);
@@ -113,7 +122,10 @@ export class Tenants {
     const limit = this.shareOf(c.memoryBytes);
     let t = this.byId.get(c.id);
     if (!t) {
-      t = { id: c.id, store: this.makeStore(limit), enabled: c.enabled, planBytes: c.memoryBytes, connections: new Set() };
+      t = {
+        id: c.id, store: this.makeStore(limit), enabled: c.enabled, planBytes: c.memoryBytes, connections: new Set(),
+        receive: new ReceiveBudget(this.receiveBytes, UNCHARGED_RECEIVE_BYTES),
+      };
       this.byId.set(c.id, t);
     } else {
       if (t.store.limit !== limit) t.store.setLimit(limit);
