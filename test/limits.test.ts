@@ -279,6 +279,28 @@ test('one get naming a 1 MiB item 200 times is streamed whole and in order, then
   await h.close();
 });
 
+test('a streamed multi-get goes on with its own keys after other connections reused the read buffers', async () => {
+  const h = await startNode();
+  const cache = await h.createCache();
+  const c = await h.login(cache);
+  const keys = Array.from({ length: 12 }, (_, i) => `key-${String(i).padStart(2, '0')}`);
+  for (const k of keys) {
+    const v = k.repeat(65536);
+    assert.equal(await c.text(`set ${k} 0 0 ${v.length}\r\n${v}\r\n`), 'STORED\r\n');
+  }
+  const s = await nonReadingSocket(h.node.port);
+  await writeAll(s, `set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\nget ${keys.join(' ')}\r\n`);
+  // While it waits on the reader, other traffic lands where its request was read.
+  const other = await h.login(cache);
+  for (let i = 0; i < 20; i++) assert.equal(await other.text(`get ${'x'.repeat(200)} ${'y'.repeat(200)}\r\n`), 'END\r\n');
+  const expected = 'STORED\r\n' + keys.map((k) => `VALUE ${k} 0 ${k.length * 65536}\r\n${k.repeat(65536)}\r\n`).join('') + 'END\r\n';
+  const got = await readBytes(s, expected.length);
+  assert.equal(got.length, expected.length);
+  assert.ok(got.toString('latin1') === expected, 'the streamed reply is not the one asked for');
+  s.destroy();
+  await h.close();
+});
+
 test('a connection that was told to close but never reads is dropped after the grace period', async () => {
   // `quit` after replies the client never reads: the node ends its side, and the socket is
   // destroyed after closingGraceMs rather than kept forever.
