@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { Catalog, HistorySample } from '../src/catalog/catalog.ts';
 import { HISTORY_PAGE_ROWS } from '../src/catalog/history-pages.ts';
 import { startControlPlane, type ControlPlane } from '../src/control/main.ts';
-import { STAT_NAMES } from '../src/store/stats.ts';
+import { STAT_NAMES } from '../src/shared/stat-names.ts';
 import { startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
 import { until } from './support/wait.ts';
 

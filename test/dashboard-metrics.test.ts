@@ -4,7 +4,7 @@
 // spaced) history; the step long ranges are fetched with, and merging refreshes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STAT_NAMES } from '../src/store/stats.ts';
+import { STAT_NAMES } from '../src/shared/stat-names.ts';
 import type { HistoryRecord, ServerStats } from '../src/api/v1.ts';
 import {
   MAX_CHART_POINTS, growthSinceSample, hitBand, historySeries, historyStepMs, latestSamples, mergeHistory, ratio,

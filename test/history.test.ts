@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { STAT_NAMES } from '../src/store/stats.ts';
+import { STAT_NAMES } from '../src/shared/stat-names.ts';
 import { startControlPlane } from '../src/control/main.ts';
 import { NodeClient } from '../src/control/node-client.ts';
 import { HistorySampler } from '../src/control/sampler.ts';

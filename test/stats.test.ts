@@ -1,7 +1,7 @@
 // The 31 per-cache stats, exactly named, moving as memcached's do.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STAT_NAMES } from '../src/store/stats.ts';
+import { STAT_NAMES } from '../src/shared/stat-names.ts';
 import { binRequest, saslPlain } from './support/raw-client.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 

@@ -4,7 +4,7 @@
  * outside them, such as a password, can never leak), and the types derived from both.
  * Shared with the CLI and the dashboard.
  */
-import { STAT_NAMES } from '../store/stats.ts';
+import { STAT_NAMES } from '../shared/stat-names.ts';
 import type { Static } from './json-schema.ts';
 
 // ---------------------------------------------------------------- requests

@@ -10,7 +10,7 @@
  */
 import type { Catalog, NodeRecord } from '../catalog/catalog.ts';
 import type { ServerStats } from '../api/v1.ts';
-import { STAT_NAMES } from '../store/stats.ts';
+import { STAT_NAMES } from '../shared/stat-names.ts';
 
 export interface NodeClientOptions {
   readonly catalog: Catalog;
