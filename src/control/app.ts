@@ -20,6 +20,7 @@ import { historyRoutes } from './routes/history.ts';
 import { loginRoutes } from './routes/login.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { registerV2 } from './routes/v2/index.ts';
 
 export interface AppDeps {
   readonly catalog: Catalog;
@@ -80,6 +81,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   for (const routes of [loginRoutes, statsRoutes, historyRoutes, flushRoutes, credentialRoutes, operatorRoutes]) {
     routes(app, routeDeps);
   }
+  // API v2 under /api/v2/caches/:cache_id/, its own scope (errors as {"message": …}).
+  registerV2(app, { catalog: routeDeps.catalog, nodes: routeDeps.nodes, authenticate });
   // The web dashboard at `/`, bundled in memory when the server starts listening.
   app.register(registerDashboard);
   return app;

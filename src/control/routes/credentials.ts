@@ -23,6 +23,8 @@
  *   target is needed to decide), then 403; promote and delete check C before the target.
  * - At most MAX_CREDENTIALS_PER_CACHE (100) credentials a cache, the primary included: the
  *   next create is a 400 and nothing is made (the catalog checks it atomically).
+ * API v2 (routes/v2/credentials.ts) applies this same rule through the exported helpers
+ * below; only its default differs (a capability left out of a v2 update is false).
  */
 import type { FastifyRequest } from 'fastify';
 import { CredentialLimitError, type Catalog, type Capabilities, type CredentialRecord } from '../../catalog/catalog.ts';
@@ -120,10 +122,10 @@ export const credentialRoutes: Routes = (app, { catalog, nodes, guard }) => {
 
 const CAPS = ['write', 'flush', 'api'] as const;
 const FIELD = { write: 'write_capability', flush: 'flush_capability', api: 'api_capability' } as const;
-const ALL: Capabilities = { write: true, flush: true, api: true };
+export const ALL: Capabilities = { write: true, flush: true, api: true };
 
 /** Whether `caller` holds every capability `target` holds. */
-function covers(caller: Capabilities, target: Capabilities): boolean {
+export function covers(caller: Capabilities, target: Capabilities): boolean {
   return CAPS.every((cap) => caller[cap] || !target[cap]);
 }
 
@@ -131,7 +133,7 @@ function covers(caller: Capabilities, target: Capabilities): boolean {
  * The capabilities asked for (query string, then the body over it), never more than the
  * caller's: an explicit true it lacks is a 403, one left out is true only if it holds it.
  */
-function grantable(request: { body: CapabilitiesInput; query: CapabilitiesInput }, caller: Capabilities): Capabilities {
+export function grantable(request: { body: CapabilitiesInput; query: CapabilitiesInput }, caller: Capabilities): Capabilities {
   const given: CapabilitiesInput = { ...request.query, ...request.body };
   const pick = (cap: (typeof CAPS)[number]): boolean => {
     const asked = given[FIELD[cap]];
@@ -142,7 +144,7 @@ function grantable(request: { body: CapabilitiesInput; query: CapabilitiesInput 
 }
 
 /** A credential of this cache by sasl_username, else by numeric id. */
-async function resolveCredential(catalog: Catalog, cacheId: number, ref: string): Promise<CredentialRecord> {
+export async function resolveCredential(catalog: Catalog, cacheId: number, ref: string): Promise<CredentialRecord> {
   const creds = await catalog.listCredentials(cacheId);
   const found = creds.find((c) => c.username === ref) ?? (/^\d+$/.test(ref) ? creds.find((c) => c.id === Number(ref)) : undefined);
   if (!found) throw new ApiError('NO_CREDENTIAL');

@@ -1,0 +1,72 @@
+/**
+ * Every error the API v2 answers with (`/api/v2/caches/:cache_id/…`), declared once:
+ * status and text. v2 sends them as a JSON object `{"message": "<text>"}` (the shape of the
+ * framework behind MemCachier's v2), never as v1's bare JSON string. Texts are
+ * MemCachier's where its documents give one ("Cache not found.", "The specified cache ID
+ * is invalid (not a number).", "Bad user"); code checks the code, never the text.
+ */
+import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.ts';
+
+export const V2_ERRORS = {
+  /** No Authorization header and no dashboard session. */
+  AUTH_REQUIRED: { status: 401, message: 'Authentication required: HTTP Basic with a credential of this cache.' },
+  /** Malformed Basic header, unknown username or wrong password (alike: no username oracle). */
+  BAD_USER: { status: 401, message: 'Bad user' },
+  /** A dashboard session cookie that is unknown, expired, or from a rotated sign-in link. */
+  BAD_SESSION: { status: 401, message: 'The dashboard session has expired; open the sign-in link again.' },
+  /** A valid credential of another cache, or without api_capability, or asking for more than it holds. */
+  FORBIDDEN: { status: 403, message: 'You are not authorized to perform this action.' },
+  /** A mutation through a cookie session without the X-Requested-With header (CSRF defence). */
+  CSRF: { status: 403, message: 'Requests signed in by a dashboard session must send the X-Requested-With header.' },
+  BAD_CACHE_ID: { status: 400, message: 'The specified cache ID is invalid (not a number).' },
+  CACHE_NOT_FOUND: { status: 404, message: 'Cache not found.' },
+  CREDENTIAL_NOT_FOUND: { status: 404, message: 'Credential not found.' },
+  PRIMARY_CREDENTIAL: { status: 409, message: 'Promote another credential first.' },
+  TOO_MANY_CREDENTIALS: { status: 400, message: API_ERRORS.TOO_MANY_CREDENTIALS.message },
+  ENABLE_NOT_ALLOWED: { status: 403, message: 'Not allowed to enable this cache.' },
+  SWITCH_NOT_ALLOWED: { status: 403, message: 'Not allowed to switch the cluster of this cache: there is no other cluster.' },
+  BAD_REQUEST: { status: 400, message: 'Bad request' },
+  BODY_TOO_LARGE: { status: 413, message: 'Request body is too large.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  LOGIN_THROTTLED: { status: 429, message: API_ERRORS.LOGIN_THROTTLED.message },
+  SERVER_ERROR: { status: 500, message: 'Server error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type V2ErrorCode = keyof typeof V2_ERRORS;
+
+/** Thrown by v2 routes; the v2 scope's error handler answers it as `{"message": …}`. */
+export class V2Error extends Error {
+  readonly status: number;
+
+  constructor(readonly code: V2ErrorCode, detail?: string) {
+    super(detail === undefined ? V2_ERRORS[code].message : `${V2_ERRORS[code].message}: ${detail}`);
+    this.status = V2_ERRORS[code].status;
+  }
+}
+
+/** The spec's 500 for stats and the like: `Server error: host:port,host:port`. */
+export function v2ServerError(failedServers: readonly string[]): V2Error {
+  return new V2Error('SERVER_ERROR', failedServers.join(','));
+}
+
+/**
+ * A v1 ApiError thrown by shared code (auth, throttling, catalog helpers) in v2's terms:
+ * same status, v2's text where v2 has its own.
+ */
+const FROM_V1: Partial<Record<ApiErrorCode, V2ErrorCode>> = {
+  NOT_AUTHORIZED: 'FORBIDDEN',
+  NO_CACHE: 'CACHE_NOT_FOUND',
+  NO_CREDENTIAL: 'CREDENTIAL_NOT_FOUND',
+  PRIMARY_CREDENTIAL: 'PRIMARY_CREDENTIAL',
+  TOO_MANY_CREDENTIALS: 'TOO_MANY_CREDENTIALS',
+  LOGIN_THROTTLED: 'LOGIN_THROTTLED',
+  NOT_FOUND: 'NOT_FOUND',
+};
+
+export function v2FromApiError(e: ApiError): { status: number; message: string } {
+  const code = FROM_V1[e.code];
+  if (code === undefined) return { status: e.status, message: e.message };
+  const v1Text = API_ERRORS[e.code].message;
+  const rest = e.message.startsWith(v1Text) ? e.message.slice(v1Text.length) : '';
+  return { status: V2_ERRORS[code].status, message: V2_ERRORS[code].message + rest };
+}

@@ -1,0 +1,38 @@
+/**
+ * `GET info`: everything about the cache, as cachier's decisions list it. Answers for a
+ * disabled cache too (`enabled: false`), so a client can tell "disabled" from "gone" and
+ * call `enable_cache`.
+ */
+import { serversOf } from '../../../catalog/catalog.ts';
+import { V2CacheInfo } from '../../../api/v2.ts';
+import { v2CredentialView } from './views.ts';
+import type { V2Routes } from './index.ts';
+
+/** Until clusters exist (another issue), every node is one cluster of this name. */
+export const DEFAULT_CLUSTER = 'default';
+
+export const infoRoutes: V2Routes = (app, { catalog, authOf }) => {
+  app.get(
+    '/info',
+    { config: { allowDisabledCache: true }, schema: { response: { 200: V2CacheInfo } } },
+    async (request): Promise<V2CacheInfo> => {
+      const { cache } = authOf(request);
+      const [nodes, credentials] = await Promise.all([catalog.listNodes(), catalog.listCredentials(cache.id)]);
+      return {
+        id: cache.id,
+        name: cache.name,
+        label: cache.name,
+        cache_type: 'memcache',
+        plan: cache.memoryBytes,
+        provider: 'self-hosted',
+        enabled: cache.enabled,
+        cluster_name: DEFAULT_CLUSTER,
+        servers: serversOf(nodes),
+        credentials: credentials.map(v2CredentialView),
+        can_switch: false,
+        can_manage_credentials: true,
+        can_update_capabilities: true,
+      };
+    },
+  );
+};
