@@ -56,6 +56,14 @@ export class NodeClient {
     });
   }
 
+  /** Zeroes one cache's counters on every node (gauges kept), as memcache `stats reset`. */
+  async resetStats(cacheId: number): Promise<FanOut<true>> {
+    return this.fanOut(undefined, async (node) => {
+      await this.call(node, 'POST', `/caches/${cacheId}/reset_stats`);
+      return true as const;
+    });
+  }
+
   /**
    * Asks every node to apply the catalog now rather than at its next poll. Best effort:
    * nodes poll anyway, so a failure here only costs the poll interval.

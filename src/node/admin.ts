@@ -1,14 +1,16 @@
 /**
  * The node's admin endpoint for the control plane: read any cache's stats, flush any
- * cache, ask for an immediate catalog sync. It listens on its own port, separate from
- * the memcache port tenants use, and answers only requests bearing the cluster secret.
+ * cache, reset its counters (as `stats reset`), ask for an immediate catalog sync. It
+ * listens on its own port, separate from the memcache port tenants use, and answers only
+ * requests bearing the cluster secret.
  * The secret can be rotated (`cachier cluster-secret rotate`): the node follows the
  * catalog, and a request bearing a secret it does not know yet makes it catch up once
  * before refusing, so a control plane that read the new secret first is not turned away.
- * Three routes of internal JSON, so plain node:http rather than a framework.
+ * A few routes of internal JSON, so plain node:http rather than a framework.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { resetCounters } from '../store/stats.ts';
 import type { Tenants } from './tenants.ts';
 
 export interface AdminOptions {
@@ -46,7 +48,7 @@ export function createAdminServer(opts: AdminOptions): Server {
       if (!authorized(req)) return send(res, 401, { error: 'cluster secret required' });
     }
     const url = new URL(req.url ?? '/', 'http://node');
-    const m = /^\/caches\/(\d+)\/(stats|flush)$/.exec(url.pathname);
+    const m = /^\/caches\/(\d+)\/(stats|flush|reset_stats)$/.exec(url.pathname);
     if (req.method === 'POST' && url.pathname === '/sync') {
       await opts.sync();
       return send(res, 200, { ok: true });
@@ -60,6 +62,11 @@ export function createAdminServer(opts: AdminOptions): Server {
     if (m[2] === 'stats' && req.method === 'GET') return send(res, 200, opts.tenants.stats(tenant, now));
     if (m[2] === 'flush' && req.method === 'POST') {
       tenant.store.flush(0, now);
+      return send(res, 200, { ok: true });
+    }
+    if (m[2] === 'reset_stats' && req.method === 'POST') {
+      // What the memcache `stats reset` does: counters to zero, gauges untouched.
+      resetCounters(tenant.store.counters);
       return send(res, 200, { ok: true });
     }
     send(res, 405, { error: 'method not allowed' });

@@ -23,6 +23,7 @@ import { V2CacheParams, V2ErrorBody } from '../../../api/v2.ts';
 import type { BasicAuthenticator, CacheAuth } from '../../auth.ts';
 import type { NodeClient } from '../../node-client.ts';
 import { authOf, v2Guard, type SessionResolver } from './guard.ts';
+import { commandRoutes } from './commands.ts';
 import { credentialRoutesV2 } from './credentials.ts';
 import { infoRoutes } from './info.ts';
 
@@ -48,6 +49,7 @@ export type V2Routes = (app: FastifyInstance, deps: V2Deps) => void;
 const V2_MODULES: readonly V2Routes[] = [
   infoRoutes,
   credentialRoutesV2,
+  commandRoutes,
 ];
 
 export interface V2PluginDeps {
