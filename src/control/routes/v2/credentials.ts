@@ -53,7 +53,16 @@ export const credentialRoutesV2: V2Routes = (app, { catalog, authOf, nodesChange
 
   app.patch<ByUsername & { Body: V2CapabilitiesInput }>(
     '/credentials/:username',
-    { schema: { params: V2CredentialParams, body: V2CapabilitiesInput, response: { 200: V2CapabilitiesView } } },
+    {
+      schema: { params: V2CredentialParams, body: V2CapabilitiesInput, response: { 200: V2CapabilitiesView } },
+      // The validator would coerce null to false; a JSON null is no boolean.
+      preValidation: async (request) => {
+        const body = request.body as Record<string, unknown> | null;
+        if (body && typeof body === 'object' && Object.values(body).some((v) => v === null)) {
+          throw new V2Error('BAD_REQUEST', 'a capability must be true or false, not null');
+        }
+      },
+    },
     async (request): Promise<V2CapabilitiesView> => {
       const { cache, credential: caller } = authOf(request);
       const target = await resolveCredential(catalog, cache.id, request.params.username);
