@@ -578,6 +578,124 @@ for (const backend of [sqlite, postgres]) {
         assert.equal(calls, after, 'no calls after unsubscribing');
       }
     }));
+
+    // API v2 management (access.ts): sign-in links, dashboard sessions, disabled reasons, activity.
+    test('sign-in link: rotate makes a token (stored hashed) that opens sessions; rotating again ends them and the old link', withCatalog(async (c, h) => {
+      const { cache } = await c.createCache({ memoryBytes: 1 << 20 });
+      const { cache: other } = await c.createCache({ memoryBytes: 1 << 20 });
+      assert.equal((await c.cacheStatus(cache.id))!.hasSsoLink, false);
+      assert.equal(await c.openSsoSession(cache.id, 'x'.repeat(43), 60_000), undefined, 'no link yet');
+      const token = (await c.rotateSsoToken(cache.id))!;
+      assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal((await c.cacheStatus(cache.id))!.hasSsoLink, true);
+      assert.equal(await h.storedContains(token), false, 'the token is stored only hashed');
+      const otherToken = (await c.rotateSsoToken(other.id))!;
+      assert.equal(await c.openSsoSession(cache.id, otherToken, 60_000), undefined, "another cache's token");
+      assert.equal(await c.openSsoSession(cache.id, `${token.slice(0, -1)}A` === token ? `${token.slice(0, -1)}B` : `${token.slice(0, -1)}A`, 60_000), undefined);
+      const s1 = (await c.openSsoSession(cache.id, token, 60_000))!;
+      const s2 = (await c.openSsoSession(cache.id, token, 60_000))!;
+      const sOther = (await c.openSsoSession(other.id, otherToken, 60_000))!;
+      assert.match(s1, /^[A-Za-z0-9_-]{43}$/);
+      assert.notEqual(s1, s2);
+      assert.equal(await h.storedContains(s1), false, 'sessions are stored only hashed');
+      assert.equal(await c.sessionCache(s1), cache.id);
+      assert.equal(await c.sessionCache(sOther), other.id);
+      const elsewhere = await h.another();
+      assert.equal(await elsewhere.sessionCache(s2), cache.id, 'another connection sees the session');
+
+      const rotated = (await elsewhere.rotateSsoToken(cache.id))!;
+      assert.notEqual(rotated, token);
+      assert.equal(await c.sessionCache(s1), undefined, 'sessions of the old link end with the rotation');
+      assert.equal(await c.sessionCache(s2), undefined);
+      assert.equal(await c.openSsoSession(cache.id, token, 60_000), undefined, 'the old link stops at once');
+      assert.equal(await c.sessionCache(sOther), other.id, "another cache's sessions are untouched");
+      assert.ok(await c.openSsoSession(cache.id, rotated, 60_000));
+
+      await c.endSession(sOther);
+      assert.equal(await c.sessionCache(sOther), undefined, 'signed out');
+      await c.endSession('no-such-session');
+      await c.deleteCache(other.id);
+      assert.equal(await c.rotateSsoToken(other.id), undefined, 'a deleted cache has no link');
+      assert.equal(await c.openSsoSession(other.id, otherToken, 60_000), undefined);
+      assert.equal(await c.rotateSsoToken(999_999), undefined);
+      assert.equal(await c.cacheStatus(other.id), undefined);
+    }));
+
+    test('dashboard sessions expire; expired ones are removed when another opens', withCatalog(async (c) => {
+      const { cache } = await c.createCache({ memoryBytes: 1 << 20 });
+      const token = (await c.rotateSsoToken(cache.id))!;
+      const t0 = 1_900_000_000_000;
+      const s = (await c.openSsoSession(cache.id, token, 1000, t0))!;
+      assert.equal(await c.sessionCache(s, t0 + 999), cache.id);
+      assert.equal(await c.sessionCache(s, t0 + 1000), undefined);
+      assert.ok(await c.openSsoSession(cache.id, token, 1000, t0 + 5000));
+      assert.equal(await c.sessionCache(s, t0), undefined, 'pruned');
+    }));
+
+    test('disabled reason: whatever disables a cache without a reason is the operator; enabling clears it', withCatalog(async (c) => {
+      const { cache } = await c.createCache({ memoryBytes: 1 << 20 });
+      assert.deepEqual(await c.cacheStatus(cache.id), { enabled: true, disabledReason: null, disabledAt: null, lastTrafficAt: null, hasSsoLink: false });
+      const before = Date.now();
+      await c.updateCache(cache.id, { enabled: false });
+      const off = (await c.cacheStatus(cache.id))!;
+      assert.equal(off.enabled, false);
+      assert.equal(off.disabledReason, 'operator');
+      assert.ok(off.disabledAt !== null && off.disabledAt >= before - 1000 && off.disabledAt <= Date.now() + 1000, `${off.disabledAt}`);
+      await c.updateCache(cache.id, { name: 'renamed' });
+      assert.equal((await c.cacheStatus(cache.id))!.disabledReason, 'operator', 'kept across other updates');
+      await c.updateCache(cache.id, { enabled: true });
+      assert.deepEqual(await c.cacheStatus(cache.id), { enabled: true, disabledReason: null, disabledAt: null, lastTrafficAt: null, hasSsoLink: false });
+      assert.equal(await c.enableIdleCache(cache.id), 'enabled', 'already enabled');
+      await c.updateCache(cache.id, { enabled: false });
+      assert.equal(await c.enableIdleCache(cache.id), 'not_idle', 'an operator disabled it');
+      assert.equal((await c.getCache(cache.id))!.enabled, false);
+      assert.equal(await c.enableIdleCache(999_999), 'not_found');
+    }));
+
+    test('activity: last traffic only moves forward, marks are replaced, and neither moves the revision', withCatalog(async (c) => {
+      const { cache } = await c.createCache({ memoryBytes: 1 << 20 });
+      const revision = await c.revision();
+      await c.recordActivity([{ cacheId: cache.id, marks: { 'a:1': 5 }, trafficAt: 1000 }]);
+      assert.deepEqual((await c.cacheActivity()).get(cache.id), { lastTrafficAt: 1000, marks: { 'a:1': 5 } });
+      await c.recordActivity([{ cacheId: cache.id, marks: { 'a:1': 5, 'b:2': 7 } }]);
+      assert.deepEqual((await c.cacheActivity()).get(cache.id), { lastTrafficAt: 1000, marks: { 'a:1': 5, 'b:2': 7 } });
+      await c.recordActivity([{ cacheId: cache.id, marks: { 'a:1': 6 }, trafficAt: 500 }]);
+      assert.equal((await c.cacheActivity()).get(cache.id)!.lastTrafficAt, 1000, 'never back');
+      await c.recordActivity([{ cacheId: cache.id, marks: { 'a:1': 6 }, trafficAt: 2000 }]);
+      assert.equal((await c.cacheActivity()).get(cache.id)!.lastTrafficAt, 2000);
+      assert.equal((await c.cacheStatus(cache.id))!.lastTrafficAt, 2000);
+      assert.equal(await c.revision(), revision, 'activity is no catalog change: nodes are not woken');
+    }));
+
+    test('idle caches: disabled with reason idle (revision moves); enableIdleCache re-enables only those, counting now as traffic', withCatalog(async (c) => {
+      const made = [];
+      for (let i = 0; i < 4; i++) made.push((await c.createCache({ memoryBytes: 1 << 20 })).cache.id);
+      const [idle, busy, unseen, offAlready] = made as [number, number, number, number];
+      await c.recordActivity([
+        { cacheId: idle, marks: {}, trafficAt: 1000 },
+        { cacheId: busy, marks: {}, trafficAt: 5000 },
+        { cacheId: offAlready, marks: {}, trafficAt: 1000 },
+      ]);
+      await c.updateCache(offAlready, { enabled: false });
+      const revision = await c.revision();
+      assert.deepEqual(await c.disableIdleCaches(2000, 3000), [idle]);
+      assert.ok(await c.revision() > revision, 'nodes learn of it as of any disable');
+      assert.deepEqual(await c.cacheStatus(idle), { enabled: false, disabledReason: 'idle', disabledAt: 3000, lastTrafficAt: 1000, hasSsoLink: false });
+      assert.equal((await c.getCache(idle))!.enabled, false);
+      assert.equal((await c.cacheStatus(offAlready))!.disabledReason, 'operator', 'an operator-disabled cache stays so');
+      assert.equal((await c.getCache(busy))!.enabled, true);
+      assert.equal((await c.getCache(unseen))!.enabled, true, 'never seen by the sampler: never idle');
+      assert.deepEqual(await c.disableIdleCaches(2000, 3000), [], 'once');
+
+      assert.equal(await c.enableIdleCache(idle, 9000), 'enabled');
+      const back = (await c.cacheStatus(idle))!;
+      assert.deepEqual(back, { enabled: true, disabledReason: null, disabledAt: null, lastTrafficAt: 9000, hasSsoLink: false });
+      assert.deepEqual(await c.disableIdleCaches(4000, 9500), [], 're-enabling counts as traffic');
+      assert.equal(await c.enableIdleCache(offAlready), 'not_idle');
+      await c.deleteCache(busy);
+      assert.deepEqual(await c.disableIdleCaches(10_000), [idle], 'a deleted cache is never disabled');
+      assert.equal(await c.enableIdleCache(busy), 'not_found');
+    }));
   });
 }
 
@@ -640,6 +758,22 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
     }
   }));
 
+  test('a catalog of schema version 4 (before API v2 management) migrates: its disabled caches read as operator-disabled', withSchema(async (s) => {
+    await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+      ${POSTGRES_MIGRATIONS.slice(0, 4).join(';\n')};
+      INSERT INTO meta (key, value) VALUES ('schema_version', '4');
+      INSERT INTO caches (name, memory_bytes, created_at, enabled) VALUES ('on', 1048576, 1, true), ('off', 1048576, 1, false);`);
+    const c = await openPostgresCatalog(s.url);
+    try {
+      const [on, off] = await c.listCaches();
+      assert.equal((await c.cacheStatus(on!.id))!.disabledReason, null);
+      assert.equal((await c.cacheStatus(off!.id))!.disabledReason, 'operator');
+      assert.equal(await c.enableIdleCache(off!.id), 'not_idle');
+      assert.ok(await c.rotateSsoToken(on!.id));
+    } finally {
+      await c.close();
+    }
+  }));
   test('the LISTEN connection comes back after the server drops it, and reports the gap', withSchema(async (s) => {
     const c = await openPostgresCatalog(s.url);
     const writer = await openPostgresCatalog(s.url);
@@ -711,6 +845,28 @@ function seeded(seed: number): () => number {
 }
 
 describe('SqliteCatalog specifics', () => {
+  test('a file of user_version 1 (before API v2 management) migrates: its disabled caches read as operator-disabled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
+    try {
+      const db = new Database(join(dir, 'catalog.sqlite'));
+      db.exec(SQLITE_BASE_SCHEMA);
+      db.exec(SQLITE_MIGRATIONS[0]!);
+      db.pragma('user_version = 1');
+      db.exec(`INSERT INTO caches (name, memory_bytes, created_at, enabled) VALUES ('on', 1048576, 1, 1), ('off', 1048576, 1, 0);`);
+      db.close();
+      const c = openSqliteCatalog(dir);
+      try {
+        assert.equal((await c.cacheStatus(1))!.disabledReason, null);
+        assert.equal((await c.cacheStatus(2))!.disabledReason, 'operator');
+        assert.equal(await c.enableIdleCache(2), 'not_idle');
+        assert.ok(await c.rotateSsoToken(1));
+      } finally {
+        await c.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   test('a file from before change logs (user_version 0) migrates on open, once, and keeps its data', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
     try {

@@ -3,6 +3,7 @@
  * SQLite implementation (embedded default) and room for PostgreSQL (shared by many
  * machines). It knows tables and queries, never sockets or HTTP.
  */
+import type { AccessCatalog } from './access.ts';
 
 export interface CacheRecord {
   readonly id: number;
@@ -119,7 +120,8 @@ export interface CatalogChanges {
 /** How long the change log keeps deletions and node changes; a reader further behind takes a snapshot. */
 export const CHANGE_LOG_RETENTION_S = 3600;
 
-export interface Catalog {
+/** `AccessCatalog` (access.ts): sign-in links, dashboard sessions, disabled reasons, cache activity. */
+export interface Catalog extends AccessCatalog {
   createCache(input: { name?: string; memoryBytes: number }): Promise<{ cache: CacheRecord } & NewCredential>;
   getCache(id: number): Promise<CacheRecord | undefined>;
   listCaches(): Promise<CacheRecord[]>;

@@ -35,6 +35,8 @@ import type {
 import { CHANGE_LOG_RETENTION_S, CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { PostgresHistoryRows } from './postgres-history.ts';
+import { POSTGRES_ACCESS_MIGRATION, PostgresAccess } from './postgres-access.ts';
+import type { ActivityUpdate } from './access.ts';
 
 const HOUR_MS = 3_600_000;
 export const CHANGE_CHANNEL = 'cachier_catalog';
@@ -180,6 +182,8 @@ CREATE TRIGGER nodes_moved AFTER UPDATE ON nodes
   FOR EACH ROW WHEN (OLD.address IS DISTINCT FROM NEW.address OR OLD.admin_address IS DISTINCT FROM NEW.admin_address)
   EXECUTE FUNCTION catalog_change_logged('node');
 `,
+  // 5: API v2 management — sign-in links, dashboard sessions, why a cache is disabled, last memcache traffic (postgres-access.ts).
+  POSTGRES_ACCESS_MIGRATION,
 ];
 const LIVE_CACHE_IDS = '(SELECT id FROM caches WHERE NOT deleted)';
 
@@ -260,6 +264,7 @@ const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadloc
 export class PostgresCatalog implements Catalog {
   private readonly pool: pg.Pool;
   private readonly historyRows: PostgresHistoryRows;
+  private readonly access: PostgresAccess;
   /** The schema the tables live in, as triggers name it in NOTIFY payloads. */
   private schema = '';
   private readonly listeners = new Set<() => void>();
@@ -268,6 +273,7 @@ export class PostgresCatalog implements Catalog {
   constructor(private readonly config: PoolConfig, private readonly onError: (e: Error) => void) {
     this.pool = new pg.Pool(config);
     this.historyRows = new PostgresHistoryRows(this.pool);
+    this.access = new PostgresAccess(this.pool);
     // An idle pooled connection dropped by the server must not crash the process.
     this.pool.on('error', (e) => this.onError(e));
   }
@@ -487,6 +493,17 @@ export class PostgresCatalog implements Catalog {
       return removed;
     });
   }
+
+  // Sign-in links, dashboard sessions, disabled reasons, cache activity: postgres-access.ts.
+  rotateSsoToken(cacheId: number, now?: number) { return this.access.rotateSsoToken(cacheId, now); }
+  openSsoSession(cacheId: number, token: string, ttlMs: number, now?: number) { return this.access.openSsoSession(cacheId, token, ttlMs, now); }
+  sessionCache(sessionId: string, now?: number) { return this.access.sessionCache(sessionId, now); }
+  endSession(sessionId: string) { return this.access.endSession(sessionId); }
+  cacheStatus(cacheId: number) { return this.access.cacheStatus(cacheId); }
+  cacheActivity() { return this.access.cacheActivity(); }
+  recordActivity(updates: readonly ActivityUpdate[]) { return this.access.recordActivity(updates); }
+  disableIdleCaches(idleBefore: number, now?: number) { return this.access.disableIdleCaches(idleBefore, now); }
+  enableIdleCache(cacheId: number, now?: number) { return this.access.enableIdleCache(cacheId, now); }
 
   async ensureOperatorToken() {
     const existing = await this.query("SELECT 1 FROM meta WHERE key = 'operator_token'");

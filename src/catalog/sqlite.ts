@@ -16,6 +16,8 @@ import {
 import { CATALOG_FILES, prepareCatalogFiles, settleCatalogFiles, tightenedMessage } from './file-modes.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { SqliteHistoryRows } from './sqlite-history.ts';
+import { SQLITE_ACCESS_MIGRATION, SqliteAccess } from './sqlite-access.ts';
+import type { ActivityUpdate } from './access.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -108,6 +110,8 @@ CREATE TRIGGER nodes_upd AFTER UPDATE OF address, admin_address ON nodes
   WHEN OLD.address IS NOT NEW.address OR OLD.admin_address IS NOT NEW.admin_address BEGIN ${logged('node', 'NEW', 'NULL')} END;
 CREATE TRIGGER nodes_del AFTER DELETE ON nodes BEGIN ${logged('node', 'OLD', 'NULL')} END;
 `,
+  // 2: API v2 management — sign-in links, dashboard sessions, why a cache is disabled, last memcache traffic (sqlite-access.ts).
+  SQLITE_ACCESS_MIGRATION,
 ];
 
 interface CacheRow { id: number; name: string; memory_bytes: number; enabled: number; created_at: number; deleted?: number }
@@ -145,6 +149,7 @@ export function openSqliteCatalog(dataDir: string, warn: (line: string) => void 
 export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   private readonly historyRows: SqliteHistoryRows;
+  private readonly access: SqliteAccess;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -154,6 +159,7 @@ export class SqliteCatalog implements Catalog {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.historyRows = new SqliteHistoryRows(this.db);
+    this.access = new SqliteAccess(this.db);
   }
 
   private liveCacheIds = '(SELECT id FROM caches WHERE deleted = 0)';
@@ -349,6 +355,17 @@ export class SqliteCatalog implements Catalog {
       return removed;
     })();
   }
+
+  // Sign-in links, dashboard sessions, disabled reasons, cache activity: sqlite-access.ts.
+  rotateSsoToken(cacheId: number, now?: number) { return this.access.rotateSsoToken(cacheId, now); }
+  openSsoSession(cacheId: number, token: string, ttlMs: number, now?: number) { return this.access.openSsoSession(cacheId, token, ttlMs, now); }
+  sessionCache(sessionId: string, now?: number) { return this.access.sessionCache(sessionId, now); }
+  endSession(sessionId: string) { return this.access.endSession(sessionId); }
+  cacheStatus(cacheId: number) { return this.access.cacheStatus(cacheId); }
+  cacheActivity() { return this.access.cacheActivity(); }
+  recordActivity(updates: readonly ActivityUpdate[]) { return this.access.recordActivity(updates); }
+  disableIdleCaches(idleBefore: number, now?: number) { return this.access.disableIdleCaches(idleBefore, now); }
+  enableIdleCache(cacheId: number, now?: number) { return this.access.enableIdleCache(cacheId, now); }
 
   async ensureOperatorToken() {
     const existing = this.db.prepare("SELECT value FROM meta WHERE key = 'operator_token'").get();
