@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { verifySecret } from '../shared/secrets.ts';
 import type { Catalog, HistoryQuery, HistorySample } from './catalog.ts';
 import { CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
+import { LATENCY_LEVELS } from './latency.ts';
+import { ROLLUP_LEVELS, rollupsOf } from './rollups.ts';
+import { histogramQuantile } from '../shared/latency-histogram.ts';
 import { MIGRATIONS as POSTGRES_MIGRATIONS, openPostgresCatalog, parseDatabaseUrl } from './postgres.ts';
 import { BASE_SCHEMA as SQLITE_BASE_SCHEMA, MIGRATIONS as SQLITE_MIGRATIONS, openSqliteCatalog } from './sqlite.ts';
 import type { OpenCatalogOptions } from './open.ts';
@@ -109,6 +112,7 @@ const postgres: Backend = {
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const DAY = 86_400_000;
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = PROMPTLY_MS): Promise<void> {
   const deadline = Date.now() + ms;
@@ -535,6 +539,132 @@ for (const backend of [sqlite, postgres]) {
       assert.equal((await pages.next()).done, true);
     }));
 
+    // Insight rollups (rollups.ts): whatever order and batches samples come in, the rows
+    // are what the stored samples say — checked against rollupsOf, the plain computation.
+    test('rollups: each level sums non-negative deltas, covered seconds and last gauges of the stored samples, in any order', withCatalog(async (c) => {
+      const rand = seeded(13);
+      const base = Date.UTC(2026, 5, 1, 23, 30);
+      const samples: HistorySample[] = [];
+      for (const [cacheId, server] of [[1, 'a:1'], [1, 'b:1'], [2, 'a:1']] as const) {
+        let counter = 0;
+        for (let i = 0; i < 150; i++) {
+          // A reset (reset_stats or a restart) now and then: the counter starts again from a small value.
+          counter = rand() < 0.05 ? Math.floor(rand() * 5) : counter + Math.floor(rand() * 40);
+          samples.push({
+            cacheId, server, timestamp: base + i * 60_000 + Math.floor(rand() * 5_000),
+            stats: { cmd_get: counter, get_hits: Math.floor(counter / 2), bytes_written: counter * 3, bytes: 1000 + i, curr_items: i, limit_maxbytes: 1 << 20, time: i },
+          });
+        }
+      }
+      // Random batches in random order, each sample offered twice (the second is a slot already taken).
+      const offered = [...samples, ...samples].sort(() => rand() - 0.5);
+      for (let i = 0, n = 1; i < offered.length; i += n, n = 1 + Math.floor(rand() * 40)) await c.addHistory(offered.slice(i, i + n), 1);
+      const key = (r: { cacheId: number; server: string; level: number; bucket: number }) => `${r.cacheId} ${r.server} ${r.level} ${r.bucket}`;
+      const want = new Map(rollupsOf(samples).map((r) => [key(r), r]));
+      let seen = 0;
+      for (const level of ROLLUP_LEVELS) {
+        for (const cacheId of [1, 2]) {
+          const got = await c.historyRollups(cacheId, level, base - DAY, base + 2 * DAY);
+          assert.deepEqual(got.map((r) => `${r.bucket} ${r.server}`), [...got].sort((x, y) => x.bucket - y.bucket || (x.server < y.server ? -1 : 1)).map((r) => `${r.bucket} ${r.server}`));
+          for (const r of got) {
+            const w = want.get(key(r));
+            assert.ok(w, `unexpected row ${key(r)}`);
+            assert.equal(r.samples, w.samples, key(r));
+            assert.ok(Math.abs(r.seconds - w.seconds) < 1e-6, `${key(r)} seconds ${r.seconds} vs ${w.seconds}`);
+            assert.deepEqual(r.counters, w.counters, key(r));
+            assert.deepEqual(r.gauges, w.gauges, key(r));
+            for (const v of Object.values(r.counters)) assert.ok(v >= 0, 'no negative delta');
+            seen++;
+          }
+        }
+      }
+      assert.equal(seen, want.size);
+      // A range picks the buckets it overlaps.
+      const hours = await c.historyRollups(1, 3_600_000, base + 45 * 60_000, base + 90 * 60_000);
+      assert.deepEqual([...new Set(hours.map((r) => r.bucket))], [base + 30 * 60_000, base + 90 * 60_000]);
+      assert.deepEqual(await c.historyRollups(3, 60_000, base - DAY, base + DAY), []);
+    }));
+
+    test('rollups: a known sequence gives known sums; a reset counts from zero; a slot taken adds nothing', withCatalog(async (c) => {
+      const t0 = Date.UTC(2026, 0, 1, 10, 0);
+      const at = (s: number, cmd_get: number, bytes: number) => ({ cacheId: 4, server: 'n:1', timestamp: t0 + s * 1000, stats: { cmd_get, bytes } });
+      await c.addHistory([at(0, 100, 10), at(30, 160, 20)], 15_000);
+      await c.addHistory([at(40, 999, 99)], 15_000); // the slot of 30 s (15 s slots): ignored
+      await c.addHistory([at(60, 40, 30), at(90, 100, 40)], 15_000); // reset between 30 s and 60 s
+      const [m0, m1] = await c.historyRollups(4, 60_000, t0, t0 + 119_999);
+      assert.deepEqual([m0!.bucket, m0!.seconds, m0!.samples, m0!.counters.cmd_get, m0!.gauges.bytes, m0!.gaugeTs], [t0, 30, 2, 60, 20, t0 + 30_000]);
+      assert.deepEqual([m1!.bucket, m1!.seconds, m1!.samples, m1!.counters.cmd_get, m1!.gauges.bytes, m1!.gaugeTs], [t0 + 60_000, 60, 2, 40 + 60, 40, t0 + 90_000]);
+      const [h] = await c.historyRollups(4, 3_600_000, t0, t0);
+      assert.deepEqual([h!.seconds, h!.samples, h!.counters.cmd_get, h!.counters.get_hits, h!.gauges.bytes, h!.gauges.curr_items], [90, 4, 160, 0, 40, null]);
+    }));
+
+    test('rollups: two connections writing one server at once count every step once', withCatalog(async (c, h) => {
+      const other = await h.another();
+      const t0 = Date.UTC(2026, 0, 2);
+      const samples = Array.from({ length: 120 }, (_, i) => ({ cacheId: 5, server: 's:1', timestamp: t0 + i * 1000, stats: { cmd_get: i * 7 } }));
+      // Both offer every sample, each in its own order and batches: one sample per slot, every step once.
+      await Promise.all([
+        (async () => { for (let i = 0; i < 120; i += 3) await c.addHistory(samples.slice(i, i + 3), 1000); })(),
+        (async () => { for (let i = 120; i > 0; i -= 2) await other.addHistory(samples.slice(Math.max(0, i - 2), i), 1000); })(),
+      ]);
+      const [hour] = await c.historyRollups(5, 3_600_000, t0, t0);
+      assert.deepEqual([hour!.samples, hour!.seconds, hour!.counters.cmd_get], [120, 119, 119 * 7]);
+    }));
+
+    test('rollups and latency are thinned per level; history thinning is unchanged', withCatalog(async (c) => {
+      const now = Date.UTC(2026, 6, 1);
+      const samples = [];
+      for (let t = now - 40 * DAY; t < now; t += 3_600_000) samples.push({ cacheId: 6, server: 'a:1', timestamp: t, stats: { cmd_get: t / 1000 } });
+      await c.addHistory(samples);
+      await c.addLatency(samples.map((s) => ({ server: 'a:1', timestamp: s.timestamp, ns: 1000 })));
+      const keep = { 60_000: 2 * DAY, 600_000: 5 * DAY, 3_600_000: 10 * DAY, 86_400_000: 30 * DAY } as const;
+      await c.thinHistory({ rawMs: 50 * DAY, hourlyMs: 60 * DAY, rollupMs: keep }, now);
+      assert.equal((await c.history(6)).length, samples.length);
+      for (const level of ROLLUP_LEVELS) {
+        const rows = await c.historyRollups(6, level, 0, now);
+        assert.ok(rows.length > 0, `level ${level} keeps its recent rows`);
+        assert.ok(rows[0]!.bucket > now - keep[level] - level, `level ${level} keeps nothing older than its retention`);
+        assert.ok(rows[0]!.bucket <= now - keep[level], `level ${level} keeps everything within its retention`);
+      }
+      for (const level of LATENCY_LEVELS) {
+        const rows = await c.latencyRollups(['a:1'], level, 0, now);
+        assert.ok(rows.length > 0 && rows[0]!.bucket > now - keep[level] - level && rows[0]!.bucket <= now - keep[level], `latency ${level}`);
+      }
+      const probes = await c.latencyProbes(['a:1'], 0, now);
+      assert.ok(probes.length > 0 && probes[0]!.timestamp >= now - keep[60_000]);
+    }));
+
+    test('latency: one probe per slot, raw probes by range and server, rollups with count, sum, max and a histogram', withCatalog(async (c, h) => {
+      const t0 = Date.UTC(2026, 0, 3, 12, 0);
+      const other = await h.another();
+      const probe = (server: string, s: number, ns: number) => ({ server, timestamp: t0 + s * 1000, ns });
+      await Promise.all([
+        c.addLatency([probe('a:1', 0, 100_000), probe('b:1', 0, 900_000), probe('a:1', 20, 300_000)], 20_000),
+        other.addLatency([probe('a:1', 5, 777_777), probe('a:1', 40, 200_000)], 20_000), // 5 s: a's first slot is taken (by whichever came first)
+      ]);
+      await c.addLatency([probe('a:1', 660, 5_000_000)], 20_000); // the next 10-minute bucket
+      const raw = await c.latencyProbes(['a:1', 'x:1'], t0, t0 + 3_600_000);
+      assert.equal(raw.length, 4);
+      assert.deepEqual(raw.slice(1).map((p) => [p.timestamp - t0, p.ns]), [[20_000, 300_000], [40_000, 200_000], [660_000, 5_000_000]]);
+      const first = raw[0]!;
+      assert.ok((first.timestamp === t0 && first.ns === 100_000) || (first.timestamp === t0 + 5000 && first.ns === 777_777));
+      assert.deepEqual((await c.latencyProbes(['b:1'], t0, t0)).map((p) => p.ns), [900_000]);
+      const tens = await c.latencyRollups(['a:1', 'b:1'], 600_000, t0, t0 + 3_600_000);
+      assert.deepEqual(tens.map((r) => [r.bucket - t0, r.server, r.count]), [[0, 'a:1', 3], [0, 'b:1', 1], [600_000, 'a:1', 1]]);
+      const a0 = tens[0]!;
+      assert.equal(a0.sumNs, first.ns + 500_000);
+      assert.equal(a0.maxNs, Math.max(first.ns, 300_000));
+      assert.equal(Object.values(a0.histogram).reduce((x, y) => x + y, 0), 3);
+      const [day] = await c.latencyRollups(['a:1'], 86_400_000, t0, t0);
+      assert.deepEqual([day!.count, day!.maxNs, day!.sumNs], [4, 5_000_000, first.ns + 5_500_000]);
+      // The histogram's quantiles are within 1 % of the exact ones, and never above the maximum.
+      const p100 = histogramQuantile(day!.histogram, 1, day!.maxNs)!;
+      assert.ok(p100 <= 5_000_000 && p100 >= 5_000_000 * 0.99, `p100 ${p100}`);
+      const p50 = histogramQuantile(day!.histogram, 0.5, day!.maxNs)!;
+      const exact = [first.ns, 300_000, 200_000, 5_000_000].sort((x, y) => x - y)[1]!;
+      assert.ok(Math.abs(p50 - exact) <= exact * 0.01, `p50 ${p50} vs ${exact}`);
+    }));
+
     test('operator token: made once, shown once, verified in constant time', withCatalog(async (c, h) => {
       const token = await c.ensureOperatorToken();
       assert.ok(token && token.length >= 32);
@@ -758,6 +888,24 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
     }
   }));
 
+  test('a catalog of schema version 4 (before insight) gets rollups of the history it holds on open', withSchema(async (s) => {
+    await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+      ${POSTGRES_MIGRATIONS.slice(0, 4).join(';\n')};
+      INSERT INTO meta (key, value) VALUES ('schema_version', '4');`);
+    const samples = recentSamples();
+    for (const x of samples) {
+      await s.sql('INSERT INTO history (cache_id, server, ts, stats, slot) VALUES ($1, $2, $3, $4, $3)', [x.cacheId, x.server, x.timestamp, JSON.stringify(x.stats)]);
+    }
+    const c = await openPostgresCatalog(s.url);
+    try {
+      const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
+      assert.equal(version!.value, String(POSTGRES_MIGRATIONS.length));
+      await assertBackfilled(c, samples);
+    } finally {
+      await c.close();
+    }
+  }));
+
   test('a catalog of schema version 4 (before API v2 management) migrates: its disabled caches read as operator-disabled', withSchema(async (s) => {
     await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
       ${POSTGRES_MIGRATIONS.slice(0, 4).join(';\n')};
@@ -835,6 +983,31 @@ function expectedHistory(all: readonly HistorySample[], q: HistoryQuery): Histor
   return q.limit === undefined ? kept : kept.slice(Math.max(0, kept.length - q.limit));
 }
 
+/** Two servers' minute samples of the last 6 hours, with a counter reset, as an older cachier stored them. */
+function recentSamples(): HistorySample[] {
+  const start = Math.floor(Date.now() / 60_000) * 60_000 - 6 * 3_600_000;
+  const out: HistorySample[] = [];
+  for (const server of ['a:1', 'b:1']) {
+    for (let i = 0; i < 360; i++) {
+      const n = i < 200 ? i * 10 : (i - 200) * 3;
+      out.push({ cacheId: 1, server, timestamp: start + i * 60_000 + (server === 'b:1' ? 7 : 0),
+        stats: { cmd_get: n, get_hits: i, bytes: 2 * i, curr_items: i, time: i, not_a_counter: 5 } });
+    }
+  }
+  return out;
+}
+
+/** The catalog's rollups (every level) are what rollupsOf computes from `samples`. */
+async function assertBackfilled(c: Catalog, samples: readonly HistorySample[]): Promise<void> {
+  const show = (r: { server: string; level: number; bucket: number; seconds: number; samples: number; counters: object; gauges: object }) =>
+    JSON.stringify([r.server, r.level, r.bucket, Math.round(r.seconds * 1000), r.samples, r.counters, r.gauges]);
+  const want = rollupsOf(samples).map(show).sort();
+  const got: string[] = [];
+  for (const level of ROLLUP_LEVELS) for (const r of await c.historyRollups(1, level, 0, Date.now() + 1)) got.push(show(r));
+  assert.ok(want.length > 360);
+  assert.deepEqual(got.sort(), want);
+}
+
 /** A small deterministic generator, so a failing case can be replayed. */
 function seeded(seed: number): () => number {
   let x = seed;
@@ -845,6 +1018,28 @@ function seeded(seed: number): () => number {
 }
 
 describe('SqliteCatalog specifics', () => {
+  test('a file of user_version 1 (before insight) gets rollups of the history it holds on open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
+    try {
+      const db = new Database(join(dir, 'catalog.sqlite'));
+      db.exec(SQLITE_BASE_SCHEMA);
+      db.exec(SQLITE_MIGRATIONS[0]!);
+      db.pragma('user_version = 1');
+      const samples = recentSamples();
+      const insert = db.prepare('INSERT INTO history (cache_id, server, ts, stats, slot) VALUES (?, ?, ?, ?, ?)');
+      for (const x of samples) insert.run(x.cacheId, x.server, x.timestamp, JSON.stringify(x.stats), x.timestamp);
+      db.close();
+      const c = openSqliteCatalog(dir, () => {});
+      try {
+        await assertBackfilled(c, samples);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a file of user_version 1 (before API v2 management) migrates: its disabled caches read as operator-disabled', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
     try {

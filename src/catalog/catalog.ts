@@ -4,6 +4,8 @@
  * machines). It knows tables and queries, never sockets or HTTP.
  */
 import type { AccessCatalog } from './access.ts';
+import type { LatencyLevel, LatencyProbe, LatencyRollupRow } from './latency.ts';
+import type { RollupLevel, RollupRetention, RollupRow } from './rollups.ts';
 
 export interface CacheRecord {
   readonly id: number;
@@ -66,6 +68,11 @@ export interface HistoryQuery {
 export interface RetentionPolicy {
   readonly rawMs: number;
   readonly hourlyMs: number;
+  /**
+   * How long each rollup level is kept (rollups.ts; default DEFAULT_ROLLUP_RETENTION).
+   * Latency: raw probes as long as the 1 min level, its 10 min / 1 h / 1 day rollups as those levels.
+   */
+  readonly rollupMs?: RollupRetention;
 }
 
 /**
@@ -163,8 +170,26 @@ export interface Catalog extends AccessCatalog {
    * Stop iterating (or call `return`) and no further page is read.
    */
   historyPages(cacheId: number, query?: HistoryQuery, pageSize?: number): AsyncGenerator<HistorySample[], void, undefined>;
-  /** Thins samples older than policy.rawMs to one per hour per (cache, server); drops those older than hourlyMs. Returns rows removed. */
+  /**
+   * Thins samples older than policy.rawMs to one per hour per (cache, server); drops those older than hourlyMs;
+   * drops rollup rows and latency probes past their level's retention. Returns history samples removed.
+   */
   thinHistory(policy: RetentionPolicy, now: number): Promise<number>;
+  /**
+   * A cache's rollup rows at one level (rollups.ts, maintained by addHistory) for the
+   * buckets that overlap [from, to] ms, by bucket, then server.
+   */
+  historyRollups(cacheId: number, level: RollupLevel, from: number, to: number): Promise<RollupRow[]>;
+
+  /**
+   * Stores latency probes (latency.ts) and adds those inserted to the rollups, atomically.
+   * With `slotMs`, at most one probe per (server, slot of that many ms) is kept.
+   */
+  addLatency(probes: readonly LatencyProbe[], slotMs?: number): Promise<void>;
+  /** Raw probes of these servers within [from, to] ms, by time, then server. */
+  latencyProbes(servers: readonly string[], from: number, to: number): Promise<LatencyProbe[]>;
+  /** Latency rollup rows of these servers at one level for the buckets overlapping [from, to], by bucket, then server. */
+  latencyRollups(servers: readonly string[], level: LatencyLevel, from: number, to: number): Promise<LatencyRollupRow[]>;
 
   /** Creates the operator token if none exists and returns it in clear (only then); stored hashed. */
   ensureOperatorToken(): Promise<string | undefined>;

@@ -37,6 +37,9 @@ import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { PostgresHistoryRows } from './postgres-history.ts';
 import { POSTGRES_ACCESS_MIGRATION, PostgresAccess } from './postgres-access.ts';
 import type { ActivityUpdate } from './access.ts';
+import { POSTGRES_INSIGHT_MIGRATION, PostgresInsight } from './postgres-insight.ts';
+import type { LatencyLevel, LatencyProbe } from './latency.ts';
+import type { RollupLevel } from './rollups.ts';
 
 const HOUR_MS = 3_600_000;
 export const CHANGE_CHANNEL = 'cachier_catalog';
@@ -184,6 +187,8 @@ CREATE TRIGGER nodes_moved AFTER UPDATE ON nodes
 `,
   // 5: API v2 management — sign-in links, dashboard sessions, why a cache is disabled, last memcache traffic (postgres-access.ts).
   POSTGRES_ACCESS_MIGRATION,
+  // 6: insight — history rollups (1 min, 10 min, 1 h, 1 day; backfilled from the stored history), latency probes and their rollups.
+  POSTGRES_INSIGHT_MIGRATION,
 ];
 const LIVE_CACHE_IDS = '(SELECT id FROM caches WHERE NOT deleted)';
 
@@ -265,6 +270,7 @@ export class PostgresCatalog implements Catalog {
   private readonly pool: pg.Pool;
   private readonly historyRows: PostgresHistoryRows;
   private readonly access: PostgresAccess;
+  private readonly insight: PostgresInsight;
   /** The schema the tables live in, as triggers name it in NOTIFY payloads. */
   private schema = '';
   private readonly listeners = new Set<() => void>();
@@ -274,6 +280,7 @@ export class PostgresCatalog implements Catalog {
     this.pool = new pg.Pool(config);
     this.historyRows = new PostgresHistoryRows(this.pool);
     this.access = new PostgresAccess(this.pool);
+    this.insight = new PostgresInsight(this.pool);
     // An idle pooled connection dropped by the server must not crash the process.
     this.pool.on('error', (e) => this.onError(e));
   }
@@ -464,13 +471,25 @@ export class PostgresCatalog implements Catalog {
 
   async addHistory(samples: readonly HistorySample[], slotMs = 1) {
     if (samples.length === 0) return;
-    await this.pool.query(
-      `INSERT INTO history (cache_id, server, ts, stats, slot)
-       SELECT * FROM unnest($1::integer[], $2::text[], $3::bigint[], $4::json[], $5::bigint[])
-       ON CONFLICT (cache_id, server, slot) DO NOTHING`,
-      [samples.map((s) => s.cacheId), samples.map((s) => s.server), samples.map((s) => s.timestamp),
-        samples.map((s) => JSON.stringify(s.stats)), samples.map((s) => Math.floor(s.timestamp / slotMs))],
-    );
+    // Inserts and keeps the rollups (rollups.ts) of what it inserted, in one transaction.
+    await this.tx((c) => this.insight.addHistory(c, samples, slotMs));
+  }
+
+  async historyRollups(cacheId: number, level: RollupLevel, from: number, to: number) {
+    return this.insight.historyRollups(cacheId, level, from, to);
+  }
+
+  async addLatency(probes: readonly LatencyProbe[], slotMs = 1) {
+    if (probes.length === 0) return;
+    await this.tx((c) => this.insight.addLatency(c, probes, slotMs));
+  }
+
+  async latencyProbes(servers: readonly string[], from: number, to: number) {
+    return this.insight.latencyProbes(servers, from, to);
+  }
+
+  async latencyRollups(servers: readonly string[], level: LatencyLevel, from: number, to: number) {
+    return this.insight.latencyRollups(servers, level, from, to);
   }
 
   async history(cacheId: number, q: HistoryQuery = {}) {
@@ -490,6 +509,7 @@ export class PostgresCatalog implements Catalog {
            SELECT MIN(id) FROM history WHERE ts < $1 GROUP BY cache_id, server, ts / ${HOUR_MS})`,
         [now - policy.rawMs],
       )).rowCount ?? 0;
+      await this.insight.thin(c, policy, now);
       return removed;
     });
   }

@@ -18,6 +18,9 @@ import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { SqliteHistoryRows } from './sqlite-history.ts';
 import { SQLITE_ACCESS_MIGRATION, SqliteAccess } from './sqlite-access.ts';
 import type { ActivityUpdate } from './access.ts';
+import { SQLITE_INSIGHT_MIGRATION, SqliteInsight } from './sqlite-insight.ts';
+import type { LatencyLevel, LatencyProbe } from './latency.ts';
+import type { RollupLevel } from './rollups.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -112,6 +115,8 @@ CREATE TRIGGER nodes_del AFTER DELETE ON nodes BEGIN ${logged('node', 'OLD', 'NU
 `,
   // 2: API v2 management — sign-in links, dashboard sessions, why a cache is disabled, last memcache traffic (sqlite-access.ts).
   SQLITE_ACCESS_MIGRATION,
+  // 3: insight — history rollups (1 min, 10 min, 1 h, 1 day; backfilled from the stored history), latency probes and their rollups.
+  SQLITE_INSIGHT_MIGRATION,
 ];
 
 interface CacheRow { id: number; name: string; memory_bytes: number; enabled: number; created_at: number; deleted?: number }
@@ -150,6 +155,7 @@ export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   private readonly historyRows: SqliteHistoryRows;
   private readonly access: SqliteAccess;
+  private readonly insight: SqliteInsight;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -160,6 +166,7 @@ export class SqliteCatalog implements Catalog {
     this.migrate();
     this.historyRows = new SqliteHistoryRows(this.db);
     this.access = new SqliteAccess(this.db);
+    this.insight = new SqliteInsight(this.db);
   }
 
   private liveCacheIds = '(SELECT id FROM caches WHERE deleted = 0)';
@@ -330,10 +337,24 @@ export class SqliteCatalog implements Catalog {
   }
 
   async addHistory(samples: readonly HistorySample[], slotMs = 1) {
-    const insert = this.db.prepare('INSERT OR IGNORE INTO history (cache_id, server, ts, stats, slot) VALUES (?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
-      for (const s of samples) insert.run(s.cacheId, s.server, s.timestamp, JSON.stringify(s.stats), Math.floor(s.timestamp / slotMs));
-    })();
+    // Inserts and keeps the rollups (rollups.ts) of what it inserted, in one transaction.
+    this.insight.addHistory(samples, slotMs);
+  }
+
+  async historyRollups(cacheId: number, level: RollupLevel, from: number, to: number) {
+    return this.insight.historyRollups(cacheId, level, from, to);
+  }
+
+  async addLatency(probes: readonly LatencyProbe[], slotMs = 1) {
+    this.insight.addLatency(probes, slotMs);
+  }
+
+  async latencyProbes(servers: readonly string[], from: number, to: number) {
+    return this.insight.latencyProbes(servers, from, to);
+  }
+
+  async latencyRollups(servers: readonly string[], level: LatencyLevel, from: number, to: number) {
+    return this.insight.latencyRollups(servers, level, from, to);
   }
 
   async history(cacheId: number, q: HistoryQuery = {}) {
@@ -352,6 +373,7 @@ export class SqliteCatalog implements Catalog {
         .prepare(`DELETE FROM history WHERE ts < ? AND rowid NOT IN (
                     SELECT MIN(rowid) FROM history WHERE ts < ? GROUP BY cache_id, server, ts / ${HOUR_MS})`)
         .run(now - policy.rawMs, now - policy.rawMs).changes;
+      this.insight.thin(policy, now);
       return removed;
     })();
   }
