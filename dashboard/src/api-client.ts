@@ -1,6 +1,8 @@
 /**
  * The Analytics API v1 over fetch, with the field names and paths exactly as the API
- * document shows them. Every call authenticates with HTTP Basic. Errors come back as
+ * document shows them. Every call authenticates with HTTP Basic, or, signed in through a
+ * sign-in link (`sso`), with the browser's session cookie; every call carries
+ * X-Requested-With, which the server demands of cookie-authenticated changes (CSRF). Errors come back as
  * `ApiRequestError` carrying the status and the server's own message (the API answers
  * errors as a JSON string, e.g. "You are not authorized to perform this action.").
  */
@@ -22,14 +24,16 @@ export class ApiRequestError extends Error {
 interface Credential {
   readonly username: string;
   readonly password: string;
+  /** Signed in by a sign-in link: the session cookie authenticates, no Basic header. */
+  readonly sso?: boolean;
 }
 
 export class ApiClient {
-  private readonly auth: string;
+  private readonly auth: string | undefined;
 
   /** `cacheId` is the cache_id from `login()`; 0 until then. */
   constructor(credential: Credential, readonly cacheId = 0) {
-    this.auth = `Basic ${base64(`${credential.username}:${credential.password}`)}`;
+    this.auth = credential.sso ? undefined : `Basic ${base64(`${credential.username}:${credential.password}`)}`;
   }
 
   login(): Promise<LoginResponse> {
@@ -85,7 +89,8 @@ export class ApiClient {
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { authorization: this.auth, accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', 'x-requested-with': 'cachier-dashboard' };
+    if (this.auth !== undefined) headers.authorization = this.auth;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
@@ -94,7 +99,7 @@ export class ApiClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: 'no-store',
-        credentials: 'omit',
+        credentials: this.auth === undefined ? 'same-origin' : 'omit',
       });
     } catch {
       throw new ApiRequestError(0, 'Cannot reach the cachier control plane. Check that it is running.');

@@ -5,7 +5,7 @@
 import './styles.css';
 import { ApiClient, ApiRequestError } from './api-client.ts';
 import { h } from './dom.ts';
-import { clearSession, loadSession, saveSession, type Session } from './session.ts';
+import { clearSession, endLinkSession, hasLinkSession, loadSession, saveSession, type Session } from './session.ts';
 import { loginView } from './views/login.ts';
 import { shellView, type View } from './views/shell.ts';
 
@@ -14,7 +14,9 @@ let shell: View | undefined;
 
 function showLogin(notice?: string): void {
   shell = undefined;
+  const byLink = loadSession()?.sso === true || hasLinkSession();
   clearSession();
+  if (byLink) void endLinkSession();
   document.title = 'Sign in · cachier';
   if (location.hash) history.replaceState(null, '', location.pathname);
   root.replaceChildren(loginView(signIn, notice));
@@ -32,15 +34,24 @@ function showApp(session: Session): void {
 
 async function boot(): Promise<void> {
   const saved = loadSession();
-  if (!saved) return showLogin();
+  if (!saved && !hasLinkSession()) return showLogin();
   root.replaceChildren(h('div', { class: 'boot' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading…'));
   try {
+    if (!saved) return signIn(await linkSession());
     // The credential may have lost access, or the cache gone, since the tab last saw it.
     const { cache_id } = await new ApiClient(saved).login();
     signIn({ ...saved, cacheId: cache_id });
   } catch (e) {
     showLogin(e instanceof ApiRequestError ? `${e.message} Sign in again.` : String(e));
   }
+}
+
+/** Signed in by a sign-in link (/sso/<id>/<token>): the session cookie acts as the cache's primary credential. */
+async function linkSession(): Promise<Session> {
+  const link = { username: '', password: '', sso: true };
+  const { cache_id } = await new ApiClient(link).login();
+  const primary = (await new ApiClient(link, cache_id).credentials()).find((c) => c.primary);
+  return { ...link, username: primary?.sasl_username ?? '', cacheId: cache_id };
 }
 
 void boot();

@@ -66,13 +66,24 @@ export const CacheDetail = {
 } as const;
 export type CacheDetail = Static<typeof CacheDetail>;
 
-/** A cache just created, with its primary credential: the only time its password is shown. */
+/**
+ * A cache just created, with its primary credential and its dashboard sign-in link
+ * (`<control plane>/sso/<id>/<token>`): the only time the password and the link are shown.
+ */
 export const NewCacheView = {
   type: 'object',
-  properties: { ...cacheProperties, username: { type: 'string' }, password: { type: 'string' } },
-  required: [...cacheRequired, 'username', 'password'],
+  properties: { ...cacheProperties, username: { type: 'string' }, password: { type: 'string' }, sso_url: { type: 'string' } },
+  required: [...cacheRequired, 'username', 'password', 'sso_url'],
 } as const;
 export type NewCacheView = Static<typeof NewCacheView>;
+
+/** `POST /api/operator/caches/:id/rotate_sso`: the new sign-in link (old ones stop at once). */
+export const SsoLinkView = {
+  type: 'object',
+  properties: { sso_url: { type: 'string' } },
+  required: ['sso_url'],
+} as const;
+export type SsoLinkView = Static<typeof SsoLinkView>;
 
 export const NodeList = {
   type: 'array',

@@ -21,6 +21,7 @@ import { loginRoutes } from './routes/login.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { registerV2 } from './routes/v2/index.ts';
+import { basicOrSession, hasSessionCookie, sessionResolver, ssoRoutes } from './sessions.ts';
 
 export interface AppDeps {
   readonly catalog: Catalog;
@@ -60,7 +61,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key } } : {}),
   }) as unknown as FastifyInstance;
   app.server.maxConnections = HTTP_MAX_CONNECTIONS;
-  const authenticate = basicAuthenticator(deps.catalog, deps.loginThrottle ?? new LoginThrottle());
+  const throttle = deps.loginThrottle ?? new LoginThrottle();
+  const basic = basicAuthenticator(deps.catalog, throttle);
+  // Basic, or else the dashboard's session cookie from a sign-in link (sessions.ts).
+  const authenticate = basicOrSession(basic, deps.catalog);
   const routeDeps: RouteDeps = {
     catalog: deps.catalog,
     nodes: deps.nodes ?? new NodeClient({ catalog: deps.catalog }),
@@ -82,7 +86,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routes(app, routeDeps);
   }
   // API v2 under /api/v2/caches/:cache_id/, its own scope (errors as {"message": …}).
-  registerV2(app, { catalog: routeDeps.catalog, nodes: routeDeps.nodes, authenticate });
+  registerV2(app, {
+    catalog: routeDeps.catalog, nodes: routeDeps.nodes, authenticate: basic,
+    session: sessionResolver(deps.catalog), hasSessionCookie,
+  });
+  // The dashboard sign-in link /sso/<id>/<token> and sign-out.
+  ssoRoutes(app, { catalog: deps.catalog, throttle });
   // The web dashboard at `/`, bundled in memory when the server starts listening.
   app.register(registerDashboard);
   return app;

@@ -69,7 +69,7 @@ echo $m->get('greeting');`,
 const MASK = '•'.repeat(16);
 
 export function connectView(ctx: AppContext): View {
-  const { username, password } = ctx.session;
+  const { username, password, sso } = ctx.session;
   let servers: string[] = [];
   let revealed = false;
 
@@ -84,6 +84,12 @@ export function connectView(ctx: AppContext): View {
     reveal.textContent = revealed ? 'Hide password' : 'Show password';
     reveal.setAttribute('aria-pressed', String(revealed));
   });
+  if (sso) {
+    // Signed in by a sign-in link: no password here (it was shown once, when the credential was made).
+    passwordValue.textContent = '(not shown: signed in with a link)';
+    passwordValue.setAttribute('aria-label', 'Password not shown: signed in with a link');
+    reveal.hidden = true;
+  }
   const envText = () => [
     `MEMCACHIER_SERVERS=${servers.join(',')}`,
     `MEMCACHIER_USERNAME=${username}`,

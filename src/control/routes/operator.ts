@@ -2,17 +2,19 @@
  * The operator API, `/api/operator/…` with `Authorization: Bearer <operator token>`:
  * provisioning caches (create, list, show, resize, rename, disable, enable, delete) and
  * listing nodes. Changes go to the catalog, then nodes are asked to sync at once; a resize
- * reaches each node as a new limit for the cache's store, its data kept.
+ * reaches each node as a new limit for the cache's store, its data kept. Creating a cache
+ * also makes its dashboard sign-in link (shown once; `…/rotate_sso` makes a new one).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { serversOf, type CacheRecord, type Catalog } from '../../catalog/catalog.ts';
 import { ApiError } from '../../api/errors.ts';
 import {
   CacheDetail, CacheList, CacheView, CreateCacheBody, NewCacheView, NodeList, OperatorCacheParams, ResizeCacheBody,
-  UpdateCacheBody,
+  SsoLinkView, UpdateCacheBody,
 } from '../../api/operator.ts';
 import { parseSize } from '../../shared/sizes.ts';
 import { operatorGuard } from '../auth.ts';
+import { signInLink } from '../sessions.ts';
 import type { Routes } from '../app.ts';
 import { cacheView, credentialView } from '../../api/views.ts';
 
@@ -53,8 +55,10 @@ export const operatorRoutes: Routes = (app, { catalog, nodes }) => {
       const memoryBytes = memoryFrom(request.body.memory ?? '64mb');
       if (request.body.name !== undefined) await nameFree(catalog, request.body.name);
       const { cache, credential, password } = await catalog.createCache({ name: request.body.name, memoryBytes });
+      const token = await catalog.rotateSsoToken(cache.id);
+      if (token === undefined) throw new ApiError('NO_CACHE');
       await changed();
-      return { ...cacheView(cache, await servers()), username: credential.username, password };
+      return { ...cacheView(cache, await servers()), username: credential.username, password, sso_url: signInLink(request, cache.id, token) };
     },
   );
 
@@ -87,6 +91,17 @@ export const operatorRoutes: Routes = (app, { catalog, nodes }) => {
       async (request): Promise<CacheView> => update(request.params.id, { enabled }),
     );
   }
+
+  // A new dashboard sign-in link for the cache (what a portal embeds); old links and their sessions stop at once.
+  app.post<ById>(
+    '/api/operator/caches/:id/rotate_sso',
+    { onRequest, schema: { params: OperatorCacheParams, response: { 200: SsoLinkView } } },
+    async (request): Promise<SsoLinkView> => {
+      const token = await catalog.rotateSsoToken(request.params.id);
+      if (token === undefined) throw new ApiError('NO_CACHE');
+      return { sso_url: signInLink(request, request.params.id, token) };
+    },
+  );
 
   app.delete<ById>(
     '/api/operator/caches/:id',

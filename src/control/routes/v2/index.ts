@@ -26,6 +26,7 @@ import { authOf, v2Guard, type SessionResolver } from './guard.ts';
 import { commandRoutes } from './commands.ts';
 import { credentialRoutesV2 } from './credentials.ts';
 import { infoRoutes } from './info.ts';
+import { managementRoutes } from './management.ts';
 
 export const V2_PREFIX = '/api/v2/caches/:cache_id';
 
@@ -50,6 +51,7 @@ const V2_MODULES: readonly V2Routes[] = [
   infoRoutes,
   credentialRoutesV2,
   commandRoutes,
+  managementRoutes,
 ];
 
 export interface V2PluginDeps {
