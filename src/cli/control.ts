@@ -7,6 +7,7 @@ import { openCatalog } from '../catalog/open.ts';
 import { startControlPlane } from '../control/main.ts';
 import { intOption, parse } from './args.ts';
 import { HISTORY_FLAGS, historyOptions } from './history-flags.ts';
+import { IDLE_FLAGS, idleOptions } from './idle-flags.ts';
 import { HTTPS_FLAGS, httpsOption } from './node-flags.ts';
 
 export async function runControl(argv: string[]): Promise<void> {
@@ -16,6 +17,7 @@ export async function runControl(argv: string[]): Promise<void> {
     host: { type: 'string', default: '127.0.0.1' },
     'http-port': { type: 'string' },
     ...HISTORY_FLAGS,
+    ...IDLE_FLAGS,
     ...HTTPS_FLAGS,
   });
   const host = o.host!;
@@ -24,7 +26,7 @@ export async function runControl(argv: string[]): Promise<void> {
   const https = httpsOption(o);
 
   const catalog = await openCatalog({ dataDir: o.data, databaseUrl: o['database-url'] });
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, https });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), https });
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);
   console.log(`cachier control ready: ${control.scheme}=${host}:${control.port}`);
 

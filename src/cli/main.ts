@@ -8,12 +8,12 @@ import { runStart } from './start.ts';
 
 const USAGE = `usage:
   cachier start [--data DIR | --database-url URL] [--host H] [--http-port P] [--port P] [--nodes N]
-                [--anonymous-cache ID] [--history-interval S] [--history-raw-days D]
+                [--anonymous-cache ID] [--disable-idle-days D] [--history-interval S] [--history-raw-days D]
                 [--history-hourly-days D] [--memory SIZE] [NODE LIMITS] [--https-cert F --https-key F]
   cachier node [--database-url URL | --data DIR] [--host H] [--port P] [--advertise HOST:PORT]
                [--admin-port P] [--anonymous-cache ID] [NODE LIMITS]
   cachier node --deregister [--database-url URL | --data DIR] (--advertise HOST:PORT | --host H --port P)
-  cachier control [--database-url URL | --data DIR] [--host H] [--http-port P] [--history-interval S]
+  cachier control [--database-url URL | --data DIR] [--host H] [--http-port P] [--disable-idle-days D] [--history-interval S]
                   [--history-raw-days D] [--history-hourly-days D] [--https-cert F --https-key F]
   cachier cache create [--data DIR | --database-url URL] [--memory 64mb] [--name NAME] [--json]
   cachier cache list [--data DIR | --database-url URL] [--json]

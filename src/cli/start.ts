@@ -12,6 +12,7 @@ import { LoginThrottle } from '../shared/login-throttle.ts';
 import { parseSize } from '../shared/sizes.ts';
 import { intOption, parse, UsageError } from './args.ts';
 import { HISTORY_FLAGS, historyOptions } from './history-flags.ts';
+import { IDLE_FLAGS, idleOptions } from './idle-flags.ts';
 import { HTTPS_FLAGS, httpsOption, NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
 
 export async function runStart(argv: string[]): Promise<void> {
@@ -24,6 +25,7 @@ export async function runStart(argv: string[]): Promise<void> {
     nodes: { type: 'string' },
     'anonymous-cache': { type: 'string' },
     ...HISTORY_FLAGS,
+    ...IDLE_FLAGS,
     ...NODE_FLAGS,
     ...HTTPS_FLAGS,
     memory: { type: 'string', default: '64mb' },
@@ -74,7 +76,7 @@ export async function runStart(argv: string[]): Promise<void> {
   }
   // Every node has registered: bring all of them to the same view of the cluster.
   await Promise.all(nodes.map((n) => n.sync.syncNow()));
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, https });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), https });
 
   for (const line of first) console.log(line);
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);

@@ -7,6 +7,7 @@ import type { LoginThrottle } from '../shared/login-throttle.ts';
 import { buildApp } from './app.ts';
 import { NodeClient } from './node-client.ts';
 import { DEFAULT_RETENTION, HistorySampler } from './sampler.ts';
+import { IdleWatcher } from './idle.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -26,6 +27,8 @@ export interface ControlPlaneOptions {
   readonly https?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Throttles failed Basic logins; a fresh one by default. */
   readonly loginThrottle?: LoginThrottle;
+  /** Disable caches without memcache traffic for this many days (idle.ts); default never. */
+  readonly disableIdleDays?: number;
 }
 
 export interface ControlPlane {
@@ -47,6 +50,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     catalog: opts.catalog, nodes, retention,
     intervalMs: Math.max(1, opts.historyIntervalSeconds) * 1000,
     onError: (e) => console.error('cachier history sampler:', (e as Error).message),
+    idle: IdleWatcher.fromDays({ catalog: opts.catalog, nodes, days: opts.disableIdleDays }),
   });
   const app = buildApp({ catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle });
   await app.listen({ host: opts.host, port: opts.port });

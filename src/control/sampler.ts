@@ -7,9 +7,13 @@
  * Several control planes may share one catalog. They do not coordinate: rounds start on
  * multiples of the interval, and the catalog keeps one sample per (cache, server, interval
  * slot), atomically, so N planes together still write exactly one sample per interval.
+ *
+ * Each round's stats also go to the idle watcher (idle.ts): it records which caches had
+ * memcache traffic and, with --disable-idle-days, disables those idle too long.
  */
 import type { Catalog, HistorySample, RetentionPolicy } from '../catalog/catalog.ts';
 import type { NodeClient } from './node-client.ts';
+import type { CacheRound, IdleWatcher } from './idle.ts';
 
 const DAY_MS = 86_400_000;
 export const DEFAULT_RETENTION: RetentionPolicy = { rawMs: 7 * DAY_MS, hourlyMs: 90 * DAY_MS };
@@ -24,6 +28,8 @@ export interface SamplerOptions {
   readonly now?: () => number;
   /** Unexpected failures of a round (a node not answering is not one). */
   readonly onError?: (error: unknown) => void;
+  /** Shown each round's stats: records memcache traffic, disables idle caches (idle.ts). */
+  readonly idle?: IdleWatcher;
 }
 
 export class HistorySampler {
@@ -82,14 +88,17 @@ export class HistorySampler {
   async sampleOnce(now = this.now()): Promise<HistorySample[]> {
     const { catalog, nodes: client, intervalMs } = this.opts;
     const [caches, nodes] = await Promise.all([catalog.listCaches(), catalog.listNodes()]);
+    const round: CacheRound[] = [];
     const perCache = await Promise.all(
       caches.filter((c) => c.enabled).map(async (cache) => {
-        const { ok } = await client.stats(cache.id, nodes);
+        const { ok, failed } = await client.stats(cache.id, nodes);
+        round.push({ cacheId: cache.id, stats: ok, incomplete: failed.length > 0 });
         const samples = [...ok].map(([server, stats]): HistorySample => ({ cacheId: cache.id, server, timestamp: now, stats }));
         if (samples.length) await catalog.addHistory(samples, intervalMs);
         return samples;
       }),
     );
+    await this.opts.idle?.observe(now, round);
     return perCache.flat();
   }
 
