@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { STAT_NAMES } from '../src/shared/stat-names.ts';
-import { ITEM_OVERHEAD } from '../src/store/tenant-store.ts';
+import { ITEM_OVERHEAD } from '../src/store/item-cost.ts';
 import { NOT_AUTHORIZED, parseTextStats, startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
 import { PROMPTLY_MS } from './support/wait.ts';
 

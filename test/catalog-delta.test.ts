@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_CREDENTIALS_PER_CACHE, type Catalog, type CatalogChanges } from '../src/catalog/catalog.ts';
 import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts';
-import { createCacheNode, type CacheNode } from '../src/node/cache-node.ts';
+import { createCacheNode, type ListeningCacheNode } from '../src/node/cache-node.ts';
 import { RawClient } from './support/raw-client.ts';
 import { PROMPTLY_MS } from './support/wait.ts';
 
@@ -43,7 +43,7 @@ let dir: string;
 let nodeCatalog: SqliteCatalog;
 /** Another connection to the same file, as the CLI or a control plane would have. */
 let admin: SqliteCatalog;
-let node: CacheNode;
+let node: ListeningCacheNode;
 const caches: { id: number; username: string; password: string }[] = [];
 const clients: RawClient[] = [];
 
@@ -56,7 +56,7 @@ before(async () => {
     for (let j = 1; j < MAX_CREDENTIALS_PER_CACHE; j++) await admin.createCredential(cache.id);
   }
   nodeCatalog = openSqliteCatalog(dir);
-  node = await createCacheNode({ catalog: spied(nodeCatalog), host: '127.0.0.1', port: 0 });
+  node = await createCacheNode({ catalog: spied(nodeCatalog) }).listen({ host: '127.0.0.1', port: 0 });
 });
 
 after(async () => {

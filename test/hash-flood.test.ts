@@ -3,7 +3,7 @@
 // cache is served meanwhile. Functional checks and chain lengths only: no timings.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ArenaTenantStore } from '../src/store/arena/arena-store.ts';
+import type { ArenaStore } from '../src/store/arena/arena-engine.ts';
 import { fnvCollisions, fnvHash } from '../src/store/testing/unkeyed-hash.ts';
 import { startTestNode, type TestNode } from './support/test-node.ts';
 
@@ -31,9 +31,9 @@ test('keys colliding under the old hash stay in short chains; other caches are s
   assert.equal(await b.text('get mine\r\n', 'END\r\n'), 'VALUE mine 0 2\r\nok\r\nEND\r\n');
   assert.equal(await a.readUntil((x) => x.toString('latin1').endsWith('STORED\r\n'), 10_000).then(String), 'STORED\r\n');
 
-  const store = t.node.tenants.get(cacheA.id)!.store as ArenaTenantStore;
+  const store = t.node.tenants.get(cacheA.id)!.store as ArenaStore;
   assert.equal(store.items, keys.length + 1);
-  const stats = store.indexStats();
+  const stats = store.engine.indexStats();
   assert.ok(stats.maxChain <= 12, `longest chain ${stats.maxChain}`);
   assert.equal(stats.rekeys, 0);
 

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestNode, type TestNode } from './support/test-node.ts';
-import { fuzzSeed } from './fuzz/fuzz-seed.ts';
+import { fuzzSeed } from '../src/shared/testing/seeded-random.ts';
 import { runIsolationModel } from './fuzz/isolation-model.ts';
 
 const seed = fuzzSeed();

@@ -7,8 +7,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts';
-import { createCacheNode, type CacheNode, type CacheNodeOptions } from '../src/node/cache-node.ts';
-import { DEFAULT_LIMITS } from '../src/protocol/command.ts';
+import { createCacheNode, type ListeningCacheNode } from '../src/node/cache-node.ts';
+import type { NodeLimits } from '../src/node/limits.ts';
 import { binRequest, RawClient, saslPlain, setExtras } from './support/raw-client.ts';
 
 interface Cache {
@@ -18,7 +18,7 @@ interface Cache {
 }
 
 interface Harness {
-  node: CacheNode;
+  node: ListeningCacheNode;
   catalog: SqliteCatalog;
   createCache(): Promise<Cache>;
   connect(): Promise<RawClient>;
@@ -31,10 +31,10 @@ after(async () => {
   for (const f of cleanups) await f();
 });
 
-async function startNode(opts: Partial<CacheNodeOptions> = {}): Promise<Harness> {
+async function startNode(limits: Partial<NodeLimits> = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'cachier-limits-'));
   const catalog = openSqliteCatalog(dir);
-  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, ...opts });
+  const node = await createCacheNode({ catalog, limits }).listen({ host: '127.0.0.1', port: 0 });
   const clients: RawClient[] = [];
   let closed = false;
   const h: Harness = {
@@ -123,7 +123,7 @@ test('in anonymous mode, past --max-connections a new connection gets SERVER_ERR
   const dir = mkdtempSync(join(tmpdir(), 'cachier-limits-'));
   const catalog = openSqliteCatalog(dir);
   const anon = (await catalog.createCache({ memoryBytes: 64 << 20 })).cache.id;
-  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, anonymousCacheId: anon, maxConnections: 2 });
+  const node = await createCacheNode({ catalog, anonymousCacheId: anon, limits: { maxConnections: 2 } }).listen({ host: '127.0.0.1', port: 0 });
   cleanups.push(async () => {
     await node.close();
     await catalog.close();
@@ -169,7 +169,7 @@ test('an anonymous-cache node applies the per-cache limit to unauthenticated con
   const dir = mkdtempSync(join(tmpdir(), 'cachier-limits-'));
   const catalog = openSqliteCatalog(dir);
   const anon = (await catalog.createCache({ memoryBytes: 64 << 20 })).cache.id;
-  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, anonymousCacheId: anon, maxCacheConnections: 1 });
+  const node = await createCacheNode({ catalog, anonymousCacheId: anon, limits: { maxCacheConnections: 1 } }).listen({ host: '127.0.0.1', port: 0 });
   cleanups.push(async () => {
     await node.close();
     await catalog.close();
@@ -206,9 +206,9 @@ test('--idle-timeout closes connections with no traffic; active ones stay open',
 
 test('the idle timeout is off by default', async () => {
   const h = await startNode();
-  assert.equal(h.node.nodeLimits.idleTimeoutMs, 0);
-  assert.equal(h.node.nodeLimits.maxConnections, 4096);
-  assert.equal(h.node.nodeLimits.maxCacheConnections, 1024);
+  assert.equal(h.node.limits.idleTimeoutMs, 0);
+  assert.equal(h.node.limits.maxConnections, 4096);
+  assert.equal(h.node.limits.maxCacheConnections, 1024);
   const cache = await h.createCache();
   const c = await h.login(cache);
   await sleep(1500);
@@ -218,7 +218,7 @@ test('the idle timeout is off by default', async () => {
 });
 
 test('--max-item-size applies to ASCII, meta and binary sets, and the connection stays usable', async () => {
-  const h = await startNode({ limits: { ...DEFAULT_LIMITS, maxItemSize: 4096 } });
+  const h = await startNode({ maxItemSize: 4096 });
   const cache = await h.createCache();
   const c = await h.login(cache);
   const big = 'x'.repeat(4300);

@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts';
-import { createCacheNode, type CacheNode } from '../src/node/cache-node.ts';
+import { createCacheNode, type ListeningCacheNode } from '../src/node/cache-node.ts';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, sourceKey } from '../src/shared/login-throttle.ts';
 import { basic, startTestCluster } from './support/control.ts';
 
@@ -100,7 +100,7 @@ after(async () => {
 });
 
 interface NodeHarness {
-  node: CacheNode;
+  node: ListeningCacheNode;
   catalog: SqliteCatalog;
   cache: { username: string; password: string };
 }
@@ -108,7 +108,7 @@ interface NodeHarness {
 async function startNode(throttle: LoginThrottle): Promise<NodeHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'cachier-throttle-'));
   const catalog = openSqliteCatalog(dir);
-  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, loginThrottle: throttle });
+  const node = await createCacheNode({ catalog, loginThrottle: throttle }).listen({ host: '127.0.0.1', port: 0 });
   const { credential, password } = await catalog.createCache({ memoryBytes: 16 << 20 });
   await node.sync.syncNow();
   cleanups.push(async () => {

@@ -2,8 +2,7 @@
 // serves a well-formed client right after each case.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fuzzSeed } from './fuzz/fuzz-seed.ts';
-import { seededBytes, seededRandom } from './support/random.ts';
+import { fuzzSeed, seededBytes, seededRandom } from '../src/shared/testing/seeded-random.ts';
 import { binRequest, saslPlain } from './support/raw-client.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 import { PROMPTLY_MS } from './support/wait.ts';

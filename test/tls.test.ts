@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts';
-import { createCacheNode, type CacheNode, type CacheNodeOptions } from '../src/node/cache-node.ts';
+import { createCacheNode, type ListeningCacheNode } from '../src/node/cache-node.ts';
+import type { NodeLimits } from '../src/node/limits.ts';
 import { startCluster } from './support/cluster.ts';
 import { startTestCluster } from './support/control.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
@@ -41,10 +42,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startTlsNode(opts: Partial<CacheNodeOptions> = {}): Promise<{ node: CacheNode; catalog: SqliteCatalog; username: string; password: string }> {
+async function startTlsNode(limits: Partial<NodeLimits> = {}): Promise<{ node: ListeningCacheNode; catalog: SqliteCatalog; username: string; password: string }> {
   const data = mkdtempSync(join(tmpdir(), 'cachier-tls-node-'));
   const catalog = openSqliteCatalog(data);
-  const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0, tls: { cert, key }, ...opts });
+  const node = await createCacheNode({ catalog, limits }).listen({ host: '127.0.0.1', port: 0, tls: { cert, key } });
   const { credential, password } = await catalog.createCache({ memoryBytes: 16 << 20 });
   await node.sync.syncNow();
   cleanups.push(async () => {

@@ -9,11 +9,11 @@
  * (steadier than wall time on a shared machine); the median of 5 runs.
  *
  * Then what it costs a store: ns per get (hit) and per set (replace) of an
- * ArenaTenantStore over 100,000 14-byte keys, the old hash injected against the keyed
+ * ArenaStore over 100,000 14-byte keys, the old hash injected against the keyed
  * default, in alternating 100 ms slices within one process, so both see the same noise
  * from the rest of the machine; medians of 15 slices each.
  */
-import { ArenaTenantStore } from '../../src/store/arena/arena-store.ts';
+import { createArenaStore } from '../../src/store/arena/arena-engine.ts';
 import { halfSipHash13, keyedHash, type KeyHash } from '../../src/store/arena/keyed-hash.ts';
 import { fnvHash } from '../../src/store/testing/unkeyed-hash.ts';
 
@@ -116,10 +116,10 @@ const STORE_KEYS = 100_000;
 const storeKeys = Array.from({ length: STORE_KEYS }, (_, i) => Buffer.from(`key:${String((i * 7919) % STORE_KEYS).padStart(10, '0')}`));
 const value = Buffer.alloc(100, 0x76);
 const stores = [
-  { name: 'store, fnv1a+fmix32 (old)', store: new ArenaTenantStore({ limit: 1 << 30, maxItemSize: 1 << 20, hash: fnvHash }) },
-  { name: 'store, halfsiphash-1-3', store: new ArenaTenantStore({ limit: 1 << 30, maxItemSize: 1 << 20 }) },
+  { name: 'store, fnv1a+fmix32 (old)', store: createArenaStore({ limit: 1 << 30, maxItemSize: 1 << 20, hash: fnvHash }) },
+  { name: 'store, halfsiphash-1-3', store: createArenaStore({ limit: 1 << 30, maxItemSize: 1 << 20 }) },
 ].map((x) => ({ ...x, get: [] as number[], set: [] as number[] }));
-for (const { store } of stores) for (const k of storeKeys) store.store('set', k, value, 0, 0, NOW);
+for (const { store } of stores) for (const k of storeKeys) store.store({ mode: 'set', key: k, value, flags: 0, exptime: 0 }, NOW);
 
 /** CPU ns per op of `op` over the keys in order for one slice. */
 function slice(op: (k: Buffer) => void): number {
@@ -137,7 +137,7 @@ const getOps = stores.map(({ store }) => (k: Buffer) => {
   if (store.get(k, NOW) === null) throw new Error('miss');
 });
 const setOps = stores.map(({ store }) => (k: Buffer) => {
-  store.store('set', k, value, 0, 0, NOW);
+  store.store({ mode: 'set', key: k, value, flags: 0, exptime: 0 }, NOW);
 });
 for (let r = 0; r < 16; r++) {
   stores.forEach((x, j) => {

@@ -1,10 +1,10 @@
 /**
- * Memory and speed of the two TenantStore implementations: 1,000,000 items of 100-byte
- * values under keys like `key:0000001`, the shape memcached's own per-item numbers are
- * usually quoted for. Each store runs in a child process of its own, so one's freed
+ * Memory and speed of the store over each engine (the arena a node runs, the Map engine
+ * of the tests): 1,000,000 items of 100-byte values under keys like `key:0000001`, the
+ * shape memcached's own per-item numbers are usually quoted for. Each store runs in a child process of its own, so one's freed
  * memory cannot flatter the other's RSS.
  *
- *   node --expose-gc --import tsx bench/store/set-get.bench.ts [--items=N] [--store=memory|arena]
+ *   node --expose-gc --import tsx bench/store/set-get.bench.ts [--items=N] [--store=map|arena]
  *
  * Reports per store: RSS growth per item and V8 heap growth per item (both after gc,
  * over a baseline taken after the harness's own allocations), sets/s (1M fresh keys),
@@ -13,13 +13,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { MemoryTenantStore } from '../../src/store/tenant-store.ts';
-import { ArenaTenantStore } from '../../src/store/arena/arena-store.ts';
-import type { TenantStore } from '../../src/store/store-api.ts';
+import { createArenaStore } from '../../src/store/arena/arena-engine.ts';
+import { createMapStore } from '../../src/store/testing/map-engine.ts';
+import type { TenantStore } from '../../src/store/tenant-store.ts';
 
 const NOW = 1_700_000_000;
 const VALUE_SIZE = 100;
-const STORES = ['memory', 'arena'] as const;
+const STORES = ['map', 'arena'] as const;
 type StoreName = (typeof STORES)[number];
 
 interface Result {
@@ -57,7 +57,7 @@ function cpuSince(start: NodeJS.CpuUsage): number {
 function makeStore(name: StoreName): TenantStore {
   let cas = 0;
   const options = { limit: 2 * 1024 * 1024 * 1024, maxItemSize: 1024 * 1024, nextCas: () => ++cas };
-  return name === 'memory' ? new MemoryTenantStore(options) : new ArenaTenantStore(options);
+  return name === 'map' ? createMapStore(options) : createArenaStore(options);
 }
 
 /** Writes `key:NNNNNNN` into buf (11 bytes) without allocating. */
@@ -88,7 +88,7 @@ function measure(name: StoreName, items: number): Result {
   for (let i = 0; i < items; i++) {
     writeKey(key, i + 1);
     // A fresh value per set, as the wire parser hands over (the Map store keeps it).
-    store.store('set', key, Buffer.from(template), 0, 0, NOW);
+    store.store({ mode: 'set', key, value: Buffer.from(template), flags: 0, exptime: 0 }, NOW);
   }
   const setNs = Number(process.hrtime.bigint() - t0);
   const setCpuUs = cpuSince(cpu0);

@@ -5,7 +5,6 @@
  * so a missing file is a usage error at start-up.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/command.ts';
 import { DEFAULT_NODE_LIMITS, type NodeLimits } from '../node/limits.ts';
 import type { TlsFiles } from '../node/cache-node.ts';
 import { IO_MODES, isIoMode, type IoMode } from '../node/io/native-addon.ts';
@@ -34,8 +33,8 @@ export const HTTPS_FLAGS = {
 
 type FlagValues<F> = { readonly [K in keyof F]?: string };
 
-export interface NodeFlagOptions extends NodeLimits {
-  readonly limits: ProtocolLimits;
+export interface NodeFlagOptions {
+  readonly limits: NodeLimits;
   readonly tls: TlsFiles | undefined;
   readonly io: IoMode | undefined;
 }
@@ -44,8 +43,9 @@ const MIN_ITEM_SIZE = 1024;
 const MAX_ITEM_SIZE = 128 * 1024 * 1024;
 
 export function nodeFlagOptions(o: FlagValues<typeof NODE_FLAGS>): NodeFlagOptions {
-  const maxItemSize = sizeOption(o['max-item-size'], 'max-item-size', DEFAULT_LIMITS.maxItemSize, MIN_ITEM_SIZE, MAX_ITEM_SIZE);
-  return {
+  const limits: NodeLimits = {
+    ...DEFAULT_NODE_LIMITS,
+    maxItemSize: sizeOption(o['max-item-size'], 'max-item-size', DEFAULT_NODE_LIMITS.maxItemSize, MIN_ITEM_SIZE, MAX_ITEM_SIZE),
     authTimeoutMs: intOption(o['auth-timeout'], 'auth-timeout', DEFAULT_NODE_LIMITS.authTimeoutMs / 1000, 1, 3600) * 1000,
     idleTimeoutMs: intOption(o['idle-timeout'], 'idle-timeout', 0, 0, 30 * 86400) * 1000,
     maxConnections: intOption(o['max-connections'], 'max-connections', DEFAULT_NODE_LIMITS.maxConnections, 1, 1_000_000),
@@ -60,11 +60,8 @@ export function nodeFlagOptions(o: FlagValues<typeof NODE_FLAGS>): NodeFlagOptio
     ),
     replyQueueBytes: sizeOption(o['max-reply-queue'], 'max-reply-queue', DEFAULT_NODE_LIMITS.replyQueueBytes, 1024, 2 ** 31),
     receiveBufferBytes: sizeOption(o['max-receive-buffer'], 'max-receive-buffer', DEFAULT_NODE_LIMITS.receiveBufferBytes, 1024 * 1024, 2 ** 40),
-    closingGraceMs: DEFAULT_NODE_LIMITS.closingGraceMs,
-    limits: { ...DEFAULT_LIMITS, maxItemSize },
-    tls: pemPair(o['tls-cert'], o['tls-key'], 'tls'),
-    io: ioOption(o.io),
   };
+  return { limits, tls: pemPair(o['tls-cert'], o['tls-key'], 'tls'), io: ioOption(o.io) };
 }
 
 /** --io auto|native|stream: how the memcache port does socket I/O (see src/node/io/). */

@@ -63,9 +63,9 @@ export async function runNode(argv: string[]): Promise<void> {
     throw new UsageError(`--anonymous-cache ${anonymousCacheId}: no such cache`);
   }
 
-  const node = await createCacheNode({
-    catalog, host, port, advertise: address, adminPort, anonymousCacheId, ...nodeOptions, register: false,
-  });
+  const { limits, tls, io } = nodeOptions;
+  const node = await createCacheNode({ catalog, limits, anonymousCacheId })
+    .listen({ host, port, advertise: address, adminPort, tls, io, register: false });
   // The admin endpoint is reached where clients reach the node, on its own port.
   const adminPortBound = node.adminAddress.slice(node.adminAddress.lastIndexOf(':') + 1);
   const adminAddress = `${splitHostPort(address, 'advertise').host}:${adminPortBound}`;

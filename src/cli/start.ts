@@ -6,7 +6,7 @@
  */
 import { serversOf } from '../catalog/catalog.ts';
 import { openCatalog } from '../catalog/open.ts';
-import { createCacheNode, type CacheNode } from '../node/cache-node.ts';
+import { createCacheNode, type ListeningCacheNode } from '../node/cache-node.ts';
 import { startControlPlane } from '../control/main.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
 import { parseSize } from '../shared/sizes.ts';
@@ -58,11 +58,12 @@ export async function runStart(argv: string[]): Promise<void> {
     for (const n of await catalog.listNodes()) if (!addresses.includes(n.address)) await catalog.removeNode(n.address);
   }
 
-  const nodes: CacheNode[] = [];
+  const nodes: ListeningCacheNode[] = [];
   // One throttle for all nodes of this process: N nodes must not mean N times the guesses.
   const loginThrottle = new LoginThrottle();
+  const { limits, tls, io } = nodeOptions;
   for (let i = 0; i < nodeCount; i++) {
-    nodes.push(await createCacheNode({ catalog, host, port: port + i, anonymousCacheId, ...nodeOptions, loginThrottle }));
+    nodes.push(await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle }).listen({ host, port: port + i, tls, io }));
   }
   let first: string[] = [];
   if ((await catalog.listCaches()).length === 0) {

@@ -61,7 +61,7 @@ export function createAdminServer(opts: AdminOptions): Server {
     const now = Math.floor(Date.now() / 1000);
     if (m[2] === 'stats' && req.method === 'GET') return send(res, 200, opts.tenants.stats(tenant, now));
     if (m[2] === 'flush' && req.method === 'POST') {
-      tenant.store.flush(0, now);
+      tenant.store.flushAll({ delay: 0 }, now);
       return send(res, 200, { ok: true });
     }
     if (m[2] === 'reset_stats' && req.method === 'POST') {

@@ -1,7 +1,10 @@
 /**
- * A cache node assembled from its parts: tenants fed by the catalog, a memcache listener
- * whose connections are Sessions, and the admin endpoint. `createCacheNode` builds and
- * listens; it never reads argv or env, so tests run nodes in-process.
+ * A cache node assembled from its parts: tenants fed by the catalog, Sessions for its
+ * memcache connections, and the admin endpoint. Built, then listening, as the control
+ * plane's buildApp: `createCacheNode` wires the parts and opens nothing, so a test can
+ * read the catalog (`sync.syncNow()`) and drive connections in-process (`accept`);
+ * `listen()` opens the ports, registers the node and follows the catalog. It never reads
+ * argv or env.
  *
  * The memcache listener is plain TCP on the native socket loop (io/native-listener.ts)
  * where it is available, else a net.Server; or TLS when given a certificate: Sessions see
@@ -15,8 +18,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Catalog } from '../catalog/catalog.ts';
-import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/command.ts';
-import { ArenaTenantStore } from '../store/arena/arena-store.ts';
+import { createArenaStore } from '../store/arena/arena-engine.ts';
 import { ERRORS } from '../shared/errors.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
 import { createAdminServer } from './admin.ts';
@@ -39,20 +41,25 @@ export interface TlsFiles {
   readonly key: string | Buffer;
 }
 
-export interface CacheNodeOptions extends Partial<NodeLimits> {
+export interface CacheNodeOptions {
   readonly catalog: Catalog;
+  /** Request sizes and connection limits (limits.ts); the defaults for any left out. */
+  readonly limits?: Partial<NodeLimits>;
+  readonly anonymousCacheId?: number;
+  /** Failed-login throttle; share one between nodes of one process. A fresh one by default. */
+  readonly loginThrottle?: LoginThrottle;
+}
+
+export interface ListenOptions {
   readonly host: string;
   /** Memcache port; 0 picks a free one. */
   readonly port: number;
   /** Address clients are told to use (stats key); defaults to host:port. */
   readonly advertise?: string;
+  /** The admin endpoint's port; 0 (default) picks a free one. */
   readonly adminPort?: number;
-  readonly anonymousCacheId?: number;
-  readonly limits?: ProtocolLimits;
   /** Serve the memcache port over TLS. */
   readonly tls?: TlsFiles;
-  /** Failed-login throttle; share one between nodes of one process. A fresh one by default. */
-  readonly loginThrottle?: LoginThrottle;
   /** Register in the catalog's node list (off for nodes that a caller registers itself). */
   readonly register?: boolean;
   /** Socket I/O for the plain-TCP port (io/native-addon.ts); CACHIER_IO, else `auto`. TLS always uses Node's. */
@@ -60,19 +67,26 @@ export interface CacheNodeOptions extends Partial<NodeLimits> {
 }
 
 export interface CacheNode {
-  /** host:port clients use, the key of this node in stats. */
-  readonly address: string;
-  readonly adminAddress: string;
-  readonly port: number;
   readonly tenants: Tenants;
   readonly sync: CatalogSync;
   /** The limits in force (the defaults with the options over them). */
-  readonly nodeLimits: NodeLimits;
+  readonly limits: NodeLimits;
   /** Open memcache connections. */
   readonly connectionCount: number;
   /** Of those, connections that have not logged in yet. */
   readonly waitingCount: number;
+  /** Serves one client connection, as the listener does each one it accepts. */
+  accept(conn: Connection): void;
+  /** Opens the memcache port and the admin endpoint, registers the node, and follows the catalog. */
+  listen(options: ListenOptions): Promise<ListeningCacheNode>;
   close(): Promise<void>;
+}
+
+export interface ListeningCacheNode extends CacheNode {
+  /** host:port clients use, the key of this node in stats. */
+  readonly address: string;
+  readonly port: number;
+  readonly adminAddress: string;
 }
 
 /** Connections over the limit still being told so; beyond this many more, new ones are dropped unanswered. */
@@ -105,96 +119,110 @@ const peerKey = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
 
 const TOO_MANY_CONNECTIONS = Buffer.from(`${ERRORS.TOO_MANY_CONNECTIONS.text}\r\n`, 'latin1');
 
-export async function createCacheNode(opts: CacheNodeOptions): Promise<CacheNode> {
-  const limits = opts.limits ?? DEFAULT_LIMITS;
-  const connLimits = nodeLimits(opts);
+export function createCacheNode(opts: CacheNodeOptions): CacheNode {
+  const limits = nodeLimits(opts.limits ?? {});
   // Each cache's store counts its own CAS values: a shared counter would leak other tenants' writes.
-  const tenants = new Tenants((limit) => new ArenaTenantStore({ limit, maxItemSize: limits.maxItemSize }), connLimits.receiveBufferBytes);
+  const tenants = new Tenants((limit) => createArenaStore({ limit, maxItemSize: limits.maxItemSize }), limits.receiveBufferBytes);
   const sync = new CatalogSync(opts.catalog, tenants);
-
   const sessions = new Set<Session>();
-  const addon = opts.tls ? undefined : socketLoopAddon(opts.io);
-  const node: NodeInfo = { version: NODE_VERSION, startedAt: Math.floor(Date.now() / 1000), limits, io: addon ? 'native' : 'stream' };
-  const slots = new ConnectionSlots(connLimits);
+  // `io` says what the memcache port runs on, once it listens.
+  const info: { -readonly [K in keyof NodeInfo]: NodeInfo[K] } = {
+    version: NODE_VERSION, startedAt: Math.floor(Date.now() / 1000), limits, io: 'stream',
+  };
+  const slots = new ConnectionSlots(limits);
   const throttle = opts.loginThrottle ?? new LoginThrottle();
   const onError = (e: unknown) => console.error('cachier node: connection closed after an internal error:', e instanceof Error ? e.stack : e);
   let refusing = 0;
-  const onConnection = (conn: Connection) => {
-    if (opts.anonymousCacheId !== undefined && slots.size >= connLimits.maxConnections) {
+  const accept = (conn: Connection) => {
+    if (opts.anonymousCacheId !== undefined && slots.size >= limits.maxConnections) {
       if (refusing >= REFUSING_SLACK) return conn.destroy();
       refusing++;
       return refuseConnection(conn, () => refusing--);
     }
     const s = new Session(conn, {
-      tenants, node, limits, nodeLimits: connLimits, throttle, slots,
+      tenants, node: info, limits, throttle, slots,
       anonymousCacheId: opts.anonymousCacheId,
       onError,
       onClose: (x) => sessions.delete(x),
     });
     sessions.add(s);
   };
+
   let server: Server | undefined;
   let native: NativeListener | undefined;
-  let port: number;
-  if (addon) {
-    native = new NativeListener(addon, opts.host, opts.port, onConnection, onError);
-    port = native.port;
-  } else {
-    const onSocket = (socket: Socket) => onConnection(new StreamConnection(socket));
-    if (opts.tls) {
-      const handshakes = new Map<string, Handshake>();
-      server = createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true, handshakeTimeout: connLimits.authTimeoutMs }, (socket) => {
-        handshakes.get(peerKey(socket))?.done();
-        onSocket(socket);
-      });
-      // Before its handshake a TLS connection is no Session yet, but it waits all the same:
-      // it takes a waiting slot (so a flood of silent connections is displaced like any
-      // other) and is dropped at the auth timeout, which Node's handshake timer does not
-      // do for a client that never sends its hello.
-      server.on('connection', (raw: Socket) => {
-        const key = peerKey(raw);
-        const h = new Handshake(raw, () => {
-          handshakes.delete(key);
-          slots.release(h);
-        }, connLimits.authTimeoutMs);
-        handshakes.set(key, h);
-        slots.wait(h, raw.remoteAddress ?? '');
-      });
-    } else {
-      server = createServer({ noDelay: true }, onSocket);
-    }
-    server.maxConnections = connLimits.maxConnections + REFUSING_SLACK;
-    port = await listen(server, opts.host, opts.port);
-  }
-  const admin = createAdminServer({ tenants, secret: await sync.trackClusterSecret(), sync: () => sync.syncNow() });
+  let admin: HttpServer | undefined;
+  let sweep: NodeJS.Timeout | undefined;
 
-  const adminPort = await listen(admin, opts.host, opts.adminPort ?? 0);
-  const address = opts.advertise ?? `${opts.host}:${port}`;
-  const adminAddress = `${opts.host}:${adminPort}`;
-  if (opts.register !== false) await opts.catalog.registerNode(address, adminAddress);
-  await sync.start();
-  // One timer for every connection's idle and closing deadlines.
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const s of sessions) s.sweep(now);
-  }, SWEEP_INTERVAL_MS).unref();
-
-  return {
-    address, adminAddress, port, tenants, sync, nodeLimits: connLimits,
+  const node: CacheNode = {
+    tenants, sync, limits, accept,
     get connectionCount() {
       return sessions.size;
     },
     get waitingCount() {
       return slots.waiting;
     },
+    async listen(where) {
+      const addon = where.tls ? undefined : socketLoopAddon(where.io);
+      info.io = addon ? 'native' : 'stream';
+      let port: number;
+      if (addon) {
+        native = new NativeListener(addon, where.host, where.port, accept, onError);
+        port = native.port;
+      } else {
+        server = where.tls ? tlsServer(where.tls, limits, slots, accept) : createServer({ noDelay: true }, (socket) => accept(new StreamConnection(socket)));
+        server.maxConnections = limits.maxConnections + REFUSING_SLACK;
+        port = await listenOn(server, where.host, where.port);
+      }
+      admin = createAdminServer({ tenants, secret: await sync.trackClusterSecret(), sync: () => sync.syncNow() });
+      const adminPort = await listenOn(admin, where.host, where.adminPort ?? 0);
+      const address = where.advertise ?? `${where.host}:${port}`;
+      const adminAddress = `${where.host}:${adminPort}`;
+      if (where.register !== false) await opts.catalog.registerNode(address, adminAddress);
+      await sync.start();
+      // One timer for every connection's idle and closing deadlines.
+      sweep = setInterval(() => {
+        const now = Date.now();
+        for (const s of sessions) s.sweep(now);
+      }, SWEEP_INTERVAL_MS).unref();
+      return Object.defineProperties(node, {
+        address: { value: address, enumerable: true },
+        port: { value: port, enumerable: true },
+        adminAddress: { value: adminAddress, enumerable: true },
+      }) as ListeningCacheNode;
+    },
     async close() {
-      clearInterval(sweep);
+      if (sweep) clearInterval(sweep);
       sync.stop();
       for (const s of sessions) s.close('node stopping');
       native?.close();
-      await Promise.all([server ? closeServer(server) : undefined, closeServer(admin)]);
+      await Promise.all([server ? closeServer(server) : undefined, admin ? closeServer(admin) : undefined]);
     },
   };
+  return node;
+}
+
+/**
+ * The memcache port over TLS. Before its handshake a TLS connection is no Session yet, but
+ * it waits all the same: it takes a waiting slot (so a flood of silent connections is
+ * displaced like any other) and is dropped at the auth timeout, which Node's handshake
+ * timer does not do for a client that never sends its hello.
+ */
+function tlsServer(tls: TlsFiles, limits: NodeLimits, slots: ConnectionSlots, accept: (conn: Connection) => void): Server {
+  const handshakes = new Map<string, Handshake>();
+  const server = createTlsServer({ cert: tls.cert, key: tls.key, noDelay: true, handshakeTimeout: limits.authTimeoutMs }, (socket) => {
+    handshakes.get(peerKey(socket))?.done();
+    accept(new StreamConnection(socket));
+  });
+  server.on('connection', (raw: Socket) => {
+    const key = peerKey(raw);
+    const h = new Handshake(raw, () => {
+      handshakes.delete(key);
+      slots.release(h);
+    }, limits.authTimeoutMs);
+    handshakes.set(key, h);
+    slots.wait(h, raw.remoteAddress ?? '');
+  });
+  return server;
 }
 
 /** Past the node's limit: one text line (the protocol is not known yet), then close. */
@@ -209,7 +237,7 @@ function refuseConnection(conn: Connection, onClosed: () => void): void {
   conn.end();
 }
 
-function listen(server: Server | HttpServer, host: string, port: number): Promise<number> {
+function listenOn(server: Server | HttpServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -2,6 +2,7 @@
 // waiting pool or a source's share is full. Black-box floods are in test/connection-slots.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRandom } from '../shared/testing/seeded-random.ts';
 import { ConnectionSlots } from './connection-slots.ts';
 
 class Conn {
@@ -12,22 +13,11 @@ class Conn {
   }
 }
 
-/** mulberry32: a small seeded PRNG, so a failure replays. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 
 test(`a full source share displaces one of its own silent waiters, never another source's (seed ${SEED})`, () => {
-  const slots = new ConnectionSlots({ maxConnections: 10, maxPendingConnections: 100, maxPendingPerSource: 4 }, seeded(SEED));
+  const slots = new ConnectionSlots({ maxConnections: 10, maxPendingConnections: 100, maxPendingPerSource: 4 }, seededRandom(SEED));
   const other = new Conn('other');
   slots.wait(other, '10.0.0.2');
   const mine = Array.from({ length: 4 }, (_, i) => new Conn(`a${i}`));
@@ -43,7 +33,7 @@ test(`a full source share displaces one of its own silent waiters, never another
 });
 
 test(`a churning flood from many addresses leaves a waiter that has spoken alone, and hits a silent one at random (seed ${SEED})`, () => {
-  const random = seeded(SEED);
+  const random = seededRandom(SEED);
   const slots = new ConnectionSlots({ maxConnections: 10, maxPendingConnections: 64, maxPendingPerSource: 64 }, random);
   const binaryClient = new Conn('binary client, asked for the SASL mechanisms');
   slots.wait(binaryClient, '192.0.2.1');
@@ -83,7 +73,7 @@ test('logged-in slots are never taken by waiters; logins past them are refused; 
 });
 
 test('when every waiter has spoken, the pool still makes room', () => {
-  const slots = new ConnectionSlots({ maxConnections: 2, maxPendingConnections: 3, maxPendingPerSource: 3 }, seeded(SEED));
+  const slots = new ConnectionSlots({ maxConnections: 2, maxPendingConnections: 3, maxPendingPerSource: 3 }, seededRandom(SEED));
   const ws = Array.from({ length: 3 }, (_, i) => new Conn(`w${i}`));
   ws.forEach((w, i) => {
     slots.wait(w, `10.0.0.${i}`);

@@ -1,13 +1,18 @@
-/** What a command handler may use: the logged-in cache, its credential, the clock, the node. */
-import type { ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
+/**
+ * What command handlers may use. Before login a connection has no cache, and the type
+ * says so: the commands it may send then (execute.ts, executeSessionCommand) get a
+ * SessionContext, which has no tenant; every other handler gets an ExecContext.
+ */
+import type { Reply, SaslAuthCommand } from '../protocol/command.ts';
+import type { NodeLimits } from './limits.ts';
 import type { Credential, Tenant, Tenants } from './tenants.ts';
 
 export interface NodeInfo {
   readonly version: string;
   /** Unix seconds the node started. */
   readonly startedAt: number;
-  /** The protocol limits this node enforces (reported by `stats settings`). */
-  readonly limits: ProtocolLimits;
+  /** The limits this node enforces (`stats settings` reports the request sizes). */
+  readonly limits: NodeLimits;
   /** How the memcache port does its socket I/O (`stats settings` reports it as `io`). */
   readonly io: 'native' | 'stream';
 }
@@ -18,12 +23,17 @@ export interface SessionControl {
   quit(): void;
 }
 
-export interface ExecContext {
+/** What a command a connection may send before it logs in can use: nothing of a cache. */
+export interface SessionContext {
+  readonly node: NodeInfo;
+  readonly session: SessionControl;
+}
+
+/** What a command handler of a logged-in connection may use: its cache, its credential, the clock. */
+export interface ExecContext extends SessionContext {
   readonly tenant: Tenant;
   readonly credential: Credential;
   readonly tenants: Tenants;
-  readonly node: NodeInfo;
-  readonly session: SessionControl;
   /** Unix seconds. */
   readonly now: number;
   /** Reply bytes the connection may still queue before a multi-key get pauses (see retrieval.ts). */

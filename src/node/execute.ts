@@ -1,18 +1,31 @@
 /**
- * The one dispatch: every command kind a node supports goes to its handler here. A switch
- * rather than a table: V8 compiles it to compares on the (internalized) kind strings,
- * where a table lookup by kind was a megamorphic keyed load on every request. The
- * compiler rejects a new kind without a case (the `never` in default).
+ * The one dispatch: every command kind a node supports goes to its handler here, the
+ * cache's commands in `execute`, the session's (allowed before login) in
+ * `executeSessionCommand`, which takes whatever `execute` has no case for. Switches rather
+ * than a table, because V8 compiles them to compares on the (internalized) kind strings
+ * where a table indexed by kind is a megamorphic keyed load on every request. The
+ * compiler rejects a new kind without a case (the `never` in the last default).
  */
 import type { Command, GetCommand, Reply } from '../protocol/command.ts';
 import { arith } from './commands/arithmetic.ts';
-import { flush, ok, stats, version } from './commands/admin-commands.ts';
+import { flushAll, stats, version } from './commands/admin-commands.ts';
 import { debug, get } from './commands/retrieval.ts';
 import { remove, store, touch } from './commands/storage.ts';
-import type { ExecContext } from './exec-context.ts';
+import type { ExecContext, SessionContext } from './exec-context.ts';
 
 const OK: Reply = Object.freeze({ kind: 'ok' });
 const SASL_MECHS: Reply = Object.freeze({ kind: 'sasl-mechs', mechanisms: 'PLAIN' });
+
+/** The commands a connection may send before it logs in: none of them touches a cache. */
+export type SessionCommand = Extract<Command, { readonly kind: 'version' | 'verbosity' | 'noop' | 'quit' | 'sasl-list' | 'sasl-auth' }>;
+
+const SESSION_KINDS: { readonly [K in SessionCommand['kind']]: true } = {
+  version: true, verbosity: true, noop: true, quit: true, 'sasl-list': true, 'sasl-auth': true,
+};
+
+export function isSessionCommand(cmd: Command): cmd is SessionCommand {
+  return Object.hasOwn(SESSION_KINDS, cmd.kind);
+}
 
 export function execute(cmd: Command, ctx: ExecContext): Reply {
   switch (cmd.kind) {
@@ -21,12 +34,19 @@ export function execute(cmd: Command, ctx: ExecContext): Reply {
     case 'delete': return remove(cmd, ctx);
     case 'arith': return arith(cmd, ctx);
     case 'touch': return touch(cmd, ctx);
-    case 'flush': return flush(cmd, ctx);
+    case 'flush': return flushAll(cmd, ctx);
     case 'stats': return stats(cmd, ctx);
     case 'debug': return debug(cmd, ctx);
-    case 'version': return version(cmd, ctx);
+    default: return executeSessionCommand(cmd, ctx);
+  }
+}
+
+/** The commands of SessionCommand, logged in or not. */
+export function executeSessionCommand(cmd: SessionCommand, ctx: SessionContext): Reply {
+  switch (cmd.kind) {
+    case 'version': return version(ctx);
     case 'verbosity':
-    case 'noop': return ok();
+    case 'noop': return OK;
     case 'quit':
       ctx.session.quit();
       return OK;

@@ -1,7 +1,8 @@
 /**
- * The limits a cache node puts on its connections, beyond the protocol's own (key, item
- * and line sizes, in ProtocolLimits). Each one answers a way a client could take more
- * than its share of a node:
+ * Every limit a cache node enforces, in one object: the request sizes the parsers check
+ * (ProtocolLimits: keys, items, command lines, as memcached's), and the limits on
+ * connections. Each connection limit answers a way a client could take more than its
+ * share of a node:
  *
  * - maxConnections: logged-in connections (and anonymous-cache ones). Past it a login is
  *   refused with `SERVER_ERROR too many connections` (binary: out of memory) and the
@@ -31,8 +32,9 @@
  * - closingGraceMs: a connection we are closing (quit, a fatal protocol error) whose
  *   client will not take the last bytes is dropped after this.
  */
+import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/command.ts';
 
-export interface NodeLimits {
+export interface NodeLimits extends ProtocolLimits {
   readonly maxConnections: number;
   readonly maxPendingConnections: number;
   readonly maxPendingPerSource: number;
@@ -45,6 +47,7 @@ export interface NodeLimits {
 }
 
 export const DEFAULT_NODE_LIMITS: NodeLimits = Object.freeze({
+  ...DEFAULT_LIMITS,
   maxConnections: 4096,
   maxPendingConnections: 1024,
   maxPendingPerSource: 256,
@@ -74,7 +77,7 @@ export function nodeLimits(given: Partial<NodeLimits>): NodeLimits {
  * username of at most 250 bytes, a password of about 1 KiB (a SASL frame stays under
  * 2 KiB); anything bigger closes the connection instead of being buffered.
  */
-export const PRE_LOGIN_LIMITS = Object.freeze({ maxKeyLength: 250, maxItemSize: 1300, maxLineLength: 1024 });
+export const PRE_LOGIN_LIMITS: ProtocolLimits = Object.freeze({ maxKeyLength: 250, maxItemSize: 1300, maxLineLength: 1024 });
 
 /** How often the node looks for idle connections and connections stuck closing. */
 export const SWEEP_INTERVAL_MS = 1000;

@@ -17,15 +17,15 @@
  * connections are found by the node's once-a-second sweep (`sweep`), from a timestamp the
  * data path already takes: nothing per request.
  */
-import type { Command, GetCommand, ProtocolLimits, Reply, SaslAuthCommand } from '../protocol/command.ts';
+import type { Command, GetCommand, Reply, SaslAuthCommand } from '../protocol/command.ts';
 import { parseSaslPlain } from '../protocol/binary/sasl-plain.ts';
 import { ReplyBuffer } from '../protocol/reply-buffer.ts';
 import { bufferView, viewOf } from '../shared/buffer-view.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import type { DelayedFailure, LoginThrottle } from '../shared/login-throttle.ts';
 import type { ConnectionSlots } from './connection-slots.ts';
-import type { ExecContext, NodeInfo, SessionControl } from './exec-context.ts';
-import { execute, resumeGet } from './execute.ts';
+import type { ExecContext, NodeInfo, SessionContext, SessionControl } from './exec-context.ts';
+import { execute, executeSessionCommand, isSessionCommand, resumeGet } from './execute.ts';
 import { Inbox } from './inbox.ts';
 import type { Receiver } from './receive-budget.ts';
 import { PRE_LOGIN_LIMITS, type NodeLimits } from './limits.ts';
@@ -36,9 +36,8 @@ import { BINARY_MAGIC, BINARY_WIRE, TEXT_WIRE, type Wire } from './wire.ts';
 export interface SessionOptions {
   readonly tenants: Tenants;
   readonly node: NodeInfo;
-  readonly limits: ProtocolLimits;
-  /** Connection limits and timeouts (see limits.ts). */
-  readonly nodeLimits: NodeLimits;
+  /** Request sizes, connection limits and timeouts (limits.ts); the node's `node.limits`. */
+  readonly limits: NodeLimits;
   readonly throttle: LoginThrottle;
   /** The node's connection slots: logged-in and waiting-to-log-in (connection-slots.ts). */
   readonly slots: ConnectionSlots;
@@ -49,10 +48,8 @@ export interface SessionOptions {
   readonly onClose: (s: Session) => void;
 }
 
-/** Commands a connection may send before logging in. */
-const PRE_AUTH: ReadonlySet<Command['kind']> = new Set(['sasl-list', 'sasl-auth', 'version', 'noop', 'quit', 'verbosity']);
-
 const AUTHENTICATED: Reply = Object.freeze({ kind: 'authenticated' });
+const AUTH_REQUIRED: Reply = Object.freeze({ kind: 'error', code: 'AUTH_REQUIRED' });
 
 /** A reply buffer grown past this for one big reply is replaced rather than kept. */
 const REPLY_BUFFER_KEEP = 1024 * 1024;
@@ -88,12 +85,17 @@ export class Session implements TenantConnection, SessionControl, Receiver {
   private now = 0;
   /** Milliseconds of the last request read or blocked reply drained. */
   private lastActive = Date.now();
-  private readonly ctx: Mutable<ExecContext>;
+  /** What the commands allowed before login see: no cache. */
+  private readonly sessionContext: SessionContext;
+  /**
+   * What command handlers see once logged in: one object per connection, made at login and
+   * refreshed per command rather than allocated (hot path). Handlers run synchronously and
+   * never keep it.
+   */
+  private ctx: Mutable<ExecContext> | undefined;
 
   constructor(private readonly socket: Connection, private readonly opts: SessionOptions) {
-    this.ctx = {
-      tenant: undefined as unknown as Tenant, credential: NO_ACCESS, tenants: opts.tenants, node: opts.node, session: this, now: 0, replyRoom: 0,
-    };
+    this.sessionContext = { node: opts.node, session: this };
     socket.bind({
       data: (chunk, ms) => this.onData(chunk, ms),
       drain: () => this.onDrain(),
@@ -106,11 +108,11 @@ export class Session implements TenantConnection, SessionControl, Receiver {
         // Not yet known which protocol the client speaks: answer as text, as on the node limit.
         TEXT_WIRE.encodeError(refused, this.out);
         this.closing = true;
-        this.flush();
+        this.sendReplies();
       }
     } else {
       opts.slots.wait(this, socket.remoteAddress);
-      this.authTimer = setTimeout(() => this.close('authentication timeout'), opts.nodeLimits.authTimeoutMs).unref();
+      this.authTimer = setTimeout(() => this.close('authentication timeout'), opts.limits.authTimeoutMs).unref();
     }
   }
 
@@ -123,10 +125,10 @@ export class Session implements TenantConnection, SessionControl, Receiver {
   sweep(nowMs: number): void {
     if (this.socket.destroyed) return;
     if (this.closingSince !== 0) {
-      if (nowMs - this.closingSince > this.opts.nodeLimits.closingGraceMs) this.socket.destroy();
+      if (nowMs - this.closingSince > this.opts.limits.closingGraceMs) this.socket.destroy();
       return;
     }
-    const idle = this.opts.nodeLimits.idleTimeoutMs;
+    const idle = this.opts.limits.idleTimeoutMs;
     if (idle > 0 && nowMs - this.lastActive >= idle) this.close('idle timeout');
   }
 
@@ -171,7 +173,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
 
   /** Makes the connection act as `credential`, or says which limit refuses it. */
   private attach(tenant: Tenant, credential: Credential): ErrorCode | undefined {
-    if (tenant !== this.tenant && tenant.connections.size >= this.opts.nodeLimits.maxCacheConnections) return 'CACHE_CONNECTIONS';
+    if (tenant !== this.tenant && tenant.connections.size >= this.opts.limits.maxCacheConnections) return 'CACHE_CONNECTIONS';
     if (!this.opts.slots.login(this)) return 'TOO_MANY_CONNECTIONS';
     if (this.authTimer) clearTimeout(this.authTimer);
     this.authTimer = undefined;
@@ -179,6 +181,12 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     this.tenant?.receive.release(this);
     this.tenant = tenant;
     this.credential = credential;
+    if (this.ctx === undefined) {
+      this.ctx = { tenant, credential, tenants: this.opts.tenants, node: this.opts.node, session: this, now: 0, replyRoom: 0 };
+    } else {
+      this.ctx.tenant = tenant;
+      this.ctx.credential = credential;
+    }
     tenant.connections.add(this);
     tenant.store.counters.total_connections++;
     return undefined;
@@ -191,7 +199,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
       this.heldTimer = undefined;
       this.held = undefined;
       failure.release();
-      this.flush();
+      this.sendReplies();
       this.resumeParsing();
     }, failure.delayMs);
   }
@@ -231,7 +239,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
    */
   private process(buf: Buffer, fromInbox: boolean): void {
     const wire = this.wire!;
-    const queueCap = this.opts.nodeLimits.replyQueueBytes;
+    const queueCap = this.opts.limits.replyQueueBytes;
     const sliceStart = performance.now();
     let ran = 0;
     let offset = 0;
@@ -301,7 +309,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     }
     if (fromInbox || offset < buf.length) this.holdReceived();
     if (!this.closing && this.unfinished === undefined && !(this.stalled && this.inbox.size > 0)) this.stalled = false;
-    this.flush();
+    this.sendReplies();
   }
 
   /** Tells the cache's receive budget what this connection holds unparsed; pauses reading when over. */
@@ -329,7 +337,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     const u = this.unfinished!;
     this.unfinished = undefined;
     try {
-      const reply = resumeGet(u.command, u.from, this.context(this.tenant, this.credential));
+      const reply = resumeGet(u.command, u.from, this.context(this.ctx!));
       this.wire!.encode(u.frame, u.command, reply, this.out, this.now);
       if (reply.kind === 'values' && reply.rest > 0) this.unfinished = { ...u, from: reply.rest };
     } catch (e) {
@@ -352,7 +360,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
       this.continueGet();
       this.stalled = this.unfinished !== undefined;
       if (this.stalled || this.inbox.size === 0) {
-        this.flush();
+        this.sendReplies();
         if (this.blocked || this.stalled || this.closing) return;
       }
     }
@@ -364,14 +372,14 @@ export class Session implements TenantConnection, SessionControl, Receiver {
   }
 
   private run(command: Command): Reply {
-    const { tenant, credential } = this;
     if (command.kind === 'store' && command.mode === 'set' && this.isLoginAttempt(command.key)) {
       return this.tryLogin(command.key.toString(), command.value.toString());
     }
-    if (!tenant || !credential) {
-      return PRE_AUTH.has(command.kind) ? execute(command, this.context(tenant, credential)) : error('AUTH_REQUIRED');
+    const ctx = this.ctx;
+    if (ctx === undefined) {
+      return isSessionCommand(command) ? executeSessionCommand(command, this.sessionContext) : AUTH_REQUIRED;
     }
-    return execute(command, this.context(tenant, credential));
+    return execute(command, this.context(ctx));
   }
 
   /**
@@ -384,19 +392,15 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     return this.credential === ANONYMOUS && this.opts.tenants.tenantOfUsername(key.toString()) !== undefined;
   }
 
-  private context(tenant: Tenant | undefined, credential: Credential | undefined): ExecContext {
-    // One object per connection, refreshed per command rather than allocated (hot path).
-    // Handlers run synchronously and never keep it. Pre-auth commands (version, sasl) never
-    // touch the tenant; they get a harmless stand-in credential.
-    const ctx = this.ctx;
-    ctx.tenant = tenant as Tenant;
-    ctx.credential = credential ?? NO_ACCESS;
+  /** The logged-in context, brought up to this command's clock and reply room. */
+  private context(ctx: Mutable<ExecContext>): ExecContext {
     ctx.now = this.now;
-    ctx.replyRoom = this.opts.nodeLimits.replyQueueBytes - this.out.length;
+    ctx.replyRoom = this.opts.limits.replyQueueBytes - this.out.length;
     return ctx;
   }
 
-  private flush(): void {
+  /** Sends what the replies queued, or holds it (a failed login's delay); closes once sent when closing. */
+  private sendReplies(): void {
     if (this.held && !this.closing) {
       this.socket.pause();
       return;
@@ -438,10 +442,6 @@ export class Session implements TenantConnection, SessionControl, Receiver {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-const NO_ACCESS: Credential = Object.freeze({
-  username: '', cacheId: -1, salt: '', hash: '', write: false, flush: false, api: false,
-}) as Credential;
 
 function error(code: ErrorCode): Reply {
   return { kind: 'error', code };

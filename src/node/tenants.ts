@@ -8,7 +8,7 @@
 import type { CacheRecord, CatalogChanges, CatalogSnapshot, CredentialRecord } from '../catalog/catalog.ts';
 import { verifySecret } from '../shared/secrets.ts';
 import { snapshotStats, type StatsSnapshot } from '../store/stats.ts';
-import type { TenantStore } from '../store/store-api.ts';
+import type { TenantStore } from '../store/tenant-store.ts';
 import { DEFAULT_NODE_LIMITS } from './limits.ts';
 import { ReceiveBudget } from './receive-budget.ts';
 

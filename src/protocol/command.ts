@@ -2,11 +2,15 @@
  * The commands every wire format decodes to and the replies every encoder encodes from.
  * An ASCII `gets`, a meta `mg k c v` and a binary GETK all become one `get` command;
  * how to answer on the wire (opaque, quiet, which meta flags to echo) travels beside the
- * command in the wire's own frame type, never in the command.
+ * command in the wire's own frame type, never in the command. A command that acts on the
+ * store is the store's request (src/shared/cache-operations.ts) with a `kind`.
  */
+import type {
+  ArithRequest, ArithStatus, DeleteRequest, DeleteStatus, FlushRequest, ItemView, StoreRequest, StoreStatus, TouchRequest,
+} from '../shared/cache-operations.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 
-export type StoreMode = 'set' | 'add' | 'replace' | 'append' | 'prepend';
+export type { ArithStatus, DeleteStatus, ItemView, StoreMode, StoreStatus } from '../shared/cache-operations.ts';
 
 export interface GetCommand {
   readonly kind: 'get';
@@ -14,43 +18,20 @@ export interface GetCommand {
   /** gat/gats, binary GAT, meta `T`: also set this raw exptime on every hit. */
   readonly touchExptime?: number;
 }
-export interface StoreCommand {
+export interface StoreCommand extends StoreRequest {
   readonly kind: 'store';
-  readonly mode: StoreMode;
-  readonly key: Buffer;
-  readonly value: Buffer;
-  readonly flags: number;
-  /** Raw exptime as sent: 0 never, <= 30 days relative seconds, else unix time, < 0 expired. */
-  readonly exptime: number;
-  /** Present (non-zero) for ASCII `cas`, binary set/add/replace with a CAS, meta `C`. */
-  readonly cas?: number;
 }
-export interface DeleteCommand {
+export interface DeleteCommand extends DeleteRequest {
   readonly kind: 'delete';
-  readonly key: Buffer;
-  readonly cas?: number;
 }
-export interface ArithCommand {
+export interface ArithCommand extends ArithRequest {
   readonly kind: 'arith';
-  readonly key: Buffer;
-  readonly incr: boolean;
-  /** 64-bit unsigned. */
-  readonly delta: bigint;
-  /** Binary incr/decr and meta `N`: create the item with this value when missing. */
-  readonly initial?: bigint;
-  /** Raw exptime for an item created from `initial`. */
-  readonly exptime: number;
-  readonly cas?: number;
 }
-export interface TouchCommand {
+export interface TouchCommand extends TouchRequest {
   readonly kind: 'touch';
-  readonly key: Buffer;
-  readonly exptime: number;
 }
-export interface FlushCommand {
+export interface FlushCommand extends FlushRequest {
   readonly kind: 'flush';
-  /** Seconds until the flush takes effect; 0 now. */
-  readonly delay: number;
 }
 export interface StatsCommand {
   readonly kind: 'stats';
@@ -76,27 +57,6 @@ export type Command =
   | GetCommand | StoreCommand | DeleteCommand | ArithCommand | TouchCommand | FlushCommand
   | StatsCommand | DebugCommand | SaslAuthCommand | SimpleCommand;
 export type CommandKind = Command['kind'];
-
-/**
- * A stored item as the store shows it. `value` may be a view into store memory: valid
- * only until the next call into the store, so encoders copy it out at once.
- */
-export interface ItemView {
-  readonly key: Buffer;
-  readonly value: Buffer;
-  readonly flags: number;
-  readonly cas: number;
-  /** Absolute unix seconds; 0 = never expires. */
-  readonly exptime: number;
-  /** Unix seconds of the last access before this one. */
-  readonly lastAccess: number;
-  /** Whether the item had been fetched before this access (meta `h`). */
-  readonly fetched: boolean;
-}
-
-export type StoreStatus = 'stored' | 'not_stored' | 'exists' | 'not_found';
-export type DeleteStatus = 'deleted' | 'not_found' | 'exists';
-export type ArithStatus = 'ok' | 'not_found' | 'exists';
 
 export type Reply =
   /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { fuzzSeed } from '../../test/fuzz/fuzz-seed.ts';
+import { fuzzSeed } from '../shared/testing/seeded-random.ts';
 import { ReplyBuffer } from './reply-buffer.ts';
 
 const seed = fuzzSeed();

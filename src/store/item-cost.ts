@@ -8,7 +8,7 @@
  * (48-byte header with CAS, the key's NUL terminator, the value's trailing CRLF), so the
  * `bytes` stat means what memcached users expect and a cache holding many tiny items
  * cannot claim to use almost nothing. (The arena store's real per-item metadata is about
- * the same: see arena/item-table.ts.)
+ * the same: see item-table.ts.)
  */
 export const ITEM_OVERHEAD = 48 + 1 + 2;
 

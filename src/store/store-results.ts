@@ -1,8 +1,19 @@
 /**
- * The constant results a store hands back, allocated once and shared by every
- * implementation (they are readonly, so sharing them is safe).
+ * What a store operation returns. The constant results are allocated once and shared
+ * (they are readonly, so sharing them is safe).
  */
-import type { ArithResult, StoreResult } from './store-api.ts';
+import type { ArithStatus, ItemView, StoreStatus } from '../shared/cache-operations.ts';
+
+export type StoreResult =
+  | { readonly status: StoreStatus; readonly cas: number }
+  /** key + value over the item size limit (also after append/prepend). */
+  | { readonly status: 'too_large'; readonly cas: 0 }
+  /** The item alone is larger than this cache's whole limit on this node. */
+  | { readonly status: 'no_memory'; readonly cas: 0 };
+
+export type ArithResult =
+  | { readonly status: ArithStatus; readonly value: bigint; readonly item: ItemView | null }
+  | { readonly status: 'non_numeric'; readonly value: 0n; readonly item: null };
 
 export const NOT_STORED: StoreResult = { status: 'not_stored', cas: 0 };
 export const NOT_FOUND: StoreResult = { status: 'not_found', cas: 0 };

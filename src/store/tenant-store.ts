@@ -1,92 +1,72 @@
 /**
- * One cache's memory on one node: a Map index over item records, one LRU list, and a
- * byte budget that `bytes` never exceeds.
+ * One cache's memory on one node: the cache policy, written once, over an engine that
+ * holds the item bytes and the key index (store-engine.ts), as memcached's items.c over
+ * slabs.c. Counters, expiry, flush_all, CAS, arithmetic, touch, eviction, the items'
+ * fields and recency list (item-table.ts) and the observer's events (store-listener.ts)
+ * all live here; the engine only stores bytes and finds keys.
  *
  * Policy:
- * - No size classes. Every item costs exactly key + value + ITEM_OVERHEAD bytes and any
- *   freed byte can hold any later item, so a shift in item sizes can never starve a
- *   class (memcached's slab calcification). Making room evicts from the LRU tail of this
- *   store only; a dead (expired or flushed) item near the tail is reclaimed first.
+ * - No size classes. Every item costs key + value + ITEM_OVERHEAD against the limit and
+ *   `bytes` never exceeds it; any freed byte can hold any later item, so a shift in item
+ *   sizes can never starve a class (memcached's slab calcification). Making room evicts
+ *   from this store's LRU tail only; a dead (expired or flushed) item among the last
+ *   RECLAIM_SEARCH_DEPTH is reclaimed first.
+ * - Recency is CLOCK-like, as memcached's: a read or touch only marks the item active
+ *   (moving it would touch two more rows on every hit); eviction moves an active tail to
+ *   the head once, clearing the mark, instead of evicting it. A store, and an add that
+ *   collides with an item, move the item to the head at once.
  * - Expiry is lazy: a dead item is removed when a lookup or the eviction scan meets it.
  *   Removing an expired item counts `expired`; removing a flushed one counts nothing.
  * - A delayed flush records the moment it takes effect (`flushAt`). From then on every
  *   item stored at or before that moment is dead; the first call after the moment drops
  *   them all, so `bytes` comes back down without a timer.
- * - Values are kept by reference (callers hand over buffers they no longer use) and are
- *   never written in place: append, prepend and incr build new buffers, so an ItemView
- *   handed out earlier keeps its bytes.
- *
- * Everything about memory layout stays in this folder: the node sees only TenantStore.
+ * - `ItemView.value` may be a view into engine memory, valid until the next write call
+ *   (store, arith, delete, touch, flushAll, setLimit, clear). Reads (get, getAndTouch,
+ *   peek) never move or overwrite bytes, so the views of one multi-key get all stay valid
+ *   together; each returns a fresh small ItemView for the same reason. A value passed to
+ *   store() must not itself be a view this store handed out.
+ * - Time comes in as `now` (unix seconds), so expiry is testable without sleeping.
  */
-import type { ArithResult, StoreResult, TenantStore } from './store-api.ts';
-import type { DeleteStatus, ItemView, StoreMode } from '../protocol/command.ts';
-import { createCounters, type Counters } from './stats.ts';
-import { isExpired, toAbsoluteExptime } from './expiry.ts';
-import { LruList, type LruNode } from './lru.ts';
-import { ITEM_OVERHEAD, RECLAIM_SEARCH_DEPTH } from './item-cost.ts';
+import type {
+  ArithRequest, DeleteRequest, DeleteStatus, FlushRequest, ItemView, StoreRequest, TouchRequest,
+} from '../shared/cache-operations.ts';
 import { parseCounter } from './counter-value.ts';
+import { isExpired, toAbsoluteExptime } from './expiry.ts';
+import { ITEM_OVERHEAD, RECLAIM_SEARCH_DEPTH } from './item-cost.ts';
+import { ItemTable, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NONE } from './item-table.ts';
+import { createCounters, type Counters } from './stats.ts';
+import type { EngineFactory, StoreEngine } from './store-engine.ts';
+import type { RemovalCause, StoreListener } from './store-listener.ts';
 import {
   ARITH_EXISTS, ARITH_NON_NUMERIC, ARITH_NOT_FOUND, EXISTS, NO_MEMORY, NOT_FOUND, NOT_STORED, TOO_LARGE,
+  type ArithResult, type StoreResult,
 } from './store-results.ts';
-
-export { ITEM_OVERHEAD } from './item-cost.ts';
 
 const LIVE = 0;
 const EXPIRED = 1;
 const FLUSHED = 2;
 type Liveness = typeof LIVE | typeof EXPIRED | typeof FLUSHED;
 
-/** One stored item. Fields are all set in the constructor so every record has one shape. */
-class ItemRecord implements LruNode<ItemRecord> {
-  prev: ItemRecord | null = null;
-  next: ItemRecord | null = null;
-  /** The index key: the key bytes as latin1 (one char per byte, lossless). */
-  readonly keyStr: string;
-  value: Buffer;
-  flags: number;
-  cas: number;
-  /** Absolute unix seconds, 0 = never. */
-  exptime: number;
-  /** Accounted size: key + value + ITEM_OVERHEAD. */
-  size: number;
-  /** When the current value was written; a delayed flush kills items stored up to its moment. */
-  storedAt: number;
-  lastAccess: number;
-  fetched: boolean;
-  /** Read since it last reached the LRU head: eviction gives it a second chance. */
-  active: boolean;
-
-  constructor(keyStr: string, value: Buffer, flags: number, cas: number, exptime: number, size: number, now: number) {
-    this.keyStr = keyStr;
-    this.value = value;
-    this.flags = flags;
-    this.cas = cas;
-    this.exptime = exptime;
-    this.size = size;
-    this.storedAt = now;
-    this.lastAccess = now;
-    this.fetched = false;
-    this.active = false;
-  }
-}
-
-export interface MemoryTenantStoreOptions {
+export interface TenantStoreOptions {
   /** This node's share of the cache's plan, in bytes. */
   readonly limit: number;
   /** Largest key + value accepted (memcached's item size max, 1 MiB by default). */
   readonly maxItemSize: number;
   /**
    * CAS source; by default the store's own sequence 1, 2, 3… Never share one between
-   * caches: the gaps would show a tenant how much others write (issue 10, §6).
+   * caches: the gaps would show a tenant how much others write.
    */
   readonly nextCas?: () => number;
 }
 
-export class MemoryTenantStore implements TenantStore {
+export class TenantStore<E extends StoreEngine = StoreEngine> {
   readonly counters: Counters = createCounters();
+  /** Told of every hit, miss, store, mutation and removal; null when nobody listens. */
+  listener: StoreListener | null = null;
+  /** Where the item bytes live (tests and benchmarks look inside; the node never does). */
+  readonly engine: E;
+  private readonly table = new ItemTable();
 
-  private readonly index = new Map<string, ItemRecord>();
-  private readonly lru = new LruList<ItemRecord>();
   private readonly maxItemSize: number;
   private readonly nextCas: () => number;
   private maxBytes: number;
@@ -98,245 +78,285 @@ export class MemoryTenantStore implements TenantStore {
   /** Latest `now` seen; setLimit has no clock of its own. */
   private lastNow = 0;
 
-  constructor(options: MemoryTenantStoreOptions) {
+  constructor(makeEngine: EngineFactory<E>, options: TenantStoreOptions) {
+    this.engine = makeEngine(this.table);
     this.maxBytes = Math.max(0, options.limit);
-    this.maxItemSize = options.maxItemSize;
+    this.maxItemSize = Math.min(options.maxItemSize, MAX_VALUE_LENGTH);
     let cas = 0;
     this.nextCas = options.nextCas ?? (() => ++cas);
   }
 
+  /** Bytes its items use, per-item overhead included. Never above `limit`. */
   get bytes(): number {
     return this.usedBytes;
   }
 
   get items(): number {
-    return this.index.size;
+    return this.table.count;
   }
 
+  /** This node's share of the cache's plan, in bytes. */
   get limit(): number {
     return this.maxBytes;
   }
 
+  /** Counts cmd_get and get_hits/get_misses. */
   get(key: Buffer, now: number): ItemView | null {
-    this.tick(now);
-    const c = this.counters;
-    c.cmd_get++;
-    const rec = this.findLive(key.toString('latin1'), now);
-    if (rec === null) {
-      c.get_misses++;
-      return null;
-    }
-    c.get_hits++;
-    const view = viewOf(rec, key);
-    this.markAccessed(rec, now);
+    const slot = this.read(key, now);
+    if (slot === NONE) return null;
+    const t = this.table;
+    const view = this.viewOf(slot, key, t.exptime(slot), t.lastAccess(slot));
+    t.markRead(slot, now);
     return view;
   }
 
-  getAndTouch(key: Buffer, exptime: number, now: number): ItemView | null {
-    this.tick(now);
-    const c = this.counters;
-    c.cmd_get++;
-    c.cmd_touch++;
-    const rec = this.findLive(key.toString('latin1'), now);
-    if (rec === null) {
-      c.get_misses++;
-      c.touch_misses++;
-      return null;
-    }
-    c.get_hits++;
-    c.touch_hits++;
-    rec.exptime = toAbsoluteExptime(exptime, now);
-    const view = viewOf(rec, key);
-    this.markAccessed(rec, now);
-    this.dropIfExpired(rec, now);
+  /** get-and-touch: counts cmd_get, cmd_touch, get_* and touch_*. The view shows the new exptime. */
+  getAndTouch(req: TouchRequest, now: number): ItemView | null {
+    const key = req.key;
+    const slot = this.read(key, now);
+    if (!this.countTouch(slot)) return null;
+    const exptime = toAbsoluteExptime(req.exptime, now);
+    const view = this.viewOf(slot, key, exptime, this.table.lastAccess(slot));
+    this.setExptimeOrDrop(slot, key, exptime, now);
     return view;
   }
 
+  /** Looks without counting or marking (meta `me`). */
   peek(key: Buffer, now: number): ItemView | null {
-    this.tick(now);
-    const rec = this.findLive(key.toString('latin1'), now);
-    return rec === null ? null : viewOf(rec, key);
+    const slot = this.lookup(key, now);
+    if (slot === NONE) return null;
+    return this.viewOf(slot, key, this.table.exptime(slot), this.table.lastAccess(slot));
   }
 
-  store(
-    mode: StoreMode, key: Buffer, value: Buffer, flags: number, exptime: number, now: number, cas?: number,
-  ): StoreResult {
+  /** set, add, replace, append, prepend, and each with a CAS. Counts cmd_set, and cas_* when `req.cas` is given. */
+  store(req: StoreRequest, now: number): StoreResult {
     this.tick(now);
     const c = this.counters;
-    c.cmd_set++;
-    const keyStr = key.toString('latin1');
+    const t = this.table;
+    const { mode, key, value } = req;
+    const cas = req.cas;
     const withCas = cas !== undefined;
+    c.cmd_set++;
+    const h = this.engine.hashOf(key);
 
     // Refused before any lookup, as memcached does when it cannot allocate the item. A
     // failed plain set also drops the old value so a reader never sees stale data.
-    if (key.length + value.length > this.maxItemSize) {
-      if (mode === 'set' && !withCas) this.dropKey(keyStr, now);
+    if (key.length + value.length > this.maxItemSize || key.length > MAX_KEY_LENGTH) {
+      if (mode === 'set' && !withCas) {
+        const stale = this.findLive(key, h, now);
+        if (stale !== NONE) this.remove(stale, key, 'delete');
+      }
       return TOO_LARGE;
     }
 
-    const old = this.findLive(keyStr, now);
+    const old = this.findLive(key, h, now);
     if (withCas) {
-      if (old === null) {
+      if (old === NONE) {
         c.cas_misses++;
         return NOT_FOUND;
       }
-      if (old.cas !== cas) {
+      if (t.cas(old) !== cas) {
         c.cas_badval++;
         return EXISTS;
       }
       c.cas_hits++;
     } else if (mode === 'add') {
-      if (old !== null) {
-        this.lru.moveToHead(old); // memcached promotes the item a failed add collided with
+      if (old !== NONE) {
+        t.moveToHead(old); // memcached promotes the item a failed add collided with
         return NOT_STORED;
       }
-    } else if (mode !== 'set' && old === null) {
+    } else if (mode !== 'set' && old === NONE) {
       return NOT_STORED; // replace, append, prepend need an existing item
     }
 
     let newValue = value;
-    let newFlags = flags;
-    let newExptime: number;
+    let flags = req.flags;
+    let exptime: number;
     if (mode === 'append' || mode === 'prepend') {
-      // old is non-null here: without cas the check above returned, with cas it matched.
-      const prior = old!;
-      if (key.length + prior.value.length + value.length > this.maxItemSize) return TOO_LARGE;
-      newValue = mode === 'append' ? Buffer.concat([prior.value, value]) : Buffer.concat([value, prior.value]);
-      newFlags = prior.flags;
-      newExptime = prior.exptime;
+      // old is a live slot here: without cas the check above returned, with cas it matched.
+      if (key.length + t.valueLen(old) + value.length > this.maxItemSize) return TOO_LARGE;
+      // Copied out first: making room for the result may move the old bytes.
+      const prior = this.engine.value(old);
+      newValue = mode === 'append' ? Buffer.concat([prior, value]) : Buffer.concat([value, prior]);
+      flags = t.flags(old);
+      exptime = t.exptime(old);
     } else {
-      newExptime = toAbsoluteExptime(exptime, now);
+      exptime = toAbsoluteExptime(req.exptime, now);
     }
 
     const size = key.length + newValue.length + ITEM_OVERHEAD;
     if (size > this.maxBytes) {
-      if (mode === 'set' && !withCas && old !== null) this.removeRecord(old);
+      if (mode === 'set' && !withCas && old !== NONE) this.remove(old, key, 'delete');
       return NO_MEMORY;
     }
 
     const newCas = this.nextCas();
     c.total_items++;
-    if (isExpired(newExptime, now)) {
+    const l = this.listener;
+    if (isExpired(exptime, now)) {
       // Dead on arrival (negative exptime): the old value goes, nothing is kept.
-      if (old !== null) this.removeRecord(old);
+      if (old !== NONE) this.forget(old);
+      if (l !== null) {
+        l.stored(key, size);
+        l.removed(key, 'expire');
+      }
+      this.engine.compactStep();
       return { status: 'stored', cas: newCas };
     }
-    const rec = this.write(old, keyStr, newValue, newFlags, newCas, newExptime, size, now);
-    rec.lastAccess = now;
-    rec.fetched = false;
+    const slot = this.write(old, key, h, newValue, now);
+    t.setFlags(slot, flags);
+    t.setCas(slot, newCas);
+    t.setExptime(slot, exptime);
+    t.markWritten(slot, now);
+    if (l !== null) l.stored(key, size);
+    this.engine.compactStep();
     return { status: 'stored', cas: newCas };
   }
 
-  delete(key: Buffer, now: number, cas?: number): DeleteStatus {
-    this.tick(now);
+  /** Counts cmd_delete and delete_*; with `req.cas`, deletes only a matching item. */
+  delete(req: DeleteRequest, now: number): DeleteStatus {
     const c = this.counters;
+    const key = req.key;
     c.cmd_delete++;
-    const rec = this.findLive(key.toString('latin1'), now);
-    if (rec === null) {
-      c.delete_misses++;
-      return 'not_found';
-    }
-    if (cas !== undefined && rec.cas !== cas) {
-      c.delete_misses++; // as memcached's meta delete
-      return 'exists';
+    const slot = this.lookup(key, now);
+    if (slot === NONE || (req.cas !== undefined && this.table.cas(slot) !== req.cas)) {
+      c.delete_misses++; // a CAS mismatch too, as memcached's meta delete
+      return slot === NONE ? 'not_found' : 'exists';
     }
     c.delete_hits++;
-    this.removeRecord(rec);
+    this.remove(slot, key, 'delete');
+    this.engine.compactStep();
     return 'deleted';
   }
 
-  arith(
-    incr: boolean, key: Buffer, delta: bigint, now: number, initial?: bigint, exptime?: number, cas?: number,
-  ): ArithResult {
+  /** incr / decr. Counts incr_* / decr_*. With `req.initial`, a miss creates the item with that value. */
+  arith(req: ArithRequest, now: number): ArithResult {
     this.tick(now);
     const c = this.counters;
-    const keyStr = key.toString('latin1');
-    const rec = this.findLive(keyStr, now);
+    const t = this.table;
+    const { key, incr } = req;
+    const h = this.engine.hashOf(key);
+    const slot = this.findLive(key, h, now);
+    const l = this.listener;
 
-    if (rec === null) {
+    if (slot === NONE) {
       if (incr) c.incr_misses++;
       else c.decr_misses++;
+      const initial = req.initial;
       if (initial === undefined) return ARITH_NOT_FOUND;
       // Binary incr/decr and meta `N`: create the item holding `initial` (delta unused).
       const value = BigInt.asUintN(64, initial);
-      const buf = Buffer.from(value.toString(), 'latin1');
-      const size = key.length + buf.length + ITEM_OVERHEAD;
-      if (key.length + buf.length > this.maxItemSize || size > this.maxBytes) return ARITH_NOT_FOUND;
-      const absExptime = toAbsoluteExptime(exptime ?? 0, now);
+      const digits = Buffer.from(value.toString(), 'latin1');
+      const size = key.length + digits.length + ITEM_OVERHEAD;
+      if (key.length + digits.length > this.maxItemSize || key.length > MAX_KEY_LENGTH || size > this.maxBytes) {
+        return ARITH_NOT_FOUND;
+      }
+      const exptime = toAbsoluteExptime(req.exptime, now);
       const newCas = this.nextCas();
       c.total_items++;
-      if (isExpired(absExptime, now)) return { status: 'ok', value, item: null };
-      const created = this.write(null, keyStr, buf, 0, newCas, absExptime, size, now);
-      const view = viewOf(created, key);
-      created.lastAccess = now;
+      if (isExpired(exptime, now)) return { status: 'ok', value, item: null };
+      const created = this.write(NONE, key, h, digits, now);
+      t.setFlags(created, 0);
+      t.setCas(created, newCas);
+      t.setExptime(created, exptime);
+      t.markWritten(created, now);
+      const view = this.viewOf(created, key, t.exptime(created), now);
+      if (l !== null) l.stored(key, size);
+      this.engine.compactStep();
       return { status: 'ok', value, item: view };
     }
 
-    if (cas !== undefined && rec.cas !== cas) return ARITH_EXISTS;
-    const current = parseCounter(rec.value);
+    if (req.cas !== undefined && t.cas(slot) !== req.cas) return ARITH_EXISTS;
+    const start = this.engine.valueStart(slot);
+    const current = parseCounter(this.engine.bytesOf(slot), start, start + t.valueLen(slot));
     if (current === null) return ARITH_NON_NUMERIC;
 
     let value: bigint;
     if (incr) {
       c.incr_hits++;
-      value = BigInt.asUintN(64, current + delta);
+      value = BigInt.asUintN(64, current + req.delta);
     } else {
       c.decr_hits++;
-      value = delta >= current ? 0n : current - delta;
+      value = req.delta >= current ? 0n : current - req.delta;
     }
-    const buf = Buffer.from(value.toString(), 'latin1');
-    const size = key.length + buf.length + ITEM_OVERHEAD;
-    if (size > this.maxBytes) {
+    const digits = Buffer.from(value.toString(), 'latin1');
+    if (key.length + digits.length + ITEM_OVERHEAD > this.maxBytes) {
       // Only reachable with a limit smaller than one counter item: it cannot be kept.
-      this.removeRecord(rec);
+      this.remove(slot, key, 'evict');
       return ARITH_NOT_FOUND;
     }
-    const lastAccess = rec.lastAccess;
-    this.write(rec, keyStr, buf, rec.flags, this.nextCas(), rec.exptime, size, now);
-    const view = viewOf(rec, key, lastAccess);
-    rec.lastAccess = now;
+    const lastAccess = t.lastAccess(slot);
+    // Same slot: flags and exptime stay, the fetched mark too.
+    this.write(slot, key, h, digits, now);
+    t.setCas(slot, this.nextCas());
+    const view = this.viewOf(slot, key, t.exptime(slot), lastAccess);
+    t.setLastAccess(slot, now);
+    if (l !== null) l.mutated(key);
+    this.engine.compactStep();
     return { status: 'ok', value, item: view };
   }
 
-  touch(key: Buffer, exptime: number, now: number): boolean {
-    this.tick(now);
-    const c = this.counters;
-    c.cmd_touch++;
-    const rec = this.findLive(key.toString('latin1'), now);
-    if (rec === null) {
-      c.touch_misses++;
-      return false;
-    }
-    c.touch_hits++;
-    rec.exptime = toAbsoluteExptime(exptime, now);
-    this.markAccessed(rec, now);
-    this.dropIfExpired(rec, now);
+  /** Counts cmd_touch and touch_*. */
+  touch(req: TouchRequest, now: number): boolean {
+    const key = req.key;
+    const slot = this.lookup(key, now);
+    if (!this.countTouch(slot)) return false;
+    this.setExptimeOrDrop(slot, key, toAbsoluteExptime(req.exptime, now), now);
+    this.engine.compactStep();
     return true;
   }
 
-  flush(delay: number, now: number): void {
+  /** flush_all. Counts cmd_flush. Delay 0 empties now; otherwise items stored up to now+delay die then. */
+  flushAll(req: FlushRequest, now: number): void {
     this.tick(now);
     this.counters.cmd_flush++;
     // A pending flush that is due this very second must act before it is replaced.
     if (this.flushAt !== 0 && now >= this.flushAt) this.completeFlush();
     // As memcached's flush_all, a delay over 30 days is an absolute unix time.
+    const delay = req.delay;
     const at = delay <= 0 ? 0 : toAbsoluteExptime(delay, now);
     if (at <= now) {
       this.flushAt = 0;
-      this.dropAll();
+      this.flushEverything();
     } else {
       this.flushAt = at; // replaces a pending one, as memcached's oldest_live does
     }
   }
 
+  /** Resize (plan change or node count change); shrinking evicts LRU items. */
   setLimit(bytes: number): void {
     this.maxBytes = Math.max(0, bytes);
     this.makeRoom(0, this.lastNow);
+    this.engine.compactStep();
   }
 
+  /** Frees everything (the cache was deleted). Neither a flush nor a removal the listener hears of. */
   clear(): void {
     this.flushAt = 0;
-    this.dropAll();
+    this.forgetAll();
+  }
+
+  /**
+   * Cross-checks the engine and the table against the policy's books (tests): every listed
+   * item is found by its key, the list holds every item once, the sizes add up to `bytes`.
+   * Returns the item count.
+   */
+  verify(): number {
+    const t = this.table;
+    const e = this.engine;
+    let n = 0;
+    let bytes = 0;
+    for (let s = t.lruTail; s !== NONE; s = t.prev(s)) {
+      if (n > t.count) throw new Error('LRU list has a cycle');
+      n++;
+      bytes += this.sizeOf(s);
+      const key = Buffer.from(e.key(s));
+      if (e.find(key, e.hashOf(key)) !== s) throw new Error(`slot ${s} not found by its key`);
+    }
+    if (n !== t.count) throw new Error(`LRU holds ${n} of ${t.count} items`);
+    if (bytes !== this.usedBytes) throw new Error(`bytes ${this.usedBytes} but items add up to ${bytes}`);
+    e.verify(n);
+    return n;
   }
 
   // ---- internals ----
@@ -347,111 +367,178 @@ export class MemoryTenantStore implements TenantStore {
     if (this.flushAt !== 0 && now > this.flushAt) this.completeFlush();
   }
 
-  private liveness(rec: ItemRecord, now: number): Liveness {
-    if (this.flushAt !== 0 && now >= this.flushAt && rec.storedAt <= this.flushAt) return FLUSHED;
-    if (rec.exptime !== 0 && rec.exptime <= now) return EXPIRED;
+  private liveness(slot: number, now: number): Liveness {
+    const t = this.table;
+    if (this.flushAt !== 0 && now >= this.flushAt && t.storedAt(slot) <= this.flushAt) return FLUSHED;
+    const exptime = t.exptime(slot);
+    if (exptime !== 0 && exptime <= now) return EXPIRED;
     return LIVE;
   }
 
-  /** The live item under keyStr, or null; a dead one found on the way is removed. */
-  private findLive(keyStr: string, now: number): ItemRecord | null {
-    const rec = this.index.get(keyStr);
-    if (rec === undefined) return null;
-    const state = this.liveness(rec, now);
-    if (state === LIVE) return rec;
-    if (state === EXPIRED) this.counters.expired++;
-    this.removeRecord(rec);
-    return null;
+  /** The live slot holding `key`, or NONE, after the call's clock bookkeeping. */
+  private lookup(key: Buffer, now: number): number {
+    this.tick(now);
+    return this.findLive(key, this.engine.hashOf(key), now);
   }
 
-  private dropKey(keyStr: string, now: number): void {
-    const rec = this.findLive(keyStr, now);
-    if (rec !== null) this.removeRecord(rec);
+  /** A read's lookup (get, gat): counts cmd_get and the hit or miss, and tells the listener. */
+  private read(key: Buffer, now: number): number {
+    const c = this.counters;
+    c.cmd_get++;
+    const slot = this.lookup(key, now);
+    const l = this.listener;
+    if (slot === NONE) {
+      c.get_misses++;
+      if (l !== null) l.miss(key);
+    } else {
+      c.get_hits++;
+      if (l !== null) l.hit(key);
+    }
+    return slot;
   }
 
-  /** After a touch to a past time: the item is gone now rather than at its next lookup. */
-  private dropIfExpired(rec: ItemRecord, now: number): void {
-    if (isExpired(rec.exptime, now)) {
+  /** Counts a touch (touch, gat) and whether it found its item. */
+  private countTouch(slot: number): boolean {
+    const c = this.counters;
+    c.cmd_touch++;
+    if (slot === NONE) {
+      c.touch_misses++;
+      return false;
+    }
+    c.touch_hits++;
+    return true;
+  }
+
+  /** The live slot holding `key` (hash h), or NONE; a dead one found on the way is removed. */
+  private findLive(key: Buffer, h: number, now: number): number {
+    const slot = this.engine.find(key, h);
+    if (slot === NONE) return NONE;
+    const state = this.liveness(slot, now);
+    if (state === LIVE) return slot;
+    this.removeDead(slot, key, state);
+    return NONE;
+  }
+
+  private removeDead(slot: number, key: Buffer | null, state: Liveness): void {
+    if (state === EXPIRED) {
       this.counters.expired++;
-      this.removeRecord(rec);
+      this.remove(slot, key, 'expire');
+    } else {
+      this.remove(slot, key, 'flush');
     }
   }
 
-  /** A read marks the item active rather than moving it (as the arena store does: see there). */
-  private markAccessed(rec: ItemRecord, now: number): void {
-    rec.lastAccess = now;
-    rec.fetched = true;
-    rec.active = true;
+  /** touch / gat: a new exptime and an access; touching to a past time ends the item now. */
+  private setExptimeOrDrop(slot: number, key: Buffer, exptime: number, now: number): void {
+    this.table.markRead(slot, now);
+    if (isExpired(exptime, now)) {
+      this.counters.expired++;
+      this.remove(slot, key, 'expire');
+      return;
+    }
+    this.table.setExptime(slot, exptime);
+    const l = this.listener;
+    if (l !== null) l.mutated(key);
+  }
+
+  private sizeOf(slot: number): number {
+    return this.table.keyLen(slot) + this.table.valueLen(slot) + ITEM_OVERHEAD;
   }
 
   /**
-   * Puts a new value at the LRU head, reusing `rec` when the key already has a record.
-   * The caller has checked that `size` fits in the whole limit. The old record leaves the
-   * list and the byte count before room is made, so eviction can never pick it.
+   * The view a caller sees, taken before the access updates the slot. The caller's own
+   * key buffer stands in for the stored key: the bytes are equal and nothing is copied.
    */
-  private write(
-    rec: ItemRecord | null, keyStr: string, value: Buffer, flags: number, cas: number, exptime: number,
-    size: number, now: number,
-  ): ItemRecord {
-    if (rec !== null) {
-      this.lru.unlink(rec);
-      this.usedBytes -= rec.size;
+  private viewOf(slot: number, key: Buffer, exptime: number, lastAccess: number): ItemView {
+    const t = this.table;
+    return {
+      key,
+      value: this.engine.value(slot),
+      flags: t.flags(slot),
+      cas: t.cas(slot),
+      exptime,
+      lastAccess,
+      fetched: t.fetched(slot),
+    };
+  }
+
+  /**
+   * Puts a new value at the LRU head, in `old`'s slot when the key has one (NONE: a new
+   * slot), and returns the slot; the caller sets its fields. The caller has checked that
+   * it fits in the whole limit. The old value leaves the list and the byte count before
+   * room is made, so eviction never picks it.
+   */
+  private write(old: number, key: Buffer, h: number, value: Buffer, now: number): number {
+    const t = this.table;
+    const e = this.engine;
+    const size = key.length + value.length + ITEM_OVERHEAD;
+    if (old !== NONE) {
+      this.usedBytes -= this.sizeOf(old);
+      t.unlink(old);
+      e.release(old);
     }
     this.makeRoom(size, now);
-    if (rec === null) {
-      rec = new ItemRecord(keyStr, value, flags, cas, exptime, size, now);
-      this.index.set(keyStr, rec);
+    let slot = old;
+    if (slot === NONE) {
+      slot = t.allocate();
+      t.setKeyLen(slot, key.length);
+      t.newValue(slot, value.length, now);
+      e.add(slot, key, h, value);
     } else {
-      rec.value = value;
-      rec.flags = flags;
-      rec.cas = cas;
-      rec.exptime = exptime;
-      rec.size = size;
-      rec.storedAt = now;
-      rec.active = false;
+      t.newValue(slot, value.length, now);
+      e.rewrite(slot, key, value);
     }
+    t.pushHead(slot);
     if (now > this.newestStoredAt) this.newestStoredAt = now;
     this.usedBytes += size;
-    this.lru.pushHead(rec);
-    return rec;
+    return slot;
   }
 
   /** Evicts from the LRU tail until `size` more bytes fit. Needs size <= limit. */
   private makeRoom(size: number, now: number): void {
     const c = this.counters;
+    const t = this.table;
     while (this.usedBytes + size > this.maxBytes) {
-      const tail = this.lru.tail;
-      if (tail === null) throw new Error('store accounting broken: bytes over limit with no items');
-      let victim: ItemRecord | null = tail;
+      const tail = t.lruTail;
+      if (tail === NONE) throw new Error('store accounting broken: bytes over limit with no items');
+      let victim = tail;
       let depth = 0;
       let reclaimed = false;
-      while (victim !== null && depth < RECLAIM_SEARCH_DEPTH) {
+      while (victim !== NONE && depth < RECLAIM_SEARCH_DEPTH) {
         const state = this.liveness(victim, now);
         if (state !== LIVE) {
-          if (state === EXPIRED) c.expired++;
-          this.removeRecord(victim);
+          this.removeDead(victim, null, state);
           reclaimed = true;
           break;
         }
-        victim = victim.prev;
+        victim = t.prev(victim);
         depth++;
       }
-      if (!reclaimed) {
-        if (tail.active) {
-          tail.active = false;
-          this.lru.moveToHead(tail);
-          continue;
-        }
-        c.evictions++;
-        this.removeRecord(tail);
+      if (reclaimed) continue;
+      if (t.active(tail)) {
+        // Read since it was last at the head: a second chance (each item once per pass).
+        t.clearActive(tail);
+        t.moveToHead(tail);
+        continue;
       }
+      c.evictions++;
+      this.remove(tail, null, 'evict');
     }
   }
 
-  private removeRecord(rec: ItemRecord): void {
-    this.index.delete(rec.keyStr);
-    this.lru.unlink(rec);
-    this.usedBytes -= rec.size;
+  /** Takes an item out and tells the listener why; `key` is the caller's copy of its key, or null to read it. */
+  private remove(slot: number, key: Buffer | null, cause: RemovalCause): void {
+    const l = this.listener;
+    if (l !== null) l.removed(key ?? this.engine.key(slot), cause);
+    this.forget(slot);
+  }
+
+  private forget(slot: number): void {
+    const t = this.table;
+    this.usedBytes -= this.sizeOf(slot);
+    this.engine.remove(slot);
+    t.unlink(slot);
+    t.free(slot);
   }
 
   /** The delayed flush's moment has passed: drop every item stored at or before it. */
@@ -459,37 +546,31 @@ export class MemoryTenantStore implements TenantStore {
     const at = this.flushAt;
     this.flushAt = 0;
     if (this.newestStoredAt <= at) {
-      this.dropAll();
+      this.flushEverything();
       return;
     }
     // Only with a clock that stepped back; otherwise everything stored so far is due.
-    for (let rec = this.lru.tail; rec !== null;) {
-      const prev: ItemRecord | null = rec.prev;
-      if (rec.storedAt <= at) this.removeRecord(rec);
-      rec = prev;
+    const t = this.table;
+    for (let s = t.lruTail; s !== NONE;) {
+      const prev = t.prev(s);
+      if (t.storedAt(s) <= at) this.remove(s, null, 'flush');
+      s = prev;
     }
   }
 
-  private dropAll(): void {
-    this.index.clear();
-    this.lru.clear();
+  private flushEverything(): void {
+    const l = this.listener;
+    if (l !== null) {
+      const t = this.table;
+      for (let s = t.lruTail; s !== NONE; s = t.prev(s)) l.removed(this.engine.key(s), 'flush');
+    }
+    this.forgetAll();
+  }
+
+  private forgetAll(): void {
+    this.table.reset();
+    this.engine.clear();
     this.usedBytes = 0;
     this.newestStoredAt = 0;
   }
-}
-
-/**
- * The view a caller sees, taken before the access updates the record. The caller's own
- * key buffer stands in for the stored key: the bytes are equal and nothing is copied.
- */
-function viewOf(rec: ItemRecord, key: Buffer, lastAccess = rec.lastAccess): ItemView {
-  return {
-    key,
-    value: rec.value,
-    flags: rec.flags,
-    cas: rec.cas,
-    exptime: rec.exptime,
-    lastAccess,
-    fetched: rec.fetched,
-  };
 }

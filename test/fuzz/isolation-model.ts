@@ -16,7 +16,7 @@
  */
 import type { TestCache, TestNode } from '../support/test-node.ts';
 import type { RawClient } from '../support/raw-client.ts';
-import { seededRandom } from '../support/random.ts';
+import { seededRandom } from '../../src/shared/testing/seeded-random.ts';
 import { plain, readResponses, req, type Response } from '../../src/protocol/binary/testing/frames.ts';
 
 export type Wire = 'text' | 'meta' | 'binary';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { plain, readResponses, req } from '../../src/protocol/binary/testing/frames.ts';
 import { startTestNode, type TestCache, type TestNode } from '../support/test-node.ts';
 import { PROMPTLY_MS } from '../support/wait.ts';
-import { fuzzSeed } from './fuzz-seed.ts';
+import { fuzzSeed } from '../../src/shared/testing/seeded-random.ts';
 import { assertServes, runLiveFuzz, watchCrashes, type CrashWatch } from './live-fuzz.ts';
 
 const seed = fuzzSeed();

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Protocol } from './grammar.ts';
 import { PROTOCOLS, type PropertyName } from './parser-fuzz.ts';
 import type { FuzzJob, FuzzJobResult } from './parser-fuzz-child.ts';
-import { fuzzSeed } from './fuzz-seed.ts';
+import { fuzzSeed } from '../../src/shared/testing/seeded-random.ts';
 
 const seed = fuzzSeed();
 const RUNS: Record<PropertyName, number> = { valid: 3000, mutated: 4000, random: 6000 };

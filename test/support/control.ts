@@ -6,7 +6,7 @@
 import type { Capabilities, Catalog } from '../../src/catalog/catalog.ts';
 import { openTestCatalog } from './test-catalog.ts';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/control/main.ts';
-import { createCacheNode, type CacheNode } from '../../src/node/cache-node.ts';
+import { createCacheNode, type ListeningCacheNode } from '../../src/node/cache-node.ts';
 import { RawClient } from './raw-client.ts';
 
 export interface ClusterCache {
@@ -45,7 +45,7 @@ export interface TestCluster {
   /** CLI arguments that reach this catalog (`--data DIR` or `--database-url URL`). */
   cliArgs: readonly string[];
   /** Index i is undefined while node i is stopped. */
-  nodes: (CacheNode | undefined)[];
+  nodes: (ListeningCacheNode | undefined)[];
   /** Node client addresses, host:port, by index (stable across restarts). */
   addresses: string[];
   control: ControlPlane;
@@ -73,10 +73,10 @@ export interface TestClusterOptions {
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const testCatalog = await openTestCatalog('cachier-api-');
   const { catalog, dataDir } = testCatalog;
-  const nodes: (CacheNode | undefined)[] = [];
+  const nodes: (ListeningCacheNode | undefined)[] = [];
   const ports: number[] = [];
   for (let i = 0; i < (opts.nodes ?? 1); i++) {
-    const node = await createCacheNode({ catalog, host: '127.0.0.1', port: 0 });
+    const node = await createCacheNode({ catalog }).listen({ host: '127.0.0.1', port: 0 });
     nodes.push(node);
     ports.push(node.port);
   }
@@ -136,7 +136,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     },
     async restartNode(index) {
       if (nodes[index]) throw new Error(`node ${index} is running`);
-      nodes[index] = await createCacheNode({ catalog, host: '127.0.0.1', port: ports[index]! });
+      nodes[index] = await createCacheNode({ catalog }).listen({ host: '127.0.0.1', port: ports[index]! });
     },
     async close() {
       for (const c of clients) c.end();

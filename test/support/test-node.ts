@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Capabilities } from '../../src/catalog/catalog.ts';
 import { openSqliteCatalog, type SqliteCatalog } from '../../src/catalog/sqlite.ts';
-import { createCacheNode, type CacheNode } from '../../src/node/cache-node.ts';
+import { createCacheNode, type ListeningCacheNode } from '../../src/node/cache-node.ts';
 import type { IoMode } from '../../src/node/io/native-addon.ts';
 import { RawClient } from './raw-client.ts';
 
@@ -18,7 +18,7 @@ export interface TestCache {
 }
 
 export interface TestNode {
-  node: CacheNode;
+  node: ListeningCacheNode;
   catalog: SqliteCatalog;
   port: number;
   dataDir: string;
@@ -37,9 +37,8 @@ export async function startTestNode(
   const catalog = openSqliteCatalog(dataDir);
   let anonymousCacheId: number | undefined;
   if (opts.anonymous) anonymousCacheId = (await catalog.createCache({ memoryBytes: opts.memoryBytes ?? 64 << 20 })).cache.id;
-  const node = await createCacheNode({
-    catalog, host: '127.0.0.1', port: 0, anonymousCacheId, authTimeoutMs: opts.authTimeoutMs, io: opts.io, maxConnections: opts.maxConnections,
-  });
+  const limits = { authTimeoutMs: opts.authTimeoutMs, maxConnections: opts.maxConnections };
+  const node = await createCacheNode({ catalog, anonymousCacheId, limits }).listen({ host: '127.0.0.1', port: 0, io: opts.io });
   const clients: RawClient[] = [];
   const t: TestNode = {
     node, catalog, port: node.port, dataDir,

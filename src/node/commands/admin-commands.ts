@@ -1,14 +1,14 @@
-/** flush_all, stats, version, verbosity: commands about the cache rather than one key. */
+/** flush_all, stats, version: commands about the cache or the node rather than one key. */
 import type { FlushCommand, Reply, StatsCommand } from '../../protocol/command.ts';
 import { resetCounters } from '../../store/stats.ts';
-import type { ExecContext } from '../exec-context.ts';
+import type { ExecContext, SessionContext } from '../exec-context.ts';
 import { FLUSH_FORBIDDEN, STATS_RESET_FORBIDDEN } from './refusals.ts';
 
 const OK: Reply = Object.freeze({ kind: 'ok' });
 
-export function flush(cmd: FlushCommand, ctx: ExecContext): Reply {
+export function flushAll(cmd: FlushCommand, ctx: ExecContext): Reply {
   if (!ctx.credential.flush) return FLUSH_FORBIDDEN;
-  ctx.tenant.store.flush(cmd.delay, ctx.now);
+  ctx.tenant.store.flushAll(cmd, ctx.now);
   return OK;
 }
 
@@ -52,10 +52,6 @@ export function stats(cmd: StatsCommand, ctx: ExecContext): Reply {
   }
 }
 
-export function version(_cmd: unknown, ctx: ExecContext): Reply {
+export function version(ctx: SessionContext): Reply {
   return { kind: 'version', version: ctx.node.version };
-}
-
-export function ok(): Reply {
-  return OK;
 }

@@ -17,7 +17,9 @@ export function get(cmd: GetCommand, ctx: ExecContext, from = 0): Reply {
   const items: (ItemView | null)[] = new Array(n - from);
   let room = ctx.replyRoom;
   for (let i = from; i < n; i++) {
-    const item = touchExptime === undefined ? store.get(keys[i]!, ctx.now) : store.getAndTouch(keys[i]!, touchExptime, ctx.now);
+    const item = touchExptime === undefined
+      ? store.get(keys[i]!, ctx.now)
+      : store.getAndTouch({ key: keys[i]!, exptime: touchExptime }, ctx.now);
     items[i - from] = item;
     if (item !== null && (room -= item.value.length) <= 0 && i + 1 < n) {
       items.length = i + 1 - from;

@@ -4,7 +4,7 @@ import { WRITE_FORBIDDEN } from './refusals.ts';
 
 export function store(cmd: StoreCommand, ctx: ExecContext): Reply {
   if (!ctx.credential.write) return WRITE_FORBIDDEN;
-  const r = ctx.tenant.store.store(cmd.mode, cmd.key, cmd.value, cmd.flags, cmd.exptime, ctx.now, cmd.cas);
+  const r = ctx.tenant.store.store(cmd, ctx.now);
   if (r.status === 'too_large') return { kind: 'error', code: 'VALUE_TOO_LARGE' };
   if (r.status === 'no_memory') return { kind: 'error', code: 'OUT_OF_MEMORY' };
   return { kind: 'stored', status: r.status, cas: r.cas };
@@ -12,10 +12,10 @@ export function store(cmd: StoreCommand, ctx: ExecContext): Reply {
 
 export function remove(cmd: DeleteCommand, ctx: ExecContext): Reply {
   if (!ctx.credential.write) return WRITE_FORBIDDEN;
-  return { kind: 'deleted', status: ctx.tenant.store.delete(cmd.key, ctx.now, cmd.cas) };
+  return { kind: 'deleted', status: ctx.tenant.store.delete(cmd, ctx.now) };
 }
 
 export function touch(cmd: TouchCommand, ctx: ExecContext): Reply {
   if (!ctx.credential.write) return WRITE_FORBIDDEN;
-  return { kind: 'touched', found: ctx.tenant.store.touch(cmd.key, cmd.exptime, ctx.now) };
+  return { kind: 'touched', found: ctx.tenant.store.touch(cmd, ctx.now) };
 }

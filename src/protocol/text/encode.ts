@@ -10,18 +10,10 @@ import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
 import type { ClassicFrame, MetaFrame, TextFrame } from './frame.ts';
 
 const line = (s: string): Buffer => Buffer.from(`${s}\r\n`, 'latin1');
-const CRLF = line('');
-const END = line('END');
-const STORED = line('STORED');
-const NOT_STORED = line('NOT_STORED');
-const EXISTS = line('EXISTS');
-const NOT_FOUND = line('NOT_FOUND');
-const DELETED = line('DELETED');
-const TOUCHED = line('TOUCHED');
-const OK = line('OK');
-const RESET = line('RESET');
-const MN = line('MN');
-const EN = line('EN');
+// The fixed reply lines, built once.
+const [CRLF, END, STORED, NOT_STORED, EXISTS, NOT_FOUND, DELETED, TOUCHED, OK, RESET, MN, EN] = [
+  '', 'END', 'STORED', 'NOT_STORED', 'EXISTS', 'NOT_FOUND', 'DELETED', 'TOUCHED', 'OK', 'RESET', 'MN', 'EN',
+].map(line);
 const VALUE = Buffer.from('VALUE ', 'latin1');
 
 // Error lines built once per code.
@@ -122,7 +114,7 @@ function encodeMeta(frame: MetaFrame, command: Command, reply: Reply, out: Reply
       }
       const size = item.value.length;
       const showValue = frame.value && item.cas !== frame.compareCas;
-      out.ascii(`${showValue ? `VA ${size}` : 'HD'}${itemTokens(frame, key ?? item.key, item, now)}\r\n`);
+      out.ascii(`${showValue ? `VA ${size}` : 'HD'}${returnTokens(frame, key ?? item.key, item, item.cas, size, now)}\r\n`);
       if (showValue) out.bytes(item.value).bytes(CRLF);
       return;
     }
@@ -133,7 +125,7 @@ function encodeMeta(frame: MetaFrame, command: Command, reply: Reply, out: Reply
       const code = status === 'stored' ? 'HD' : status === 'not_stored' ? 'NS' : status === 'exists' ? 'EX' : 'NF';
       const cas = reply.kind === 'stored' ? reply.cas : 0;
       const size = command.kind === 'store' ? command.value.length : 0;
-      out.ascii(`${code}${storeTokens(frame, key, cas, size)}\r\n`);
+      out.ascii(`${code}${returnTokens(frame, key, null, cas, size, now)}\r\n`);
       return;
     }
     case 'deleted': {
@@ -169,16 +161,7 @@ function encodeMetaArith(
   // q hides HD only; a VA carries the number the client asked for.
   if (frame.quiet && !frame.value) return;
   const item = reply.item;
-  let tokens = '';
-  const r = frame.returns;
-  for (let i = 0; i < r.length; i++) {
-    switch (r.charCodeAt(i)) {
-      case 79: tokens += ` O${frame.opaque}`; break; // O
-      case 107: tokens += keyToken(frame, key); break; // k
-      case 99: tokens += ` c${item ? item.cas : 0}`; break; // c
-      case 116: tokens += ` t${item ? ttl(item, now) : -1}`; break; // t
-    }
-  }
+  const tokens = returnTokens(frame, key, item, item ? item.cas : 0, -1, now);
   if (!frame.value) {
     out.ascii(`HD${tokens}\r\n`);
     return;
@@ -199,35 +182,29 @@ function encodeMetaDebug(frame: MetaFrame, key: Buffer | undefined, item: ItemVi
     + ` fetch=${item.fetched ? 'yes' : 'no'} cls=1 size=${item.value.length}\r\n`);
 }
 
-/** mg hit tokens: O k c f s t h l, in request order. */
-function itemTokens(frame: MetaFrame, key: Buffer, item: ItemView, now: number): string {
+/**
+ * The return tokens of a reply that has its item (mg hit, ma) or knows what it stored
+ * (ms), in request order: O and k always; c and s when given (>= 0); t from the item (ma
+ * without one: -1); f, h and l from the item of an mg. A flag the reply cannot answer is
+ * left out.
+ */
+function returnTokens(frame: MetaFrame, key: Buffer | undefined, item: ItemView | null, cas: number, size: number, now: number): string {
   let tokens = '';
   const r = frame.returns;
+  const hit = frame.verb === 'mg' ? item : null;
   for (let i = 0; i < r.length; i++) {
     switch (r.charCodeAt(i)) {
       case 79: tokens += ` O${frame.opaque}`; break; // O
       case 107: tokens += keyToken(frame, key); break; // k
-      case 99: tokens += ` c${item.cas}`; break; // c
-      case 102: tokens += ` f${item.flags}`; break; // f
-      case 115: tokens += ` s${item.value.length}`; break; // s
-      case 116: tokens += ` t${ttl(item, now)}`; break; // t
-      case 104: tokens += item.fetched ? ' h1' : ' h0'; break; // h
-      case 108: tokens += ` l${Math.max(0, now - item.lastAccess)}`; break; // l
-    }
-  }
-  return tokens;
-}
-
-/** ms tokens: O k c s, in request order. */
-function storeTokens(frame: MetaFrame, key: Buffer | undefined, cas: number, size: number): string {
-  let tokens = '';
-  const r = frame.returns;
-  for (let i = 0; i < r.length; i++) {
-    switch (r.charCodeAt(i)) {
-      case 79: tokens += ` O${frame.opaque}`; break; // O
-      case 107: tokens += keyToken(frame, key); break; // k
-      case 99: tokens += ` c${cas}`; break; // c
-      case 115: tokens += ` s${size}`; break; // s
+      case 99: if (cas >= 0) tokens += ` c${cas}`; break; // c
+      case 115: if (size >= 0) tokens += ` s${size}`; break; // s
+      case 116: // t
+        if (item !== null) tokens += ` t${ttl(item, now)}`;
+        else if (frame.verb === 'ma') tokens += ' t-1';
+        break;
+      case 102: if (hit !== null) tokens += ` f${hit.flags}`; break; // f
+      case 104: if (hit !== null) tokens += hit.fetched ? ' h1' : ' h0'; break; // h
+      case 108: if (hit !== null) tokens += ` l${Math.max(0, now - hit.lastAccess)}`; break; // l
     }
   }
   return tokens;

@@ -11,7 +11,7 @@
  * Should chains grow long anyway (a leaked key), the index takes a new key and rebuilds;
  * see insert.
  */
-import { MAX_KEY_LENGTH, NONE, type ItemTable } from './item-table.ts';
+import { MAX_KEY_LENGTH, NONE, type ItemTable } from '../item-table.ts';
 import type { PageArena } from './page-arena.ts';
 import { keyedHash, type KeyHash } from './keyed-hash.ts';
 
@@ -62,9 +62,9 @@ export class HashIndex {
   }
 
   /**
-   * What a slot row keeps of a key: its length and the top 8 bits of its hash (which
-   * the bucket number, taken from the low bits, does not use below 2^24 buckets), so a
-   * chain walk reads key bytes only for a likely match.
+   * What a slot row keeps of a key (ItemTable.keyTag): its length and the top 8 bits of
+   * its hash (which the bucket number, taken from the low bits, does not use below 2^24
+   * buckets), so a chain walk reads key bytes only for a likely match.
    */
   static keyTag(keyLength: number, h: number): number {
     return ((h >>> 24) << 8) | keyLength;
@@ -99,7 +99,7 @@ export class HashIndex {
   }
 
   /**
-   * Adds a slot whose key bytes are already in the arena and whose row has keyTag(len, h).
+   * Adds a slot whose key bytes are already in the arena and whose row has its key length.
    *
    * The store finds a key before it inserts it, so a long chain is seen before it grows.
    * Then the index re-keys here, where no caller holds a hash of the old key: every
@@ -111,6 +111,7 @@ export class HashIndex {
    * the new key for free.
    */
   insert(slot: number, h: number): void {
+    this.table.setHashTag(slot, h >>> 24);
     this.size++;
     this.insertsSinceRekey++;
     if (this.size > this.buckets.length) {
@@ -190,7 +191,7 @@ export class HashIndex {
     for (let s = 0; s < t.highWater; s++) {
       if (t.isFree(s)) continue;
       const h = this.slotHash(s);
-      if (rekey) t.setKeyTag(s, HashIndex.keyTag(t.keyLen(s), h));
+      if (rekey) t.setHashTag(s, h >>> 24);
       const b = h & mask;
       t.setHashNext(s, buckets[b]!);
       buckets[b] = s;

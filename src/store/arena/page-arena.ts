@@ -24,7 +24,7 @@
  *   a read stays valid through later reads, and freed bytes are not overwritten before
  *   the next write. Views into a page we let go keep their (garbage-collected) buffer.
  */
-import type { ItemTable } from './item-table.ts';
+import type { ItemTable } from '../item-table.ts';
 import { bufferView } from '../../shared/buffer-view.ts';
 
 /** Page id meaning "a buffer of its own"; the slot's offset is then an index into `large`. */

@@ -1,13 +1,15 @@
 /**
- * The TenantStore contract: every case here must hold for every store implementation
- * (TenantStore, the reference, and ArenaTenantStore). Each implementation's test
- * file calls runStoreContract with a factory; implementation details get their own tests.
+ * The TenantStore contract: every case here must hold for the policy over every engine
+ * (the arena, and the Map engine the differential test compares it with). Each engine's
+ * test file calls runStoreContract with a factory; engine details get their own tests.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRandom } from '../../shared/testing/seeded-random.ts';
 import { ITEM_OVERHEAD } from '../item-cost.ts';
 import type { Counters } from '../stats.ts';
-import type { TenantStore } from '../store-api.ts';
+import type { RemovalCause, StoreListener } from '../store-listener.ts';
+import type { TenantStore } from '../tenant-store.ts';
 
 export interface StoreFactoryOptions {
   readonly limit: number;
@@ -22,7 +24,6 @@ export function casSource(): () => number {
   let n = 0;
   return () => ++n;
 }
-
 
 const k = (s: string): Buffer => Buffer.from(s, 'latin1');
 const v = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -44,17 +45,6 @@ function pick(c: Counters, ...names: (keyof Counters)[]): Record<string, number>
   return out;
 }
 
-/** Deterministic PRNG (mulberry32) so a failing random workload can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function runStoreContract(name: string, factory: StoreFactory): void {
   const makeStore = (limit = 64 * MiB, maxItemSize = MiB): TenantStore => factory({ limit, maxItemSize });
@@ -64,7 +54,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('set then get returns the value, flags, cas and accounts bytes', () => {
       const s = makeStore();
-      const r = s.store('set', k('a'), v('hello'), 42, 0, NOW);
+      const r = s.store({ mode: 'set', key: k('a'), value: v('hello'), flags: 42, exptime: 0 }, NOW);
       assert.equal(r.status, 'stored');
       assert.ok(r.cas > 0);
       const item = s.get(k('a'), NOW);
@@ -85,8 +75,8 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('overwriting a key replaces its bytes and gets a new cas', () => {
       const s = makeStore();
-      const c1 = s.store('set', k('a'), v('x'.repeat(100)), 0, 0, NOW).cas;
-      const c2 = s.store('set', k('a'), v('y'.repeat(10)), 0, 0, NOW).cas;
+      const c1 = s.store({ mode: 'set', key: k('a'), value: v('x'.repeat(100)), flags: 0, exptime: 0 }, NOW).cas;
+      const c2 = s.store({ mode: 'set', key: k('a'), value: v('y'.repeat(10)), flags: 0, exptime: 0 }, NOW).cas;
       assert.notEqual(c1, c2);
       assert.equal(s.items, 1);
       assert.equal(s.bytes, sizeOf('a', 10));
@@ -96,7 +86,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('get reports lastAccess and fetched as they were before this access', () => {
       const s = makeStore();
-      s.store('set', k('a'), v('1'), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: 0 }, NOW);
       const first = s.get(k('a'), NOW + 5);
       assert.ok(first);
       assert.equal(first.lastAccess, NOW);
@@ -112,7 +102,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(peeked.lastAccess, NOW + 9);
       assert.equal(s.counters.cmd_get, before);
       // a new value starts unfetched again
-      s.store('set', k('a'), v('2'), 0, 0, NOW + 30);
+      s.store({ mode: 'set', key: k('a'), value: v('2'), flags: 0, exptime: 0 }, NOW + 30);
       const third = s.get(k('a'), NOW + 31);
       assert.ok(third);
       assert.equal(third.fetched, false);
@@ -123,8 +113,8 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       const s = makeStore();
       const key1 = Buffer.from([0xff, 0x00, 0xc3, 0xa9]);
       const key2 = Buffer.from([0xff, 0x00, 0xc3, 0xaa]);
-      s.store('set', key1, v('one'), 0, 0, NOW);
-      s.store('set', key2, v('two'), 0, 0, NOW);
+      s.store({ mode: 'set', key: key1, value: v('one'), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: key2, value: v('two'), flags: 0, exptime: 0 }, NOW);
       assert.equal(s.get(key1, NOW)?.value.toString(), 'one');
       assert.equal(s.get(key2, NOW)?.value.toString(), 'two');
       assert.equal(s.bytes, 2 * sizeOf('xxxx', 3));
@@ -135,15 +125,15 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       // every view before encoding, so reads, even ones that reclaim dead items or run
       // a due delayed flush, must not move or overwrite bytes.
       const s = makeStore();
-      s.store('set', k('a'), v('alpha'), 0, 0, NOW);
-      s.store('set', k('b'), v('beta'), 0, 5, NOW);
-      s.store('set', k('c'), v('gamma'), 0, 0, NOW);
-      s.store('set', k('d'), v('delta'), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('a'), value: v('alpha'), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('b'), value: v('beta'), flags: 0, exptime: 5 }, NOW);
+      s.store({ mode: 'set', key: k('c'), value: v('gamma'), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('d'), value: v('delta'), flags: 0, exptime: 0 }, NOW);
       const a = s.get(k('a'), NOW + 5);
       assert.equal(s.get(k('b'), NOW + 5), null, 'expired, reclaimed by this read');
-      const c = s.getAndTouch(k('c'), -1, NOW + 5); // touched to the past: gone after this read
+      const c = s.getAndTouch({ key: k('c'), exptime: -1 }, NOW + 5); // touched to the past: gone after this read
       const d = s.peek(k('d'), NOW + 5);
-      s.flush(2, NOW + 5);
+      s.flushAll({ delay: 2 }, NOW + 5);
       const a2 = s.get(k('a'), NOW + 6);
       assert.equal(s.get(k('d'), NOW + 8), null, 'this read ran the flush');
       assert.equal(a?.value.toString(), 'alpha');
@@ -158,20 +148,20 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     test('LRU: an accessed item is saved from eviction', () => {
       const itemSize = sizeOf('a', 100);
       const s = makeStore(3 * itemSize);
-      s.store('set', k('a'), v('a'.repeat(100)), 0, 0, NOW);
-      s.store('set', k('b'), v('b'.repeat(100)), 0, 0, NOW);
-      s.store('set', k('c'), v('c'.repeat(100)), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('a'), value: v('a'.repeat(100)), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('b'), value: v('b'.repeat(100)), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('c'), value: v('c'.repeat(100)), flags: 0, exptime: 0 }, NOW);
       assert.equal(s.bytes, 3 * itemSize);
       assert.ok(s.get(k('a'), NOW)); // a is now the most recent, b the least
-      s.store('set', k('d'), v('d'.repeat(100)), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('d'), value: v('d'.repeat(100)), flags: 0, exptime: 0 }, NOW);
       assert.equal(peekStr(s, 'b'), null, 'b was least recently used');
       assert.ok(peekStr(s, 'a'));
       assert.ok(peekStr(s, 'c'));
       assert.ok(peekStr(s, 'd'));
       assert.equal(s.counters.evictions, 1);
       // touch, incr and a store also bump: touch c, then e evicts a (oldest untouched)
-      s.touch(k('c'), 0, NOW);
-      s.store('set', k('e'), v('e'.repeat(100)), 0, 0, NOW);
+      s.touch({ key: k('c'), exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('e'), value: v('e'.repeat(100)), flags: 0, exptime: 0 }, NOW);
       assert.equal(peekStr(s, 'a'), null);
       assert.ok(peekStr(s, 'c'));
       assert.equal(s.counters.evictions, 2);
@@ -180,21 +170,21 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('a read gives an item one second chance at eviction, not lasting protection', () => {
       const s = makeStore(3 * sizeOf('a', 100));
-      for (const key of ['a', 'b', 'c']) s.store('set', k(key), v(key.repeat(100)), 0, 0, NOW);
+      for (const key of ['a', 'b', 'c']) s.store({ mode: 'set', key: k(key), value: v(key.repeat(100)), flags: 0, exptime: 0 }, NOW);
       assert.ok(s.get(k('a'), NOW)); // a is the LRU tail, but read
-      s.store('set', k('d'), v('d'.repeat(100)), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('d'), value: v('d'.repeat(100)), flags: 0, exptime: 0 }, NOW);
       assert.deepEqual(['a', 'b', 'c', 'd'].map((x) => peekStr(s, x) !== null), [true, false, true, true]);
-      s.store('set', k('e'), v('e'.repeat(100)), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('e'), value: v('e'.repeat(100)), flags: 0, exptime: 0 }, NOW);
       assert.equal(peekStr(s, 'c'), null, 'c was never read');
       assert.ok(peekStr(s, 'a'));
-      s.store('set', k('f'), v('f'.repeat(100)), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('f'), value: v('f'.repeat(100)), flags: 0, exptime: 0 }, NOW);
       assert.equal(peekStr(s, 'a'), null, 'not read again since its second chance');
       assert.equal(s.counters.evictions, 3);
       // A rewrite puts the item at the head, as any store does.
       assert.ok(s.get(k('d'), NOW));
-      s.store('set', k('d'), v('D'.repeat(100)), 0, 0, NOW);
-      s.store('set', k('g'), v('g'.repeat(100)), 0, 0, NOW);
-      s.store('set', k('h'), v('h'.repeat(100)), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('d'), value: v('D'.repeat(100)), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('g'), value: v('g'.repeat(100)), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('h'), value: v('h'.repeat(100)), flags: 0, exptime: 0 }, NOW);
       assert.equal(peekStr(s, 'e'), null);
       assert.equal(peekStr(s, 'f'), null);
       assert.ok(peekStr(s, 'd'), 'rewritten, so at the head');
@@ -204,7 +194,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       const itemSize = sizeOf('k00', 1000);
       const s = makeStore(10 * itemSize);
       for (let i = 0; i < 25; i++) {
-        s.store('set', k(`k${String(i).padStart(2, '0')}`), Buffer.alloc(1000, i), 0, 0, NOW);
+        s.store({ mode: 'set', key: k(`k${String(i).padStart(2, '0')}`), value: Buffer.alloc(1000, i), flags: 0, exptime: 0 }, NOW);
         assert.ok(s.bytes <= s.limit);
       }
       assert.equal(s.items, 10);
@@ -216,10 +206,10 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('a big item evicts as many small ones as it needs', () => {
       const s = makeStore(10_000);
-      for (let i = 0; i < 50; i++) s.store('set', k(`s${i}`), Buffer.alloc(100), 0, 0, NOW);
+      for (let i = 0; i < 50; i++) s.store({ mode: 'set', key: k(`s${i}`), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW);
       const evictedBySmall = s.counters.evictions;
       assert.equal(s.items + evictedBySmall, 50);
-      s.store('set', k('big'), Buffer.alloc(5000), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('big'), value: Buffer.alloc(5000), flags: 0, exptime: 0 }, NOW);
       assert.ok(s.get(k('big'), NOW));
       assert.ok(s.bytes <= s.limit);
       assert.ok(s.counters.evictions > evictedBySmall);
@@ -227,7 +217,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     });
 
     test('limit is never exceeded under a random workload, and bytes stay honest', () => {
-      const rand = rng(12345);
+      const rand = seededRandom(12345);
       const limit = 256 * 1024;
       const maxItemSize = 32 * 1024;
       const s = makeStore(limit, maxItemSize);
@@ -239,14 +229,14 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
         const r = rand();
         const len = rand() < 0.9 ? Math.floor(rand() * 2000) : Math.floor(rand() * 40_000);
         if (r < 0.55) {
-          const res = s.store('set', k(key), Buffer.alloc(len, 0x61), 0, rand() < 0.1 ? 1 : 0, now);
+          const res = s.store({ mode: 'set', key: k(key), value: Buffer.alloc(len, 0x61), flags: 0, exptime: rand() < 0.1 ? 1 : 0 }, now);
           assert.equal(res.status, key.length + len > maxItemSize ? 'too_large' : 'stored');
         } else if (r < 0.65) {
-          s.store(rand() < 0.5 ? 'append' : 'prepend', k(key), Buffer.alloc(len % 3000, 0x62), 0, 0, now);
+          s.store({ mode: rand() < 0.5 ? 'append' : 'prepend', key: k(key), value: Buffer.alloc(len % 3000, 0x62), flags: 0, exptime: 0 }, now);
         } else if (r < 0.7) {
-          s.store('add', k(key), Buffer.alloc(len % 5000), 0, 0, now);
+          s.store({ mode: 'add', key: k(key), value: Buffer.alloc(len % 5000), flags: 0, exptime: 0 }, now);
         } else if (r < 0.75) {
-          s.delete(k(key), now);
+          s.delete({ key: k(key) }, now);
         } else if (r < 0.77) {
           s.setLimit(rand() < 0.5 ? limit / 2 : limit);
         } else {
@@ -276,12 +266,12 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     test('an expired LRU tail is reclaimed and counted as expired, not evicted', () => {
       const itemSize = sizeOf('a', 100);
       const s = makeStore(3 * itemSize);
-      s.store('set', k('a'), Buffer.alloc(100), 0, 10, NOW); // expires at NOW+10
-      s.store('set', k('b'), Buffer.alloc(100), 0, 0, NOW);
-      s.store('set', k('c'), Buffer.alloc(100), 0, 0, NOW);
-      s.store('set', k('d'), Buffer.alloc(100), 0, 0, NOW + 20);
+      s.store({ mode: 'set', key: k('a'), value: Buffer.alloc(100), flags: 0, exptime: 10 }, NOW); // expires at NOW+10
+      s.store({ mode: 'set', key: k('b'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('c'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('d'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW + 20);
       assert.deepEqual(pick(s.counters, 'evictions', 'expired'), { evictions: 0, expired: 1 });
-      s.store('set', k('e'), Buffer.alloc(100), 0, 0, NOW + 20);
+      s.store({ mode: 'set', key: k('e'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW + 20);
       assert.deepEqual(pick(s.counters, 'evictions', 'expired'), { evictions: 1, expired: 1 });
       assert.equal(peekStr(s, 'b', NOW + 20), null);
     });
@@ -289,10 +279,10 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     test('an expired item just above a live tail is reclaimed before the tail is evicted', () => {
       const itemSize = sizeOf('a', 100);
       const s = makeStore(3 * itemSize);
-      s.store('set', k('a'), Buffer.alloc(100), 0, 0, NOW);
-      s.store('set', k('b'), Buffer.alloc(100), 0, 5, NOW);
-      s.store('set', k('c'), Buffer.alloc(100), 0, 0, NOW);
-      s.store('set', k('d'), Buffer.alloc(100), 0, 0, NOW + 10);
+      s.store({ mode: 'set', key: k('a'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('b'), value: Buffer.alloc(100), flags: 0, exptime: 5 }, NOW);
+      s.store({ mode: 'set', key: k('c'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('d'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW + 10);
       assert.deepEqual(pick(s.counters, 'evictions', 'expired'), { evictions: 0, expired: 1 });
       assert.ok(peekStr(s, 'a', NOW + 10) !== null);
     });
@@ -302,12 +292,12 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       const s = makeStore(limit);
       let i = 0;
       while (s.counters.evictions < 1000) {
-        s.store('set', k(`small:${i++}`), Buffer.alloc(100, 1), 0, 0, NOW);
+        s.store({ mode: 'set', key: k(`small:${i++}`), value: Buffer.alloc(100, 1), flags: 0, exptime: 0 }, NOW);
       }
       assert.ok(s.bytes > limit - sizeOf('small:0000000', 100));
       const bigCount = 200; // 2 MB of 10 KB values: half the memory changes size class
       for (let j = 0; j < bigCount; j++) {
-        const res = s.store('set', k(`big:${j}`), Buffer.alloc(10 * 1024, j & 0xff), 0, 0, NOW + 1);
+        const res = s.store({ mode: 'set', key: k(`big:${j}`), value: Buffer.alloc(10 * 1024, j & 0xff), flags: 0, exptime: 0 }, NOW + 1);
         assert.equal(res.status, 'stored');
         assert.equal(s.get(k(`big:${j}`), NOW + 1)?.value.length, 10 * 1024);
         assert.ok(s.bytes <= limit);
@@ -318,17 +308,17 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
         assert.equal(item.value[0], j & 0xff);
       }
       // And back again: small values reclaim the big ones' memory.
-      for (let j = 0; j < 30_000; j++) s.store('set', k(`again:${j}`), Buffer.alloc(100), 0, 0, NOW + 3);
+      for (let j = 0; j < 30_000; j++) s.store({ mode: 'set', key: k(`again:${j}`), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW + 3);
       for (let j = 29_000; j < 30_000; j++) assert.ok(s.peek(k(`again:${j}`), NOW + 3));
       assert.ok(s.bytes <= limit);
     });
 
     test('too_large over the item size limit; no_memory over the whole limit', () => {
       const s = makeStore(2000, 1000);
-      assert.equal(s.store('set', k('a'), Buffer.alloc(1000), 0, 0, NOW).status, 'too_large');
-      assert.equal(s.store('set', k('a'), Buffer.alloc(999), 0, 0, NOW).status, 'stored'); // 1 + 999 = limit
+      assert.equal(s.store({ mode: 'set', key: k('a'), value: Buffer.alloc(1000), flags: 0, exptime: 0 }, NOW).status, 'too_large');
+      assert.equal(s.store({ mode: 'set', key: k('a'), value: Buffer.alloc(999), flags: 0, exptime: 0 }, NOW).status, 'stored'); // 1 + 999 = limit
       const t = makeStore(500, 1000);
-      assert.equal(t.store('set', k('a'), Buffer.alloc(900), 0, 0, NOW).status, 'no_memory');
+      assert.equal(t.store({ mode: 'set', key: k('a'), value: Buffer.alloc(900), flags: 0, exptime: 0 }, NOW).status, 'no_memory');
       assert.equal(t.items, 0);
       assert.equal(t.bytes, 0);
       assert.equal(t.counters.cmd_set, 1);
@@ -337,20 +327,20 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('a failed plain set drops the old value (no stale reads), a failed cas or add does not', () => {
       const s = makeStore(MiB, 1000);
-      s.store('set', k('a'), v('old'), 0, 0, NOW);
-      assert.equal(s.store('set', k('a'), Buffer.alloc(5000), 0, 0, NOW).status, 'too_large');
+      s.store({ mode: 'set', key: k('a'), value: v('old'), flags: 0, exptime: 0 }, NOW);
+      assert.equal(s.store({ mode: 'set', key: k('a'), value: Buffer.alloc(5000), flags: 0, exptime: 0 }, NOW).status, 'too_large');
       assert.equal(getStr(s, 'a'), null);
       assert.equal(s.bytes, 0);
-      const cas = s.store('set', k('b'), v('old'), 0, 0, NOW).cas;
-      assert.equal(s.store('set', k('b'), Buffer.alloc(5000), 0, 0, NOW, cas).status, 'too_large');
-      assert.equal(s.store('replace', k('b'), Buffer.alloc(5000), 0, 0, NOW).status, 'too_large');
+      const cas = s.store({ mode: 'set', key: k('b'), value: v('old'), flags: 0, exptime: 0 }, NOW).cas;
+      assert.equal(s.store({ mode: 'set', key: k('b'), value: Buffer.alloc(5000), flags: 0, exptime: 0, cas }, NOW).status, 'too_large');
+      assert.equal(s.store({ mode: 'replace', key: k('b'), value: Buffer.alloc(5000), flags: 0, exptime: 0 }, NOW).status, 'too_large');
       assert.equal(getStr(s, 'b'), 'old');
     });
 
     test('setLimit shrinks by evicting LRU items; clear drops all without counting', () => {
       const itemSize = sizeOf('k0', 100);
       const s = makeStore(10 * itemSize);
-      for (let i = 0; i < 10; i++) s.store('set', k(`k${i}`), Buffer.alloc(100), 0, 0, NOW);
+      for (let i = 0; i < 10; i++) s.store({ mode: 'set', key: k(`k${i}`), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW);
       s.get(k('k0'), NOW);
       s.setLimit(4 * itemSize);
       assert.equal(s.limit, 4 * itemSize);
@@ -367,31 +357,31 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(s.items, 0);
       assert.equal(s.bytes, 0);
       assert.deepEqual({ ...s.counters }, before);
-      assert.equal(s.store('set', k('x'), v('1'), 0, 0, NOW).status, 'stored');
+      assert.equal(s.store({ mode: 'set', key: k('x'), value: v('1'), flags: 0, exptime: 0 }, NOW).status, 'stored');
       assert.equal(getStr(s, 'x'), '1');
     });
 
     test('two stores never share keys, bytes, counters or cas sequence', () => {
       const a = makeStore(MiB, MiB);
       const b = makeStore(MiB, MiB);
-      const ca = a.store('set', k('same'), v('in a'), 0, 0, NOW).cas;
+      const ca = a.store({ mode: 'set', key: k('same'), value: v('in a'), flags: 0, exptime: 0 }, NOW).cas;
       assert.equal(b.get(k('same'), NOW), null);
-      for (let i = 0; i < 100; i++) b.store('set', k('same'), v('in b'), 0, 0, NOW);
+      for (let i = 0; i < 100; i++) b.store({ mode: 'set', key: k('same'), value: v('in b'), flags: 0, exptime: 0 }, NOW);
       assert.equal(getStr(a, 'same'), 'in a');
       assert.equal(getStr(b, 'same'), 'in b');
       // Each store counts its own writes: a's next cas says nothing of b's 100.
-      const ca2 = a.store('set', k('same'), v('in a'), 0, 0, NOW).cas;
+      const ca2 = a.store({ mode: 'set', key: k('same'), value: v('in a'), flags: 0, exptime: 0 }, NOW).cas;
       assert.equal(ca2, ca + 1);
       assert.equal(a.get(k('same'), NOW)?.cas, ca2);
-      a.delete(k('same'), NOW);
+      a.delete({ key: k('same') }, NOW);
       assert.equal(getStr(b, 'same'), 'in b');
-      a.flush(0, NOW);
+      a.flushAll({ delay: 0 }, NOW);
       assert.equal(getStr(b, 'same'), 'in b');
       assert.equal(a.counters.cmd_flush, 1);
       assert.equal(b.counters.cmd_flush, 0);
       // filling a never evicts from b
       const small = makeStore(10 * sizeOf('k0', 100), MiB);
-      for (let i = 0; i < 100; i++) small.store('set', k(`k${i}`), Buffer.alloc(100), 0, 0, NOW);
+      for (let i = 0; i < 100; i++) small.store({ mode: 'set', key: k(`k${i}`), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW);
       assert.equal(getStr(b, 'same'), 'in b');
       assert.equal(b.counters.evictions, 0);
     });
@@ -400,7 +390,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('relative exptime expires after its seconds, lazily counted as expired', () => {
       const s = makeStore();
-      s.store('set', k('a'), v('1'), 0, 10, NOW);
+      s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: 10 }, NOW);
       assert.equal(s.get(k('a'), NOW + 9)?.exptime, NOW + 10);
       assert.equal(s.get(k('a'), NOW + 10), null);
       assert.equal(s.counters.expired, 1);
@@ -410,19 +400,19 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('absolute exptime (over 30 days) is a unix time', () => {
       const s = makeStore();
-      s.store('set', k('a'), v('1'), 0, NOW + 100, NOW);
+      s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: NOW + 100 }, NOW);
       assert.equal(s.peek(k('a'), NOW)?.exptime, NOW + 100);
       assert.ok(s.get(k('a'), NOW + 99));
       assert.equal(s.get(k('a'), NOW + 100), null);
       // an absolute time already past stores nothing visible
-      assert.equal(s.store('set', k('b'), v('1'), 0, NOW - 100, NOW).status, 'stored');
+      assert.equal(s.store({ mode: 'set', key: k('b'), value: v('1'), flags: 0, exptime: NOW - 100 }, NOW).status, 'stored');
       assert.equal(s.get(k('b'), NOW), null);
     });
 
     test('negative exptime stores an already-expired item: the old value is gone', () => {
       const s = makeStore();
-      s.store('set', k('a'), v('old'), 0, 0, NOW);
-      const r = s.store('set', k('a'), v('new'), 0, -1, NOW);
+      s.store({ mode: 'set', key: k('a'), value: v('old'), flags: 0, exptime: 0 }, NOW);
+      const r = s.store({ mode: 'set', key: k('a'), value: v('new'), flags: 0, exptime: -1 }, NOW);
       assert.equal(r.status, 'stored');
       assert.ok(r.cas > 0);
       assert.equal(s.get(k('a'), NOW), null);
@@ -433,29 +423,29 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('touch sets a new exptime and counts; a miss counts too', () => {
       const s = makeStore();
-      s.store('set', k('a'), v('1'), 0, 10, NOW);
-      assert.equal(s.touch(k('a'), 100, NOW + 5), true);
+      s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: 10 }, NOW);
+      assert.equal(s.touch({ key: k('a'), exptime: 100 }, NOW + 5), true);
       assert.equal(s.peek(k('a'), NOW + 50)?.exptime, NOW + 105);
-      assert.equal(s.touch(k('nope'), 100, NOW), false);
+      assert.equal(s.touch({ key: k('nope'), exptime: 100 }, NOW), false);
       assert.deepEqual(pick(s.counters, 'cmd_touch', 'touch_hits', 'touch_misses'),
         { cmd_touch: 2, touch_hits: 1, touch_misses: 1 });
       assert.ok(s.get(k('a'), NOW + 104));
       assert.equal(s.get(k('a'), NOW + 105), null);
       // touching to the past ends the item now
-      s.store('set', k('b'), v('1'), 0, 0, NOW);
-      assert.equal(s.touch(k('b'), -1, NOW), true);
+      s.store({ mode: 'set', key: k('b'), value: v('1'), flags: 0, exptime: 0 }, NOW);
+      assert.equal(s.touch({ key: k('b'), exptime: -1 }, NOW), true);
       assert.equal(s.peek(k('b'), NOW), null);
       assert.equal(s.bytes, 0);
     });
 
     test('getAndTouch returns the item with its new exptime and counts get and touch', () => {
       const s = makeStore();
-      s.store('set', k('a'), v('1'), 7, 10, NOW);
-      const item = s.getAndTouch(k('a'), 0, NOW + 1);
+      s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 7, exptime: 10 }, NOW);
+      const item = s.getAndTouch({ key: k('a'), exptime: 0 }, NOW + 1);
       assert.ok(item);
       assert.equal(item.exptime, 0);
       assert.equal(item.flags, 7);
-      assert.equal(s.getAndTouch(k('nope'), 0, NOW + 1), null);
+      assert.equal(s.getAndTouch({ key: k('nope'), exptime: 0 }, NOW + 1), null);
       assert.deepEqual(pick(s.counters, 'cmd_get', 'get_hits', 'get_misses', 'cmd_touch', 'touch_hits', 'touch_misses'),
         { cmd_get: 2, get_hits: 1, get_misses: 1, cmd_touch: 2, touch_hits: 1, touch_misses: 1 });
       assert.ok(s.get(k('a'), NOW + 10_000));
@@ -465,8 +455,8 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('flush without delay drops everything now', () => {
       const s = makeStore();
-      for (let i = 0; i < 100; i++) s.store('set', k(`k${i}`), Buffer.alloc(50), 0, 0, NOW);
-      s.flush(0, NOW);
+      for (let i = 0; i < 100; i++) s.store({ mode: 'set', key: k(`k${i}`), value: Buffer.alloc(50), flags: 0, exptime: 0 }, NOW);
+      s.flushAll({ delay: 0 }, NOW);
       assert.equal(s.items, 0);
       assert.equal(s.bytes, 0);
       assert.equal(s.counters.cmd_flush, 1);
@@ -474,22 +464,22 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(s.counters.expired, 0);
       assert.equal(s.counters.evictions, 0);
       // the store works normally afterwards, in the same second
-      s.store('set', k('k1'), v('again'), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('k1'), value: v('again'), flags: 0, exptime: 0 }, NOW);
       assert.equal(getStr(s, 'k1'), 'again');
     });
 
     test('flush with delay: items stored up to the moment die then, later ones survive', () => {
       const s = makeStore();
-      s.store('set', k('early'), v('1'), 0, 0, NOW);
-      s.flush(10, NOW); // takes effect at NOW+10
+      s.store({ mode: 'set', key: k('early'), value: v('1'), flags: 0, exptime: 0 }, NOW);
+      s.flushAll({ delay: 10 }, NOW); // takes effect at NOW+10
       assert.equal(s.counters.cmd_flush, 1);
       assert.equal(getStr(s, 'early', NOW + 5), '1', 'still alive before the moment');
-      s.store('set', k('mid'), v('2'), 0, 0, NOW + 8);
+      s.store({ mode: 'set', key: k('mid'), value: v('2'), flags: 0, exptime: 0 }, NOW + 8);
       assert.equal(getStr(s, 'early', NOW + 10), null);
       assert.equal(getStr(s, 'mid', NOW + 10), null);
-      s.store('set', k('at'), v('3'), 0, 0, NOW + 10); // stored at the moment itself
+      s.store({ mode: 'set', key: k('at'), value: v('3'), flags: 0, exptime: 0 }, NOW + 10); // stored at the moment itself
       assert.equal(getStr(s, 'at', NOW + 10), null);
-      s.store('set', k('late'), v('4'), 0, 0, NOW + 11);
+      s.store({ mode: 'set', key: k('late'), value: v('4'), flags: 0, exptime: 0 }, NOW + 11);
       assert.equal(getStr(s, 'late', NOW + 12), '4');
       assert.equal(s.items, 1, 'flushed items were dropped, not kept until found');
       assert.equal(s.bytes, sizeOf('late', 1));
@@ -500,8 +490,8 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('a delayed flush frees the bytes at the first call after its moment', () => {
       const s = makeStore();
-      for (let i = 0; i < 10; i++) s.store('set', k(`k${i}`), Buffer.alloc(100), 0, 0, NOW);
-      s.flush(5, NOW);
+      for (let i = 0; i < 10; i++) s.store({ mode: 'set', key: k(`k${i}`), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW);
+      s.flushAll({ delay: 5 }, NOW);
       assert.equal(s.items, 10);
       s.get(k('other'), NOW + 6);
       assert.equal(s.items, 0);
@@ -510,12 +500,12 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('flush 0 cancels a pending delayed flush; a new delay replaces the old one', () => {
       const s = makeStore();
-      s.flush(10, NOW);
-      s.flush(0, NOW + 1);
-      s.store('set', k('a'), v('1'), 0, 0, NOW + 2);
+      s.flushAll({ delay: 10 }, NOW);
+      s.flushAll({ delay: 0 }, NOW + 1);
+      s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: 0 }, NOW + 2);
       assert.equal(getStr(s, 'a', NOW + 20), '1');
-      s.flush(10, NOW + 20); // at NOW+30
-      s.flush(100, NOW + 21); // replaced: at NOW+121
+      s.flushAll({ delay: 10 }, NOW + 20); // at NOW+30
+      s.flushAll({ delay: 100 }, NOW + 21); // replaced: at NOW+121
       assert.equal(getStr(s, 'a', NOW + 50), '1');
       assert.equal(getStr(s, 'a', NOW + 121), null);
       assert.equal(s.counters.cmd_flush, 4);
@@ -524,10 +514,10 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     test('items dying under a due flush are reclaimed by eviction without counting', () => {
       const itemSize = sizeOf('a', 100);
       const s = makeStore(2 * itemSize);
-      s.store('set', k('a'), Buffer.alloc(100), 0, 0, NOW);
-      s.flush(5, NOW);
-      s.store('set', k('b'), Buffer.alloc(100), 0, 0, NOW + 5);
-      s.store('set', k('c'), Buffer.alloc(100), 0, 0, NOW + 5); // needs room: a and b are dead
+      s.store({ mode: 'set', key: k('a'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW);
+      s.flushAll({ delay: 5 }, NOW);
+      s.store({ mode: 'set', key: k('b'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW + 5);
+      s.store({ mode: 'set', key: k('c'), value: Buffer.alloc(100), flags: 0, exptime: 0 }, NOW + 5); // needs room: a and b are dead
       assert.deepEqual(pick(s.counters, 'evictions', 'expired'), { evictions: 0, expired: 0 });
       assert.ok(s.bytes <= s.limit);
     });
@@ -536,66 +526,66 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('add stores only when absent, replace only when present', () => {
       const s = makeStore();
-      assert.equal(s.store('replace', k('a'), v('1'), 0, 0, NOW).status, 'not_stored');
-      assert.equal(s.store('add', k('a'), v('1'), 0, 0, NOW).status, 'stored');
-      assert.equal(s.store('add', k('a'), v('2'), 0, 0, NOW).status, 'not_stored');
+      assert.equal(s.store({ mode: 'replace', key: k('a'), value: v('1'), flags: 0, exptime: 0 }, NOW).status, 'not_stored');
+      assert.equal(s.store({ mode: 'add', key: k('a'), value: v('1'), flags: 0, exptime: 0 }, NOW).status, 'stored');
+      assert.equal(s.store({ mode: 'add', key: k('a'), value: v('2'), flags: 0, exptime: 0 }, NOW).status, 'not_stored');
       assert.equal(getStr(s, 'a'), '1');
-      assert.equal(s.store('replace', k('a'), v('3'), 5, 0, NOW).status, 'stored');
+      assert.equal(s.store({ mode: 'replace', key: k('a'), value: v('3'), flags: 5, exptime: 0 }, NOW).status, 'stored');
       assert.equal(getStr(s, 'a'), '3');
       assert.equal(s.counters.cmd_set, 4);
       assert.equal(s.counters.total_items, 2);
       // add over an expired item succeeds
-      s.store('set', k('e'), v('old'), 0, 1, NOW);
-      assert.equal(s.store('add', k('e'), v('new'), 0, 0, NOW + 1).status, 'stored');
+      s.store({ mode: 'set', key: k('e'), value: v('old'), flags: 0, exptime: 1 }, NOW);
+      assert.equal(s.store({ mode: 'add', key: k('e'), value: v('new'), flags: 0, exptime: 0 }, NOW + 1).status, 'stored');
       assert.equal(getStr(s, 'e', NOW + 1), 'new');
     });
 
     test('a cas of 0 is a real compare (ASCII `cas k 0 0 1 0`): it never matches', () => {
       const s = makeStore();
-      assert.equal(s.store('set', k('z'), v('1'), 0, 0, NOW, 0).status, 'not_found');
-      s.store('set', k('z'), v('1'), 0, 0, NOW);
-      assert.equal(s.store('set', k('z'), v('2'), 0, 0, NOW, 0).status, 'exists');
-      assert.equal(s.delete(k('z'), NOW, 0), 'exists');
+      assert.equal(s.store({ mode: 'set', key: k('z'), value: v('1'), flags: 0, exptime: 0, cas: 0 }, NOW).status, 'not_found');
+      s.store({ mode: 'set', key: k('z'), value: v('1'), flags: 0, exptime: 0 }, NOW);
+      assert.equal(s.store({ mode: 'set', key: k('z'), value: v('2'), flags: 0, exptime: 0, cas: 0 }, NOW).status, 'exists');
+      assert.equal(s.delete({ key: k('z'), cas: 0 }, NOW), 'exists');
       assert.equal(getStr(s, 'z'), '1');
     });
 
     test('cas: missing -> not_found, mismatch -> exists, match -> stored, each counted', () => {
       const s = makeStore();
-      assert.equal(s.store('set', k('a'), v('1'), 0, 0, NOW, 12345).status, 'not_found');
-      const cas = s.store('set', k('a'), v('1'), 0, 0, NOW).cas;
-      const bad = s.store('set', k('a'), v('2'), 0, 0, NOW, cas + 1000);
+      assert.equal(s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: 0, cas: 12345 }, NOW).status, 'not_found');
+      const cas = s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: 0 }, NOW).cas;
+      const bad = s.store({ mode: 'set', key: k('a'), value: v('2'), flags: 0, exptime: 0, cas: cas + 1000 }, NOW);
       assert.deepEqual(bad, { status: 'exists', cas: 0 });
       assert.equal(getStr(s, 'a'), '1');
-      const ok = s.store('set', k('a'), v('3'), 0, 0, NOW, cas);
+      const ok = s.store({ mode: 'set', key: k('a'), value: v('3'), flags: 0, exptime: 0, cas }, NOW);
       assert.equal(ok.status, 'stored');
       assert.notEqual(ok.cas, cas);
       assert.equal(s.get(k('a'), NOW)?.cas, ok.cas);
-      assert.equal(s.store('set', k('a'), v('4'), 0, 0, NOW, cas).status, 'exists', 'old cas is stale');
+      assert.equal(s.store({ mode: 'set', key: k('a'), value: v('4'), flags: 0, exptime: 0, cas }, NOW).status, 'exists', 'old cas is stale');
       assert.deepEqual(pick(s.counters, 'cas_misses', 'cas_badval', 'cas_hits', 'cmd_set'),
         { cas_misses: 1, cas_badval: 2, cas_hits: 1, cmd_set: 5 });
       // an expired item is missing for cas
-      s.store('set', k('t'), v('1'), 0, 5, NOW);
+      s.store({ mode: 'set', key: k('t'), value: v('1'), flags: 0, exptime: 5 }, NOW);
       const tcas = s.peek(k('t'), NOW)!.cas;
-      assert.equal(s.store('set', k('t'), v('2'), 0, 0, NOW + 5, tcas).status, 'not_found');
+      assert.equal(s.store({ mode: 'set', key: k('t'), value: v('2'), flags: 0, exptime: 0, cas: tcas }, NOW + 5).status, 'not_found');
     });
 
     test('cas with append checks the cas, then appends', () => {
       const s = makeStore();
-      const cas = s.store('set', k('a'), v('x'), 3, 0, NOW).cas;
-      assert.equal(s.store('append', k('a'), v('y'), 0, 0, NOW, cas + 1).status, 'exists');
-      assert.equal(s.store('append', k('a'), v('y'), 0, 0, NOW, cas).status, 'stored');
+      const cas = s.store({ mode: 'set', key: k('a'), value: v('x'), flags: 3, exptime: 0 }, NOW).cas;
+      assert.equal(s.store({ mode: 'append', key: k('a'), value: v('y'), flags: 0, exptime: 0, cas: cas + 1 }, NOW).status, 'exists');
+      assert.equal(s.store({ mode: 'append', key: k('a'), value: v('y'), flags: 0, exptime: 0, cas }, NOW).status, 'stored');
       assert.equal(getStr(s, 'a'), 'xy');
     });
 
     test('append/prepend keep flags and exptime, need the item, fail over the size limit', () => {
       const s = makeStore(MiB, 100);
-      assert.equal(s.store('append', k('a'), v('x'), 0, 0, NOW).status, 'not_stored');
-      assert.equal(s.store('prepend', k('a'), v('x'), 0, 0, NOW).status, 'not_stored');
-      const c1 = s.store('set', k('a'), v('mid'), 77, 50, NOW).cas;
-      const r = s.store('append', k('a'), v('>'), 1, 0, NOW);
+      assert.equal(s.store({ mode: 'append', key: k('a'), value: v('x'), flags: 0, exptime: 0 }, NOW).status, 'not_stored');
+      assert.equal(s.store({ mode: 'prepend', key: k('a'), value: v('x'), flags: 0, exptime: 0 }, NOW).status, 'not_stored');
+      const c1 = s.store({ mode: 'set', key: k('a'), value: v('mid'), flags: 77, exptime: 50 }, NOW).cas;
+      const r = s.store({ mode: 'append', key: k('a'), value: v('>'), flags: 1, exptime: 0 }, NOW);
       assert.equal(r.status, 'stored');
       assert.notEqual(r.cas, c1);
-      assert.equal(s.store('prepend', k('a'), v('<'), 2, 9999, NOW).status, 'stored');
+      assert.equal(s.store({ mode: 'prepend', key: k('a'), value: v('<'), flags: 2, exptime: 9999 }, NOW).status, 'stored');
       const item = s.get(k('a'), NOW);
       assert.ok(item);
       assert.equal(item.value.toString(), '<mid>');
@@ -603,22 +593,22 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(item.exptime, NOW + 50);
       assert.equal(s.bytes, sizeOf('a', 5));
       // 1 + 5 + 94 = 100 fits; one more byte does not, and the item is unchanged
-      assert.equal(s.store('append', k('a'), Buffer.alloc(94, 0x2e), 0, 0, NOW).status, 'stored');
-      assert.equal(s.store('append', k('a'), v('!'), 0, 0, NOW).status, 'too_large');
-      assert.equal(s.store('prepend', k('a'), v('!'), 0, 0, NOW).status, 'too_large');
+      assert.equal(s.store({ mode: 'append', key: k('a'), value: Buffer.alloc(94, 0x2e), flags: 0, exptime: 0 }, NOW).status, 'stored');
+      assert.equal(s.store({ mode: 'append', key: k('a'), value: v('!'), flags: 0, exptime: 0 }, NOW).status, 'too_large');
+      assert.equal(s.store({ mode: 'prepend', key: k('a'), value: v('!'), flags: 0, exptime: 0 }, NOW).status, 'too_large');
       assert.equal(s.get(k('a'), NOW)?.value.length, 99);
       assert.equal(s.bytes, sizeOf('a', 99));
     });
 
     test('delete counts hits and misses and honours cas', () => {
       const s = makeStore();
-      const cas = s.store('set', k('a'), v('1'), 0, 0, NOW).cas;
-      assert.equal(s.delete(k('a'), NOW, cas + 1), 'exists');
+      const cas = s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: 0 }, NOW).cas;
+      assert.equal(s.delete({ key: k('a'), cas: cas + 1 }, NOW), 'exists');
       assert.equal(getStr(s, 'a'), '1');
-      assert.equal(s.delete(k('a'), NOW, cas), 'deleted');
-      assert.equal(s.delete(k('a'), NOW), 'not_found');
-      s.store('set', k('b'), v('1'), 0, 0, NOW);
-      assert.equal(s.delete(k('b'), NOW), 'deleted');
+      assert.equal(s.delete({ key: k('a'), cas }, NOW), 'deleted');
+      assert.equal(s.delete({ key: k('a') }, NOW), 'not_found');
+      s.store({ mode: 'set', key: k('b'), value: v('1'), flags: 0, exptime: 0 }, NOW);
+      assert.equal(s.delete({ key: k('b') }, NOW), 'deleted');
       assert.deepEqual(pick(s.counters, 'cmd_delete', 'delete_hits', 'delete_misses'),
         { cmd_delete: 4, delete_hits: 2, delete_misses: 2 });
       assert.equal(s.items, 0);
@@ -629,8 +619,8 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('incr adds, returns the item after the op with a new cas, and counts', () => {
       const s = makeStore();
-      const cas = s.store('set', k('n'), v('41'), 5, 0, NOW).cas;
-      const r = s.arith(true, k('n'), 1n, NOW);
+      const cas = s.store({ mode: 'set', key: k('n'), value: v('41'), flags: 5, exptime: 0 }, NOW).cas;
+      const r = s.arith({ key: k('n'), incr: true, delta: 1n, exptime: 0 }, NOW);
       assert.equal(r.status, 'ok');
       assert.equal(r.value, 42n);
       assert.ok(r.item);
@@ -639,7 +629,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.notEqual(r.item.cas, cas);
       assert.equal(getStr(s, 'n'), '42');
       assert.equal(s.bytes, sizeOf('n', 2));
-      const big = s.arith(true, k('n'), 1000n, NOW);
+      const big = s.arith({ key: k('n'), incr: true, delta: 1000n, exptime: 0 }, NOW);
       assert.equal(big.value, 1042n);
       assert.equal(s.bytes, sizeOf('n', 4));
       assert.deepEqual(pick(s.counters, 'incr_hits', 'incr_misses'), { incr_hits: 2, incr_misses: 0 });
@@ -647,24 +637,24 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('incr wraps at 2^64', () => {
       const s = makeStore();
-      s.store('set', k('n'), v('18446744073709551615'), 0, 0, NOW);
-      const r = s.arith(true, k('n'), 1n, NOW);
+      s.store({ mode: 'set', key: k('n'), value: v('18446744073709551615'), flags: 0, exptime: 0 }, NOW);
+      const r = s.arith({ key: k('n'), incr: true, delta: 1n, exptime: 0 }, NOW);
       assert.equal(r.value, 0n);
       assert.equal(getStr(s, 'n'), '0');
-      s.store('set', k('m'), v('18446744073709551610'), 0, 0, NOW);
-      assert.equal(s.arith(true, k('m'), 10n, NOW).value, 4n);
-      s.store('set', k('x'), v('18446744073709551614'), 0, 0, NOW);
-      assert.equal(s.arith(true, k('x'), 1n, NOW).value, 18446744073709551615n);
+      s.store({ mode: 'set', key: k('m'), value: v('18446744073709551610'), flags: 0, exptime: 0 }, NOW);
+      assert.equal(s.arith({ key: k('m'), incr: true, delta: 10n, exptime: 0 }, NOW).value, 4n);
+      s.store({ mode: 'set', key: k('x'), value: v('18446744073709551614'), flags: 0, exptime: 0 }, NOW);
+      assert.equal(s.arith({ key: k('x'), incr: true, delta: 1n, exptime: 0 }, NOW).value, 18446744073709551615n);
     });
 
     test('decr floors at 0 and shrinks the stored value', () => {
       const s = makeStore();
-      s.store('set', k('n'), v('100'), 0, 0, NOW);
-      assert.equal(s.arith(false, k('n'), 1n, NOW).value, 99n);
+      s.store({ mode: 'set', key: k('n'), value: v('100'), flags: 0, exptime: 0 }, NOW);
+      assert.equal(s.arith({ key: k('n'), incr: false, delta: 1n, exptime: 0 }, NOW).value, 99n);
       assert.equal(getStr(s, 'n'), '99');
-      assert.equal(s.arith(false, k('n'), 1000n, NOW).value, 0n);
+      assert.equal(s.arith({ key: k('n'), incr: false, delta: 1000n, exptime: 0 }, NOW).value, 0n);
       assert.equal(getStr(s, 'n'), '0');
-      assert.equal(s.arith(false, k('n'), 1n, NOW).value, 0n);
+      assert.equal(s.arith({ key: k('n'), incr: false, delta: 1n, exptime: 0 }, NOW).value, 0n);
       assert.equal(s.bytes, sizeOf('n', 1));
       assert.deepEqual(pick(s.counters, 'decr_hits', 'decr_misses'), { decr_hits: 3, decr_misses: 0 });
     });
@@ -679,8 +669,8 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
         ['7   ', 8n], ['007', 8n], ['18446744073709551614', 18446744073709551615n],
       ];
       for (const [value, expected] of cases) {
-        s.store('set', k('n'), v(value), 0, 0, NOW);
-        const r = s.arith(true, k('n'), 1n, NOW);
+        s.store({ mode: 'set', key: k('n'), value: v(value), flags: 0, exptime: 0 }, NOW);
+        const r = s.arith({ key: k('n'), incr: true, delta: 1n, exptime: 0 }, NOW);
         if (expected === null) {
           assert.equal(r.status, 'non_numeric', `'${value}'`);
           assert.equal(getStr(s, 'n'), value, 'value untouched');
@@ -693,9 +683,9 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
 
     test('arith on a missing key: not_found, or created from initial (counted as a miss)', () => {
       const s = makeStore();
-      assert.deepEqual(s.arith(true, k('n'), 5n, NOW), { status: 'not_found', value: 0n, item: null });
+      assert.deepEqual(s.arith({ key: k('n'), incr: true, delta: 5n, exptime: 0 }, NOW), { status: 'not_found', value: 0n, item: null });
       assert.equal(s.counters.incr_misses, 1);
-      const r = s.arith(false, k('n'), 5n, NOW, 10n, 100);
+      const r = s.arith({ key: k('n'), incr: false, delta: 5n, initial: 10n, exptime: 100 }, NOW);
       assert.equal(r.status, 'ok');
       assert.equal(r.value, 10n);
       assert.ok(r.item);
@@ -703,33 +693,89 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(r.item.exptime, NOW + 100);
       assert.deepEqual(pick(s.counters, 'decr_misses', 'decr_hits', 'total_items'),
         { decr_misses: 1, decr_hits: 0, total_items: 1 });
-      assert.equal(s.arith(false, k('n'), 3n, NOW).value, 7n);
+      assert.equal(s.arith({ key: k('n'), incr: false, delta: 3n, exptime: 0 }, NOW).value, 7n);
       assert.equal(s.get(k('n'), NOW + 100), null, 'created with the given exptime');
     });
 
     test('arith honours cas, and treats an expired item as missing', () => {
       const s = makeStore();
-      const cas = s.store('set', k('n'), v('1'), 0, 0, NOW).cas;
-      assert.equal(s.arith(true, k('n'), 1n, NOW, undefined, undefined, cas + 1).status, 'exists');
+      const cas = s.store({ mode: 'set', key: k('n'), value: v('1'), flags: 0, exptime: 0 }, NOW).cas;
+      assert.equal(s.arith({ key: k('n'), incr: true, delta: 1n, exptime: 0, cas: cas + 1 }, NOW).status, 'exists');
       assert.equal(getStr(s, 'n'), '1');
-      const ok = s.arith(true, k('n'), 1n, NOW, undefined, undefined, cas);
+      const ok = s.arith({ key: k('n'), incr: true, delta: 1n, exptime: 0, cas }, NOW);
       assert.equal(ok.status, 'ok');
       assert.equal(ok.value, 2n);
-      s.store('set', k('e'), v('5'), 0, 1, NOW);
-      assert.equal(s.arith(true, k('e'), 1n, NOW + 1).status, 'not_found');
+      s.store({ mode: 'set', key: k('e'), value: v('5'), flags: 0, exptime: 1 }, NOW);
+      assert.equal(s.arith({ key: k('e'), incr: true, delta: 1n, exptime: 0 }, NOW + 1).status, 'not_found');
       assert.equal(s.counters.expired, 1);
     });
 
     test('arith keeps exptime and bumps the item in the LRU', () => {
       const itemSize = sizeOf('a', 1);
       const s = makeStore(3 * itemSize);
-      s.store('set', k('a'), v('1'), 0, 50, NOW);
-      s.store('set', k('b'), v('1'), 0, 0, NOW);
-      s.store('set', k('c'), v('1'), 0, 0, NOW);
-      s.arith(true, k('a'), 1n, NOW);
-      s.store('set', k('d'), v('1'), 0, 0, NOW);
+      s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: 50 }, NOW);
+      s.store({ mode: 'set', key: k('b'), value: v('1'), flags: 0, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('c'), value: v('1'), flags: 0, exptime: 0 }, NOW);
+      s.arith({ key: k('a'), incr: true, delta: 1n, exptime: 0 }, NOW);
+      s.store({ mode: 'set', key: k('d'), value: v('1'), flags: 0, exptime: 0 }, NOW);
       assert.equal(s.peek(k('b'), NOW), null);
       assert.equal(s.peek(k('a'), NOW)?.exptime, NOW + 50);
+    });
+
+    // ---- events ----
+
+    test('a listener hears each hit, miss, store, mutation and removal, with its cause', () => {
+      const size = sizeOf('a', 1); // every key and value here is one byte
+      const s = makeStore(3 * size);
+      const heard: string[] = [];
+      const listener: StoreListener = {
+        hit: (key) => heard.push(`hit ${key}`),
+        miss: (key) => heard.push(`miss ${key}`),
+        stored: (key, bytes) => heard.push(`stored ${key}${bytes === size ? '' : ` ${bytes} bytes`}`),
+        mutated: (key) => heard.push(`mutated ${key}`),
+        removed: (key, cause: RemovalCause) => heard.push(`removed ${key} ${cause}`),
+      };
+      const set = (key: string, exptime = 0, now = NOW) => s.store({ mode: 'set', key: k(key), value: v('1'), flags: 0, exptime }, now);
+      const take = () => heard.splice(0);
+      set('q');
+      assert.equal(s.listener, null, 'nobody listens by default');
+      s.listener = listener;
+
+      s.get(k('q'), NOW);
+      s.get(k('n'), NOW);
+      assert.deepEqual(take(), ['hit q', 'miss n']);
+      set('a');
+      s.arith({ key: k('a'), incr: true, delta: 1n, exptime: 0 }, NOW);
+      s.touch({ key: k('a'), exptime: 100 }, NOW);
+      s.getAndTouch({ key: k('a'), exptime: 0 }, NOW);
+      s.arith({ key: k('z'), incr: true, delta: 1n, initial: 5n, exptime: 0 }, NOW);
+      assert.deepEqual(take(), ['stored a', 'mutated a', 'mutated a', 'hit a', 'mutated a', 'stored z']);
+      s.delete({ key: k('a') }, NOW);
+      assert.deepEqual(take(), ['removed a delete']);
+      // Full with z, q and b: q was read, so c evicts z.
+      set('b');
+      set('c');
+      assert.deepEqual(take(), ['stored b', 'removed z evict', 'stored c']);
+      set('e', 5);
+      assert.deepEqual(take(), ['removed b evict', 'stored e']);
+      assert.equal(s.get(k('e'), NOW + 5), null);
+      s.touch({ key: k('c'), exptime: -1 }, NOW + 5);
+      assert.deepEqual(take(), ['removed e expire', 'miss e', 'removed c expire']);
+      set('d', -1, NOW + 5);
+      assert.deepEqual(take(), ['stored d', 'removed d expire']);
+      set('f', 0, NOW + 5);
+      s.flushAll({ delay: 0 }, NOW + 5);
+      assert.deepEqual(take(), ['stored f', 'removed q flush', 'removed f flush']);
+      set('g', 0, NOW + 6);
+      s.flushAll({ delay: 1 }, NOW + 6);
+      assert.equal(s.get(k('g'), NOW + 7), null);
+      assert.deepEqual(take(), ['stored g', 'removed g flush', 'miss g']);
+
+      s.listener = null;
+      set('h', 0, NOW + 8);
+      s.get(k('h'), NOW + 8);
+      s.delete({ key: k('h') }, NOW + 8);
+      assert.deepEqual(heard, []);
     });
   });
 }

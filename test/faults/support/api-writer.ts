@@ -11,8 +11,7 @@
 import assert from 'node:assert/strict';
 import type { Capabilities, Catalog } from '../../../src/catalog/catalog.ts';
 import { verifySecret } from '../../../src/shared/secrets.ts';
-import { fuzzSeed } from '../../fuzz/fuzz-seed.ts';
-import { seededRandom } from '../../support/random.ts';
+import { fuzzSeed, seededRandom } from '../../../src/shared/testing/seeded-random.ts';
 import { http, until } from './procs.ts';
 
 export interface LedgerCache {

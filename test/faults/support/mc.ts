@@ -10,8 +10,7 @@
  *   w.stats   // { ops, errors, evictedMisses, samples: [first errors] }
  */
 import net from 'node:net';
-import { fuzzSeed } from '../../fuzz/fuzz-seed.ts';
-import { seededRandom } from '../../support/random.ts';
+import { fuzzSeed, seededRandom } from '../../../src/shared/testing/seeded-random.ts';
 import { binRequest } from '../../support/raw-client.ts';
 import { PROMPTLY_MS } from '../../support/wait.ts';
 

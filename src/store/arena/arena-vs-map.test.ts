@@ -1,16 +1,16 @@
 /**
- * Differential test: the arena store against the reference MemoryTenantStore under long
- * random workloads. Every result, every item a read returns, `bytes`, `items` and every
- * counter must match step for step, while tiny pages make the arena clean and compact
- * all the time (and arena.verify() checks its own bookkeeping along the way).
+ * Differential test: the policy over the arena engine against the same policy over the
+ * Map engine (testing/map-engine.ts) under long random workloads. Every result, every
+ * item a read returns, `bytes`, `items` and every counter must match step for step, while
+ * tiny pages make the arena clean and compact all the time (and verify() checks both
+ * engines' bookkeeping along the way).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryTenantStore } from '../tenant-store.ts';
-import type { TenantStore } from '../store-api.ts';
-import type { ItemView, StoreMode } from '../../protocol/command.ts';
-import { rng } from '../testing/store-contract.ts';
-import { ArenaTenantStore } from './arena-store.ts';
+import type { ItemView, StoreMode } from '../../shared/cache-operations.ts';
+import { createMapStore } from '../testing/map-engine.ts';
+import { seededRandom } from '../../shared/testing/seeded-random.ts';
+import { createArenaStore, type ArenaStore } from './arena-engine.ts';
 import type { KeyHash } from './hash-index.ts';
 
 const NOW = 1_700_000_000;
@@ -33,10 +33,10 @@ interface Workload {
   readonly hash?: KeyHash;
 }
 
-function runDifferential(w: Workload): { arena: ArenaTenantStore } {
-  const rand = rng(w.seed);
-  const ref: TenantStore = new MemoryTenantStore({ limit: w.limit, maxItemSize: w.maxItemSize });
-  const arena = new ArenaTenantStore({
+function runDifferential(w: Workload): { arena: ArenaStore } {
+  const rand = seededRandom(w.seed);
+  const ref = createMapStore({ limit: w.limit, maxItemSize: w.maxItemSize });
+  const arena = createArenaStore({
     limit: w.limit, maxItemSize: w.maxItemSize, pageSize: w.pageSize, hash: w.hash,
   });
   const keys = Array.from({ length: w.keys }, (_, i) => Buffer.from(`k${i}:${'x'.repeat(i % 23)}`, 'latin1'));
@@ -60,8 +60,8 @@ function runDifferential(w: Workload): { arena: ArenaTenantStore } {
       const exptime = rand() < 0.15 ? Math.floor(rand() * 6) - 1 : 0;
       const known = seenCas.get(key) ?? 1;
       const cas = rand() < 0.15 ? (rand() < 0.7 ? known : known + 1) : undefined;
-      const a = ref.store(mode, key, value, op, exptime, now, cas);
-      const b = arena.store(mode, key, value, op, exptime, now, cas);
+      const a = ref.store({ mode, key, value, flags: op, exptime, cas }, now);
+      const b = arena.store({ mode, key, value, flags: op, exptime, cas }, now);
       assert.deepEqual(b, a, `${where}: store ${mode}`);
     } else if (r < 0.65) {
       const a = ref.get(key, now);
@@ -70,30 +70,30 @@ function runDifferential(w: Workload): { arena: ArenaTenantStore } {
       if (a !== null) seenCas.set(key, a.cas);
     } else if (r < 0.7) {
       const exptime = Math.floor(rand() * 8) - 1;
-      assert.deepEqual(plain(arena.getAndTouch(key, exptime, now)), plain(ref.getAndTouch(key, exptime, now)), `${where}: gat`);
+      assert.deepEqual(plain(arena.getAndTouch({ key, exptime }, now)), plain(ref.getAndTouch({ key, exptime }, now)), `${where}: gat`);
     } else if (r < 0.74) {
       const exptime = Math.floor(rand() * 8) - 1;
-      assert.equal(arena.touch(key, exptime, now), ref.touch(key, exptime, now), `${where}: touch`);
+      assert.equal(arena.touch({ key, exptime }, now), ref.touch({ key, exptime }, now), `${where}: touch`);
     } else if (r < 0.8) {
       const cas = rand() < 0.2 ? seenCas.get(key) : undefined;
-      assert.equal(arena.delete(key, now, cas), ref.delete(key, now, cas), `${where}: delete`);
+      assert.equal(arena.delete({ key, cas }, now), ref.delete({ key, cas }, now), `${where}: delete`);
     } else if (r < 0.86) {
       if (rand() < 0.3) {
         const n = String(Math.floor(rand() * 1e6) * (rand() < 0.1 ? 1e12 : 1));
-        assert.deepEqual(arena.store('set', key, Buffer.from(n), 0, 0, now), ref.store('set', key, Buffer.from(n), 0, 0, now));
+        assert.deepEqual(arena.store({ mode: 'set', key, value: Buffer.from(n), flags: 0, exptime: 0 }, now), ref.store({ mode: 'set', key, value: Buffer.from(n), flags: 0, exptime: 0 }, now));
       }
       const incr = rand() < 0.5;
       const delta = BigInt(Math.floor(rand() * 1000));
       const initial = rand() < 0.3 ? BigInt(Math.floor(rand() * 100)) : undefined;
-      const a = ref.arith(incr, key, delta, now, initial, 0);
-      const b = arena.arith(incr, key, delta, now, initial, 0);
+      const a = ref.arith({ key, incr, delta, initial, exptime: 0 }, now);
+      const b = arena.arith({ key, incr, delta, initial, exptime: 0 }, now);
       assert.deepEqual({ ...b, item: plain(b.item) }, { ...a, item: plain(a.item) }, `${where}: arith`);
     } else if (r < 0.95) {
       assert.deepEqual(plain(arena.peek(key, now)), plain(ref.peek(key, now)), `${where}: peek`);
     } else if (r < 0.951) {
       const delay = rand() < 0.5 ? 0 : Math.floor(rand() * 4);
-      ref.flush(delay, now);
-      arena.flush(delay, now);
+      ref.flushAll({ delay }, now);
+      arena.flushAll({ delay }, now);
     } else if (r < 0.96) {
       const limit = Math.floor(w.limit * (0.25 + rand() * 0.75));
       ref.setLimit(limit);
@@ -103,7 +103,7 @@ function runDifferential(w: Workload): { arena: ArenaTenantStore } {
       for (let i = 0; i < 20; i++) {
         const k2 = keys[Math.floor(rand() * keys.length)]!;
         const v2 = Buffer.alloc(Math.floor(rand() * 64), 0x30 + i);
-        assert.deepEqual(arena.store('set', k2, v2, i, 0, now), ref.store('set', k2, v2, i, 0, now), `${where}: burst`);
+        assert.deepEqual(arena.store({ mode: 'set', key: k2, value: v2, flags: i, exptime: 0 }, now), ref.store({ mode: 'set', key: k2, value: v2, flags: i, exptime: 0 }, now), `${where}: burst`);
       }
     }
     assert.equal(arena.bytes, ref.bytes, `${where}: bytes`);
@@ -112,6 +112,7 @@ function runDifferential(w: Workload): { arena: ArenaTenantStore } {
     if (op % 250 === 0) {
       assert.deepEqual({ ...arena.counters }, { ...ref.counters }, `${where}: counters`);
       arena.verify();
+      ref.verify();
     }
   }
   assert.deepEqual({ ...arena.counters }, { ...ref.counters });
@@ -128,7 +129,7 @@ test('arena matches the reference store op for op (small pages, constant cleanin
     const { arena } = runDifferential({
       seed, ops: 20_000, limit: 128 * 1024, pageSize: 4096, maxItemSize: 16 * 1024, keys: 400,
     });
-    const m = arena.memory();
+    const m = arena.engine.memory();
     assert.ok(m.arena.movedBytes > 0, 'the cleaner ran');
   }
 });

@@ -1,8 +1,22 @@
 /**
  * Randomness in tests is seeded, so a failure can be replayed: seeds come from fuzzSeed()
- * (test/fuzz/fuzz-seed.ts: FUZZ_SEED=<n> replays, a fresh one otherwise) and each test
- * names its seed where a failure prints it (its title, or the failure message).
+ * (FUZZ_SEED=<n> replays, a fresh one otherwise) and each test names its seed where a
+ * failure prints it (its title, or the failure message).
  */
+
+/**
+ * The seed of a fuzz run: FUZZ_SEED when set (to replay a failure), else a fresh random
+ * one, so every CI run explores new inputs. Failures always print the seed.
+ */
+export function fuzzSeed(): number {
+  const env = process.env.FUZZ_SEED;
+  if (env !== undefined && env !== '' && env !== 'random') {
+    const n = Number(env);
+    if (!Number.isInteger(n)) throw new Error(`FUZZ_SEED must be an integer, got ${env}`);
+    return n | 0;
+  }
+  return (Math.random() * 0x7fffffff) | 0;
+}
 
 /** mulberry32: small, fast, seedable; numbers in [0, 1) like Math.random. */
 export function seededRandom(seed: number): () => number {

@@ -1,9 +1,11 @@
 /**
- * Item metadata of the arena store: one 48-byte row per item slot, all rows in one
- * ArrayBuffer. No object, string or Buffer exists per item, so a million items cost the
- * garbage collector nothing, and one lookup touches one row (one or two cache lines)
- * rather than a dozen parallel arrays. Rows double as items arrive; `reset` shrinks the
- * table back, so a flushed cache gives the memory up.
+ * Every item's fields and the recency list, for the policy (tenant-store.ts): one 48-byte
+ * row per item slot, all rows in one ArrayBuffer. No object, string or Buffer exists per
+ * item, so a million items cost the garbage collector nothing, and one lookup touches one
+ * row (one or two cache lines) rather than a dozen parallel arrays. The row also holds
+ * the engine's words for the item (where its bytes are, its index chain and hash tag),
+ * for the same reason. Rows double as items arrive; `reset` shrinks the table back, so a
+ * flushed cache gives the memory up.
  *
  * Row layout, in uint32 words:
  *   0-1  cas (float64)           6  flags
@@ -13,13 +15,14 @@
  *   5    value length (low 30) | active (bit 30) | fetched (bit 31)
  *   9    stored at (unix s)      10  LRU prev (int32)  11  LRU next (int32)
  *
- * A slot's key and value bytes live in the page arena (page-arena.ts) at page/offset.
- * The LRU list runs from lruHead (most recent) to lruTail (evicted first). Free slots
- * are chained through `next` and marked by prev = FREE.
+ * Words 2, 3 (page and tag) and 4 are the arena engine's (arena/); an engine that keeps
+ * bytes elsewhere leaves them alone. The LRU list runs from lruHead (most recent) to
+ * lruTail (evicted first). Free slots are chained through `next` and marked by prev = FREE.
  */
 
-/** "No slot": end of a chain or list. */
+/** "No slot": a miss, the end of a chain or list. */
 export const NONE = -1;
+/** Marks a free row (in `prev`). */
 const FREE = -2;
 
 /** uint32 words per row. */
@@ -44,6 +47,8 @@ const VALUE_LENGTH = 0x3fffffff;
 export const MAX_KEY_LENGTH = 0xff;
 /** Longest value a row can say. */
 export const MAX_VALUE_LENGTH = VALUE_LENGTH;
+/** Exptimes are kept as uint32 unix seconds (year 2106); later ones are clamped to it. */
+const MAX_EXPTIME = 0xffffffff;
 
 const INITIAL_CAPACITY = 64;
 
@@ -88,7 +93,7 @@ export class ItemTable {
   }
 
   /** Returns a slot already unlinked from the LRU list and the hash chains. */
-  release(slot: number): void {
+  free(slot: number): void {
     this.count--;
     this.i32[slot * STRIDE + W_PREV] = FREE;
     this.i32[slot * STRIDE + W_NEXT] = this.freeHead;
@@ -112,52 +117,49 @@ export class ItemTable {
 
   // ---- fields ----
 
-  page(s: number): number {
-    return this.u32[s * STRIDE + W_PAGE_KEY]! & 0xffff;
-  }
   keyLen(s: number): number {
     return (this.u32[s * STRIDE + W_PAGE_KEY]! >>> 16) & 0xff;
   }
-  /** keyLen | tag << 8: what a lookup compares before it reads any key byte. */
-  keyTag(s: number): number {
-    return this.u32[s * STRIDE + W_PAGE_KEY]! >>> 16;
-  }
-  /** Sets the key length and its hash tag (the index's keyTag for this key). */
-  setKeyTag(s: number, keyTag: number): void {
+  setKeyLen(s: number, keyLen: number): void {
     const w = s * STRIDE + W_PAGE_KEY;
-    this.u32[w] = ((keyTag << 16) | (this.u32[w]! & 0xffff)) >>> 0;
-  }
-  offset(s: number): number {
-    return this.u32[s * STRIDE + W_OFFSET]!;
-  }
-  /** Where the slot's chunk lies. */
-  setPlace(s: number, page: number, offset: number): void {
-    const w = s * STRIDE;
-    this.u32[w + W_PAGE_KEY] = ((this.u32[w + W_PAGE_KEY]! & 0xffff0000) | page) >>> 0;
-    this.u32[w + W_OFFSET] = offset;
+    this.u32[w] = ((this.u32[w]! & 0xff00ffff) | (keyLen << 16)) >>> 0;
   }
   valueLen(s: number): number {
     return this.u32[s * STRIDE + W_VALUE]! & VALUE_LENGTH;
   }
-  /** Keeps the fetched bit; clears active (a new value has not been read). */
-  setValueLen(s: number, valueLen: number): void {
+  /** A new value of `valueLen` bytes stored at `now`: not active (unread since it reached the head), fetched kept. */
+  newValue(s: number, valueLen: number, now: number): void {
     const w = s * STRIDE + W_VALUE;
     this.u32[w] = ((this.u32[w]! & FETCHED) | valueLen) >>> 0;
+    this.u32[s * STRIDE + W_STORED_AT] = now;
   }
+  /** When the current value was stored (a delayed flush kills items stored up to its moment). */
+  storedAt(s: number): number {
+    return this.u32[s * STRIDE + W_STORED_AT]!;
+  }
+  /** Read since the value was written (meta `h`). */
   fetched(s: number): boolean {
     return (this.u32[s * STRIDE + W_VALUE]! & FETCHED) !== 0;
   }
-  setFetched(s: number, fetched: boolean): void {
-    const w = s * STRIDE + W_VALUE;
-    this.u32[w] = fetched ? (this.u32[w]! | FETCHED) >>> 0 : (this.u32[w]! & ~FETCHED) >>> 0;
-  }
-  /** Read since it last reached the LRU head (see the arena store's makeRoom). */
+  /** Read since it last reached the LRU head (the policy's second chance). */
   active(s: number): boolean {
     return (this.u32[s * STRIDE + W_VALUE]! & ACTIVE) !== 0;
   }
-  setActive(s: number, active: boolean): void {
+  /** A read at `now`: fetched and active. */
+  markRead(s: number, now: number): void {
     const w = s * STRIDE + W_VALUE;
-    this.u32[w] = active ? (this.u32[w]! | ACTIVE) >>> 0 : (this.u32[w]! & ~ACTIVE) >>> 0;
+    this.u32[w] = (this.u32[w]! | FETCHED | ACTIVE) >>> 0;
+    this.u32[s * STRIDE + W_LAST_ACCESS] = now;
+  }
+  /** A value stored at `now`: not fetched yet. */
+  markWritten(s: number, now: number): void {
+    const w = s * STRIDE + W_VALUE;
+    this.u32[w] = (this.u32[w]! & ~FETCHED) >>> 0;
+    this.u32[s * STRIDE + W_LAST_ACCESS] = now;
+  }
+  clearActive(s: number): void {
+    const w = s * STRIDE + W_VALUE;
+    this.u32[w] = (this.u32[w]! & ~ACTIVE) >>> 0;
   }
   flags(s: number): number {
     return this.u32[s * STRIDE + W_FLAGS]!;
@@ -175,7 +177,7 @@ export class ItemTable {
     return this.u32[s * STRIDE + W_EXPTIME]!;
   }
   setExptime(s: number, exptime: number): void {
-    this.u32[s * STRIDE + W_EXPTIME] = exptime;
+    this.u32[s * STRIDE + W_EXPTIME] = Math.min(exptime, MAX_EXPTIME);
   }
   lastAccess(s: number): number {
     return this.u32[s * STRIDE + W_LAST_ACCESS]!;
@@ -183,11 +185,29 @@ export class ItemTable {
   setLastAccess(s: number, now: number): void {
     this.u32[s * STRIDE + W_LAST_ACCESS] = now;
   }
-  storedAt(s: number): number {
-    return this.u32[s * STRIDE + W_STORED_AT]!;
+
+  // ---- the arena engine's words ----
+
+  page(s: number): number {
+    return this.u32[s * STRIDE + W_PAGE_KEY]! & 0xffff;
   }
-  setStoredAt(s: number, now: number): void {
-    this.u32[s * STRIDE + W_STORED_AT] = now;
+  offset(s: number): number {
+    return this.u32[s * STRIDE + W_OFFSET]!;
+  }
+  /** Where the slot's chunk lies. */
+  setPlace(s: number, page: number, offset: number): void {
+    const w = s * STRIDE;
+    this.u32[w + W_PAGE_KEY] = ((this.u32[w + W_PAGE_KEY]! & 0xffff0000) | page) >>> 0;
+    this.u32[w + W_OFFSET] = offset;
+  }
+  /** keyLen | tag << 8: what an index lookup compares before it reads any key byte. */
+  keyTag(s: number): number {
+    return this.u32[s * STRIDE + W_PAGE_KEY]! >>> 16;
+  }
+  /** The index's 8-bit tag of the key's hash (hash-index.ts). */
+  setHashTag(s: number, tag: number): void {
+    const w = s * STRIDE + W_PAGE_KEY;
+    this.u32[w] = ((this.u32[w]! & 0x00ffffff) | (tag << 24)) >>> 0;
   }
   hashNext(s: number): number {
     return this.i32[s * STRIDE + W_HASH_NEXT]!;
@@ -195,6 +215,9 @@ export class ItemTable {
   setHashNext(s: number, next: number): void {
     this.i32[s * STRIDE + W_HASH_NEXT] = next;
   }
+
+  // ---- LRU ----
+
   /** Towards the LRU head (more recent). */
   prev(s: number): number {
     return this.i32[s * STRIDE + W_PREV]!;
@@ -203,8 +226,6 @@ export class ItemTable {
   next(s: number): number {
     return this.i32[s * STRIDE + W_NEXT]!;
   }
-
-  // ---- LRU ----
 
   pushHead(s: number): void {
     const i32 = this.i32;
