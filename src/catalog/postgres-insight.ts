@@ -22,6 +22,16 @@ import {
 const COUNTER_COLUMNS = ROLLUP_COUNTERS.map(counterColumn);
 const GAUGE_COLUMNS = ROLLUP_GAUGES.map(gaugeColumn);
 
+/**
+ * The next step: an index for finding a sample's stored neighbours (the one before and
+ * after, per cache and server), which addHistory reads for every (cache, server) it writes.
+ * Server first, so the history's own queries (by cache and time, any server) never take
+ * it for history_cache_ts.
+ */
+export const POSTGRES_INSIGHT_INDEX_MIGRATION = `
+CREATE INDEX IF NOT EXISTS history_server_ts ON history (server, cache_id, ts);
+`;
+
 /** The migration (its own schema_version step): rollup and latency tables, rollups backfilled. */
 export const POSTGRES_INSIGHT_MIGRATION = `
 CREATE TABLE IF NOT EXISTS history_rollups (
@@ -79,13 +89,16 @@ ON CONFLICT (cache_id, level, bucket, server) DO UPDATE SET
  * hi, with stats only outside [lo, hi] (the inserted ones are in memory).
  */
 const AROUND = `
+WITH g AS MATERIALIZED (
+  -- The bounds first, once per group (left to the planner, they may run once per row scanned).
+  SELECT g.cache_id, g.server, g.lo, g.hi,
+    COALESCE((SELECT ts FROM history p WHERE p.cache_id = g.cache_id AND p.server = g.server AND p.ts < g.lo ORDER BY ts DESC LIMIT 1), g.lo) AS from_ts,
+    COALESCE((SELECT ts FROM history n WHERE n.cache_id = g.cache_id AND n.server = g.server AND n.ts > g.hi ORDER BY ts LIMIT 1), g.hi) AS to_ts
+  FROM unnest($1::integer[], $2::text[], $3::bigint[], $4::bigint[]) AS g(cache_id, server, lo, hi)
+)
 SELECT g.cache_id, g.server, h.id, h.ts, CASE WHEN h.ts < g.lo OR h.ts > g.hi THEN h.stats END AS stats
-FROM unnest($1::integer[], $2::text[], $3::bigint[], $4::bigint[]) AS g(cache_id, server, lo, hi)
-CROSS JOIN LATERAL (
-  SELECT id, ts, stats FROM history x
-  WHERE x.cache_id = g.cache_id AND x.server = g.server
-    AND x.ts >= COALESCE((SELECT max(ts) FROM history p WHERE p.cache_id = g.cache_id AND p.server = g.server AND p.ts < g.lo), g.lo)
-    AND x.ts <= COALESCE((SELECT min(ts) FROM history n WHERE n.cache_id = g.cache_id AND n.server = g.server AND n.ts > g.hi), g.hi)
+FROM g CROSS JOIN LATERAL (
+  SELECT id, ts, stats FROM history x WHERE x.cache_id = g.cache_id AND x.server = g.server AND x.ts >= g.from_ts AND x.ts <= g.to_ts
 ) h
 ORDER BY g.cache_id, g.server, h.ts, h.id`;
 

@@ -37,7 +37,7 @@ import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { PostgresHistoryRows } from './postgres-history.ts';
 import { POSTGRES_ACCESS_MIGRATION, PostgresAccess } from './postgres-access.ts';
 import type { ActivityUpdate } from './access.ts';
-import { POSTGRES_INSIGHT_MIGRATION, PostgresInsight } from './postgres-insight.ts';
+import { POSTGRES_INSIGHT_INDEX_MIGRATION, POSTGRES_INSIGHT_MIGRATION, PostgresInsight } from './postgres-insight.ts';
 import type { LatencyLevel, LatencyProbe } from './latency.ts';
 import type { RollupLevel } from './rollups.ts';
 
@@ -189,6 +189,8 @@ CREATE TRIGGER nodes_moved AFTER UPDATE ON nodes
   POSTGRES_ACCESS_MIGRATION,
   // 6: insight — history rollups (1 min, 10 min, 1 h, 1 day; backfilled from the stored history), latency probes and their rollups.
   POSTGRES_INSIGHT_MIGRATION,
+  // 7: insight — an index on history (server, cache_id, ts) for the rollups' neighbour lookups.
+  POSTGRES_INSIGHT_INDEX_MIGRATION,
 ];
 const LIVE_CACHE_IDS = '(SELECT id FROM caches WHERE NOT deleted)';
 

@@ -19,6 +19,16 @@ import {
 const COUNTER_COLUMNS = ROLLUP_COUNTERS.map(counterColumn);
 const GAUGE_COLUMNS = ROLLUP_GAUGES.map(gaugeColumn);
 
+/**
+ * The next step: an index for finding a sample's stored neighbours (the one before and
+ * after, per cache and server), which addHistory reads for every (cache, server) it writes.
+ * Server first, so the history's own queries (by cache and time, any server) never take
+ * it for history_cache_ts.
+ */
+export const SQLITE_INSIGHT_INDEX_MIGRATION = `
+CREATE INDEX IF NOT EXISTS history_server_ts ON history (server, cache_id, ts);
+`;
+
 /** The migration (its own user_version step): rollup and latency tables, rollups backfilled. */
 export const SQLITE_INSIGHT_MIGRATION = `
 CREATE TABLE IF NOT EXISTS history_rollups (

@@ -18,7 +18,7 @@ import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { SqliteHistoryRows } from './sqlite-history.ts';
 import { SQLITE_ACCESS_MIGRATION, SqliteAccess } from './sqlite-access.ts';
 import type { ActivityUpdate } from './access.ts';
-import { SQLITE_INSIGHT_MIGRATION, SqliteInsight } from './sqlite-insight.ts';
+import { SQLITE_INSIGHT_INDEX_MIGRATION, SQLITE_INSIGHT_MIGRATION, SqliteInsight } from './sqlite-insight.ts';
 import type { LatencyLevel, LatencyProbe } from './latency.ts';
 import type { RollupLevel } from './rollups.ts';
 
@@ -117,6 +117,8 @@ CREATE TRIGGER nodes_del AFTER DELETE ON nodes BEGIN ${logged('node', 'OLD', 'NU
   SQLITE_ACCESS_MIGRATION,
   // 3: insight — history rollups (1 min, 10 min, 1 h, 1 day; backfilled from the stored history), latency probes and their rollups.
   SQLITE_INSIGHT_MIGRATION,
+  // 4: insight — an index on history (server, cache_id, ts) for the rollups' neighbour lookups.
+  SQLITE_INSIGHT_INDEX_MIGRATION,
 ];
 
 interface CacheRow { id: number; name: string; memory_bytes: number; enabled: number; created_at: number; deleted?: number }
