@@ -26,6 +26,10 @@ export const V2_ERRORS = {
   ENABLE_NOT_ALLOWED: { status: 403, message: 'Not allowed to enable this cache.' },
   SWITCH_NOT_ALLOWED: { status: 403, message: 'Not allowed to switch the cluster of this cache: there is no other cluster.' },
   BAD_REQUEST: { status: 400, message: 'Bad request' },
+  /** Insight (src/control/routes/v2/insight.ts): `names` missing or empty, names not among the 36, a bad time range. */
+  NAMES_REQUIRED: { status: 400, message: 'query parameter names is required' },
+  UNKNOWN_STAT_NAMES: { status: 400, message: 'Unknown processed stat names' },
+  BAD_TIME_RANGE: { status: 400, message: 'Invalid time range' },
   BODY_TOO_LARGE: { status: 413, message: 'Request body is too large.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   LOGIN_THROTTLED: { status: 429, message: API_ERRORS.LOGIN_THROTTLED.message },

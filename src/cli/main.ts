@@ -9,12 +9,12 @@ import { runStart } from './start.ts';
 const USAGE = `usage:
   cachier start [--data DIR | --database-url URL] [--host H] [--http-port P] [--port P] [--nodes N]
                 [--anonymous-cache ID] [--disable-idle-days D] [--history-interval S] [--history-raw-days D]
-                [--history-hourly-days D] [--memory SIZE] [NODE LIMITS] [--https-cert F --https-key F]
+                [--history-hourly-days D] [INSIGHT] [--memory SIZE] [NODE LIMITS] [--https-cert F --https-key F]
   cachier node [--database-url URL | --data DIR] [--host H] [--port P] [--advertise HOST:PORT]
                [--admin-port P] [--anonymous-cache ID] [NODE LIMITS]
   cachier node --deregister [--database-url URL | --data DIR] (--advertise HOST:PORT | --host H --port P)
   cachier control [--database-url URL | --data DIR] [--host H] [--http-port P] [--disable-idle-days D] [--history-interval S]
-                  [--history-raw-days D] [--history-hourly-days D] [--https-cert F --https-key F]
+                  [--history-raw-days D] [--history-hourly-days D] [INSIGHT] [--https-cert F --https-key F]
   cachier cache create [--data DIR | --database-url URL] [--memory 64mb] [--name NAME] [--json]
   cachier cache list [--data DIR | --database-url URL] [--json]
   cachier cache show|disable|enable|delete ID [--data DIR | --database-url URL] [--json]
@@ -25,6 +25,7 @@ NODE LIMITS: [--max-connections N (4096)] [--max-pending-connections N (1024)] [
   [--max-item-size SIZE (1mb)] [--max-reply-queue SIZE (4mb)] [--max-receive-buffer SIZE (64mb, per cache)]
   [--tls-cert F --tls-key F]
   [--io auto|native|stream (auto: the native socket loop where it is built, else Node sockets)]
+INSIGHT: [--latency-interval S (20)] [--rollup-days M,T,H,D (2,15,366,1096: days of 1 min, 10 min, 1 h, 1 day rollups)]
 PostgreSQL URLs may carry ?schema=NAME to keep the tables in their own schema.`;
 
 const [command, ...rest] = process.argv.slice(2);

@@ -27,6 +27,7 @@ import { commandRoutes } from './commands.ts';
 import { credentialRoutesV2 } from './credentials.ts';
 import { infoRoutes } from './info.ts';
 import { managementRoutes } from './management.ts';
+import { insightRoutes } from './insight.ts';
 
 export const V2_PREFIX = '/api/v2/caches/:cache_id';
 
@@ -42,16 +43,13 @@ export interface V2Deps {
 
 export type V2Routes = (app: FastifyInstance, deps: V2Deps) => void;
 
-/**
- * The v2 route modules, one file each. INSIGHT (issue 13, "13A"): add
- * `import { insightRoutes } from './insight.ts';` above and `insightRoutes` to this list;
- * its paths are relative to the cache (`/insight/processed_stats`, …).
- */
+/** The v2 route modules, one file each; paths are relative to the cache (`/insight/processed_stats`, …). */
 const V2_MODULES: readonly V2Routes[] = [
   infoRoutes,
   credentialRoutesV2,
   commandRoutes,
   managementRoutes,
+  insightRoutes,
 ];
 
 export interface V2PluginDeps {

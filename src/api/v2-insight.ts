@@ -1,0 +1,70 @@
+/**
+ * API v2 insight shapes (`…/insight/processed_stats[/per_server]`, `…/insight/latency`):
+ * the query strings the control plane validates, and the InfluxDB-1 series it answers
+ * (the spec's §2.13–2.15; columns and formulas in insight-formulas.ts).
+ */
+import { PROCESSED_STAT_NAMES } from './insight-formulas.ts';
+import type { Static } from './json-schema.ts';
+
+const RFC3339_TIME = {
+  type: 'string', maxLength: 64,
+  description: 'RFC 3339 date-time, e.g. 2026-12-06T07:20:00Z',
+} as const;
+
+/** `names` is checked by the route (missing → 400 "query parameter names is required", unknown names → 400 naming them). */
+export const ProcessedStatsQuery = {
+  type: 'object',
+  properties: {
+    names: { type: 'string', maxLength: 4096, description: `Comma-separated, from: ${PROCESSED_STAT_NAMES.join(', ')}` },
+    startTime: { ...RFC3339_TIME, description: 'Default: 24 hours ago' },
+    endTime: { ...RFC3339_TIME, description: 'Default: now' },
+  },
+  additionalProperties: false,
+} as const;
+export type ProcessedStatsQuery = Static<typeof ProcessedStatsQuery>;
+
+export const LatencyQuery = {
+  type: 'object',
+  properties: {
+    startTime: { ...RFC3339_TIME, description: 'Default: 24 hours ago' },
+    endTime: { ...RFC3339_TIME, description: 'Default: now' },
+  },
+  additionalProperties: false,
+} as const;
+export type LatencyQuery = Static<typeof LatencyQuery>;
+
+/** A row: the bucket's start (RFC 3339), then one number (or null) per column. */
+const SeriesValues = {
+  type: 'array',
+  items: { type: 'array', items: { type: ['string', 'number', 'null'] } },
+} as const;
+
+export const ProcessedStatsResponse = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      name: { const: 'processed_stats' },
+      tags: { type: 'object', properties: { server: { type: 'string' } }, required: ['server'], additionalProperties: false },
+      columns: { type: 'array', items: { type: 'string' } },
+      values: SeriesValues,
+    },
+    required: ['name', 'columns', 'values'],
+    additionalProperties: false,
+  },
+} as const;
+
+export const LatencyResponse = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      name: { const: 'latency' },
+      tags: { type: 'object', properties: { server: { type: 'string' } }, required: ['server'], additionalProperties: false },
+      columns: { type: 'array', items: { enum: ['time', 'duration', 'p50', 'p99', 'max'] } },
+      values: SeriesValues,
+    },
+    required: ['name', 'tags', 'columns', 'values'],
+    additionalProperties: false,
+  },
+} as const;

@@ -1,0 +1,62 @@
+/**
+ * v2 insight: `GET insight/processed_stats`, `GET insight/processed_stats/per_server`
+ * and `GET insight/latency`, answered from the catalog's rollups (src/control/insight/
+ * queries.ts; formulas in src/api/insight-formulas.ts). Errors, all 400 `{"message"}`:
+ * `names` missing or empty ("query parameter names is required"), names not among the
+ * 36 (named), a time that is not RFC 3339, a reversed range, a range over 2 years, an
+ * unknown query parameter.
+ */
+import { V2Error } from '../../../api/v2-errors.ts';
+import { isProcessedStatName, type ProcessedStatName } from '../../../api/insight-formulas.ts';
+import { LatencyQuery, LatencyResponse, ProcessedStatsQuery, ProcessedStatsResponse } from '../../../api/v2-insight.ts';
+import { serversOf } from '../../../catalog/catalog.ts';
+import { latencySeries, parseRange, processedStatsSeries, RangeError400, type Series } from '../../insight/queries.ts';
+import type { V2Routes } from './index.ts';
+
+function range(q: { startTime?: string; endTime?: string }): { from: number; to: number } {
+  try {
+    return parseRange(q, Date.now());
+  } catch (e) {
+    if (e instanceof RangeError400) throw new V2Error('BAD_TIME_RANGE', e.message);
+    throw e;
+  }
+}
+
+function statNames(raw: string | undefined): ProcessedStatName[] {
+  const names = (raw ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (names.length === 0) throw new V2Error('NAMES_REQUIRED');
+  const unknown = [...new Set(names.filter((n) => !isProcessedStatName(n)))];
+  if (unknown.length) throw new V2Error('UNKNOWN_STAT_NAMES', unknown.map((n) => JSON.stringify(n.slice(0, 64))).join(', '));
+  return names as ProcessedStatName[];
+}
+
+/** Series are built whole and sent as one string: the schema documents the shape. */
+const json = (series: Series[]) => JSON.stringify(series);
+
+export const insightRoutes: V2Routes = (app, { catalog, authOf }) => {
+  for (const perServer of [false, true]) {
+    app.get<{ Querystring: ProcessedStatsQuery }>(
+      perServer ? '/insight/processed_stats/per_server' : '/insight/processed_stats',
+      { schema: { querystring: ProcessedStatsQuery, response: { 200: ProcessedStatsResponse } } },
+      async (request, reply) => {
+        const { cache } = authOf(request);
+        const names = statNames(request.query.names);
+        const r = range(request.query);
+        const servers = perServer ? { servers: serversOf(await catalog.listNodes()) } : false as const;
+        const series = await processedStatsSeries(catalog, cache.id, names, r, servers);
+        return reply.type('application/json; charset=utf-8').send(json(series));
+      },
+    );
+  }
+
+  app.get<{ Querystring: LatencyQuery }>(
+    '/insight/latency',
+    { schema: { querystring: LatencyQuery, response: { 200: LatencyResponse } } },
+    async (request, reply) => {
+      authOf(request);
+      const r = range(request.query);
+      const series = await latencySeries(catalog, serversOf(await catalog.listNodes()), r);
+      return reply.type('application/json; charset=utf-8').send(json(series));
+    },
+  );
+};
