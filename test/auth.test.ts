@@ -1,7 +1,7 @@
 // Logging in: MemCachier's ASCII set-login, binary SASL PLAIN, failures, the login timeout.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { binRequest, saslPlain, setExtras } from './support/raw-client.ts';
+import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 import { PROMPTLY_MS } from './support/wait.ts';
 
@@ -32,16 +32,16 @@ test('a wrong ASCII password gets an error line and reaches no data', async () =
 
 test('binary SASL: LIST MECHS says PLAIN, AUTH succeeds, then commands work', async () => {
   const c = await t.connect();
-  c.send(binRequest(0x20, { opaque: 1 }));
+  c.send(req.saslList({ opaque: 1 }));
   const [mechs] = await c.binary();
   assert.equal(mechs!.status, 0);
   assert.equal(mechs!.value.toString(), 'PLAIN');
-  c.send(saslPlain(cache.username, cache.password, 2));
+  c.send(saslPlain(cache.username, cache.password, { opaque: 2 }));
   const [auth] = await c.binary();
   assert.equal(auth!.status, 0);
   assert.equal(auth!.opaque, 2);
-  c.send(binRequest(0x01, { key: 'bk', value: 'bv', extras: setExtras(3, 0), opaque: 3 }));
-  c.send(binRequest(0x00, { key: 'bk', opaque: 4 }));
+  c.send(req.set('bk', 'bv', { flags: 3, opaque: 3 }));
+  c.send(req.get('bk', { opaque: 4 }));
   const [set, get] = await c.binary(2);
   assert.equal(set!.status, 0);
   assert.equal(get!.status, 0);
@@ -54,7 +54,7 @@ test('binary SASL with a wrong password: status 0x20 and data unreachable', asyn
   c.send(saslPlain(cache.username, 'not-the-password'));
   const [auth] = await c.binary();
   assert.equal(auth!.status, 0x20);
-  c.send(binRequest(0x00, { key: 'bk', opaque: 9 }));
+  c.send(req.get('bk', { opaque: 9 }));
   const [get] = await c.binary();
   assert.equal(get!.status, 0x20);
   assert.equal(get!.opaque, 9);
@@ -63,7 +63,7 @@ test('binary SASL with a wrong password: status 0x20 and data unreachable', asyn
 
 test('binary commands before SASL are refused with 0x20', async () => {
   const c = await t.connect();
-  c.send(binRequest(0x01, { key: 'x', value: 'y', extras: setExtras() }));
+  c.send(req.set('x', 'y'));
   const [r] = await c.binary();
   assert.equal(r!.status, 0x20);
 });

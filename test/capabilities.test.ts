@@ -1,7 +1,7 @@
 // Capabilities of the credential in use, and live catalog changes reaching open connections.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { binRequest, saslPlain, setExtras } from './support/raw-client.ts';
+import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
 
@@ -34,13 +34,11 @@ test('a read-only credential is refused over binary too', async () => {
   const c = await t.connect();
   c.send(saslPlain(ro.username, ro.password));
   assert.equal((await c.binary())[0]!.status, 0);
-  const incrExtras = Buffer.alloc(20);
-  incrExtras.writeBigUInt64BE(1n, 0);
   c.send(Buffer.concat([
-    binRequest(0x01, { key: 'k', value: '9', extras: setExtras() }),
-    binRequest(0x04, { key: 'k' }),
-    binRequest(0x05, { key: 'k', extras: incrExtras }),
-    binRequest(0x00, { key: 'k' }),
+    req.set('k', '9'),
+    req.delete('k'),
+    req.incr('k', { delta: 1, initial: 0, exptime: 0 }),
+    req.get('k'),
   ]));
   const [set, del, incr, get] = await c.binary(4);
   for (const r of [set, del, incr]) assert.notEqual(r!.status, 0);
@@ -102,9 +100,9 @@ test('stats reset needs flush_capability, over ASCII and binary; refused, the co
     const b = await t.connect();
     b.send(saslPlain(ro.username, ro.password));
     assert.equal((await b.binary())[0]!.status, 0);
-    b.send(binRequest(0x10, { key: 'reset' }));
+    b.send(req.stat('reset'));
     const [bin] = await b.binary();
-    b.send(binRequest(0x08));
+    b.send(req.flush());
     const [binFlush] = await b.binary();
     assert.equal(bin!.status, 0x20, 'binary STAT reset: auth error');
     assert.equal(bin!.status, binFlush!.status);
@@ -124,7 +122,7 @@ test('stats reset needs flush_capability, over ASCII and binary; refused, the co
   const b = await t.connect();
   b.send(saslPlain(fl.username, fl.password));
   assert.equal((await b.binary())[0]!.status, 0);
-  b.send(binRequest(0x10, { key: 'reset' }));
+  b.send(req.stat('reset'));
   const frames = await b.binary();
   assert.equal(frames[0]!.status, 0);
   assert.equal((await statsOf(admin)).get_hits, 0);

@@ -3,13 +3,16 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts';
 import { createCacheNode, type ListeningCacheNode } from '../src/node/cache-node.ts';
 import type { NodeLimits } from '../src/node/limits.ts';
-import { binRequest, RawClient, saslPlain, setExtras } from './support/raw-client.ts';
+import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
+import { nonReadingSocket, writeAll } from './support/node-process.ts';
+import { RawClient } from './support/raw-client.ts';
+import { PROMPTLY_MS, sleep, until } from './support/wait.ts';
 
 interface Cache {
   id: number;
@@ -68,38 +71,13 @@ async function startNode(limits: Partial<NodeLimits> = {}): Promise<Harness> {
   return h;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
-
-/** A socket that never reads: paused from the start, so the kernel buffers fill and stay full. */
-function nonReadingSocket(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' }, () => resolve(s));
-    s.pause();
-    s.on('error', () => {});
-    s.once('error', reject);
-  });
-}
-
-/** Writes and waits until the data left this process (so client buffers do not count as the node's). */
-function writeAll(s: Socket, data: string | Buffer): Promise<void> {
-  return new Promise((resolve, reject) => s.write(data, (e) => (e ? reject(e) : resolve())));
-}
-
 test('past --max-connections a login gets SERVER_ERROR too many connections and is closed; waiting connections hold no such slot', async () => {
   const h = await startNode({ maxConnections: 3 });
   const cache = await h.createCache();
   const held = [await h.login(cache), await h.login(cache), await h.login(cache)];
   // Connections that have not logged in wait in their own pool: they still connect.
   const waiting = [await h.connect(), await h.connect()];
-  await until(() => h.node.connectionCount === 5 && h.node.waitingCount === 2);
+  await until('5 connections, 2 waiting', Date.now() + 3000, () => h.node.connectionCount === 5 && h.node.waitingCount === 2);
   const extra = waiting[0]!;
   assert.equal(await extra.text(`set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\n`), 'SERVER_ERROR too many connections\r\n');
   assert.equal(await extra.waitClosed(3000), true);
@@ -107,13 +85,13 @@ test('past --max-connections a login gets SERVER_ERROR too many connections and 
   assert.equal(await held[0]!.text('set a 0 0 1\r\nx\r\n'), 'STORED\r\n');
   // A binary login past the limit: status 0x82 (out of memory, memcached's word for it), then closed.
   const bin = waiting[1]!;
-  bin.send(saslPlain(cache.username, cache.password, 9));
+  bin.send(saslPlain(cache.username, cache.password, { opaque: 9 }));
   const [res] = await bin.binary();
   assert.equal(res!.status, 0x82);
   assert.equal(await bin.waitClosed(3000), true);
   // Room again once one leaves.
   held[2]!.end();
-  await until(() => h.node.connectionCount === 2);
+  await until('2 connections', Date.now() + 3000, () => h.node.connectionCount === 2);
   const again = await h.login(cache);
   assert.equal(await again.text('get a\r\n', 'END\r\n'), 'VALUE a 0 1\r\nx\r\nEND\r\n');
   await h.close();
@@ -131,7 +109,7 @@ test('in anonymous mode, past --max-connections a new connection gets SERVER_ERR
   });
   const held = [await RawClient.connect(node.port), await RawClient.connect(node.port)];
   assert.equal(await held[0]!.text('set k 0 0 1\r\nv\r\n'), 'STORED\r\n');
-  await until(() => node.connectionCount === 2);
+  await until('2 connections', Date.now() + 3000, () => node.connectionCount === 2);
   const extra = await RawClient.connect(node.port);
   assert.equal(String(await extra.readUntil((b) => b.includes('\r\n'))), 'SERVER_ERROR too many connections\r\n');
   assert.equal(await extra.waitClosed(3000), true);
@@ -152,7 +130,7 @@ test('past --max-cache-connections a login to that cache is refused and closed; 
 
   // Binary SASL: status 0x86 (temporary failure), then closed.
   const bin = await h.connect();
-  bin.send(saslPlain(full.username, full.password, 7));
+  bin.send(saslPlain(full.username, full.password, { opaque: 7 }));
   const [res] = await bin.binary();
   assert.equal(res!.status, 0x86);
   assert.equal(res!.opaque, 7);
@@ -230,8 +208,8 @@ test('--max-item-size applies to ASCII, meta and binary sets, and the connection
   const b = await h.connect();
   b.send(saslPlain(cache.username, cache.password));
   assert.equal((await b.binary())[0]!.status, 0);
-  b.send(binRequest(0x01, { key: 'bbig', value: big, extras: setExtras(), opaque: 3 }));
-  b.send(binRequest(0x0a, { opaque: 4 })); // noop
+  b.send(req.set('bbig', big, { opaque: 3 }));
+  b.send(req.noop({ opaque: 4 }));
   const [set, noop] = await b.binary(2);
   assert.equal(set!.status, 0x03);
   assert.equal(set!.opaque, 3);
@@ -242,7 +220,7 @@ test('--max-item-size applies to ASCII, meta and binary sets, and the connection
 test('a binary request whose body exceeds the item size is refused before its body arrives', async () => {
   const h = await startNode();
   const c = await h.connect();
-  const header = binRequest(0x01, { key: 'k', extras: setExtras(), opaque: 5 });
+  const header = req.set('k', '', { opaque: 5 });
   header.writeUInt32BE(512 * 2 ** 20, 8); // claims a 512 MiB body
   c.send(header);
   const [r] = await c.binary();
@@ -313,9 +291,9 @@ test('a connection that was told to close but never reads is dropped after the g
   await writeAll(slow, `set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\n` + 'get q\r\n'.repeat(3) + 'quit\r\n');
   // The node ran the three gets, and the quit with them (one batch, under the reply cap):
   // the connection is closing now, but not yet dropped.
-  while (statOf(await c.text('stats\r\n', 'END\r\n'), 'cmd_get') < 3) await sleep(20);
+  await until('3 gets counted', Date.now() + PROMPTLY_MS, async () => statOf(await c.text('stats\r\n', 'END\r\n'), 'cmd_get') >= 3);
   assert.equal(h.node.connectionCount, 2);
-  await until(() => h.node.connectionCount === 1, 10_000);
+  await until('1 connection', Date.now() + 10_000, () => h.node.connectionCount === 1);
   slow.destroy();
   await h.close();
 });

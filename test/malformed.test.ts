@@ -3,7 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fuzzSeed, seededBytes, seededRandom } from '../src/shared/testing/seeded-random.ts';
-import { binRequest, saslPlain } from './support/raw-client.ts';
+import { rawRequest, saslPlain } from '../src/protocol/binary/testing/frames.ts';
+import { Opcode } from '../src/protocol/binary/opcodes.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 import { PROMPTLY_MS } from './support/wait.ts';
 
@@ -63,9 +64,7 @@ test('a binary frame whose body length lies gets an error or a close', async () 
   const c = await t.connect();
   c.send(saslPlain(cache.username, cache.password));
   await c.binary();
-  const frame = binRequest(0x00, { key: 'abc' });
-  frame.writeUInt32BE(1, 8); // body shorter than the key
-  c.send(frame);
+  c.send(rawRequest({ opcode: Opcode.Get, key: 'abc', bodylen: 1 })); // body shorter than the key
   const r = await c.binaryOrClosed(1, PROMPTLY_MS);
   if (r !== 'closed') assert.notEqual(r[0]!.status, 0);
   await stillServes();
@@ -73,9 +72,7 @@ test('a binary frame whose body length lies gets an error or a close', async () 
 
 test('a binary frame claiming a 4 GiB body is refused without buffering', async () => {
   const c = await t.connect();
-  const frame = binRequest(0x01, { key: 'k' });
-  frame.writeUInt32BE(0xffffffff, 8);
-  c.send(frame);
+  c.send(rawRequest({ opcode: Opcode.Set, key: 'k', bodylen: 0xffffffff }));
   const r = await c.binaryOrClosed(1, PROMPTLY_MS);
   if (r !== 'closed') assert.notEqual(r[0]!.status, 0);
   assert.equal(await c.waitClosed(PROMPTLY_MS), true);
@@ -86,7 +83,7 @@ test('an unknown binary opcode answers 0x81 with the opaque', async () => {
   const c = await t.connect();
   c.send(saslPlain(cache.username, cache.password));
   await c.binary();
-  c.send(binRequest(0x3f, { key: 'x', opaque: 0xdeadbeef }));
+  c.send(rawRequest({ opcode: 0x3f, key: 'x', opaque: 0xdeadbeef }));
   const [r] = await c.binary();
   assert.equal(r!.status, 0x81);
   assert.equal(r!.opaque, 0xdeadbeef);

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { mib, MiB, until } from './faults/support/procs.ts';
 import { asciiLogin, nonReadingSocket, startNodeProcess, writeAll, type NodeProcess } from './support/node-process.ts';
-import { binRequest, RawClient, saslPlain } from './support/raw-client.ts';
+import { Opcode } from '../src/protocol/binary/opcodes.ts';
+import { rawRequest, req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
+import { RawClient } from './support/raw-client.ts';
 
 const nodes: NodeProcess[] = [];
 after(async () => {
@@ -110,7 +112,7 @@ test('pipelined gets of a 1 MiB value, text and binary, never read: bounded the 
   const text = await nonReadingSocket(n.port);
   await writeAll(text, asciiLogin(n.caches[0]!) + 'get big\r\n'.repeat(300));
   const bin = await nonReadingSocket(n.port);
-  await writeAll(bin, Buffer.concat([saslPlain(n.caches[0]!.username, n.caches[0]!.password), ...Array.from({ length: 300 }, () => binRequest(0x00, { key: 'big' }))]));
+  await writeAll(bin, Buffer.concat([saslPlain(n.caches[0]!.username, n.caches[0]!.password), ...Array.from({ length: 300 }, () => req.get('big'))]));
   await until('both readers served up to their cap', Date.now() + 20_000, async () =>
     ((await stat(c, 'bytes_written')) - written0 >= 2 * 4 * MiB ? true : undefined));
   const growth = await peakGrowth(n, base);
@@ -161,12 +163,7 @@ test('before login only a login-sized frame is read: bigger ones close the conne
   line.send(`get ${'k'.repeat(2048)}`);
   assert.equal(await line.waitClosed(3000), true);
   const sasl = await RawClient.connect(n.port);
-  const header = Buffer.alloc(24);
-  header[0] = 0x80;
-  header[1] = 0x21;
-  header.writeUInt16BE(5, 2);
-  header.writeUInt32BE(1_000_000, 8);
-  sasl.send(Buffer.concat([header, Buffer.from('PLAIN')]));
+  sasl.send(rawRequest({ opcode: Opcode.SaslAuth, key: 'PLAIN', bodylen: 1_000_000 }));
   assert.equal(await sasl.waitClosed(3000), true);
   // A real login with a 250-byte-long wrong username is still answered (not closed).
   const ok = await RawClient.connect(n.port);

@@ -1,7 +1,7 @@
 // Many requests in one packet, one request over many packets: replies keep request order.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { binRequest, saslPlain, setExtras } from './support/raw-client.ts';
+import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 
 let t: TestNode;
@@ -33,10 +33,10 @@ test('binary quiet gets in a batch answer only hits, then the NOOP', async () =>
   c.send(saslPlain(cache.username, cache.password));
   await c.binary();
   c.send(Buffer.concat([
-    binRequest(0x11, { key: 'q1', value: 'one', extras: setExtras() }), // SETQ: silent on success
-    binRequest(0x0d, { key: 'q1', opaque: 1 }), // GETKQ hit
-    binRequest(0x0d, { key: 'missing', opaque: 2 }), // GETKQ miss: silent
-    binRequest(0x0a, { opaque: 3 }), // NOOP
+    req.setq('q1', 'one'), // silent on success
+    req.getkq('q1', { opaque: 1 }), // hit
+    req.getkq('missing', { opaque: 2 }), // miss: silent
+    req.noop({ opaque: 3 }),
   ]));
   const rs = await c.binary(2);
   assert.equal(rs.length, 2);

@@ -17,7 +17,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { hashSecret, verifySecret } from '../src/shared/secrets.ts';
 import { freePort, freePorts } from './support/ports.ts';
-import { McConn, OP, openSession } from './faults/support/mc.ts';
+import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
+import { McConn, openSession } from './faults/support/mc.ts';
 import { http, printed, printedOperatorToken, REPO_ROOT, runCli, spawnCli, type Proc } from './faults/support/procs.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
 
@@ -149,8 +150,8 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
           assert.equal((await c.text('get k\r\n')).values[0]?.data.toString(), 'hello');
           await c.text('flush_all\r\n');
         } else {
-          await c.bin(OP.SET, { key: 'k', value: 'v', extras: Buffer.alloc(8) });
-          await c.bin(0x08); // FLUSH
+          await c.bin(req.set('k', 'v'));
+          await c.bin(req.flush());
         }
         c.end();
       }
@@ -160,7 +161,7 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
       assert.match(refused.line, /^CLIENT_ERROR /, 'a wrong ASCII password is refused');
       a.end();
       const b = await McConn.connect(port, { mode: 'binary' });
-      const r = await b.bin(OP.SASL_AUTH, { key: 'PLAIN', value: `\0${other.username}\0${cliCache.password}` });
+      const r = await b.bin(saslPlain(other.username, cliCache.password));
       assert.equal(r?.status, 0x20, 'a wrong SASL password is refused');
       b.end();
       // Malformed logins carrying secrets: a bad data chunk, a SASL payload with no password field.
@@ -169,7 +170,7 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
       m.end();
       const n = await McConn.connect(port, { mode: 'binary' });
       for (const [mechanism, value] of [['PLAIN', `${token}\0${first.password}`], ['NOT-PLAIN', `\0${first.username}\0${first.password}`]]) {
-        const refusedSasl = await n.bin(OP.SASL_AUTH, { key: mechanism, value });
+        const refusedSasl = await n.bin(req.saslAuth(mechanism, value));
         assert.notEqual(refusedSasl?.status, 0, `malformed SASL (${mechanism}) is refused`);
       }
       n.end();

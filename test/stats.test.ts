@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STAT_NAMES } from '../src/shared/stat-names.ts';
-import { binRequest, saslPlain } from './support/raw-client.ts';
+import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 
 let t: TestNode;
@@ -58,7 +58,7 @@ test('binary STAT returns the same names, ended by an empty key', async () => {
   const c = await t.connect();
   c.send(saslPlain(cache.username, cache.password));
   await c.binary();
-  c.send(binRequest(0x10, { opaque: 77 }));
+  c.send(req.stat(undefined, { opaque: 77 }));
   const rs = await c.binary(STAT_NAMES.length + 1);
   const all = [...rs];
   while (all.at(-1)!.key.length !== 0) all.push(...(await c.binary(1)));

@@ -7,13 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts';
 import { createCacheNode, type ListeningCacheNode } from '../src/node/cache-node.ts';
 import type { NodeLimits } from '../src/node/limits.ts';
+import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
 import { startCluster } from './support/cluster.ts';
 import { startTestCluster } from './support/control.ts';
+import { RawClient } from './support/raw-client.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
 
 const run = promisify(execFile);
@@ -56,74 +57,17 @@ async function startTlsNode(limits: Partial<NodeLimits> = {}): Promise<{ node: L
   return { node, catalog, username: credential.username, password };
 }
 
-/** A verified TLS connection (the test CA is the self-signed certificate) with a reply reader. */
+/** A verified TLS connection (the test CA is the self-signed certificate). */
 async function tlsClient(port: number) {
-  const s: TLSSocket = await new Promise((resolve, reject) => {
-    const sock = tlsConnect({ host: '127.0.0.1', port, ca: cert }, () => resolve(sock));
-    sock.once('error', reject);
-  });
-  cleanups.push(async () => void s.destroy());
-  let buf = Buffer.alloc(0);
-  let closed = false;
-  s.on('data', (d: Buffer) => {
-    buf = Buffer.concat([buf, d]);
-  });
-  s.on('close', () => {
-    closed = true;
-  });
-  s.on('error', () => {});
-  const read = async (done: (b: Buffer) => boolean): Promise<Buffer> => {
-    const end = Date.now() + PROMPTLY_MS;
-    while (!done(buf)) {
-      if (closed || Date.now() > end) throw new Error(`no reply (closed=${closed}): ${JSON.stringify(buf.toString('latin1'))}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    const out = buf;
-    buf = Buffer.alloc(0);
-    return out;
-  };
-  return {
-    socket: s,
-    authorized: s.authorized,
-    async text(req: string, terminator = '\r\n'): Promise<string> {
-      s.write(req);
-      return (await read((b) => b.toString('latin1').endsWith(terminator))).toString('latin1');
-    },
-    async binary(req: Buffer, n = 1): Promise<Buffer> {
-      s.write(req);
-      return read((b) => frames(b) >= n);
-    },
-    read,
-    closed: () => closed,
-  };
-}
-
-function frames(b: Buffer): number {
-  let n = 0;
-  for (let off = 0; off + 24 <= b.length; n++) {
-    const end = off + 24 + b.readUInt32BE(off + 8);
-    if (end > b.length) break;
-    off = end;
-  }
-  return n;
-}
-
-function binRequest(opcode: number, keyText = '', value = '', extras = Buffer.alloc(0)): Buffer {
-  const k = Buffer.from(keyText);
-  const v = Buffer.from(value);
-  const h = Buffer.alloc(24);
-  h[0] = 0x80;
-  h[1] = opcode;
-  h.writeUInt16BE(k.length, 2);
-  h[4] = extras.length;
-  h.writeUInt32BE(extras.length + k.length + v.length, 8);
-  return Buffer.concat([h, extras, k, v]);
+  const c = await RawClient.connectTls(port, cert);
+  cleanups.push(async () => c.end());
+  return c;
 }
 
 test('node over TLS: ASCII login, set and get with a verifying Node TLS client', async () => {
   const { node, username, password } = await startTlsNode();
   const c = await tlsClient(node.port);
-  assert.equal(c.authorized, true, 'certificate verified against the test CA');
+  assert.equal(c.socket.authorized, true, 'certificate verified against the test CA');
   assert.equal(await c.text(`set ${username} 0 0 ${password.length}\r\n${password}\r\n`), 'STORED\r\n');
   assert.equal(await c.text('set greeting 7 0 5\r\nhello\r\n'), 'STORED\r\n');
   assert.equal(await c.text('get greeting\r\n', 'END\r\n'), 'VALUE greeting 7 5\r\nhello\r\nEND\r\n');
@@ -133,14 +77,16 @@ test('node over TLS: ASCII login, set and get with a verifying Node TLS client',
 test('node over TLS: binary SASL and commands (the first decrypted byte picks the protocol)', async () => {
   const { node, username, password } = await startTlsNode();
   const c = await tlsClient(node.port);
-  const auth = await c.binary(binRequest(0x21, 'PLAIN', `\0${username}\0${password}`));
-  assert.equal(auth.readUInt16BE(6), 0);
-  const extras = Buffer.alloc(8);
-  const set = await c.binary(binRequest(0x01, 'bk', 'bv', extras));
-  assert.equal(set.readUInt16BE(6), 0);
-  const get = await c.binary(binRequest(0x00, 'bk'));
-  assert.equal(get.readUInt16BE(6), 0);
-  assert.equal(get.subarray(24 + 4).toString(), 'bv');
+  c.send(saslPlain(username, password));
+  const [auth] = await c.binary();
+  assert.equal(auth!.status, 0);
+  c.send(req.set('bk', 'bv'));
+  const [set] = await c.binary();
+  assert.equal(set!.status, 0);
+  c.send(req.get('bk'));
+  const [get] = await c.binary();
+  assert.equal(get!.status, 0);
+  assert.equal(get!.value.toString(), 'bv');
 });
 
 test('node over TLS: openssl s_client logs in, sets and gets', async () => {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { rawResponse } from '../../src/protocol/binary/testing/frames.ts';
 import { asciiFramer, binaryFramer, framed, metaFramer, OP_GET, OP_SET, REPLY_ERROR, REPLY_HIT, REPLY_MISS, valueOf } from '../load/protocols.ts';
 import { parseFailures } from './memcaslap.ts';
 import { formatThroughputTable, formatVerdicts, type Measurement, type MemoryOutcome, type WorkloadOutcome } from './report.ts';
@@ -151,14 +152,8 @@ describe('load generator replies', () => {
     const end = framer(buf, 0, op);
     return { end, status: framed.status, length: buf.length };
   };
-  const binary = (status: number, body: Buffer, extras = 0) => {
-    const h = Buffer.alloc(24);
-    h[0] = 0x81;
-    h[4] = extras;
-    h.writeUInt16BE(status, 6);
-    h.writeUInt32BE(body.length, 8);
-    return Buffer.concat([h, body]);
-  };
+  const binary = (status: number, body: Buffer, extras = 0) =>
+    rawResponse({ status, extras: body.subarray(0, extras), value: body.subarray(extras) });
 
   it('ASCII: a hit must carry the value and END; error lines are errors', () => {
     const f = asciiFramer(value);

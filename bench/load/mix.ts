@@ -2,9 +2,10 @@
  * A get/set mix over a fixed key space, with every request's bytes built up front, and
  * the connections that carry it (opened and logged in as the spec says).
  */
+import { saslPlain } from '../../src/protocol/binary/testing/frames.ts';
 import { LoadConnection } from './connection.ts';
 import {
-  OP_GET, OP_SET, asciiLoginRequest, framerFor, getRequest, keyName, saslPlainRequest, setRequest, valueOf,
+  OP_GET, OP_SET, asciiLoginRequest, framerFor, getRequest, keyName, setRequest, valueOf,
   type Op,
 } from './protocols.ts';
 import type { ClosedLoopSpec, OpenLoopSpec } from './spec.ts';
@@ -52,7 +53,7 @@ export async function openConnections(spec: ClosedLoopSpec | OpenLoopSpec): Prom
             throw new Error(`ASCII login refused: ${JSON.stringify(reply.toString('latin1'))}`);
           }
         } else {
-          const reply = await c.handshake(saslPlainRequest(auth.username, auth.password), (b) => b.length >= 24 && b.length >= 24 + b.readUInt32BE(8));
+          const reply = await c.handshake(saslPlain(auth.username, auth.password), (b) => b.length >= 24 && b.length >= 24 + b.readUInt32BE(8));
           const status = reply.readUInt16BE(6);
           if (status !== 0) throw new Error(`SASL PLAIN refused: status 0x${status.toString(16)}`);
         }

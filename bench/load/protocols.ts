@@ -5,6 +5,8 @@
  * connection, so the framer is told which kind of reply to expect next.
  */
 
+import { req } from '../../src/protocol/binary/testing/frames.ts';
+
 export type Protocol = 'ascii' | 'binary' | 'meta';
 
 export const OP_GET = 0;
@@ -45,7 +47,7 @@ export function getRequest(protocol: Protocol, key: string): Buffer {
     case 'meta':
       return Buffer.from(`mg ${key} v\r\n`);
     case 'binary':
-      return binaryFrame(0x00, Buffer.from(key), Buffer.alloc(0), Buffer.alloc(0));
+      return req.get(key);
   }
 }
 
@@ -56,7 +58,7 @@ export function setRequest(protocol: Protocol, key: string, value: Buffer, norep
     case 'meta':
       return Buffer.concat([Buffer.from(`ms ${key} ${value.length}${noreply ? ' q' : ''}\r\n`), value, CRLF]);
     case 'binary':
-      return binaryFrame(noreply ? 0x11 : 0x01, Buffer.from(key), Buffer.alloc(8), value);
+      return noreply ? req.setq(key, value) : req.set(key, value);
   }
 }
 
@@ -64,21 +66,6 @@ export function setRequest(protocol: Protocol, key: string, value: Buffer, norep
 export function asciiLoginRequest(username: string, password: string): Buffer {
   const pw = Buffer.from(password);
   return Buffer.concat([Buffer.from(`set ${username} 0 0 ${pw.length}\r\n`), pw, CRLF]);
-}
-
-/** Binary SASL AUTH with mechanism PLAIN. */
-export function saslPlainRequest(username: string, password: string): Buffer {
-  return binaryFrame(0x21, Buffer.from('PLAIN'), Buffer.alloc(0), Buffer.from(`\0${username}\0${password}`));
-}
-
-function binaryFrame(opcode: number, key: Buffer, extras: Buffer, value: Buffer): Buffer {
-  const h = Buffer.alloc(24);
-  h[0] = 0x80;
-  h[1] = opcode;
-  h.writeUInt16BE(key.length, 2);
-  h[4] = extras.length;
-  h.writeUInt32BE(extras.length + key.length + value.length, 8);
-  return Buffer.concat([h, extras, key, value]);
 }
 
 const CRLF = Buffer.from('\r\n');

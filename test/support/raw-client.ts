@@ -1,5 +1,7 @@
-/** A bare TCP client for black-box tests: send exact bytes, read exactly what comes back. */
+/** A bare TCP (or TLS) client for black-box tests: send exact bytes, read exactly what comes back. */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { readResponses, type Response } from '../../src/protocol/binary/testing/frames.ts';
 import { PROMPTLY_MS } from './wait.ts';
 
 export class RawClient {
@@ -8,7 +10,7 @@ export class RawClient {
   closed = false;
   readonly closedPromise: Promise<void>;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(readonly socket: Socket) {
     socket.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       this.wake();
@@ -23,9 +25,18 @@ export class RawClient {
     socket.on('error', () => {});
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+  /** `localAddress`: connect from this address (a loopback alias stands for another client host). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = connect(port, host, () => resolve(new RawClient(s)));
+      const s = connect({ port, host, localAddress }, () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** Over TLS, verifying the node's certificate against `ca`; `socket.authorized` says whether it passed. */
+  static connectTls(port: number, ca: string | Buffer, host = '127.0.0.1'): Promise<RawClient & { readonly socket: TLSSocket }> {
+    return new Promise((resolve, reject) => {
+      const s = tlsConnect({ host, port, ca }, () => resolve(new RawClient(s) as RawClient & { readonly socket: TLSSocket }));
       s.once('error', reject);
     });
   }
@@ -66,10 +77,20 @@ export class RawClient {
     return (await this.readUntil((b) => b.toString('latin1').endsWith(terminator))).toString('latin1');
   }
 
-  /** Reads `n` binary responses (24-byte header + body each). */
+  /** Sends a text request and reads its one-line reply, or 'closed' when the server closes first; throws at the deadline. */
+  async textOrClosed(request: string | Buffer): Promise<string | 'closed'> {
+    try {
+      return await this.text(request);
+    } catch (e) {
+      if (this.closed) return 'closed';
+      throw e;
+    }
+  }
+
+  /** Reads `n` binary responses (24-byte header + body each); build requests with src/protocol/binary/testing/frames.ts. */
   async binary(n = 1, timeoutMs = PROMPTLY_MS): Promise<BinaryResponse[]> {
     const raw = await this.readUntil((b) => countFrames(b) >= n, timeoutMs);
-    return splitFrames(raw);
+    return readResponses(raw).responses;
   }
 
   /** Reads `n` binary responses, or 'closed' when the server closes first; throws at the deadline. */
@@ -93,76 +114,9 @@ export class RawClient {
   }
 }
 
-export interface BinaryResponse {
-  opcode: number;
-  status: number;
-  opaque: number;
-  cas: bigint;
-  extras: Buffer;
-  key: Buffer;
-  value: Buffer;
-}
+export type BinaryResponse = Response;
 
+/** How many whole binary responses `b` holds. */
 function countFrames(b: Buffer): number {
-  let n = 0;
-  let off = 0;
-  while (off + 24 <= b.length) {
-    const len = b.readUInt32BE(off + 8);
-    if (off + 24 + len > b.length) break;
-    off += 24 + len;
-    n++;
-  }
-  return n;
-}
-
-function splitFrames(b: Buffer): BinaryResponse[] {
-  const out: BinaryResponse[] = [];
-  let off = 0;
-  while (off + 24 <= b.length) {
-    const keyLen = b.readUInt16BE(off + 2);
-    const extLen = b[off + 4]!;
-    const bodyLen = b.readUInt32BE(off + 8);
-    const body = b.subarray(off + 24, off + 24 + bodyLen);
-    out.push({
-      opcode: b[off + 1]!,
-      status: b.readUInt16BE(off + 6),
-      opaque: b.readUInt32BE(off + 12),
-      cas: b.readBigUInt64BE(off + 16),
-      extras: body.subarray(0, extLen),
-      key: body.subarray(extLen, extLen + keyLen),
-      value: body.subarray(extLen + keyLen),
-    });
-    off += 24 + bodyLen;
-  }
-  return out;
-}
-
-/** Builds one binary request frame. */
-export function binRequest(
-  opcode: number,
-  opts: { key?: string | Buffer; value?: string | Buffer; extras?: Buffer; opaque?: number; cas?: bigint } = {},
-): Buffer {
-  const key = Buffer.from(opts.key ?? '');
-  const value = Buffer.from(opts.value ?? '');
-  const extras = opts.extras ?? Buffer.alloc(0);
-  const h = Buffer.alloc(24);
-  h[0] = 0x80;
-  h[1] = opcode;
-  h.writeUInt16BE(key.length, 2);
-  h[4] = extras.length;
-  h.writeUInt32BE(extras.length + key.length + value.length, 8);
-  h.writeUInt32BE(opts.opaque ?? 0, 12);
-  h.writeBigUInt64BE(opts.cas ?? 0n, 16);
-  return Buffer.concat([h, extras, key, value]);
-}
-
-export function saslPlain(username: string, password: string, opaque = 0): Buffer {
-  return binRequest(0x21, { key: 'PLAIN', value: `\0${username}\0${password}`, opaque });
-}
-
-export function setExtras(flags = 0, exptime = 0): Buffer {
-  const e = Buffer.alloc(8);
-  e.writeUInt32BE(flags, 0);
-  e.writeUInt32BE(exptime, 4);
-  return e;
+  return readResponses(b).responses.length;
 }

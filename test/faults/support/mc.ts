@@ -11,7 +11,8 @@
  */
 import net from 'node:net';
 import { fuzzSeed, seededRandom } from '../../../src/shared/testing/seeded-random.ts';
-import { binRequest } from '../../support/raw-client.ts';
+import { Opcode } from '../../../src/protocol/binary/opcodes.ts';
+import { readResponses, req, saslPlain, type Response } from '../../../src/protocol/binary/testing/frames.ts';
 import { PROMPTLY_MS } from '../../support/wait.ts';
 
 // ------------------------------------------------------------------ wire
@@ -23,15 +24,7 @@ export interface TextReply {
   readonly values: { readonly line: string; readonly data: Buffer }[];
 }
 
-export interface BinReply {
-  readonly opcode: number;
-  readonly status: number;
-  readonly opaque: number;
-  readonly cas: bigint;
-  readonly extras: Buffer;
-  readonly key: Buffer;
-  readonly value: Buffer;
-}
+export type BinReply = Response;
 
 interface Pending {
   readonly resolve: (r: any) => void;
@@ -67,28 +60,6 @@ function parseText(buf: Buffer, start: number): [TextReply, number] | undefined 
     return [{ line, values }, p];
   }
 }
-
-function parseBin(buf: Buffer, off: number): [BinReply, number] | undefined {
-  if (off + 24 > buf.length) return undefined;
-  const bodyLen = buf.readUInt32BE(off + 8);
-  if (off + 24 + bodyLen > buf.length) return undefined;
-  const keyLen = buf.readUInt16BE(off + 2);
-  const extLen = buf[off + 4]!;
-  const body = Buffer.from(buf.subarray(off + 24, off + 24 + bodyLen));
-  return [{
-    opcode: buf[off + 1]!, status: buf.readUInt16BE(off + 6), opaque: buf.readUInt32BE(off + 12),
-    cas: buf.readBigUInt64BE(off + 16), extras: body.subarray(0, extLen),
-    key: body.subarray(extLen, extLen + keyLen), value: body.subarray(extLen + keyLen),
-  }, off + 24 + bodyLen];
-}
-
-/** One binary request frame: the black-box tests' builder. */
-export const frame = binRequest;
-
-export const OP = {
-  GET: 0x00, SET: 0x01, DELETE: 0x04, INCREMENT: 0x05, NOOP: 0x0a, GETK: 0x0c, GETKQ: 0x0d, APPEND: 0x0e,
-  TOUCH: 0x1c, SASL_AUTH: 0x21,
-} as const;
 
 export class McError extends Error {}
 
@@ -141,20 +112,10 @@ export class McConn {
 
   private onData(d: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    let off = 0;
-    for (;;) {
-      if (this.mode === 'text') {
-        const got = parseText(this.buf, off);
-        if (!got) break;
-        off = got[1];
-        const p = this.queue.shift();
-        if (!p) return this.fail(`unsolicited reply ${JSON.stringify(got[0].line)}`);
-        p.resolve(got[0]);
-      } else {
-        const got = parseBin(this.buf, off);
-        if (!got) break;
-        off = got[1];
-        const reply = got[0];
+    if (this.mode === 'binary') {
+      const { responses, rest } = readResponses(this.buf);
+      this.buf = rest;
+      for (const reply of responses) {
         while (this.queue[0] && this.queue[0].opaque !== reply.opaque) {
           const q = this.queue.shift()!;
           if (q.quiet) q.resolve(undefined);
@@ -164,6 +125,16 @@ export class McConn {
         if (!p) return this.fail(`unsolicited binary reply opaque ${reply.opaque} opcode ${reply.opcode}`);
         p.resolve(reply);
       }
+      return;
+    }
+    let off = 0;
+    for (;;) {
+      const got = parseText(this.buf, off);
+      if (!got) break;
+      off = got[1];
+      const p = this.queue.shift();
+      if (!p) return this.fail(`unsolicited reply ${JSON.stringify(got[0].line)}`);
+      p.resolve(got[0]);
     }
     this.buf = off === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(off);
   }
@@ -187,13 +158,17 @@ export class McConn {
     });
   }
 
-  /** Sends a binary frame (opaque is assigned here); a quiet one resolves undefined when a later reply shows it had none. */
-  bin(opcode: number, o: { key?: string; value?: string | Buffer; extras?: Buffer; cas?: bigint } = {}, quiet = false): Promise<BinReply | undefined> {
+  /**
+   * Sends a binary request built by frames.ts, with the opaque set here (replies are
+   * matched by it); a quiet one resolves undefined when a later reply shows it had none.
+   */
+  bin(request: Buffer, quiet = false): Promise<BinReply | undefined> {
     if (this.closed) return Promise.reject(new McError(this.closeReason));
     const opaque = this.nextOpaque++ >>> 0;
+    request.writeUInt32BE(opaque, 12);
     return new Promise((resolve, reject) => {
       this.queue.push({ resolve, reject, sentAt: Date.now(), quiet, opaque });
-      this.socket.write(frame(opcode, { ...o, opaque }));
+      this.socket.write(request);
     });
   }
 
@@ -221,7 +196,7 @@ export async function asciiLogin(c: McConn, username: string, password: string):
 }
 
 export async function saslLogin(c: McConn, username: string, password: string): Promise<void> {
-  const r = await c.bin(OP.SASL_AUTH, { key: 'PLAIN', value: `\0${username}\0${password}` });
+  const r = await c.bin(saslPlain(username, password));
   if (!r || r.status !== 0) throw new McError(`SASL login as ${username} refused: status 0x${r?.status.toString(16)}`);
 }
 
@@ -409,7 +384,7 @@ export class Worker {
   private async forget(c: McConn, keys: string[]): Promise<void> {
     for (const key of keys) {
       if (this.o.flavor === 'binary') {
-        const r = (await c.bin(OP.DELETE, { key }))!;
+        const r = (await c.bin(req.delete(key)))!;
         if (r.status !== 0 && r.status !== 0x01) throw new Mismatch(`DELETE ${key}: status 0x${r.status.toString(16)}`);
       } else {
         const r = await c.text(`delete ${key}\r\n`);
@@ -557,22 +532,20 @@ export class Worker {
     const key = keys[this.rnd(keys.length)]!;
     const want = model.get(key);
     const roll = this.rnd(100);
-    const flagsExp = Buffer.alloc(8);
-    flagsExp.writeUInt32BE(9, 0);
     if (roll < 25) {
       const v = this.value(key);
-      const r = (await c.bin(OP.SET, { key, value: v, extras: flagsExp }))!;
+      const r = (await c.bin(req.set(key, v, { flags: 9 })))!;
       if (r.status !== 0) throw new Mismatch(`SET ${key}: status 0x${r.status.toString(16)}`);
       model.set(key, v);
     } else if (roll < 60) {
-      const r = (await c.bin(OP.GET, { key }))!;
+      const r = (await c.bin(req.get(key)))!;
       this.checkBinGet(r, key, want, model, 'GET');
     } else if (roll < 70) {
       // GETKQ × 3 then NOOP: hits answer, misses stay silent.
       const ks = [key, keys[this.rnd(keys.length)]!, keys[this.rnd(keys.length)]!].filter((k, i, a) => a.indexOf(k) === i);
-      const replies = await Promise.all([...ks.map((k) => c.bin(OP.GETKQ, { key: k }, true)), c.bin(OP.NOOP)]);
+      const replies = await Promise.all([...ks.map((k) => c.bin(req.getkq(k), true)), c.bin(req.noop())]);
       const noop = replies.pop();
-      if (!noop || noop.opcode !== OP.NOOP || noop.status !== 0) throw new Mismatch(`NOOP after GETKQ: ${JSON.stringify(noop)}`);
+      if (!noop || noop.opcode !== Opcode.Noop || noop.status !== 0) throw new Mismatch(`NOOP after GETKQ: ${JSON.stringify(noop)}`);
       ks.forEach((k, i) => {
         const r = replies[i];
         const w = model.get(k);
@@ -584,22 +557,19 @@ export class Worker {
         }
       });
     } else if (roll < 75) {
-      const r = (await c.bin(OP.APPEND, { key, value: 'q' }))!;
+      const r = (await c.bin(req.append(key, 'q')))!;
       if (want !== undefined && r.status === 0) model.set(key, `${want}q`);
       else if (want === undefined && r.status === 0x05) { /* not stored, as expected */ } else if (want !== undefined && r.status === 0x05) this.lost(model, key, 'APPEND');
       else throw new Mismatch(`APPEND ${key}: status 0x${r.status.toString(16)}`);
     } else if (roll < 80) {
-      const r = (await c.bin(OP.DELETE, { key }))!;
+      const r = (await c.bin(req.delete(key)))!;
       if (r.status === (want === undefined ? 0x01 : 0)) model.delete(key);
       else if (want !== undefined && r.status === 0x01) this.lost(model, key, 'DELETE');
       else throw new Mismatch(`DELETE ${key}: status 0x${r.status.toString(16)}`);
     } else if (roll < 92) {
       const have = counters.get(counter);
       const d = BigInt(1 + this.rnd(1000));
-      const extras = Buffer.alloc(20);
-      extras.writeBigUInt64BE(d, 0);
-      extras.writeBigUInt64BE(7n, 8);
-      const r = (await c.bin(OP.INCREMENT, { key: counter, extras }))!;
+      const r = (await c.bin(req.incr(counter, { delta: d, initial: 7n, exptime: 0 })))!;
       if (r.status !== 0 || r.value.length !== 8) throw new Mismatch(`INCREMENT ${counter}: status 0x${r.status.toString(16)}`);
       const got = r.value.readBigUInt64BE(0);
       const expect = have === undefined ? 7n : have + d;
@@ -609,8 +579,7 @@ export class Worker {
       }
       counters.set(counter, got);
     } else {
-      const extras = Buffer.alloc(4);
-      const r = (await c.bin(OP.TOUCH, { key, extras }))!;
+      const r = (await c.bin(req.touch(key, 0)))!;
       if (r.status === (want === undefined ? 0x01 : 0)) return;
       if (want !== undefined && r.status === 0x01) this.lost(model, key, 'TOUCH');
       else throw new Mismatch(`TOUCH ${key}: status 0x${r.status.toString(16)}`);
@@ -673,7 +642,7 @@ export class Churner {
               const r = await answerOrDropped(c, c.text(`set ${w.username} 0 0 ${wrong.length}\r\n${wrong}\r\n`));
               if (r !== 'dropped' && r.line === 'STORED') this.error('a wrong password was accepted (ASCII)');
             } else {
-              const r = await answerOrDropped(c, c.bin(OP.SASL_AUTH, { key: 'PLAIN', value: `\0${w.username}\0${wrong}` }));
+              const r = await answerOrDropped(c, c.bin(saslPlain(w.username, wrong)));
               if (r !== 'dropped' && r?.status === 0) this.error('a wrong password was accepted (SASL)');
             }
           } finally {
@@ -690,9 +659,9 @@ export class Churner {
               const g = await c.text(`get ${key}\r\n`);
               if (g.values[0]?.data.toString() !== v) this.error(`churn get: ${g.line} ${g.values[0]?.data.toString()}`);
             } else {
-              const s = (await c.bin(OP.SET, { key, value: v, extras: Buffer.alloc(8) }))!;
+              const s = (await c.bin(req.set(key, v)))!;
               if (s.status !== 0) this.error(`churn SET: 0x${s.status.toString(16)}`);
-              const g = (await c.bin(OP.GET, { key }))!;
+              const g = (await c.bin(req.get(key)))!;
               if (g.status !== 0 || g.value.toString() !== v) this.error(`churn GET: 0x${g.status.toString(16)} ${g.value.toString()}`);
             }
           } finally {

@@ -1,7 +1,8 @@
 /**
- * Byte builders for binary protocol requests and a reader for responses, for unit and
- * black-box tests: `req.set('k', 'v', { flags: 1, opaque: 7 })`. `rawRequest` writes
- * whatever it is told, lying lengths included, to exercise the parser's checks.
+ * Byte builders for binary protocol requests and a reader for responses: the one place
+ * tests and benchmarks get binary frames from: `req.set('k', 'v', { flags: 1, opaque: 7 })`.
+ * `rawRequest` writes whatever it is told, lying lengths included, to exercise the
+ * parser's checks; `rawResponse` builds a reply, for testing what reads them.
  */
 import { HEADER_LENGTH, REQUEST_MAGIC, RESPONSE_MAGIC, readCas } from '../header.ts';
 import { Opcode, type OpcodeName } from '../opcodes.ts';
@@ -103,6 +104,18 @@ export const req = {
 /** SASL PLAIN data: authzid NUL username NUL password. */
 export function plain(username: string, password: string, authzid = ''): Buffer {
   return Buffer.from(`${authzid}\0${username}\0${password}`);
+}
+
+/** A SASL AUTH request logging in with PLAIN. */
+export function saslPlain(username: string, password: string, o: RequestOptions = {}): Buffer {
+  return req.saslAuth('PLAIN', plain(username, password), o);
+}
+
+/** A response frame: `status`, then extras, key and value as given. */
+export function rawResponse(r: { readonly opcode?: number; readonly status: number; readonly opaque?: number; readonly extras?: Buffer; readonly key?: Bytes; readonly value?: Bytes }): Buffer {
+  const frame = rawRequest({ ...r, opcode: r.opcode ?? 0, magic: RESPONSE_MAGIC });
+  frame.writeUInt16BE(r.status, 6);
+  return frame;
 }
 
 export interface Response {
