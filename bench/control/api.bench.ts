@@ -1,8 +1,9 @@
 /**
- * `npm run bench:control [-- --seconds N] [--connections 1,8,32] [--runs N] [--no-postgres] [--out FILE]`
+ * `npm run bench:control [-- --seconds N] [--connections 1,8,32] [--runs N] [--no-postgres] [--only stats,history,insight] [--out FILE]`
  *
  * The control plane under load (issue 5): p50/p99 of `GET /api/v1/<id>/stats` for a cache
- * over 4 nodes, and the time to serve 30 days of history samples for one cache.
+ * over 4 nodes, the time to serve 30 days of history samples for one cache, and insight
+ * (issue 13): processed stats and latency over ranges of 24 h to a year.
  *
  * - Server: the real CLI, `cachier start --nodes 4` (4 nodes + control plane in one
  *   process), pinned to core 0; the load (autocannon, in this process) pinned to core 1.
@@ -15,6 +16,13 @@
  *   asks for (historyStepMs). One more whole-range request runs while another client calls
  *   GET stats back to back. Again on a fresh PostgreSQL schema (`--database-url`) when one
  *   answers at CACHIER_TEST_DATABASE_URL.
+ * - Insight: another cache gets 90 days of samples at 60 s for the 4 servers, and the 275
+ *   days before at one an hour (what thinned history looks like), through `addHistory` in
+ *   batches (so the rollups are built as the sampler builds them); the 4 servers get 90
+ *   days of latency probes at 20 s and the 275 days before at 10 min (`addLatency`). Then
+ *   the retention the server applies (raw history 7 d then hourly to 90 d; rollups and raw
+ *   probes per level) thins it, and GET insight/processed_stats (5 names), …/per_server
+ *   and insight/latency are timed --runs times each over 24 h, 7 d, 30 d, 90 d and 1 year.
  *
  * Prints a table and writes bench/results/control.json. Every process it starts is ended
  * by pid; every wait has a time limit; loopback only.
@@ -27,6 +35,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import type { Catalog, HistorySample } from '../../src/catalog/catalog.ts';
+import type { LatencyProbe } from '../../src/catalog/latency.ts';
 import { openCatalog } from '../../src/catalog/open.ts';
 import { openSqliteCatalog } from '../../src/catalog/sqlite.ts';
 import { sampleCpu, waitForQuiet, type CpuShare } from '../harness/machine-sampler.ts';
@@ -44,6 +53,12 @@ const HISTORY_DAYS = 30;
 const INTERVAL_MS = 60_000;
 const INSERT_BATCH = 5_000;
 const REQUEST_TIMEOUT_MS = 60_000;
+/** Insight: days of 60 s samples (and 20 s latency probes), then hourly samples (10-minute probes) back to a year. */
+const INSIGHT_DAYS = 90;
+const INSIGHT_OLD_DAYS = 365;
+const INSIGHT_NAMES = 'get_rate,get_hit_rate,set_rate,bytes,connections';
+const INSIGHT_RANGES: readonly [string, number][] = [['24 h', 1], ['7 d', 7], ['30 d', 30], ['90 d', 90], ['1 y', 365]];
+const LATENCY_INTERVAL_MS = 20_000;
 /** Before each measurement wait up to QUIET_WAIT_MS for the rest of the machine to use under QUIET_PERCENT of a core. */
 const QUIET_PERCENT = 15;
 const QUIET_WAIT_MS = 20_000;
@@ -56,6 +71,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '1,8,32' },
     runs: { type: 'string', default: '5' },
     'no-postgres': { type: 'boolean', default: false },
+    only: { type: 'string', default: 'stats,history,insight' },
     out: { type: 'string' },
   },
   strict: true,
@@ -63,6 +79,8 @@ const { values: flags } = parseArgs({
 const seconds = Math.max(1, Number(flags.seconds));
 const connectionLevels = flags.connections.split(',').map((s) => Math.max(1, Math.floor(Number(s.trim())))).filter((n) => n > 0);
 const runs = Math.max(1, Math.floor(Number(flags.runs)));
+const parts = new Set(flags.only.split(',').map((p) => p.trim()));
+if ([...parts].some((p) => !['stats', 'history', 'insight'].includes(p))) fail('--only takes stats, history, insight (comma-separated)');
 const outFile = path.resolve(flags.out ?? path.join(REPO_ROOT, 'bench', 'results', 'control.json'));
 if (!(seconds > 0) || connectionLevels.length === 0 || !(runs > 0)) fail('bad --seconds, --connections or --runs');
 
@@ -394,6 +412,155 @@ async function historyBench(kind: 'sqlite' | 'postgres', server: Server, catalog
   return { catalog: kind, command: server.command, insertedRows: inserted, insertSeconds, timings };
 }
 
+// ---------------------------------------------------------------- insight
+
+interface InsightTiming {
+  catalog: 'sqlite' | 'postgres';
+  endpoint: 'processed_stats' | 'per_server' | 'latency';
+  range: string;
+  /** Rows over all series. */
+  rows: number;
+  bytes: number;
+  runs: number;
+  p50Ms: number;
+  maxMs: number;
+  allMs: number[];
+  /** The rest of the machine just before the runs (percent of one core). */
+  otherCpuBefore?: number;
+}
+
+interface InsightOutcome {
+  catalog: 'sqlite' | 'postgres';
+  historyRows: number;
+  historySeconds: number;
+  probes: number;
+  probeSeconds: number;
+  thinSeconds: number;
+  timings: InsightTiming[];
+}
+
+/** A small deterministic generator (the same data every run). */
+function seeded(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return x / 2_147_483_648;
+  };
+}
+
+/** Samples at `stepMs` from `fromMs` (inclusive) to `toMs` (exclusive) for every server: growing counters, moving gauges. */
+function* insightSamples(cacheId: number, servers: readonly string[], fromMs: number, toMs: number, stepMs: number, first: number): Generator<HistorySample[]> {
+  const rand = seeded(first + 1);
+  let batch: HistorySample[] = [];
+  const counters = new Map<string, Record<string, number>>();
+  for (let ts = fromMs, i = first; ts < toMs; ts += stepMs, i++) {
+    for (const server of servers) {
+      const c = counters.get(server) ?? {};
+      const n = Math.floor((stepMs / 1000) * (50 + 40 * rand()));
+      const hits = Math.floor(n * (0.85 + 0.1 * rand()));
+      const add = (k: string, v: number) => (c[k] = (c[k] ?? 0) + v);
+      add('cmd_get', n); add('get_hits', hits); add('get_misses', n - hits); add('cmd_set', Math.floor(n / 5));
+      add('bytes_read', n * 60); add('bytes_written', n * 140); add('total_connections', rand() < 0.1 ? 1 : 0);
+      add('delete_hits', Math.floor(n / 50)); add('touch_hits', Math.floor(n / 40)); add('cmd_touch', Math.floor(n / 40));
+      counters.set(server, c);
+      const stats: Record<string, number> = { ...c, bytes: 30_000_000 + (i % 1000) * 1000, curr_items: 100_000 + (i % 1000), curr_connections: 8, limit_maxbytes: 16 << 20, time: Math.floor(ts / 1000) };
+      batch.push({ cacheId, server, timestamp: ts, stats });
+      if (batch.length >= INSERT_BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/** Probes at `stepMs` for every server: about 150 µs, log-normal, with a slow one now and then. */
+function* latencyProbes(servers: readonly string[], fromMs: number, toMs: number, stepMs: number): Generator<LatencyProbe[]> {
+  const rand = seeded(fromMs % 1_000_003);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  let batch: LatencyProbe[] = [];
+  for (let ts = fromMs; ts < toMs; ts += stepMs) {
+    for (const server of servers) {
+      const ns = rand() < 0.01 ? 2_000_000 + 8_000_000 * rand() : 150_000 * Math.exp(0.4 * gauss());
+      batch.push({ server, timestamp: ts, ns: Math.round(ns) });
+      if (batch.length >= 4 * INSERT_BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+async function insightBench(kind: 'sqlite' | 'postgres', server: Server, catalog: Catalog, cache: BenchCache): Promise<InsightOutcome> {
+  const servers = server.nodes;
+  const end = (Math.floor(Date.now() / INTERVAL_MS) - 1) * INTERVAL_MS;
+  const recentFrom = end - INSIGHT_DAYS * DAY_MS;
+  const oldFrom = Math.floor((end - INSIGHT_OLD_DAYS * DAY_MS) / 3_600_000) * 3_600_000;
+  log(`${kind} insight: ${INSIGHT_OLD_DAYS - INSIGHT_DAYS} days hourly, then ${INSIGHT_DAYS} days at ${INTERVAL_MS / 1000} s, × ${servers.length} servers …`);
+  let t0 = performance.now();
+  let historyRows = 0;
+  const batches = [
+    insightSamples(cache.id, servers, oldFrom, recentFrom, 3_600_000, 0),
+    insightSamples(cache.id, servers, recentFrom, end + 1, INTERVAL_MS, 100_000),
+  ];
+  for (const gen of batches) {
+    for (const batch of gen) {
+      await within(120_000, 'addHistory batch', catalog.addHistory(batch, INTERVAL_MS));
+      historyRows += batch.length;
+    }
+  }
+  const historySeconds = (performance.now() - t0) / 1000;
+  log(`${kind} insight: ${fmt(historyRows)} samples (with rollups) in ${historySeconds.toFixed(1)} s`);
+
+  t0 = performance.now();
+  let probes = 0;
+  for (const gen of [latencyProbes(servers, oldFrom, recentFrom, 600_000), latencyProbes(servers, recentFrom, end + 1, LATENCY_INTERVAL_MS)]) {
+    for (const batch of gen) {
+      await within(120_000, 'addLatency batch', catalog.addLatency(batch, LATENCY_INTERVAL_MS));
+      probes += batch.length;
+    }
+  }
+  const probeSeconds = (performance.now() - t0) / 1000;
+  log(`${kind} insight: ${fmt(probes)} latency probes (with rollups) in ${probeSeconds.toFixed(1)} s`);
+
+  // What the server's hourly thinning leaves: raw history 7 d, hourly to 90 d; rollups and raw probes per level.
+  t0 = performance.now();
+  await within(600_000, 'thinHistory', catalog.thinHistory({ rawMs: 7 * DAY_MS, hourlyMs: 90 * DAY_MS }, Date.now()));
+  const thinSeconds = (performance.now() - t0) / 1000;
+  log(`${kind} insight: thinned in ${thinSeconds.toFixed(1)} s`);
+
+  const timings: InsightTiming[] = [];
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const queryEnd = Date.now();
+  for (const endpoint of ['processed_stats', 'per_server', 'latency'] as const) {
+    for (const [label, days] of INSIGHT_RANGES) {
+      const range = `startTime=${iso(queryEnd - days * DAY_MS)}&endTime=${iso(queryEnd)}`;
+      const urlPath = endpoint === 'latency' ? `/api/v2/caches/${cache.id}/insight/latency?${range}`
+        : `/api/v2/caches/${cache.id}/insight/processed_stats${endpoint === 'per_server' ? '/per_server' : ''}?names=${INSIGHT_NAMES}&${range}`;
+      const otherCpuBefore = await waitForQuiet(QUIET_WAIT_MS, QUIET_PERCENT, [server.pid, process.pid]);
+      const all: number[] = [];
+      let rows = 0;
+      let bytes = 0;
+      for (let i = 0; i < runs; i++) {
+        const r = await timedGet(server.httpPort, urlPath, basic(cache));
+        if (r.status !== 200) throw new Error(`GET ${urlPath}: HTTP ${r.status} ${r.body.toString('utf8').slice(0, 200)}`);
+        all.push(r.ms);
+        bytes = r.bytes;
+        if (i === 0) rows = (JSON.parse(r.body.toString('utf8')) as { values: unknown[] }[]).reduce((n, s) => n + s.values.length, 0);
+        await sleep(100);
+      }
+      const sorted = [...all].sort((a, b) => a - b);
+      timings.push({
+        catalog: kind, endpoint, range: label, rows, bytes, runs, p50Ms: sorted[Math.floor((sorted.length - 1) / 2)]!, maxMs: sorted.at(-1)!,
+        allMs: all.map((ms) => Math.round(ms * 10) / 10), ...(otherCpuBefore !== undefined ? { otherCpuBefore } : {}),
+      });
+      log(`${kind} ${endpoint} ${label}: ${rows} rows, ${bytes} B, ${all.map((ms) => ms.toFixed(0)).join('/')} ms`);
+    }
+  }
+  return { catalog: kind, historyRows, historySeconds, probes, probeSeconds, thinSeconds, timings };
+}
+
 async function postgresAvailable(): Promise<string | undefined> {
   if (flags['no-postgres']) return '--no-postgres';
   try {
@@ -437,6 +604,16 @@ function historyTable(outcomes: HistoryOutcome[]): string {
   );
 }
 
+function insightTable(outcomes: InsightOutcome[]): string {
+  return table(
+    ['GET insight (5 names)', 'range', 'rows', 'bytes', 'p50 ms', 'max ms', 'runs ms', 'other cpu % before'],
+    outcomes.flatMap((o) => o.timings.map((t) => [
+      `${t.catalog}, ${t.endpoint}`, t.range, fmt(t.rows), fmt(t.bytes), fmt(t.p50Ms), fmt(t.maxMs),
+      t.allMs.map((ms) => fmt(ms)).join('/'), fmt(t.otherCpuBefore),
+    ])),
+  );
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -450,18 +627,21 @@ async function main(): Promise<void> {
     seconds, connections: connectionLevels, runs,
   };
   try {
-    // SQLite: stats under load, then history.
+    // SQLite: stats under load, then history, then insight.
     const cache = await createCache(['--data', dataDir]);
+    const insightCache = await createCache(['--data', dataDir]);
     const server = await startServer(['--data', dataDir]);
     cleanups.unshift(() => server.stop());
     log(`started: ${server.command} (pid ${server.pid})`);
     result.server = server.command;
 
     await statsTemplates(server, cache); // 4 servers answer
-    log('warm-up: 2 s at 8 connections');
-    await loadStats(server, cache, 8, 2);
     const stats: StatsResult[] = [];
-    for (const c of connectionLevels) {
+    if (parts.has('stats')) {
+      log('warm-up: 2 s at 8 connections');
+      await loadStats(server, cache, 8, 2);
+    }
+    for (const c of parts.has('stats') ? connectionLevels : []) {
       await sleep(500);
       log(`GET stats: ${c} connections for ${seconds} s`);
       const r = await loadStats(server, cache, c, seconds);
@@ -472,37 +652,42 @@ async function main(): Promise<void> {
 
     const catalog = openSqliteCatalog(dataDir);
     cleanups.unshift(() => catalog.close());
-    const history: HistoryOutcome[] = [await historyBench('sqlite', server, catalog, cache)];
+    const history: HistoryOutcome[] = parts.has('history') ? [await historyBench('sqlite', server, catalog, cache)] : [];
     result.history = history;
+    const insight: InsightOutcome[] = parts.has('insight') ? [await insightBench('sqlite', server, catalog, insightCache)] : [];
+    result.insight = insight;
     await catalog.close().catch(() => {});
     cleanups.shift();
     await server.stop();
     cleanups.shift();
 
-    // PostgreSQL, when it answers: history only.
+    // PostgreSQL, when it answers: history and insight.
     const skip = await postgresAvailable();
-    if (skip) {
-      log(`PostgreSQL history skipped: ${skip}`);
-      result.postgresSkipped = skip;
+    if (skip || !(parts.has('history') || parts.has('insight'))) {
+      log(`PostgreSQL history and insight skipped: ${skip ?? '--only'}`);
+      if (skip) result.postgresSkipped = skip;
     } else {
       const { createTestSchema } = await import('../../src/catalog/testing/postgres-schema.ts');
       const schema = await within(20_000, 'create schema', createTestSchema());
       cleanups.unshift(() => within(30_000, 'drop schema', schema.drop()));
       const pgCache = await createCache(['--database-url', schema.url]);
+      const pgInsightCache = await createCache(['--database-url', schema.url]);
       const pgServer = await startServer(['--database-url', schema.url]);
       cleanups.unshift(() => pgServer.stop());
       log(`started: ${pgServer.command} (pid ${pgServer.pid})`);
       const pgCatalog = await within(20_000, 'open PostgreSQL catalog', openCatalog({ databaseUrl: schema.url }));
       cleanups.unshift(() => within(10_000, 'close PostgreSQL catalog', pgCatalog.close()));
-      history.push(await historyBench('postgres', pgServer, pgCatalog, pgCache));
+      if (parts.has('history')) history.push(await historyBench('postgres', pgServer, pgCatalog, pgCache));
+      if (parts.has('insight')) insight.push(await insightBench('postgres', pgServer, pgCatalog, pgInsightCache));
     }
 
     result.finished = new Date().toISOString();
     result.sourceAtEnd = sourceFingerprint();
-    const printed = `${statsTable(stats)}\n\n${historyTable(history)}\n`;
+    const printed = `${statsTable(stats)}\n\n${historyTable(history)}\n\n${insightTable(insight)}\n`;
     result.table = printed;
     console.log(`\n${printed}`);
     console.log(`history: ${history.map((h) => `${h.catalog} ${fmt(h.insertedRows)} rows inserted in ${h.insertSeconds.toFixed(1)} s`).join('; ')}`);
+    console.log(`insight: ${insight.map((h) => `${h.catalog} ${fmt(h.historyRows)} samples in ${h.historySeconds.toFixed(1)} s, ${fmt(h.probes)} probes in ${h.probeSeconds.toFixed(1)} s, thinned in ${h.thinSeconds.toFixed(1)} s`).join('; ')}`);
     if (result.sourceAtEnd !== source) console.log(`note: the sources changed during the run (${source} → ${result.sourceAtEnd})`);
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);

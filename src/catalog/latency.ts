@@ -10,7 +10,7 @@
  * Rollups are written in the same transaction as the probes they count, only for
  * probes actually inserted.
  */
-import { addToHistogram, type LatencyHistogram } from '../shared/latency-histogram.ts';
+import { histogramOf, type LatencyHistogram } from '../shared/latency-histogram.ts';
 import { bucketOf } from './rollups.ts';
 
 /** Bucket widths of the latency rollups, ms (20 s buckets come from the raw probes). */
@@ -36,23 +36,23 @@ export interface LatencyRollupRow {
   readonly count: number;
   readonly sumNs: number;
   readonly maxNs: number;
+  /** Packed log histogram (latency-histogram.ts). */
   readonly histogram: LatencyHistogram;
 }
 
 /** Probes summed per (server, level, bucket): what a batch adds to the rollups. */
 export function latencyRollupsOf(probes: readonly LatencyProbe[]): LatencyRollupRow[] {
-  const rows = new Map<string, { -readonly [K in keyof LatencyRollupRow]: LatencyRollupRow[K] }>();
+  const rows = new Map<string, { server: string; level: LatencyLevel; bucket: number; ns: number[] }>();
   for (const p of probes) {
     for (const level of LATENCY_LEVELS) {
       const bucket = bucketOf(p.timestamp, level);
       const key = `${p.server}\u0000${level}\u0000${bucket}`;
-      let r = rows.get(key);
-      if (!r) rows.set(key, (r = { server: p.server, level, bucket, count: 0, sumNs: 0, maxNs: 0, histogram: {} }));
-      r.count += 1;
-      r.sumNs += p.ns;
-      r.maxNs = Math.max(r.maxNs, p.ns);
-      addToHistogram(r.histogram, p.ns);
+      const r = rows.get(key);
+      if (r) r.ns.push(p.ns);
+      else rows.set(key, { server: p.server, level, bucket, ns: [p.ns] });
     }
   }
-  return [...rows.values()];
+  return [...rows.values()].map(({ server, level, bucket, ns }) => ({
+    server, level, bucket, count: ns.length, sumNs: ns.reduce((s, v) => s + v, 0), maxNs: Math.max(...ns), histogram: histogramOf(ns),
+  }));
 }

@@ -13,6 +13,7 @@
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
 import type { HistorySample, RetentionPolicy } from './catalog.ts';
+import { readHistogram } from '../shared/latency-histogram.ts';
 import { LATENCY_LEVELS, latencyRollupsOf, type LatencyLevel, type LatencyProbe, type LatencyRollupRow } from './latency.ts';
 import {
   DEFAULT_ROLLUP_RETENTION, ROLLUP_COUNTERS, ROLLUP_GAUGES, ROLLUP_LEVELS, RollupChanges, counterColumn, gaugeColumn,
@@ -102,11 +103,17 @@ FROM g CROSS JOIN LATERAL (
 ) h
 ORDER BY g.cache_id, g.server, h.ts, h.id`;
 
-/** Merges two sparse histograms (jsonb objects of counts). */
-const MERGE_HIST = `(SELECT jsonb_object_agg(k, n) FROM (
-  SELECT k, sum(v::bigint) AS n FROM (
-    SELECT key, value FROM jsonb_each_text(latency_rollups.hist) UNION ALL SELECT key, value FROM jsonb_each_text(excluded.hist)
-  ) AS e(k, v) GROUP BY k) AS m)`;
+/** (index, count) rows of a stored histogram: packed `[index, count, …]`, or the `{"index": count}` of the first rollups. */
+const histPairs = (h: string) => `
+    SELECT (${h}->>(2 * g))::integer AS k, (${h}->>(2 * g + 1))::bigint AS n
+      FROM generate_series(0, CASE WHEN jsonb_typeof(${h}) = 'array' THEN jsonb_array_length(${h}) / 2 - 1 ELSE -1 END) AS g
+    UNION ALL
+    SELECT key::integer, value::bigint FROM jsonb_each_text(CASE WHEN jsonb_typeof(${h}) = 'object' THEN ${h} ELSE '{}'::jsonb END)`;
+
+/** Two stored histograms' counts added, packed (indexes ascending). */
+const MERGE_HIST = `(SELECT COALESCE(jsonb_agg(x ORDER BY k, part), '[]'::jsonb) FROM (
+  SELECT k, sum(n) AS n FROM (${histPairs('latency_rollups.hist')} UNION ALL ${histPairs('excluded.hist')}) AS e GROUP BY k
+) AS m CROSS JOIN LATERAL (VALUES (0, to_jsonb(m.k)), (1, to_jsonb(m.n))) AS p(part, x))`;
 
 interface AroundRow { cache_id: number; server: string; id: string; ts: string; stats: Record<string, number> | null }
 
@@ -215,14 +222,14 @@ export class PostgresInsight {
   }
 
   async latencyRollups(servers: readonly string[], level: LatencyLevel, from: number, to: number): Promise<LatencyRollupRow[]> {
-    const rows = (await this.pool.query<{ server: string; level: number; bucket: string; count: string; sum_ns: string; max_ns: string; hist: Record<string, number> }>(
+    const rows = (await this.pool.query<{ server: string; level: number; bucket: string; count: string; sum_ns: string; max_ns: string; hist: unknown }>(
       `SELECT server, level, bucket, count, sum_ns, max_ns, hist FROM latency_rollups
        WHERE server = ANY($1::text[]) AND level = $2 AND bucket >= $3 AND bucket <= $4 ORDER BY bucket, server COLLATE "C"`,
       [servers, level, Math.floor(from / level) * level, to],
     )).rows;
     return rows.map((r) => ({
       server: r.server, level: r.level as LatencyLevel, bucket: Number(r.bucket), count: Number(r.count),
-      sumNs: Number(r.sum_ns), maxNs: Number(r.max_ns), histogram: r.hist,
+      sumNs: Number(r.sum_ns), maxNs: Number(r.max_ns), histogram: readHistogram(r.hist),
     }));
   }
 

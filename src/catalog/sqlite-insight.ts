@@ -10,7 +10,7 @@
 import type Database from 'better-sqlite3';
 import type { HistorySample, RetentionPolicy } from './catalog.ts';
 import { LATENCY_LEVELS, latencyRollupsOf, type LatencyLevel, type LatencyProbe, type LatencyRollupRow } from './latency.ts';
-import { mergeHistograms, type LatencyHistogram } from '../shared/latency-histogram.ts';
+import { mergeHistograms, readHistogram } from '../shared/latency-histogram.ts';
 import {
   DEFAULT_ROLLUP_RETENTION, ROLLUP_COUNTERS, ROLLUP_GAUGES, ROLLUP_LEVELS, RollupChanges, counterColumn, gaugeColumn,
   groupByServer, rollupBackfillSql, rollupRowFromColumns, type RollupLevel, type RollupRow, type SequenceSample,
@@ -91,11 +91,10 @@ export class SqliteInsight {
       insertProbe: db.prepare('INSERT OR IGNORE INTO latency_probes (server, ts, slot, ns) VALUES (?, ?, ?, ?)'),
       latencyRow: db.prepare('SELECT count, sum_ns, max_ns, hist FROM latency_rollups WHERE server = ? AND level = ? AND bucket = ?'),
       putLatencyRow: db.prepare('INSERT OR REPLACE INTO latency_rollups (server, level, bucket, count, sum_ns, max_ns, hist) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      probes: db.prepare(`SELECT server, ts, ns FROM latency_probes
-                          WHERE server IN (SELECT value FROM json_each(?)) AND ts >= ? AND ts <= ? ORDER BY ts, server`),
+      // One server at a time: a range of its index (of the primary key), in order.
+      probes: db.prepare('SELECT server, ts, ns FROM latency_probes WHERE server = ? AND ts >= ? AND ts <= ? ORDER BY ts'),
       latencyRollups: db.prepare(`SELECT server, level, bucket, count, sum_ns, max_ns, hist FROM latency_rollups
-                                  WHERE server IN (SELECT value FROM json_each(?)) AND level = ? AND bucket >= ? AND bucket <= ?
-                                  ORDER BY bucket, server`),
+                                  WHERE server = ? AND level = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket`),
     };
   }
 
@@ -146,7 +145,7 @@ export class SqliteInsight {
       const inserted = probes.filter((p) => this.stmt.insertProbe.run(p.server, p.timestamp, Math.floor(p.timestamp / slotMs), Math.round(p.ns)).changes === 1);
       for (const r of latencyRollupsOf(inserted)) {
         const old = this.stmt.latencyRow.get(r.server, r.level, r.bucket) as { count: number; sum_ns: number; max_ns: number; hist: string } | undefined;
-        const hist: LatencyHistogram = old ? mergeHistograms(JSON.parse(old.hist), r.histogram) : r.histogram;
+        const hist = old ? mergeHistograms(readHistogram(JSON.parse(old.hist)), r.histogram) : r.histogram;
         this.stmt.putLatencyRow.run(r.server, r.level, r.bucket, (old?.count ?? 0) + r.count, (old?.sum_ns ?? 0) + Math.round(r.sumNs),
           Math.max(old?.max_ns ?? 0, Math.round(r.maxNs)), JSON.stringify(hist));
       }
@@ -154,16 +153,22 @@ export class SqliteInsight {
   }
 
   latencyProbes(servers: readonly string[], from: number, to: number): LatencyProbe[] {
-    return (this.stmt.probes.all(JSON.stringify(servers), from, to) as { server: string; ts: number; ns: number }[])
-      .map((r) => ({ server: r.server, timestamp: r.ts, ns: r.ns }));
+    const out: LatencyProbe[] = [];
+    for (const server of new Set(servers)) {
+      for (const r of this.stmt.probes.all(server, from, to) as { server: string; ts: number; ns: number }[]) out.push({ server: r.server, timestamp: r.ts, ns: r.ns });
+    }
+    return out.sort((a, b) => a.timestamp - b.timestamp || (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
   }
 
   latencyRollups(servers: readonly string[], level: LatencyLevel, from: number, to: number): LatencyRollupRow[] {
-    const rows = this.stmt.latencyRollups.all(JSON.stringify(servers), level, Math.floor(from / level) * level, to) as
-      { server: string; level: number; bucket: number; count: number; sum_ns: number; max_ns: number; hist: string }[];
-    return rows.map((r) => ({
-      server: r.server, level: r.level as LatencyLevel, bucket: r.bucket, count: r.count, sumNs: r.sum_ns, maxNs: r.max_ns, histogram: JSON.parse(r.hist),
-    }));
+    type Row = { server: string; level: number; bucket: number; count: number; sum_ns: number; max_ns: number; hist: string };
+    const out: LatencyRollupRow[] = [];
+    for (const server of new Set(servers)) {
+      for (const r of this.stmt.latencyRollups.all(server, level, Math.floor(from / level) * level, to) as Row[]) {
+        out.push({ server: r.server, level: r.level as LatencyLevel, bucket: r.bucket, count: r.count, sumNs: r.sum_ns, maxNs: r.max_ns, histogram: readHistogram(JSON.parse(r.hist)) });
+      }
+    }
+    return out.sort((a, b) => a.bucket - b.bucket || (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
   }
 
   /** Rollup rows and latency past their retention (inside the caller's transaction). */

@@ -22,6 +22,7 @@ import { operatorRoutes } from './routes/operator.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { registerV2 } from './routes/v2/index.ts';
 import { basicOrSession, hasSessionCookie, sessionResolver, ssoRoutes } from './sessions.ts';
+import { registerOpenApi } from './openapi.ts';
 
 export interface AppDeps {
   readonly catalog: Catalog;
@@ -81,19 +82,24 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler(answerError);
   app.setNotFoundHandler((_request, reply) => sendMessage(reply, API_ERRORS.NOT_FOUND.status, API_ERRORS.NOT_FOUND.message));
 
-  app.get('/healthz', async () => ({ ok: true }));
-  for (const routes of [loginRoutes, statsRoutes, historyRoutes, flushRoutes, credentialRoutes, operatorRoutes]) {
-    routes(app, routeDeps);
-  }
-  // API v2 under /api/v2/caches/:cache_id/, its own scope (errors as {"message": …}).
-  registerV2(app, {
-    catalog: routeDeps.catalog, nodes: routeDeps.nodes, authenticate: basic,
-    session: sessionResolver(deps.catalog), hasSessionCookie,
+  // GET /api/openapi.json, generated from the route schemas: its collector loads first and
+  // every route is added after it (app.after), so the document lists them all.
+  registerOpenApi(app);
+  app.after(() => {
+    app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { const: true } }, required: ['ok'] } } } }, async () => ({ ok: true }));
+    for (const routes of [loginRoutes, statsRoutes, historyRoutes, flushRoutes, credentialRoutes, operatorRoutes]) {
+      routes(app, routeDeps);
+    }
+    // API v2 under /api/v2/caches/:cache_id/, its own scope (errors as {"message": …}).
+    registerV2(app, {
+      catalog: routeDeps.catalog, nodes: routeDeps.nodes, authenticate: basic,
+      session: sessionResolver(deps.catalog), hasSessionCookie,
+    });
+    // The dashboard sign-in link /sso/<id>/<token> and sign-out.
+    ssoRoutes(app, { catalog: deps.catalog, throttle });
+    // The web dashboard at `/`, bundled in memory when the server starts listening.
+    app.register(registerDashboard);
   });
-  // The dashboard sign-in link /sso/<id>/<token> and sign-out.
-  ssoRoutes(app, { catalog: deps.catalog, throttle });
-  // The web dashboard at `/`, bundled in memory when the server starts listening.
-  app.register(registerDashboard);
   return app;
 }
 

@@ -8,6 +8,7 @@ import { openTestCatalog } from './test-catalog.ts';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/control/main.ts';
 import { createCacheNode, type ListeningCacheNode } from '../../src/node/cache-node.ts';
 import { RawClient } from './raw-client.ts';
+import { OpenApiChecker } from './openapi-check.ts';
 
 export interface ClusterCache {
   id: number;
@@ -93,6 +94,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   });
   const url = `http://127.0.0.1:${control.port}`;
   const clients: RawClient[] = [];
+  // Every api() answer is checked against the server's own OpenAPI document (openapi-check.ts).
+  let openapi: Promise<OpenApiChecker> | undefined;
 
   const t: TestCluster = {
     catalog, dataDir, nodes, addresses, control, url, syncNodes, cliArgs: testCatalog.cliArgs,
@@ -119,6 +122,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       }
       const res = await fetch(url + path, { method: req.method ?? 'GET', headers, body, signal: AbortSignal.timeout(10_000) });
       const text = await res.text();
+      (await (openapi ??= OpenApiChecker.load(url))).check(req.method ?? 'GET', path, res.status, res.headers.get('content-type'), text);
       return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
     },
     async textLogin(cache, index = 0) {

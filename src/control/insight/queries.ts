@@ -16,7 +16,7 @@ import type { Catalog } from '../../catalog/catalog.ts';
 import type { LatencyLevel } from '../../catalog/latency.ts';
 import type { RollupLevel, RollupRow } from '../../catalog/rollups.ts';
 import { combineServers, processedStat, type ProcessedStatName } from '../../api/insight-formulas.ts';
-import { exactQuantile, histogramQuantile } from '../../shared/latency-histogram.ts';
+import { exactQuantile, histogramQuantiles } from '../../shared/latency-histogram.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -131,32 +131,28 @@ export async function latencySeries(catalog: Catalog, servers: readonly string[]
   const level = latencyBucket(range.to - range.from);
   const values = new Map<string, (string | number | null)[][]>(servers.map((s) => [s, []]));
   if (level === 20_000) {
-    const probes = await catalog.latencyProbes(servers, Math.floor(range.from / level) * level, range.to);
-    const buckets = new Map<string, number[]>();
-    for (const p of probes) {
-      const key = `${p.server}\u0000${Math.floor(p.timestamp / level) * level}`;
-      const list = buckets.get(key);
-      if (list) list.push(p.ns);
-      else buckets.set(key, [p.ns]);
-    }
-    for (const [key, ns] of buckets) {
-      const [server, bucket] = key.split('\u0000') as [string, string];
-      ns.sort((a, b) => a - b);
+    // Probes come by time: each server's buckets fill in order.
+    const open = new Map<string, { bucket: number; ns: number[] }>();
+    const close = (server: string, b: { bucket: number; ns: number[] }) => {
+      const ns = b.ns.sort((x, y) => x - y);
       const mean = ns.reduce((s, v) => s + v, 0) / ns.length;
-      values.get(server)?.push([formatTime(Number(bucket)), mean, exactQuantile(ns, 0.5)!, exactQuantile(ns, 0.99)!, ns.at(-1)!]);
+      values.get(server)?.push([formatTime(b.bucket), mean, exactQuantile(ns, 0.5)!, exactQuantile(ns, 0.99)!, ns.at(-1)!]);
+    };
+    for (const p of await catalog.latencyProbes(servers, Math.floor(range.from / level) * level, range.to)) {
+      const bucket = Math.floor(p.timestamp / level) * level;
+      const b = open.get(p.server);
+      if (b?.bucket === bucket) b.ns.push(p.ns);
+      else {
+        if (b) close(p.server, b);
+        open.set(p.server, { bucket, ns: [p.ns] });
+      }
     }
+    for (const [server, b] of open) close(server, b);
   } else {
     for (const r of await catalog.latencyRollups(servers, level, range.from, range.to)) {
-      values.get(r.server)?.push([
-        formatTime(r.bucket), r.sumNs / r.count,
-        Math.round(histogramQuantile(r.histogram, 0.5, r.maxNs)!), Math.round(histogramQuantile(r.histogram, 0.99, r.maxNs)!), r.maxNs,
-      ]);
+      const [p50, p99] = histogramQuantiles(r.histogram, [0.5, 0.99], r.maxNs);
+      values.get(r.server)?.push([formatTime(r.bucket), r.sumNs / r.count, Math.round(p50!), Math.round(p99!), r.maxNs]);
     }
   }
-  return servers.map((server) => ({
-    name: 'latency',
-    tags: { server },
-    columns: [...LATENCY_COLUMNS],
-    values: values.get(server)!.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)),
-  }));
+  return servers.map((server) => ({ name: 'latency', tags: { server }, columns: [...LATENCY_COLUMNS], values: values.get(server)! }));
 }

@@ -18,7 +18,7 @@ import { CredentialLimitError } from '../../../catalog/catalog.ts';
 import { V2Error } from '../../../api/v2-errors.ts';
 import {
   V2CapabilitiesInput, V2CapabilitiesView, V2CacheParams, V2CredentialList, V2CredentialParams, V2CredentialView, V2EmptyBody,
-  V2NewCredentialView,
+  V2NewCredentialView, V2NoContent,
 } from '../../../api/v2.ts';
 import { ALL, covers, grantable, resolveCredential } from '../credentials.ts';
 import { v2CapabilitiesView, v2CredentialView } from './views.ts';
@@ -83,7 +83,7 @@ export const credentialRoutesV2: V2Routes = (app, { catalog, authOf, nodesChange
 
   app.delete<ByUsername>(
     '/credentials/:username',
-    { schema: { params: V2CredentialParams } },
+    { schema: { params: V2CredentialParams, response: { 200: V2NoContent } } },
     async (request, reply) => {
       const { cache, credential: caller } = authOf(request);
       if (!covers(caller, ALL)) throw new V2Error('FORBIDDEN');
