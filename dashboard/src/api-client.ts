@@ -1,16 +1,25 @@
 /**
- * The Analytics API v1 over fetch, with the field names and paths exactly as the API
- * document shows them. Every call authenticates with HTTP Basic, or, signed in through a
- * sign-in link (`sso`), with the browser's session cookie; every call carries
- * X-Requested-With, which the server demands of cookie-authenticated changes (CSRF). Errors come back as
- * `ApiRequestError` carrying the status and the server's own message (the API answers
- * errors as a JSON string, e.g. "You are not authorized to perform this action.").
+ * The Analytics API over fetch, with the field names and paths exactly as the API
+ * documents show them: v1 (`/api/v1/<id>/…`: login, stats, history, flush) and v2
+ * (`/api/v2/caches/<id>/…`: info, credentials, rotate_sso, enable_cache, insight).
+ * Every call authenticates with HTTP Basic, or, signed in through a sign-in link (`sso`),
+ * with the browser's session cookie; every call carries X-Requested-With, which the
+ * server demands of cookie-authenticated changes (CSRF). Errors come back as
+ * `ApiRequestError` carrying the status and the server's own message (v1 answers errors
+ * as a JSON string, v2 as `{"message": …}`, e.g. "You are not authorized to perform this
+ * action.").
  */
+import type { HistoryResponse, LoginResponse, StatsResponse } from '../../src/api/v1.ts';
 import type {
-  CapabilitiesView, CredentialList, CredentialView, HistoryResponse, LoginResponse, NewCredentialView, StatsResponse,
-} from '../../src/api/v1.ts';
+  V2CacheInfo, V2CapabilitiesView, V2CredentialList, V2CredentialView, V2NewCredentialView,
+} from '../../src/api/v2.ts';
+import { rfc3339, type InfluxSeries } from './insight-stats.ts';
 
-export type { CapabilitiesView, CredentialView, HistoryRecord, NewCredentialView, ServerStats, StatsResponse } from '../../src/api/v1.ts';
+export type { HistoryRecord, ServerStats, StatsResponse } from '../../src/api/v1.ts';
+export type CacheInfo = V2CacheInfo;
+export type CredentialView = V2CredentialView;
+export type NewCredentialView = V2NewCredentialView;
+export type CapabilitiesView = V2CapabilitiesView;
 
 export type Capability = 'write_capability' | 'flush_capability' | 'api_capability';
 export type Capabilities = Record<Capability, boolean>;
@@ -62,30 +71,63 @@ export class ApiClient {
     await this.request('POST', this.path('flush'));
   }
 
-  credentials(): Promise<CredentialList> {
-    return this.request('GET', this.path('credentials'));
+  // ---------------------------------------------------------------- v2
+
+  /** Everything about the cache; answers for a disabled cache too (`enabled: false`). */
+  info(): Promise<CacheInfo> {
+    return this.request('GET', this.v2('info'));
   }
 
+  credentials(): Promise<V2CredentialList> {
+    return this.request('GET', this.v2('credentials'));
+  }
+
+  /** 201: the new credential, with the caller's capabilities and its password (shown this once only). */
   createCredential(): Promise<NewCredentialView> {
-    return this.request('POST', this.path('credentials'));
+    return this.request('POST', this.v2('credentials'));
   }
 
-  /** Sends all three capabilities: one left out would be set to true (the document's default). */
-  updateCredential(cred: CredentialView, caps: Capabilities): Promise<CapabilitiesView> {
-    return this.request('POST', this.path(`credentials/${credRef(cred)}`), caps);
+  /** PATCH replaces all three capabilities (one left out would become false), so all three are sent. */
+  setCapabilities(username: string, caps: Capabilities): Promise<CapabilitiesView> {
+    return this.request('PATCH', this.v2(`credentials/${encodeURIComponent(username)}`), caps);
   }
 
-  promoteCredential(cred: CredentialView): Promise<CredentialView> {
-    return this.request('POST', this.path(`credentials/primary/${credRef(cred)}`));
+  promoteCredential(username: string): Promise<CredentialView> {
+    return this.request('POST', this.v2(`credentials/primary/${encodeURIComponent(username)}`));
   }
 
-  /** The document's form: DELETE …/credentials/primary/<cred>. */
-  async deleteCredential(cred: CredentialView): Promise<void> {
-    await this.request('DELETE', this.path(`credentials/primary/${credRef(cred)}`));
+  async deleteCredential(username: string): Promise<void> {
+    await this.request('DELETE', this.v2(`credentials/${encodeURIComponent(username)}`));
+  }
+
+  /** A new dashboard sign-in link; the old one, and every session it opened, stop working. */
+  rotateSignInLink(): Promise<string> {
+    return this.request('POST', this.v2('rotate_sso'));
+  }
+
+  /** Re-enables a cache disabled for inactivity (403 for one an operator disabled). */
+  async enableCache(): Promise<void> {
+    await this.request('POST', this.v2('enable_cache'));
+  }
+
+  /** Processed stats over [fromMs, toMs]: the whole cache (one series) or one series per server. */
+  processedStats(names: readonly string[], fromMs: number, toMs: number, perServer: boolean): Promise<InfluxSeries[]> {
+    const q = new URLSearchParams({ names: names.join(','), startTime: rfc3339(fromMs), endTime: rfc3339(toMs) });
+    return this.request('GET', `${this.v2(perServer ? 'insight/processed_stats/per_server' : 'insight/processed_stats')}?${q}`);
+  }
+
+  /** Probe round trips per server: columns time, duration (mean), then cachier's p50, p99, max; nanoseconds. */
+  latency(fromMs: number, toMs: number): Promise<InfluxSeries[]> {
+    const q = new URLSearchParams({ startTime: rfc3339(fromMs), endTime: rfc3339(toMs) });
+    return this.request('GET', `${this.v2('insight/latency')}?${q}`);
   }
 
   private path(action: string): string {
     return `/api/v1/${this.cacheId}/${action}`;
+  }
+
+  private v2(action: string): string {
+    return `/api/v2/caches/${this.cacheId}/${action}`;
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -113,17 +155,18 @@ export class ApiClient {
         parsed = text;
       }
     }
-    if (!response.ok) {
-      const message = typeof parsed === 'string' && parsed !== '' ? parsed : `${response.status} ${response.statusText}`.trim();
-      throw new ApiRequestError(response.status, message);
-    }
+    if (!response.ok) throw new ApiRequestError(response.status, errorMessage(parsed) ?? `${response.status} ${response.statusText}`.trim());
     return parsed as T;
   }
 }
 
-/** The `<cred_id>` path segment: the API takes the numeric id or the sasl_username. */
-function credRef(cred: CredentialView): string {
-  return encodeURIComponent(cred.sasl_username);
+/** v1's error is a JSON string, v2's an object `{"message": …}`. */
+function errorMessage(body: unknown): string | undefined {
+  if (typeof body === 'string' && body !== '') return body;
+  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
+    return (body as { message: string }).message;
+  }
+  return undefined;
 }
 
 function base64(text: string): string {

@@ -60,3 +60,47 @@ export function formatDuration(seconds: number): string {
   if (seconds < 3600) return `${Math.round(seconds / 60)}${NBSP}min`;
   return `${Math.round(seconds / 3600)}${NBSP}h`;
 }
+
+const significant = new Intl.NumberFormat('en-US', { notation: 'compact', maximumSignificantDigits: 3 });
+
+/** Per second, one unit whatever the size (axes must not mix /s and /min): 0.05/s, 12.5/s, 1.2K/s. */
+export function formatPerSecond(perSecond: number): string {
+  if (!Number.isFinite(perSecond)) return '—';
+  return `${perSecond === 0 ? '0' : significant.format(perSecond)}/s`;
+}
+
+/** Nanoseconds as the largest fitting unit: 850 ns, 84.2 µs, 2.42 ms, 1.20 s. */
+export function formatNanos(ns: number): string {
+  if (!Number.isFinite(ns)) return '—';
+  const units: [number, string][] = [[1e9, 's'], [1e6, 'ms'], [1e3, 'µs']];
+  for (const [scale, unit] of units) {
+    if (Math.abs(ns) >= scale) {
+      const v = ns / scale;
+      return `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)}${NBSP}${unit}`;
+    }
+  }
+  return `${Math.round(ns)}${NBSP}ns`;
+}
+
+export type ValueUnit = 'ratio' | 'perSecond' | 'bytes' | 'bytesPerSecond' | 'count' | 'nanoseconds';
+
+/** How a unit reads on an axis (short) and in a tooltip (precise). */
+export function unitFormats(unit: ValueUnit): { tick: (v: number) => string; value: (v: number) => string } {
+  switch (unit) {
+    case 'ratio':
+      return {
+        tick: (v) => `${Math.round(v * 100)}${NBSP}%`,
+        value: (v) => formatPercent(v, v === 0 || v === 1 ? 0 : 1),
+      };
+    case 'perSecond':
+      return { tick: formatPerSecond, value: formatPerSecond };
+    case 'bytes':
+      return { tick: formatBytes, value: formatBytes };
+    case 'bytesPerSecond':
+      return { tick: (v) => `${formatBytes(v)}/s`, value: (v) => `${formatBytes(v)}/s` };
+    case 'count':
+      return { tick: formatCompact, value: formatCount };
+    case 'nanoseconds':
+      return { tick: formatNanos, value: formatNanos };
+  }
+}

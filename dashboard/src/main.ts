@@ -1,9 +1,10 @@
 /**
- * The cachier dashboard: sign in with a credential, then Overview, History, Credentials
- * and Connect, all through the Analytics API v1 of the control plane that serves it.
+ * The cachier dashboard: sign in with a credential, then Overview, Insight, History,
+ * Settings (with the credentials) and Connect, all through the Analytics API (v1 and v2)
+ * of the control plane that serves it.
  */
 import './styles.css';
-import { ApiClient, ApiRequestError } from './api-client.ts';
+import { ApiClient, ApiRequestError, type CacheInfo } from './api-client.ts';
 import { h } from './dom.ts';
 import { clearSession, endLinkSession, hasLinkSession, loadSession, saveSession, type Session } from './session.ts';
 import { loginView } from './views/login.ts';
@@ -22,13 +23,14 @@ function showLogin(notice?: string): void {
   root.replaceChildren(loginView(signIn, notice));
 }
 
-function signIn(session: Session): void {
+/** `info`: the cache's, when already read (a disabled cache opens in its disabled state). */
+function signIn(session: Session, info?: CacheInfo): void {
   saveSession(session);
-  showApp(session);
+  showApp(session, info);
 }
 
-function showApp(session: Session): void {
-  shell = shellView(session, (notice) => showLogin(notice));
+function showApp(session: Session, info?: CacheInfo): void {
+  shell = shellView(session, (notice) => showLogin(notice), { info });
   root.replaceChildren(shell.el);
 }
 
@@ -39,8 +41,15 @@ async function boot(): Promise<void> {
   try {
     if (!saved) return signIn(await linkSession());
     // The credential may have lost access, or the cache gone, since the tab last saw it.
-    const { cache_id } = await new ApiClient(saved).login();
-    signIn({ ...saved, cacheId: cache_id });
+    const { cache_id } = await new ApiClient(saved).login().catch(async (e: unknown) => {
+      // Disabled since (v1 has no login for it): v2's info still answers, and Settings can re-enable it.
+      if (!(e instanceof ApiRequestError && e.status === 404)) throw e;
+      const info = await new ApiClient(saved, saved.cacheId).info().catch(() => undefined);
+      if (info?.enabled !== false) throw e;
+      signIn(saved, info);
+      return { cache_id: undefined };
+    });
+    if (cache_id !== undefined) signIn({ ...saved, cacheId: cache_id });
   } catch (e) {
     showLogin(e instanceof ApiRequestError ? `${e.message} Sign in again.` : String(e));
   }

@@ -1,7 +1,8 @@
 // The dashboard in a real browser: headless Chromium (Debian's, driven by playwright-core)
 // against the real `cachier start` (2 nodes, history sampled every second). At desktop and
 // at phone width it signs in, sends real memcache traffic with memjs and watches the
-// numbers and charts follow, flushes, creates / updates / promotes / deletes a credential,
+// numbers and charts follow, flushes, creates / updates / promotes / deletes a credential
+// (the credentials panel of Settings),
 // checks that a credential without flush_capability cannot flush and one without
 // api_capability cannot sign in, and saves a screenshot of every screen to
 // test-output/screenshots/<screen>-<width>.png. Any console error fails the test, except
@@ -161,7 +162,7 @@ class Session {
     assert.deepEqual(stored, { session: 0, local: 0, cookie: '' }, 'nothing of the credential is kept after sign-out');
   }
 
-  async tab(name: 'overview' | 'history' | 'credentials' | 'connect'): Promise<void> {
+  async tab(name: 'overview' | 'insight' | 'history' | 'settings' | 'connect'): Promise<void> {
     await this.page.click(`#tab-${name}`);
     await this.page.waitForSelector(`#tab-${name}[aria-current="page"]`);
   }
@@ -198,7 +199,7 @@ class Session {
 
   /** Waits for the credentials table to be usable again after a change. */
   async credentialsIdle(): Promise<void> {
-    await this.page.waitForSelector('.screen-credentials:not(.is-busy)');
+    await this.page.waitForSelector('#credentials-panel:not(.is-busy)');
     await this.page.waitForSelector('#create-credential:not([disabled])');
   }
 
@@ -310,7 +311,7 @@ for (const spec of WIDTHS) {
       await page.waitForSelector('.toast-success');
 
       // ---- credentials: create, update, promote, delete
-      await s.tab('credentials');
+      await s.tab('settings');
       await page.waitForSelector(`#credentials-table tr[data-username="${cache.username}"]`);
       await s.shot('credentials');
       const before = await credentials();
@@ -360,7 +361,7 @@ for (const spec of WIDTHS) {
 
       // ---- a credential without api_capability is refused
       await s.signInOk(cache.username, cache.password);
-      await s.tab('credentials');
+      await s.tab('settings');
       await s.credRow(newUser).locator('label[for^="cap-api-"]').click();
       await s.credentialsIdle();
       mine = (await credentials()).find((c) => c.sasl_username === newUser)!;
@@ -377,7 +378,7 @@ for (const spec of WIDTHS) {
 
       // ---- delete it
       await s.signInOk(cache.username, cache.password);
-      await s.tab('credentials');
+      await s.tab('settings');
       await s.credRow(newUser).locator('[data-action="delete"]').click();
       await page.waitForSelector('dialog[open]');
       await s.shot('credential-delete-confirm');
@@ -404,7 +405,7 @@ for (const spec of WIDTHS) {
       await s.shot('connect');
 
       // ---- every control has an accessible name
-      for (const screen of ['overview', 'history', 'credentials', 'connect'] as const) {
+      for (const screen of ['overview', 'insight', 'history', 'settings', 'connect'] as const) {
         await s.tab(screen);
         const unlabelled = await page.$$eval('input, button, select, textarea', (els) =>
           els.filter((el) => {
