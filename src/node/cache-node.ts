@@ -21,7 +21,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { createArenaStore } from '../store/arena/arena-engine.ts';
 import { ERRORS } from '../shared/errors.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
-import { createAdminServer } from './admin.ts';
+import { createAdminEndpoint } from './admin-endpoint.ts';
 import { ConnectionSlots } from './connection-slots.ts';
 import type { NodeInfo } from './exec-context.ts';
 import { CatalogSync } from './catalog-sync.ts';
@@ -173,7 +173,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
         server.maxConnections = limits.maxConnections + REFUSING_SLACK;
         port = await listenOn(server, where.host, where.port);
       }
-      admin = createAdminServer({ tenants, secret: await sync.trackClusterSecret(), sync: () => sync.syncNow() });
+      admin = createAdminEndpoint({ tenants, secret: await sync.trackClusterSecret(), sync: () => sync.syncNow() });
       const adminPort = await listenOn(admin, where.host, where.adminPort ?? 0);
       const address = where.advertise ?? `${where.host}:${port}`;
       const adminAddress = `${where.host}:${adminPort}`;

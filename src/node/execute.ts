@@ -8,7 +8,7 @@
  */
 import type { Command, GetCommand, Reply } from '../protocol/command.ts';
 import { arith } from './commands/arithmetic.ts';
-import { flushAll, stats, version } from './commands/admin-commands.ts';
+import { flushAll, stats, version } from './commands/whole-cache.ts';
 import { debug, get } from './commands/retrieval.ts';
 import { remove, store, touch } from './commands/storage.ts';
 import type { ExecContext, SessionContext } from './exec-context.ts';

@@ -13,7 +13,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { resetCounters } from '../store/stats.ts';
 import type { Tenants } from './tenants.ts';
 
-export interface AdminOptions {
+export interface AdminEndpointOptions {
   readonly tenants: Tenants;
   /** The cluster secret, or a getter for the current one (it changes on rotation). */
   readonly secret: string | (() => string);
@@ -25,7 +25,7 @@ export interface AdminOptions {
 const ADMIN_TIMEOUT_MS = 10_000;
 const ADMIN_MAX_CONNECTIONS = 256;
 
-export function createAdminServer(opts: AdminOptions): Server {
+export function createAdminEndpoint(opts: AdminEndpointOptions): Server {
   const secret = opts.secret;
   const authorized = (req: IncomingMessage) => {
     const expected = Buffer.from(`Bearer ${typeof secret === 'function' ? secret() : secret}`);
@@ -61,6 +61,7 @@ export function createAdminServer(opts: AdminOptions): Server {
     const now = Math.floor(Date.now() / 1000);
     if (m[2] === 'stats' && req.method === 'GET') return send(res, 200, opts.tenants.stats(tenant, now));
     if (m[2] === 'flush' && req.method === 'POST') {
+      // The call memcache's flush_all makes (commands/whole-cache.ts), without a delay.
       tenant.store.flushAll({ delay: 0 }, now);
       return send(res, 200, { ok: true });
     }

@@ -1,4 +1,4 @@
-/** flush_all, stats, version: commands about the cache or the node rather than one key. */
+/** flush_all, stats, version: commands about the whole cache or the node rather than one key. */
 import type { FlushCommand, Reply, StatsCommand } from '../../protocol/command.ts';
 import { resetCounters } from '../../store/stats.ts';
 import type { ExecContext, SessionContext } from '../exec-context.ts';
