@@ -2,8 +2,7 @@
 //
 // Why: a request/reply on loopback is two syscalls; through Node's net.Socket each also
 // costs a stream push, a 'data' emit, a WriteWrap and a nextTick, which measured about
-// as much CPU again as the syscalls themselves (bench/README in the README's
-// performance section). Here one epoll instance holds the listeners and connections of
+// as much CPU again as the syscalls themselves (the README's performance section). Here one epoll instance holds the listeners and connections of
 // one node; libuv polls that epoll fd, and each time it is ready we drain a batch of
 // events into a shared slab and an event array and call JS once for the whole batch.
 // JS answers by calling write() synchronously: small replies are copied and sent when the
@@ -19,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -66,6 +67,7 @@ struct Loop {
   bool retryClosed = false;  // libuv is done with `acceptRetry`
   bool finalized = false;   // the JS handle was collected
   bool inBatch = false;
+  bool cleanupHook = false;  // registered with napi_add_env_cleanup_hook, not yet run or removed
   napi_ref callback = nullptr;
   napi_ref slabRef = nullptr;
   napi_ref eventsRef = nullptr;
@@ -121,13 +123,14 @@ bool ArgLoop(napi_env env, napi_value v, Loop** out) {
   return !(*out)->closed;
 }
 
-int32_t ArgInt(napi_env env, napi_value v) {
-  int32_t n = 0;
-  napi_get_value_int32(env, v, &n);
-  return n;
-}
-
+// Room for two records is kept before each epoll event is handled (EventsFull): one
+// event can report a drain and then data or a close. A Push past the array would write
+// over JS memory, so the invariant is checked, not assumed.
 void Push(Loop* loop, int32_t type, int32_t id, int32_t a, int32_t b) {
+  if (loop->eventCount >= loop->eventCapacity) {
+    fprintf(stderr, "cachier socket-loop: event array overrun (%zu of %zu)\n", loop->eventCount, loop->eventCapacity);
+    abort();
+  }
   int32_t* r = loop->events + loop->eventCount * kRecordInts;
   r[0] = type;
   r[1] = id;
@@ -136,7 +139,18 @@ void Push(Loop* loop, int32_t type, int32_t id, int32_t a, int32_t b) {
   loop->eventCount++;
 }
 
-bool EventsFull(Loop* loop) { return loop->eventCount + 1 >= loop->eventCapacity; }
+// Full when fewer than two records are free: the most one epoll event pushes (see Push).
+bool EventsFull(Loop* loop) { return loop->eventCount + 2 > loop->eventCapacity; }
+
+// A connection or listener id not in use: ids wrap at INT32_MAX and skip live ones.
+int32_t NewId(Loop* loop) {
+  int32_t id;
+  do {
+    id = loop->nextId;
+    loop->nextId = loop->nextId == INT32_MAX ? 1 : loop->nextId + 1;
+  } while (loop->conns.count(id) || loop->listeners.count(id));
+  return id;
+}
 
 void UpdateInterest(Loop* loop, int32_t id, Conn* c) {
   epoll_event ev{};
@@ -229,11 +243,7 @@ void AcceptAll(Loop* loop, int32_t listenerId, int lfd) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    int32_t id;
-    do {
-      id = loop->nextId;
-      loop->nextId = loop->nextId == INT32_MAX ? 1 : loop->nextId + 1;
-    } while (loop->conns.count(id) || loop->listeners.count(id));
+    int32_t id = NewId(loop);
     Conn* c = new Conn();
     c->fd = fd;
     epoll_event ev{};
@@ -382,8 +392,14 @@ void FinalizeLoop(napi_env, void* data, void*) {
   if (loop->pollClosed && loop->retryClosed) delete loop;
 }
 
+void OnEnvCleanup(void* data);
+
 void CloseAll(Loop* loop) {
   loop->closed = true;
+  if (loop->cleanupHook) {
+    loop->cleanupHook = false;
+    napi_remove_env_cleanup_hook(loop->env, OnEnvCleanup, loop);
+  }
   for (auto& kv : loop->conns) {
     close(kv.second->fd);
     delete kv.second;
@@ -398,11 +414,21 @@ void CloseAll(Loop* loop) {
   if (loop->asyncContext) napi_async_destroy(env, loop->asyncContext);
   loop->callback = loop->slabRef = loop->eventsRef = nullptr;
   loop->asyncContext = nullptr;
-  close(loop->epfd);
+  // libuv stops watching the epoll fd before it is closed (a closed fd could be reused).
   uv_poll_stop(&loop->poll);
+  close(loop->epfd);
   uv_close(reinterpret_cast<uv_handle_t*>(&loop->poll), OnPollClosed);
   uv_timer_stop(&loop->acceptRetry);
   uv_close(reinterpret_cast<uv_handle_t*>(&loop->acceptRetry), OnRetryClosed);
+}
+
+// The environment is going away (process exit, a worker ending) without shutdown():
+// close every socket and hand the handles back to libuv.
+void OnEnvCleanup(void* data) {
+  Loop* loop = static_cast<Loop*>(data);
+  loop->cleanupHook = false;
+  loop->closing = true;
+  if (!loop->closed) CloseAll(loop);
 }
 
 void OnReadable(uv_poll_t* handle, int status, int events) {
@@ -468,6 +494,7 @@ napi_value Open(napi_env env, napi_callback_info info) {
   loop->acceptRetry.data = loop;
   uv_unref(reinterpret_cast<uv_handle_t*>(&loop->acceptRetry));
   uv_poll_start(&loop->poll, UV_READABLE, OnReadable);
+  if (napi_add_env_cleanup_hook(env, OnEnvCleanup, loop) == napi_ok) loop->cleanupHook = true;
   napi_value ext;
   napi_create_external(env, loop, FinalizeLoop, nullptr, &ext);
   return ext;
@@ -503,10 +530,14 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   if (!call.ok) return nullptr;
   Loop* loop = call.loop;
   char host[256];
-  size_t hostLen;
-  napi_get_value_string_utf8(env, call.argv[1], host, sizeof host, &hostLen);
-  int32_t port = ArgInt(env, call.argv[2]);
-  int32_t backlog = ArgInt(env, call.argv[3]);
+  size_t hostLen = 0;
+  int32_t port = 0, backlog = 0;
+  if (napi_get_value_string_utf8(env, call.argv[1], host, sizeof host, &hostLen) != napi_ok ||
+      napi_get_value_int32(env, call.argv[2], &port) != napi_ok || napi_get_value_int32(env, call.argv[3], &backlog) != napi_ok ||
+      port < 0 || port > 65535) {
+    napi_throw_type_error(env, nullptr, "listen(loop, host: string, port: 0..65535, backlog: int)");
+    return nullptr;
+  }
   std::string portStr = std::to_string(port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -547,11 +578,16 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl);
   int actual = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
                                         : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  int32_t id = loop->nextId++;
+  int32_t id = NewId(loop);
   epoll_event ev{};
-  ev.events = EPOLLIN;
+  ev.events = loop->acceptPaused ? 0u : uint32_t{EPOLLIN};
   ev.data.u64 = kListenerTag | static_cast<uint32_t>(id);
-  epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
+  if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    int e = errno;
+    close(fd);
+    ThrowErrno(env, "epoll_ctl", e);
+    return nullptr;
+  }
   loop->listeners[id] = fd;
   napi_value out;
   napi_create_array_with_length(env, 2, &out);
