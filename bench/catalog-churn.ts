@@ -1,5 +1,5 @@
 /**
- * Issue 10 §5: what credential churn costs other tenants. A cache node runs as its own
+ * What credential churn costs other tenants. A cache node runs as its own
  * process (`cachier node`) on a fresh catalog; a writer process creates N credentials
  * spread over many caches at a steady rate straight through the catalog (as the CLI or a
  * control plane would); meanwhile this process logs in to another cache over TCP and

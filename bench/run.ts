@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [--profile] [--only a,b] [--rounds N] [--rate R] [--out FILE] [--publish]`
  *
- * cachier against memcached, side by side, on loopback (issue 5). Starts memcached with
+ * cachier against memcached, side by side, on loopback. Starts memcached with
  * one worker thread and one cachier node (`cachier start --anonymous-cache`, its cache
  * big enough that nothing is evicted), both pinned to core 0; the load (memcaslap, or our
  * generator in bench/load/) runs pinned to core 1. Every workload runs against memcached

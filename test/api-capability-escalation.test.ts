@@ -1,4 +1,4 @@
-// Issue 10 §5: no credential can grant a capability it does not hold, act on a credential
+// No credential can grant a capability it does not hold, act on a credential
 // holding one it lacks, or promote/delete without all three; at most 100 credentials a
 // cache. Every refusal is checked to change nothing (in the catalog, on the API and, for
 // writes, on a node). The rule is written at the top of src/control/routes/credentials.ts.

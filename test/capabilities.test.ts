@@ -75,7 +75,7 @@ test('deleting a credential closes its connections', async () => {
 });
 
 // `stats reset` destroys the cache's counters as flush_all destroys its data: it needs
-// flush_capability, refused in flush_all's words (issue 10 §5).
+// flush_capability, refused in flush_all's words.
 test('stats reset needs flush_capability, over ASCII and binary; refused, the counters stay', async () => {
   const statsOf = async (c: Awaited<ReturnType<TestNode['textLogin']>>) => {
     const out: Record<string, number> = {};

@@ -1,5 +1,5 @@
-// CAS values per cache (issue 10, §6): one node-wide counter let a tenant see, from the
-// gap between two `gets`, how many writes other tenants made meanwhile.
+// CAS values per cache: with one node-wide counter a tenant would see, from the gap
+// between two `gets`, how many writes other tenants made meanwhile.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestNode, type TestNode } from './support/test-node.ts';

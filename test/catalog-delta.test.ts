@@ -1,4 +1,4 @@
-// A node applies catalog changes as deltas (issue 10 §5): with 2,000 credentials over 20
+// A node applies catalog changes as deltas: with 2,000 credentials over 20
 // caches, one more change reads only that change, never a whole snapshot, and every
 // documented effect still reaches open connections (promptly: deadlines are generous,
 // see support/wait.ts; the 1 s figure is the soak's and the benchmarks').

@@ -1,4 +1,4 @@
-// `cachier cluster-secret rotate` (issue 10 §6): against a running `cachier start`, the
+// `cachier cluster-secret rotate`: against a running `cachier start`, the
 // old secret is refused by every node's admin endpoint and the new one accepted, without
 // a restart; the control plane's stats and flush keep working, even for calls in flight
 // while the secret changes.

@@ -1,4 +1,4 @@
-// The data directory holds the cluster secret in clear (issue 10 §6): it is 0700 and the
+// The data directory holds the cluster secret in clear: it is 0700 and the
 // catalog's files 0600 whatever the umask, and an older, looser catalog is tightened when
 // opened, with one line on stderr saying so.
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
-// Hash flooding (issue 10, §3): keys built offline to share one hash under the node's old
-// unkeyed function, stored over TCP into one cache, land in short chains, and another
+// Hash flooding: keys built offline to share one hash under an unkeyed function
+// (src/store/testing/unkeyed-hash.ts), stored over TCP into one cache, land in short chains, and another
 // cache is served meanwhile. Functional checks and chain lengths only: no timings.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

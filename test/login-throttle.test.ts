@@ -203,7 +203,7 @@ test('node: unknown usernames fail like wrong passwords (slowed alike), and a cr
 });
 
 test('node: logins of its own cache from 2,000 addresses, then one wrong password, never lock a working client out', async () => {
-  // The attack on the old "trusted pair" map: flood it, then fail once for the victim.
+  // The attack on any map of trusted (source, username) pairs: flood it, then fail once for the victim.
   const throttle = new LoginThrottle({ baseDelayMs: 1, maxDelayMs: 20, maxEntries: 500 });
   const { node, catalog, cache } = await startNode(throttle);
   const attacker = await catalog.createCache({ memoryBytes: 16 << 20 });

@@ -1,9 +1,9 @@
 /**
  * `npm run bench:control [-- --seconds N] [--connections 1,8,32] [--runs N] [--no-postgres] [--only stats,history,insight] [--out FILE]`
  *
- * The control plane under load (issue 5): p50/p99 of `GET /api/v1/<id>/stats` for a cache
+ * The control plane under load: p50/p99 of `GET /api/v1/<id>/stats` for a cache
  * over 4 nodes, the time to serve 30 days of history samples for one cache, and insight
- * (issue 13): processed stats and latency over ranges of 24 h to a year.
+ * (API v2): processed stats and latency over ranges of 24 h to a year.
  *
  * - Server: the real CLI, `cachier start --nodes 4` (4 nodes + control plane in one
  *   process), pinned to core 0; the load (autocannon, in this process) pinned to core 1.

@@ -1,6 +1,6 @@
 /**
  * The workloads of `npm run bench`, in the order they run. Each names its load tool, the
- * servers it runs against (memcached first, then cachier), and the issue-5 target it is
+ * servers it runs against (memcached first, then cachier), and the throughput ratio it is
  * judged by, if any. Durations come from the run profile (quick or full).
  */
 import type { Protocol } from '../load/protocols.ts';

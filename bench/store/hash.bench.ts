@@ -1,7 +1,7 @@
 /**
  * `node --import tsx bench/store/hash.bench.ts [--ms=300]`
  *
- * ns per key hash of the arena index's hash functions: the old unkeyed FNV-1a + fmix32,
+ * ns per key hash of the arena index's hash functions: an unkeyed FNV-1a + fmix32,
  * the keyed HalfSipHash-1-3 the index uses (reading words byte by byte, as the index does),
  * and the same reading words through a DataView (made per call: keys arrive in many
  * different buffers). 1,024 distinct keys per length, each function timed in its own
@@ -9,7 +9,7 @@
  * (steadier than wall time on a shared machine); the median of 5 runs.
  *
  * Then what it costs a store: ns per get (hit) and per set (replace) of an
- * ArenaStore over 100,000 14-byte keys, the old hash injected against the keyed
+ * ArenaStore over 100,000 14-byte keys, the unkeyed hash injected against the keyed
  * default, in alternating 100 ms slices within one process, so both see the same noise
  * from the rest of the machine; medians of 15 slices each.
  */

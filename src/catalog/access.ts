@@ -1,5 +1,5 @@
 /**
- * What the catalog keeps for the API v2's management calls (issue 13), beside the caches
+ * What the catalog keeps for the API v2's management calls, beside the caches
  * themselves: each cache's dashboard sign-in link, the dashboard sessions it opened, why
  * a cache is disabled, and when it last had memcache traffic. Both catalogs implement
  * `AccessCatalog` (sqlite-access.ts, postgres-access.ts); the contract test runs on both.

@@ -1,5 +1,5 @@
 /**
- * The dashboard sign-in link and the cookie sessions it opens (issue 13: `rotate_sso`).
+ * The dashboard sign-in link and the cookie sessions it opens (v2's `rotate_sso`).
  *
  * - `GET /sso/<cache id>/<token>`: if the token is the cache's current one (catalog:
  *   access.ts; stored as SHA-256), a session is opened and the browser gets

@@ -3,8 +3,8 @@
  * since the revision it last applied (`changesSince`: an index lookup, empty when nothing
  * did) and applies that, so any change reaches the node well within
  * the 1 s the contract promises and costs the node what changed, not what the catalog
- * holds (issue 10: thousands of credentials must not stall other tenants' gets). A whole
- * snapshot is read at start, and when the change log no longer reaches back to the
+ * holds (thousands of credentials must not stall other tenants' gets). A whole
+ * snapshot is read at start, and when the change log does not reach back to the
  * node's revision. A catalog that can push (`onChange`, PostgreSQL LISTEN/NOTIFY)
  * triggers a sync at once as well; polling stays as the safety net for lost notifications.
  *

@@ -1,5 +1,5 @@
 // The inbox keeps what a connection read but has not parsed; a frame arriving a byte at a
-// time must cost copies linear in its size (joining each read to the rest was quadratic).
+// time must cost copies linear in its size (joining each read to the rest would be quadratic).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Inbox } from './inbox.ts';

@@ -1,7 +1,7 @@
 /**
  * The arena store's key index: exact byte comparison under collisions, growth through
  * many doublings, a keyed hash that spreads sequential keys and keys chosen to collide
- * under the old unkeyed one (issue 10, §3), and re-keying when chains grow long anyway.
+ * under an unkeyed one (testing/unkeyed-hash.ts), and re-keying when chains grow long anyway.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,10 +89,10 @@ test('the keyed hash spreads sequential keys evenly over the buckets', () => {
 test('keys built to share one hash under the old unkeyed function spread out under the keyed one', () => {
   const keys = fnvCollisions(4000, 'tenant:session:');
   const h0 = fnvHash(keys[0]!, 0, keys[0]!.length);
-  assert.ok(keys.every((k) => fnvHash(k, 0, k.length) === h0), 'all share the full 32-bit old hash');
+  assert.ok(keys.every((k) => fnvHash(k, 0, k.length) === h0), 'all share the full 32-bit unkeyed hash');
   assert.equal(new Set(keys.map(String)).size, keys.length);
 
-  // The attack as it was: with the old hash every key sits in one chain.
+  // The attack under an unkeyed hash: every key sits in one chain.
   const old = arenaStore(fnvHash);
   for (const k of keys) old.store({ mode: 'set', key: k, value: Buffer.from('v'), flags: 0, exptime: 0 }, NOW);
   assert.equal(old.engine.indexStats().maxChain, keys.length);

@@ -7,7 +7,8 @@
  * which would cost 4 bytes an item).
  *
  * Keys are chosen by clients, so the hash is keyed (HalfSipHash-1-3, keyed-hash.ts) with
- * a random key per index: nobody can compute keys that share a bucket (issue 10, §3).
+ * a random key per index: nobody can compute keys that share a bucket, so no client can
+ * turn one cache's lookups into chain walks that stall every tenant of the node.
  * Should chains grow long anyway (a leaked key), the index takes a new key and rebuilds;
  * see insert.
  */

@@ -1,7 +1,7 @@
 /**
- * The unkeyed hash the arena index used before issue 10 (FNV-1a finished with fmix32),
- * and what an attacker did with it: many printable keys with one 32-bit hash. Tests and
- * benchmarks only.
+ * An unkeyed hash (FNV-1a finished with fmix32) and what an attacker does with one: many
+ * printable keys with one 32-bit hash. Tests and benchmarks only: they show the keyed
+ * index hash (keyed-hash.ts) is what keeps such keys in short chains.
  */
 
 const FNV_PRIME = 0x01000193;

@@ -8,7 +8,7 @@ import { V2CacheInfo } from '../../../api/v2.ts';
 import { v2CredentialView } from './views.ts';
 import type { V2Routes } from './index.ts';
 
-/** Until clusters exist (another issue), every node is one cluster of this name. */
+/** Until clusters exist, every node is one cluster of this name. */
 export const DEFAULT_CLUSTER = 'default';
 
 export const infoRoutes: V2Routes = (app, { catalog, authOf }) => {
