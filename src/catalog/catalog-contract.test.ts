@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { verifySecret } from '../shared/secrets.ts';
 import type { Catalog, HistoryQuery, HistorySample } from './catalog.ts';
 import { CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
+import { ApiTokenLimitError, MAX_API_TOKENS_PER_CACHE } from './api-tokens.ts';
 import { LATENCY_LEVELS } from './latency.ts';
 import { ROLLUP_LEVELS, rollupsOf } from './rollups.ts';
 import { histogramCount, histogramQuantile } from '../shared/latency-histogram.ts';
@@ -95,7 +96,8 @@ const postgres: Backend = {
         const rows = await schema.sql<{ n: number }>(
           `SELECT (SELECT count(*) FROM credentials c WHERE c::text LIKE $1)
                 + (SELECT count(*) FROM meta m WHERE m::text LIKE $1)
-                + (SELECT count(*) FROM caches x WHERE x::text LIKE $1) AS n`,
+                + (SELECT count(*) FROM caches x WHERE x::text LIKE $1)
+                + (SELECT count(*) FROM api_tokens t WHERE t::text LIKE $1) AS n`,
           [`%${text}%`],
         );
         return Number(rows[0]!.n) > 0;
@@ -832,6 +834,72 @@ for (const backend of [sqlite, postgres]) {
       assert.deepEqual(await c.disableIdleCaches(10_000), [idle], 'a deleted cache is never disabled');
       assert.equal(await c.enableIdleCache(busy), 'not_found');
     }));
+
+    test('API tokens: made once (secret stored only as its hash), verified, listed, revoked; not the revision', withCatalog(async (c, h) => {
+      const { cache } = await c.createCache({ memoryBytes: 1 << 20 });
+      const { cache: other } = await c.createCache({ memoryBytes: 1 << 20 });
+      const before = await c.revision();
+      const made = (await c.createApiToken(cache.id, { scopes: ['flush', 'stats', 'flush'], description: 'CI deploy' }, 1000))!;
+      assert.match(made.token, new RegExp(`^ctk_${made.record.id}_[A-Za-z0-9_-]{43}$`));
+      assert.deepEqual(made.record, {
+        id: made.record.id, cacheId: cache.id, scopes: ['flush', 'stats'], description: 'CI deploy', createdAt: 1000, expiresAt: null, lastUsedAt: null,
+      });
+      const secret = made.token.split('_').slice(2).join('_');
+      assert.equal(await h.storedContains(secret), false, 'the secret is not stored');
+      assert.equal(await c.revision(), before, 'tokens do not move the revision');
+
+      const seen = (await (await h.another()).verifyApiToken(made.token, 5000))!;
+      assert.deepEqual({ ...seen, lastUsedAt: null }, made.record);
+      assert.equal(seen.lastUsedAt, 5000);
+      assert.equal((await c.verifyApiToken(made.token, 20_000))!.lastUsedAt, 5000, 'last use is written at most once a minute');
+      assert.equal((await c.verifyApiToken(made.token, 70_000))!.lastUsedAt, 70_000);
+      assert.equal((await c.listApiTokens(cache.id))[0]!.lastUsedAt, 70_000);
+
+      // Anything but the exact token verifies as nothing.
+      const [, id, rest] = /^ctk_(\d+)_(.*)$/.exec(made.token)!;
+      const flipped = rest!.slice(0, -1) + (rest!.endsWith('A') ? 'B' : 'A');
+      for (const wrong of [`ctk_${id}_${flipped}`, `ctk_${Number(id) + 1}_${rest}`, rest!, `${made.token}x`, '', `ctk_${id}_`]) {
+        assert.equal(await c.verifyApiToken(wrong), undefined, wrong.slice(0, 12));
+      }
+
+      assert.deepEqual((await c.listApiTokens(cache.id)).map((t) => t.id), [made.record.id]);
+      assert.deepEqual(await c.listApiTokens(other.id), []);
+      assert.equal(await c.revokeApiToken(other.id, made.record.id), false, 'another cache cannot revoke it');
+      assert.ok(await c.verifyApiToken(made.token));
+      assert.equal(await c.revokeApiToken(cache.id, made.record.id), true);
+      assert.equal(await c.revokeApiToken(cache.id, made.record.id), false);
+      assert.equal(await c.verifyApiToken(made.token), undefined, 'revoked');
+      assert.equal(await c.createApiToken(9999, { scopes: ['all'] }), undefined, 'no such cache');
+    }));
+
+    test('API tokens: expire, survive credential changes, die with their cache; at most MAX_API_TOKENS_PER_CACHE', withCatalog(async (c, h) => {
+      const { cache, credential } = await c.createCache({ memoryBytes: 1 << 20 });
+      const now = Date.now();
+      const short = (await c.createApiToken(cache.id, { scopes: ['stats'], expiresAt: now + 1000 }, now))!;
+      const long = (await c.createApiToken(cache.id, { scopes: ['all'] }, now))!;
+      assert.ok(await c.verifyApiToken(short.token, now + 999));
+      assert.equal(await c.verifyApiToken(short.token, now + 1000), undefined, 'expired');
+      assert.deepEqual((await c.listApiTokens(cache.id, now + 1000)).map((t) => t.id), [long.record.id], 'expired tokens are not listed');
+
+      const { credential: next } = await c.createCredential(cache.id);
+      await c.promoteCredential(next.id);
+      assert.equal(await c.deleteCredential(credential.id), 'deleted');
+      assert.ok(await c.verifyApiToken(long.token), 'a token outlives the credentials');
+
+      // The cap counts live tokens (the expired one is removed on the next create), atomically across connections.
+      const another = await h.another();
+      const made = await Promise.all(Array.from({ length: MAX_API_TOKENS_PER_CACHE + 5 }, (_, i) =>
+        (i % 2 ? c : another).createApiToken(cache.id, { scopes: ['read'] }, now + 2000).then(() => 'made', (e: unknown) => {
+          assert.ok(e instanceof ApiTokenLimitError, String(e));
+          return 'refused';
+        })));
+      assert.equal(made.filter((m) => m === 'made').length, MAX_API_TOKENS_PER_CACHE - 1);
+      assert.equal((await c.listApiTokens(cache.id, now + 2000)).length, MAX_API_TOKENS_PER_CACHE);
+
+      await c.deleteCache(cache.id);
+      assert.equal(await c.verifyApiToken(long.token), undefined, 'a deleted cache\'s tokens verify as nothing');
+      assert.deepEqual(await c.listApiTokens(cache.id), []);
+    }));
   });
 }
 
@@ -928,6 +996,23 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
       await c.close();
     }
   }));
+  test('a catalog of schema version 7 (before API tokens) migrates on open and makes tokens for its caches', withSchema(async (s) => {
+    await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+      ${POSTGRES_MIGRATIONS.slice(0, 7).join(';\n')};
+      INSERT INTO meta (key, value) VALUES ('schema_version', '7');
+      INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);`);
+    const c = await openPostgresCatalog(s.url);
+    try {
+      const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
+      assert.equal(version!.value, String(POSTGRES_MIGRATIONS.length));
+      const [old] = await c.listCaches();
+      const made = (await c.createApiToken(old!.id, { scopes: ['flush'] }))!;
+      assert.equal((await c.verifyApiToken(made.token))!.cacheId, old!.id);
+    } finally {
+      await c.close();
+    }
+  }));
+
   test('the LISTEN connection comes back after the server drops it, and reports the gap', withSchema(async (s) => {
     const c = await openPostgresCatalog(s.url);
     const writer = await openPostgresCatalog(s.url);
@@ -1061,6 +1146,29 @@ describe('SqliteCatalog specifics', () => {
         assert.equal((await c.cacheStatus(2))!.disabledReason, 'operator');
         assert.equal(await c.enableIdleCache(2), 'not_idle');
         assert.ok(await c.rotateSsoToken(1));
+      } finally {
+        await c.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  test('a file of user_version 4 (before API tokens) migrates on open and makes tokens for its caches', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
+    try {
+      const db = new Database(join(dir, 'catalog.sqlite'));
+      db.exec(SQLITE_BASE_SCHEMA);
+      for (const step of SQLITE_MIGRATIONS.slice(0, 4)) db.exec(step);
+      db.pragma('user_version = 4');
+      db.exec(`INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);`);
+      db.close();
+      const c = openSqliteCatalog(dir);
+      try {
+        const made = (await c.createApiToken(1, { scopes: ['flush'] }))!;
+        assert.equal((await c.verifyApiToken(made.token))!.cacheId, 1);
+        const check = new Database(join(dir, 'catalog.sqlite'), { readonly: true });
+        assert.equal(check.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.length);
+        check.close();
       } finally {
         await c.close();
       }

@@ -4,6 +4,7 @@
  * machines). It knows tables and queries, never sockets or HTTP.
  */
 import type { AccessCatalog } from './access.ts';
+import type { ApiTokenCatalog } from './api-tokens.ts';
 import type { LatencyLevel, LatencyProbe, LatencyRollupRow } from './latency.ts';
 import type { RollupLevel, RollupRetention, RollupRow } from './rollups.ts';
 
@@ -127,8 +128,11 @@ export interface CatalogChanges {
 /** How long the change log keeps deletions and node changes; a reader further behind takes a snapshot. */
 export const CHANGE_LOG_RETENTION_S = 3600;
 
-/** `AccessCatalog` (access.ts): sign-in links, dashboard sessions, disabled reasons, cache activity. */
-export interface Catalog extends AccessCatalog {
+/**
+ * `AccessCatalog` (access.ts): sign-in links, dashboard sessions, disabled reasons, cache activity.
+ * `ApiTokenCatalog` (api-tokens.ts): scoped API tokens.
+ */
+export interface Catalog extends AccessCatalog, ApiTokenCatalog {
   createCache(input: { name?: string; memoryBytes: number }): Promise<{ cache: CacheRecord } & NewCredential>;
   getCache(id: number): Promise<CacheRecord | undefined>;
   listCaches(): Promise<CacheRecord[]>;

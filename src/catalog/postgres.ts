@@ -37,6 +37,8 @@ import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { PostgresHistoryRows } from './postgres-history.ts';
 import { POSTGRES_ACCESS_MIGRATION, PostgresAccess } from './postgres-access.ts';
 import type { ActivityUpdate } from './access.ts';
+import { POSTGRES_TOKENS_MIGRATION, PostgresTokens } from './postgres-tokens.ts';
+import type { NewApiTokenInput } from './api-tokens.ts';
 import { POSTGRES_INSIGHT_INDEX_MIGRATION, POSTGRES_INSIGHT_MIGRATION, PostgresInsight } from './postgres-insight.ts';
 import type { LatencyLevel, LatencyProbe } from './latency.ts';
 import type { RollupLevel } from './rollups.ts';
@@ -191,6 +193,8 @@ CREATE TRIGGER nodes_moved AFTER UPDATE ON nodes
   POSTGRES_INSIGHT_MIGRATION,
   // 7: insight — an index on history (server, cache_id, ts) for the rollups' neighbour lookups.
   POSTGRES_INSIGHT_INDEX_MIGRATION,
+  // 8: scoped API tokens (postgres-tokens.ts).
+  POSTGRES_TOKENS_MIGRATION,
 ];
 const LIVE_CACHE_IDS = '(SELECT id FROM caches WHERE NOT deleted)';
 
@@ -273,6 +277,7 @@ export class PostgresCatalog implements Catalog {
   private readonly historyRows: PostgresHistoryRows;
   private readonly access: PostgresAccess;
   private readonly insight: PostgresInsight;
+  private readonly tokens: PostgresTokens;
   /** The schema the tables live in, as triggers name it in NOTIFY payloads. */
   private schema = '';
   private readonly listeners = new Set<() => void>();
@@ -283,6 +288,7 @@ export class PostgresCatalog implements Catalog {
     this.historyRows = new PostgresHistoryRows(this.pool);
     this.access = new PostgresAccess(this.pool);
     this.insight = new PostgresInsight(this.pool);
+    this.tokens = new PostgresTokens(this.pool);
     // An idle pooled connection dropped by the server must not crash the process.
     this.pool.on('error', (e) => this.onError(e));
   }
@@ -526,6 +532,12 @@ export class PostgresCatalog implements Catalog {
   recordActivity(updates: readonly ActivityUpdate[]) { return this.access.recordActivity(updates); }
   disableIdleCaches(idleBefore: number, now?: number) { return this.access.disableIdleCaches(idleBefore, now); }
   enableIdleCache(cacheId: number, now?: number) { return this.access.enableIdleCache(cacheId, now); }
+
+  // Scoped API tokens: postgres-tokens.ts.
+  createApiToken(cacheId: number, input: NewApiTokenInput, now?: number) { return this.tokens.createApiToken(cacheId, input, now); }
+  listApiTokens(cacheId: number, now?: number) { return this.tokens.listApiTokens(cacheId, now); }
+  revokeApiToken(cacheId: number, tokenId: number) { return this.tokens.revokeApiToken(cacheId, tokenId); }
+  verifyApiToken(token: string, now?: number) { return this.tokens.verifyApiToken(token, now); }
 
   async ensureOperatorToken() {
     const existing = await this.query("SELECT 1 FROM meta WHERE key = 'operator_token'");

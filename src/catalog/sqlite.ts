@@ -18,6 +18,8 @@ import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { SqliteHistoryRows } from './sqlite-history.ts';
 import { SQLITE_ACCESS_MIGRATION, SqliteAccess } from './sqlite-access.ts';
 import type { ActivityUpdate } from './access.ts';
+import { SQLITE_TOKENS_MIGRATION, SqliteTokens } from './sqlite-tokens.ts';
+import type { NewApiTokenInput } from './api-tokens.ts';
 import { SQLITE_INSIGHT_INDEX_MIGRATION, SQLITE_INSIGHT_MIGRATION, SqliteInsight } from './sqlite-insight.ts';
 import type { LatencyLevel, LatencyProbe } from './latency.ts';
 import type { RollupLevel } from './rollups.ts';
@@ -119,6 +121,8 @@ CREATE TRIGGER nodes_del AFTER DELETE ON nodes BEGIN ${logged('node', 'OLD', 'NU
   SQLITE_INSIGHT_MIGRATION,
   // 4: insight — an index on history (server, cache_id, ts) for the rollups' neighbour lookups.
   SQLITE_INSIGHT_INDEX_MIGRATION,
+  // 5: scoped API tokens (sqlite-tokens.ts).
+  SQLITE_TOKENS_MIGRATION,
 ];
 
 interface CacheRow { id: number; name: string; memory_bytes: number; enabled: number; created_at: number; deleted?: number }
@@ -158,6 +162,7 @@ export class SqliteCatalog implements Catalog {
   private readonly historyRows: SqliteHistoryRows;
   private readonly access: SqliteAccess;
   private readonly insight: SqliteInsight;
+  private readonly tokens: SqliteTokens;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -169,6 +174,7 @@ export class SqliteCatalog implements Catalog {
     this.historyRows = new SqliteHistoryRows(this.db);
     this.access = new SqliteAccess(this.db);
     this.insight = new SqliteInsight(this.db);
+    this.tokens = new SqliteTokens(this.db);
   }
 
   private liveCacheIds = '(SELECT id FROM caches WHERE deleted = 0)';
@@ -390,6 +396,12 @@ export class SqliteCatalog implements Catalog {
   recordActivity(updates: readonly ActivityUpdate[]) { return this.access.recordActivity(updates); }
   disableIdleCaches(idleBefore: number, now?: number) { return this.access.disableIdleCaches(idleBefore, now); }
   enableIdleCache(cacheId: number, now?: number) { return this.access.enableIdleCache(cacheId, now); }
+
+  // Scoped API tokens: sqlite-tokens.ts.
+  createApiToken(cacheId: number, input: NewApiTokenInput, now?: number) { return this.tokens.createApiToken(cacheId, input, now); }
+  listApiTokens(cacheId: number, now?: number) { return this.tokens.listApiTokens(cacheId, now); }
+  revokeApiToken(cacheId: number, tokenId: number) { return this.tokens.revokeApiToken(cacheId, tokenId); }
+  verifyApiToken(token: string, now?: number) { return this.tokens.verifyApiToken(token, now); }
 
   async ensureOperatorToken() {
     const existing = this.db.prepare("SELECT value FROM meta WHERE key = 'operator_token'").get();
