@@ -4,6 +4,7 @@
  * machines). It knows tables and queries, never sockets or HTTP.
  */
 import type { AccessCatalog } from './access.ts';
+import type { AlertCatalog } from './alerts.ts';
 import type { ApiTokenCatalog } from './api-tokens.ts';
 import type { LatencyLevel, LatencyProbe, LatencyRollupRow } from './latency.ts';
 import type { RollupLevel, RollupRetention, RollupRow } from './rollups.ts';
@@ -131,8 +132,9 @@ export const CHANGE_LOG_RETENTION_S = 3600;
 /**
  * `AccessCatalog` (access.ts): sign-in links, dashboard sessions, disabled reasons, cache activity.
  * `ApiTokenCatalog` (api-tokens.ts): scoped API tokens.
+ * `AlertCatalog` (alerts.ts): alerts, delivery configs, alert state, deliveries, events.
  */
-export interface Catalog extends AccessCatalog, ApiTokenCatalog {
+export interface Catalog extends AccessCatalog, ApiTokenCatalog, AlertCatalog {
   createCache(input: { name?: string; memoryBytes: number }): Promise<{ cache: CacheRecord } & NewCredential>;
   getCache(id: number): Promise<CacheRecord | undefined>;
   listCaches(): Promise<CacheRecord[]>;

@@ -37,6 +37,8 @@ import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { PostgresHistoryRows } from './postgres-history.ts';
 import { POSTGRES_ACCESS_MIGRATION, PostgresAccess } from './postgres-access.ts';
 import type { ActivityUpdate } from './access.ts';
+import { POSTGRES_ALERTS_MIGRATION, PostgresAlerts } from './postgres-alerts.ts';
+import type { AlertInput, DeliveryOutcome, NewDeliveryConfig, Transition } from './alerts.ts';
 import { POSTGRES_TOKENS_MIGRATION, PostgresTokens } from './postgres-tokens.ts';
 import type { NewApiTokenInput } from './api-tokens.ts';
 import { POSTGRES_INSIGHT_INDEX_MIGRATION, POSTGRES_INSIGHT_MIGRATION, PostgresInsight } from './postgres-insight.ts';
@@ -195,6 +197,8 @@ CREATE TRIGGER nodes_moved AFTER UPDATE ON nodes
   POSTGRES_INSIGHT_INDEX_MIGRATION,
   // 8: scoped API tokens (postgres-tokens.ts).
   POSTGRES_TOKENS_MIGRATION,
+  // 9: alerts — delivery configs, alerts, their state, deliveries (the claims) and events (postgres-alerts.ts).
+  POSTGRES_ALERTS_MIGRATION,
 ];
 const LIVE_CACHE_IDS = '(SELECT id FROM caches WHERE NOT deleted)';
 
@@ -278,6 +282,7 @@ export class PostgresCatalog implements Catalog {
   private readonly access: PostgresAccess;
   private readonly insight: PostgresInsight;
   private readonly tokens: PostgresTokens;
+  private readonly alerts: PostgresAlerts;
   /** The schema the tables live in, as triggers name it in NOTIFY payloads. */
   private schema = '';
   private readonly listeners = new Set<() => void>();
@@ -288,6 +293,7 @@ export class PostgresCatalog implements Catalog {
     this.historyRows = new PostgresHistoryRows(this.pool);
     this.access = new PostgresAccess(this.pool);
     this.insight = new PostgresInsight(this.pool);
+    this.alerts = new PostgresAlerts(this.pool);
     this.tokens = new PostgresTokens(this.pool);
     // An idle pooled connection dropped by the server must not crash the process.
     this.pool.on('error', (e) => this.onError(e));
@@ -532,6 +538,25 @@ export class PostgresCatalog implements Catalog {
   recordActivity(updates: readonly ActivityUpdate[]) { return this.access.recordActivity(updates); }
   disableIdleCaches(idleBefore: number, now?: number) { return this.access.disableIdleCaches(idleBefore, now); }
   enableIdleCache(cacheId: number, now?: number) { return this.access.enableIdleCache(cacheId, now); }
+
+  // Alerts, delivery configs, alert state, deliveries and events: postgres-alerts.ts.
+  createDeliveryConfig(cacheId: number, config: NewDeliveryConfig) { return this.alerts.createDeliveryConfig(cacheId, config); }
+  listDeliveryConfigs(cacheId: number) { return this.alerts.listDeliveryConfigs(cacheId); }
+  deliveryConfig(id: number) { return this.alerts.deliveryConfig(id); }
+  deleteDeliveryConfig(cacheId: number, id: number) { return this.alerts.deleteDeliveryConfig(cacheId, id); }
+  createAlert(cacheId: number, alert: AlertInput) { return this.alerts.createAlert(cacheId, alert); }
+  listAlerts(cacheId: number) { return this.alerts.listAlerts(cacheId); }
+  getAlert(cacheId: number, id: number) { return this.alerts.getAlert(cacheId, id); }
+  updateAlert(cacheId: number, id: number, patch: Partial<AlertInput>) { return this.alerts.updateAlert(cacheId, id, patch); }
+  deleteAlert(cacheId: number, id: number) { return this.alerts.deleteAlert(cacheId, id); }
+  liveAlerts() { return this.alerts.liveAlerts(); }
+  alertState(alertId: number) { return this.alerts.alertState(alertId); }
+  recordTransition(t: Transition) { return this.alerts.recordTransition(t); }
+  claimDeliveries(now: number, leaseUntil: number, limit: number) { return this.alerts.claimDeliveries(now, leaseUntil, limit); }
+  finishDelivery(id: number, attempt: number, outcome: DeliveryOutcome, now: number) { return this.alerts.finishDelivery(id, attempt, outcome, now); }
+  delivery(id: number) { return this.alerts.delivery(id); }
+  alertEvents(cacheId: number | undefined, limit: number) { return this.alerts.alertEvents(cacheId, limit); }
+  pruneAlertEvents(before: number) { return this.alerts.pruneAlertEvents(before); }
 
   // Scoped API tokens: postgres-tokens.ts.
   createApiToken(cacheId: number, input: NewApiTokenInput, now?: number) { return this.tokens.createApiToken(cacheId, input, now); }

@@ -18,6 +18,8 @@ import { collectHistory, readHistoryPages } from './history-pages.ts';
 import { SqliteHistoryRows } from './sqlite-history.ts';
 import { SQLITE_ACCESS_MIGRATION, SqliteAccess } from './sqlite-access.ts';
 import type { ActivityUpdate } from './access.ts';
+import { SQLITE_ALERTS_MIGRATION, SqliteAlerts } from './sqlite-alerts.ts';
+import type { AlertInput, DeliveryOutcome, NewDeliveryConfig, Transition } from './alerts.ts';
 import { SQLITE_TOKENS_MIGRATION, SqliteTokens } from './sqlite-tokens.ts';
 import type { NewApiTokenInput } from './api-tokens.ts';
 import { SQLITE_INSIGHT_INDEX_MIGRATION, SQLITE_INSIGHT_MIGRATION, SqliteInsight } from './sqlite-insight.ts';
@@ -123,6 +125,8 @@ CREATE TRIGGER nodes_del AFTER DELETE ON nodes BEGIN ${logged('node', 'OLD', 'NU
   SQLITE_INSIGHT_INDEX_MIGRATION,
   // 5: scoped API tokens (sqlite-tokens.ts).
   SQLITE_TOKENS_MIGRATION,
+  // 6: alerts — delivery configs, alerts, their state, deliveries (the claims) and events (sqlite-alerts.ts).
+  SQLITE_ALERTS_MIGRATION,
 ];
 
 interface CacheRow { id: number; name: string; memory_bytes: number; enabled: number; created_at: number; deleted?: number }
@@ -163,6 +167,7 @@ export class SqliteCatalog implements Catalog {
   private readonly access: SqliteAccess;
   private readonly insight: SqliteInsight;
   private readonly tokens: SqliteTokens;
+  private readonly alerts: SqliteAlerts;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -175,6 +180,7 @@ export class SqliteCatalog implements Catalog {
     this.access = new SqliteAccess(this.db);
     this.insight = new SqliteInsight(this.db);
     this.tokens = new SqliteTokens(this.db);
+    this.alerts = new SqliteAlerts(this.db);
   }
 
   private liveCacheIds = '(SELECT id FROM caches WHERE deleted = 0)';
@@ -396,6 +402,25 @@ export class SqliteCatalog implements Catalog {
   recordActivity(updates: readonly ActivityUpdate[]) { return this.access.recordActivity(updates); }
   disableIdleCaches(idleBefore: number, now?: number) { return this.access.disableIdleCaches(idleBefore, now); }
   enableIdleCache(cacheId: number, now?: number) { return this.access.enableIdleCache(cacheId, now); }
+
+  // Alerts, delivery configs, alert state, deliveries and events: sqlite-alerts.ts.
+  createDeliveryConfig(cacheId: number, config: NewDeliveryConfig) { return this.alerts.createDeliveryConfig(cacheId, config); }
+  listDeliveryConfigs(cacheId: number) { return this.alerts.listDeliveryConfigs(cacheId); }
+  deliveryConfig(id: number) { return this.alerts.deliveryConfig(id); }
+  deleteDeliveryConfig(cacheId: number, id: number) { return this.alerts.deleteDeliveryConfig(cacheId, id); }
+  createAlert(cacheId: number, alert: AlertInput) { return this.alerts.createAlert(cacheId, alert); }
+  listAlerts(cacheId: number) { return this.alerts.listAlerts(cacheId); }
+  getAlert(cacheId: number, id: number) { return this.alerts.getAlert(cacheId, id); }
+  updateAlert(cacheId: number, id: number, patch: Partial<AlertInput>) { return this.alerts.updateAlert(cacheId, id, patch); }
+  deleteAlert(cacheId: number, id: number) { return this.alerts.deleteAlert(cacheId, id); }
+  liveAlerts() { return this.alerts.liveAlerts(); }
+  alertState(alertId: number) { return this.alerts.alertState(alertId); }
+  recordTransition(t: Transition) { return this.alerts.recordTransition(t); }
+  claimDeliveries(now: number, leaseUntil: number, limit: number) { return this.alerts.claimDeliveries(now, leaseUntil, limit); }
+  finishDelivery(id: number, attempt: number, outcome: DeliveryOutcome, now: number) { return this.alerts.finishDelivery(id, attempt, outcome, now); }
+  delivery(id: number) { return this.alerts.delivery(id); }
+  alertEvents(cacheId: number | undefined, limit: number) { return this.alerts.alertEvents(cacheId, limit); }
+  pruneAlertEvents(before: number) { return this.alerts.pruneAlertEvents(before); }
 
   // Scoped API tokens: sqlite-tokens.ts.
   createApiToken(cacheId: number, input: NewApiTokenInput, now?: number) { return this.tokens.createApiToken(cacheId, input, now); }
