@@ -29,13 +29,13 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 test('an OpenAPI 3.1 document with the v1, v2, operator and dashboard areas and how each authenticates', () => {
   assert.equal(doc.openapi, '3.1.0');
   assert.equal(typeof doc.info.title, 'string');
-  assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['basic', 'operator', 'session']);
+  assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['basic', 'operator', 'session', 'token']);
   const tagsOf = (p: string, m: string) => doc.paths[p][m].tags as string[];
   assert.deepEqual(tagsOf('/api/v1/{id}/stats', 'get'), ['v1']);
   assert.deepEqual(tagsOf('/api/v2/caches/{cache_id}/stats', 'get'), ['v2']);
   assert.deepEqual(tagsOf('/api/operator/caches', 'post'), ['operator']);
   assert.deepEqual(doc.paths['/api/operator/caches'].post.security, [{ operator: [] }]);
-  assert.deepEqual(doc.paths['/api/v2/caches/{cache_id}/info'].get.security, [{ basic: [] }, { session: [] }]);
+  assert.deepEqual(doc.paths['/api/v2/caches/{cache_id}/info'].get.security, [{ basic: [] }, { session: [] }, { token: [] }]);
   // v2 errors are {"message"}, v1's a JSON string.
   const v2Error = doc.paths['/api/v2/caches/{cache_id}/flush'].post.responses['4XX'].content['application/json'].schema;
   assert.deepEqual(v2Error.required, ['message']);

@@ -18,6 +18,14 @@ export const V2_ERRORS = {
   FORBIDDEN: { status: 403, message: 'You are not authorized to perform this action.' },
   /** A mutation through a cookie session without the X-Requested-With header (CSRF defence). */
   CSRF: { status: 403, message: 'Requests signed in by a dashboard session must send the X-Requested-With header.' },
+  /** A bearer API token that is malformed, unknown, wrong, expired, revoked or of a deleted cache (alike). */
+  BAD_TOKEN: { status: 401, message: 'Invalid API token (unknown, expired or revoked).' },
+  /** A valid API token of this cache on a route its scopes do not cover (src/control/token-scopes.ts). */
+  TOKEN_SCOPE: { status: 403, message: "This API token's scopes do not allow this call." },
+  /** The token routes take a credential with all three capabilities, never a token. */
+  TOKENS_NEED_CREDENTIAL: { status: 403, message: 'API tokens are managed with a credential that has all three capabilities.' },
+  TOKEN_NOT_FOUND: { status: 404, message: 'API token not found.' },
+  TOO_MANY_TOKENS: { status: 400, message: 'A cache can have at most 100 API tokens; revoke one first.' },
   BAD_CACHE_ID: { status: 400, message: 'The specified cache ID is invalid (not a number).' },
   CACHE_NOT_FOUND: { status: 404, message: 'Cache not found.' },
   CREDENTIAL_NOT_FOUND: { status: 404, message: 'Credential not found.' },

@@ -10,7 +10,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Catalog } from '../catalog/catalog.ts';
 import { API_ERRORS, ApiError } from '../api/errors.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
-import { basicAuthenticator, cacheGuard, type BasicAuthenticator } from './auth.ts';
+import { basicAuthenticator, cacheGuard, tokenAuthenticator, type BasicAuthenticator, type TokenAuthenticator } from './auth.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { registerDashboard } from './dashboard.ts';
 import { NodeClient } from './node-client.ts';
@@ -42,6 +42,8 @@ export interface RouteDeps {
   readonly guard: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Checks a Basic credential through the login throttle. */
   readonly authenticate: BasicAuthenticator;
+  /** Checks a bearer API token through the login throttle. */
+  readonly authenticateToken: TokenAuthenticator;
 }
 
 export type Routes = (app: FastifyInstance, deps: RouteDeps) => void;
@@ -66,11 +68,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const basic = basicAuthenticator(deps.catalog, throttle);
   // Basic, or else the dashboard's session cookie from a sign-in link (sessions.ts).
   const authenticate = basicOrSession(basic, deps.catalog);
+  // Scoped API tokens (Bearer) on the cache routes of v1 and v2: token-scopes.ts.
+  const authenticateToken = tokenAuthenticator(deps.catalog, throttle);
   const routeDeps: RouteDeps = {
     catalog: deps.catalog,
     nodes: deps.nodes ?? new NodeClient({ catalog: deps.catalog }),
-    guard: cacheGuard(deps.catalog, authenticate),
+    guard: cacheGuard(deps.catalog, authenticate, authenticateToken),
     authenticate,
+    authenticateToken,
   };
 
   app.decorateRequest('cacheAuth', null);
@@ -92,7 +97,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     // API v2 under /api/v2/caches/:cache_id/, its own scope (errors as {"message": …}).
     registerV2(app, {
-      catalog: routeDeps.catalog, nodes: routeDeps.nodes, authenticate: basic,
+      catalog: routeDeps.catalog, nodes: routeDeps.nodes, authenticate: basic, authenticateToken,
       session: sessionResolver(deps.catalog), hasSessionCookie,
     });
     // The dashboard sign-in link /sso/<id>/<token> and sign-out.

@@ -31,7 +31,7 @@ type Area = { tag: string; security?: Record<string, string[]>[]; stringErrors?:
 
 /** Which part of the control plane a path belongs to. */
 function areaOf(url: string): Area {
-  const cacheAuth: Record<string, string[]>[] = [{ basic: [] }, { session: [] }];
+  const cacheAuth: Record<string, string[]>[] = [{ basic: [] }, { session: [] }, { token: [] }];
   if (url.startsWith('/api/v2/')) return { tag: 'v2', security: cacheAuth };
   if (url.startsWith('/api/v1/') || url === '/api/login') return { tag: 'v1', security: cacheAuth, stringErrors: true };
   if (url.startsWith('/api/operator/')) return { tag: 'operator', security: [{ operator: [] }], stringErrors: true };
@@ -67,6 +67,11 @@ export function registerOpenApi(app: FastifyInstance): void {
               + 'Anything but GET/HEAD must also send X-Requested-With.',
           },
           operator: { type: 'http', scheme: 'bearer', description: 'The operator token printed on the first start.' },
+          token: {
+            type: 'http', scheme: 'bearer',
+            description: "A scoped API token of the cache (ctk_…, made by POST /api/v2/caches/{cache_id}/tokens), within its scopes: "
+              + 'flush, stats, read, credentials or all (src/control/token-scopes.ts; the README lists which call needs which).',
+          },
         },
       },
     },

@@ -20,12 +20,13 @@ import type { Catalog } from '../../../catalog/catalog.ts';
 import { ApiError } from '../../../api/errors.ts';
 import { V2_ERRORS, V2Error, v2FromApiError } from '../../../api/v2-errors.ts';
 import { V2CacheParams, V2ErrorBody } from '../../../api/v2.ts';
-import type { BasicAuthenticator, CacheAuth } from '../../auth.ts';
+import type { BasicAuthenticator, CacheAuth, TokenAuthenticator } from '../../auth.ts';
 import type { NodeClient } from '../../node-client.ts';
 import { authOf, v2Guard, type SessionResolver } from './guard.ts';
 import { commandRoutes } from './commands.ts';
 import { credentialRoutesV2 } from './credentials.ts';
 import { infoRoutes } from './info.ts';
+import { tokenRoutes } from './tokens.ts';
 import { managementRoutes } from './management.ts';
 import { insightRoutes } from './insight.ts';
 
@@ -46,6 +47,7 @@ export type V2Routes = (app: FastifyInstance, deps: V2Deps) => void;
 /** The v2 route modules, one file each; paths are relative to the cache (`/insight/processed_stats`, …). */
 const V2_MODULES: readonly V2Routes[] = [
   infoRoutes,
+  tokenRoutes,
   credentialRoutesV2,
   commandRoutes,
   managementRoutes,
@@ -56,6 +58,8 @@ export interface V2PluginDeps {
   readonly catalog: Catalog;
   readonly nodes: NodeClient;
   readonly authenticate: BasicAuthenticator;
+  /** Scoped API tokens (Bearer); see src/control/token-scopes.ts. */
+  readonly authenticateToken?: TokenAuthenticator;
   readonly session?: SessionResolver;
   readonly hasSessionCookie?: (request: FastifyRequest) => boolean;
 }
