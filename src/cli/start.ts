@@ -13,6 +13,7 @@ import { parseSize } from '../shared/sizes.ts';
 import { intOption, parse, UsageError } from './args.ts';
 import { HISTORY_FLAGS, historyOptions } from './history-flags.ts';
 import { IDLE_FLAGS, idleOptions } from './idle-flags.ts';
+import { ALERT_FLAGS, alertOptions } from './alert-flags.ts';
 import { HTTPS_FLAGS, httpsOption, NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
 
 export async function runStart(argv: string[]): Promise<void> {
@@ -26,6 +27,7 @@ export async function runStart(argv: string[]): Promise<void> {
     'anonymous-cache': { type: 'string' },
     ...HISTORY_FLAGS,
     ...IDLE_FLAGS,
+    ...ALERT_FLAGS,
     ...NODE_FLAGS,
     ...HTTPS_FLAGS,
     memory: { type: 'string', default: '64mb' },
@@ -35,6 +37,7 @@ export async function runStart(argv: string[]): Promise<void> {
   const port = intOption(o.port, 'port', 11211, 1);
   const nodeCount = intOption(o.nodes, 'nodes', 1, 1, 64);
   const history = historyOptions(o);
+  const alerts = alertOptions(o);
   const nodeOptions = nodeFlagOptions(o);
   const https = httpsOption(o);
   const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
@@ -77,7 +80,7 @@ export async function runStart(argv: string[]): Promise<void> {
   }
   // Every node has registered: bring all of them to the same view of the cluster.
   await Promise.all(nodes.map((n) => n.sync.syncNow()));
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), https });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, https });
 
   for (const line of first) console.log(line);
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);

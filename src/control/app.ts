@@ -19,6 +19,7 @@ import { flushRoutes } from './routes/flush.ts';
 import { historyRoutes } from './routes/history.ts';
 import { loginRoutes } from './routes/login.ts';
 import { operatorRoutes } from './routes/operator.ts';
+import { operatorAlertRoutes } from './routes/operator-alerts.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { registerV2 } from './routes/v2/index.ts';
 import { basicOrSession, hasSessionCookie, sessionResolver, ssoRoutes } from './sessions.ts';
@@ -92,7 +93,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerOpenApi(app);
   app.after(() => {
     app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { const: true } }, required: ['ok'] } } } }, async () => ({ ok: true }));
-    for (const routes of [loginRoutes, statsRoutes, historyRoutes, flushRoutes, credentialRoutes, operatorRoutes]) {
+    for (const routes of [loginRoutes, statsRoutes, historyRoutes, flushRoutes, credentialRoutes, operatorRoutes, operatorAlertRoutes]) {
       routes(app, routeDeps);
     }
     // API v2 under /api/v2/caches/:cache_id/, its own scope (errors as {"message": …}).

@@ -10,6 +10,9 @@ import { DEFAULT_RETENTION, HistorySampler } from './sampler.ts';
 import { IdleWatcher } from './idle.ts';
 import { DEFAULT_LATENCY_INTERVAL_S, LatencyProber } from './insight/latency-prober.ts';
 import type { RollupRetention } from '../catalog/rollups.ts';
+import { AlertEvaluator, DEFAULT_ALERT_INTERVAL_S } from './alerts/evaluator.ts';
+import { AlertDeliverer, type DelivererOptions } from './alerts/deliverer.ts';
+import { AlertSenders } from './alerts/senders.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -37,6 +40,18 @@ export interface ControlPlaneOptions {
   readonly loginThrottle?: LoginThrottle;
   /** Disable caches without memcache traffic for this many days (idle.ts); default never. */
   readonly disableIdleDays?: number;
+  /** Seconds between alert evaluations (default 60). */
+  readonly alertIntervalSeconds?: number;
+  /** Alert evaluation and delivery; default: on whenever the sampler is. */
+  readonly alerts?: boolean;
+  /** SMTP server for email alerts, `smtp://user:pass@host:port` (smtps:// for TLS). */
+  readonly smtpUrl?: string;
+  /** From address of alert emails. */
+  readonly smtpFrom?: string;
+  /** The dashboard link in notifications; default this control plane's own URL. */
+  readonly dashboardUrl?: string;
+  /** Delivery tuning (tests): deadline of a send, retry backoff, concurrency, poll. */
+  readonly alertDelivery?: Partial<Pick<DelivererOptions, 'retryBaseMs' | 'retryMaxMs' | 'giveUpAfterMs' | 'concurrency' | 'pollMs'>> & { timeoutMs?: number };
 }
 
 export interface ControlPlane {
@@ -44,6 +59,8 @@ export interface ControlPlane {
   readonly scheme: 'http' | 'https';
   readonly sampler: HistorySampler;
   readonly latency: LatencyProber;
+  readonly alertEvaluator: AlertEvaluator;
+  readonly alertDeliverer: AlertDeliverer;
   /** The operator token, only on the start that created it. */
   readonly operatorToken: string | undefined;
   close(): Promise<void>;
@@ -67,10 +84,26 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     intervalMs: Math.max(1, opts.latencyIntervalSeconds ?? DEFAULT_LATENCY_INTERVAL_S) * 1000,
     onError: (e) => console.error('cachier latency probes:', (e as Error).message),
   });
+  let dashboardUrl = opts.dashboardUrl ?? '';
+  const senders = new AlertSenders({ smtpUrl: opts.smtpUrl, smtpFrom: opts.smtpFrom, timeoutMs: opts.alertDelivery?.timeoutMs });
+  const alertDeliverer = new AlertDeliverer({
+    catalog: opts.catalog, senders, dashboardUrl: () => dashboardUrl, ...opts.alertDelivery,
+    onError: (e) => console.error('cachier alert delivery:', (e as Error).message),
+  });
+  const alertEvaluator = new AlertEvaluator({
+    catalog: opts.catalog,
+    intervalMs: Math.max(1, opts.alertIntervalSeconds ?? DEFAULT_ALERT_INTERVAL_S) * 1000,
+    onClaimed: () => alertDeliverer.wake(),
+    onError: (e) => console.error('cachier alert evaluator:', (e as Error).message),
+  });
   const app = buildApp({ catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  if (!dashboardUrl) {
+    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+    dashboardUrl = `${opts.https ? 'https' : 'http'}://${host}:${port}/`;
+  }
   // Only once listening, so a start that fails cannot swallow the one showing of the token.
   let operatorToken: string | undefined;
   try {
@@ -81,12 +114,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
   if (opts.sampler !== false) sampler.start();
   if (opts.latencyProbes ?? opts.sampler !== false) latency.start();
+  if (opts.alerts ?? opts.sampler !== false) {
+    alertEvaluator.start();
+    alertDeliverer.start();
+  }
   return {
-    port, sampler, latency, operatorToken,
+    port, sampler, latency, operatorToken, alertEvaluator, alertDeliverer,
     scheme: opts.https ? 'https' : 'http',
     async close() {
       await sampler.stop();
       await latency.stop();
+      await alertEvaluator.stop();
+      await alertDeliverer.stop();
+      senders.close();
       await app.close();
     },
   };

@@ -29,6 +29,7 @@ import { infoRoutes } from './info.ts';
 import { tokenRoutes } from './tokens.ts';
 import { managementRoutes } from './management.ts';
 import { insightRoutes } from './insight.ts';
+import { alertRoutes } from './alerts.ts';
 
 export const V2_PREFIX = '/api/v2/caches/:cache_id';
 
@@ -52,6 +53,7 @@ const V2_MODULES: readonly V2Routes[] = [
   commandRoutes,
   managementRoutes,
   insightRoutes,
+  alertRoutes,
 ];
 
 export interface V2PluginDeps {

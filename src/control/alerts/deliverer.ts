@@ -1,0 +1,128 @@
+/**
+ * Sends the notifications the catalog holds (the delivery rows the evaluator claimed),
+ * from any control plane: each round it leases the due ones (claimDeliveries; a lease
+ * outlives a send's deadline, and a plane that stops mid-send loses nothing — the lease
+ * runs out and a plane sends it again), sends each on its own, and records the attempt.
+ *
+ * - Bounded: at most `concurrency` sends at once; the rest wait in the catalog (the
+ *   queue), so memory does not grow with a dead receiver. Each send ends by its deadline
+ *   (senders.ts), so a slow or dead receiver holds one slot for at most that long and
+ *   never the evaluator, which only writes rows.
+ * - Retries: a failed attempt is tried again after retryBaseMs, doubling up to
+ *   retryMaxMs, for as long as the next attempt would start within giveUpAfterMs (one
+ *   hour) of the notification; then the delivery is abandoned. Each attempt is an event.
+ */
+import type { Catalog } from '../../catalog/catalog.ts';
+import type { AlertDelivery } from '../../catalog/alerts.ts';
+import { alertMessage } from './message.ts';
+import type { AlertSenders } from './senders.ts';
+
+export interface DelivererOptions {
+  readonly catalog: Catalog;
+  readonly senders: AlertSenders;
+  readonly dashboardUrl: () => string;
+  readonly concurrency?: number;
+  /** How often to look for due deliveries (also woken at once by `wake`). */
+  readonly pollMs?: number;
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+  readonly giveUpAfterMs?: number;
+  readonly now?: () => number;
+  readonly onError?: (e: unknown) => void;
+}
+
+export const DEFAULT_RETRY = { baseMs: 10_000, maxMs: 10 * 60_000, giveUpAfterMs: 3_600_000 } as const;
+
+/** When to try again after failed attempt `attempt` (1, 2, …), or undefined to give up. */
+export function retryAt(d: Pick<AlertDelivery, 'at'>, attempt: number, now: number, o: { baseMs: number; maxMs: number; giveUpAfterMs: number }): number | undefined {
+  const next = now + Math.min(o.baseMs * 2 ** Math.min(attempt - 1, 30), o.maxMs);
+  return next - d.at <= o.giveUpAfterMs ? next : undefined;
+}
+
+export class AlertDeliverer {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private pumping: Promise<void> | undefined;
+  private again = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly now: () => number;
+  private readonly concurrency: number;
+  private readonly retry: { baseMs: number; maxMs: number; giveUpAfterMs: number };
+
+  constructor(private readonly opts: DelivererOptions) {
+    this.now = opts.now ?? Date.now;
+    this.concurrency = opts.concurrency ?? 16;
+    this.retry = {
+      baseMs: opts.retryBaseMs ?? DEFAULT_RETRY.baseMs, maxMs: opts.retryMaxMs ?? DEFAULT_RETRY.maxMs,
+      giveUpAfterMs: opts.giveUpAfterMs ?? DEFAULT_RETRY.giveUpAfterMs,
+    };
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const tick = () => {
+      if (this.stopped) return;
+      this.wake();
+      this.timer = setTimeout(tick, this.opts.pollMs ?? 1000);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Looks for due deliveries now (after a claim, or when a slot frees). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().catch((e) => this.opts.onError?.(e)).finally(() => {
+      this.pumping = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.pumping;
+    await Promise.all(this.inFlight);
+  }
+
+  private async pump(): Promise<void> {
+    const free = this.concurrency - this.inFlight.size;
+    if (free <= 0) return;
+    const now = this.now();
+    const leaseUntil = now + this.opts.senders.timeoutMs + 30_000;
+    const due = await this.opts.catalog.claimDeliveries(now, leaseUntil, free);
+    for (const d of due) {
+      const p = this.deliver(d).catch((e) => this.opts.onError?.(e)).finally(() => {
+        this.inFlight.delete(p);
+        this.wake();
+      });
+      this.inFlight.add(p);
+    }
+  }
+
+  private async deliver(d: AlertDelivery): Promise<void> {
+    const { catalog, senders } = this.opts;
+    const [config, cache] = await Promise.all([catalog.deliveryConfig(d.configId), catalog.getCache(d.cacheId)]);
+    let result: { ok: boolean; detail: string };
+    if (!config) result = { ok: false, detail: 'the delivery config was deleted' };
+    else {
+      const message = alertMessage(d, { id: d.cacheId, name: cache?.name ?? `(deleted cache ${d.cacheId})` }, this.opts.dashboardUrl());
+      result = await senders.send(config, message, d.id);
+    }
+    const now = this.now();
+    if (result.ok) {
+      await catalog.finishDelivery(d.id, d.attempts, { ok: true, detail: result.detail }, now);
+      return;
+    }
+    const next = config ? retryAt(d, d.attempts, now, this.retry) : undefined;
+    await catalog.finishDelivery(d.id, d.attempts, next === undefined ? { ok: false, detail: result.detail } : { ok: false, detail: result.detail, retryAt: next }, now);
+  }
+}

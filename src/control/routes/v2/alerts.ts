@@ -1,0 +1,190 @@
+/**
+ * v2 alerts: `GET|POST alerts`, `GET|PUT|DELETE alerts/:alert_id`, `GET|POST alerts/configs`,
+ * `DELETE alerts/configs/:config_id`, and cachier's `GET alerts/events`.
+ *
+ * - Route order: `alerts/configs` and `alerts/events` are static paths, which the router
+ *   always matches before the parametric `alerts/:alert_id`; a DELETE or PUT of
+ *   `alerts/configs` reaches `alerts/:alert_id` and is a 400 (not a number).
+ * - Status codes are MemCachier's, quirks included: create alert 201, update alert 201
+ *   (a partial update: fields left out are kept), delete alert 201, create config 201,
+ *   delete config 204.
+ * - Bad input is a 400 and changes nothing: unknown trigger or delivery type, threshold
+ *   not an integer 0–100, a config that is not this cache's, an email that is not an
+ *   address, a slack_url or webhook url that is not http(s), a JSON null anywhere.
+ * - A webhook config's signing secret is made here and shown once, in the 201.
+ * - Deleting a config that alerts use: 400 "The alert delivery config is used by alerts: <ids>.".
+ */
+import { randomBytes } from 'node:crypto';
+import type { AlertEvent, AlertRecord, DeliveryConfigRecord, NewDeliveryConfig } from '../../../catalog/alerts.ts';
+import { V2Error } from '../../../api/v2-errors.ts';
+import { V2NoContent } from '../../../api/v2.ts';
+import {
+  V2AlertEventList, V2AlertInput, V2AlertList, V2AlertParams, V2AlertUpdate, V2AlertView, V2ConfigParams, V2DeliveryConfigInput,
+  V2DeliveryConfigList, V2NewDeliveryConfigView, type V2AlertEvent, type V2DeliveryConfigView,
+} from '../../../api/v2-alerts.ts';
+import type { V2Routes } from './index.ts';
+
+/** How many events `alerts/events` lists. */
+export const ALERT_EVENTS_LISTED = 100;
+
+export function alertView(a: AlertRecord): V2AlertView {
+  return {
+    id: a.id, trigger_type: a.triggerType, trigger_threshold: a.threshold, delivery_config_id: a.deliveryConfigId,
+    description: a.description, enabled: a.enabled,
+  };
+}
+
+function configView(c: DeliveryConfigRecord): V2DeliveryConfigView {
+  return { id: c.id, delivery_type: c.type, email: c.email, slack_url: c.slackUrl, slack_channel: c.slackChannel, url: c.url };
+}
+
+export function eventView(e: AlertEvent): V2AlertEvent {
+  return {
+    id: e.id, time: new Date(e.at).toISOString(), kind: e.kind, alert_id: e.alertId, trigger_type: e.triggerType, value: e.value,
+    trigger_threshold: e.threshold, delivery_type: e.deliveryType, attempt: e.attempt, detail: e.detail,
+  };
+}
+
+const EMAIL = /^[^\s@<>(),;:"[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+export function isEmailAddress(text: string): boolean {
+  return EMAIL.test(text);
+}
+
+/** An absolute http: or https: URL with a host. */
+export function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The validator would coerce null to 0, false or ""; a JSON null is none of them. */
+async function refuseNulls(request: { body: unknown }): Promise<void> {
+  const body = request.body as Record<string, unknown> | null;
+  if (body && typeof body === 'object' && Object.values(body).some((v) => v === null)) {
+    throw new V2Error('BAD_REQUEST', 'a field may not be null');
+  }
+}
+
+/** The config to store for a POST body, or the 400 that says why not. */
+function newConfig(body: V2DeliveryConfigInput): NewDeliveryConfig {
+  const type = body.delivery_type;
+  if (type === undefined) throw new V2Error('ALERT_CONFIG_TYPE_REQUIRED');
+  const blank = { email: '', slackUrl: '', slackChannel: '', url: '', secret: '' };
+  switch (type) {
+    case 'email':
+      if (!body.email || !isEmailAddress(body.email)) throw new V2Error('ALERT_CONFIG_BAD_INPUT', 'email must be an email address');
+      return { ...blank, type, email: body.email };
+    case 'slack':
+      if (!body.slack_url || !isHttpUrl(body.slack_url)) throw new V2Error('ALERT_CONFIG_BAD_INPUT', 'slack_url must be an http(s) URL');
+      return { ...blank, type, slackUrl: body.slack_url, slackChannel: body.slack_channel ?? '' };
+    case 'webhook':
+      if (!body.url || !isHttpUrl(body.url)) throw new V2Error('ALERT_CONFIG_BAD_INPUT', 'url must be an http(s) URL');
+      return { ...blank, type, url: body.url, secret: randomBytes(32).toString('hex') };
+  }
+}
+
+export const alertRoutes: V2Routes = (app, { catalog, authOf }) => {
+  app.get('/alerts', { schema: { response: { 200: V2AlertList } } }, async (request): Promise<V2AlertList> => {
+    const { cache } = authOf(request);
+    return (await catalog.listAlerts(cache.id)).map(alertView);
+  });
+
+  app.post<{ Body: V2AlertInput }>(
+    '/alerts',
+    { schema: { body: V2AlertInput, response: { 201: V2AlertView } }, preValidation: refuseNulls },
+    async (request, reply): Promise<V2AlertView> => {
+      const { cache } = authOf(request);
+      const b = request.body;
+      if (b.trigger_type === undefined) throw new V2Error('ALERT_TYPE_REQUIRED');
+      if (b.trigger_threshold === undefined) throw new V2Error('ALERT_BAD_INPUT', 'trigger_threshold (0–100) is required');
+      if (b.delivery_config_id === undefined) throw new V2Error('ALERT_BAD_INPUT', 'delivery_config_id is required');
+      const made = await catalog.createAlert(cache.id, {
+        triggerType: b.trigger_type, threshold: b.trigger_threshold, deliveryConfigId: b.delivery_config_id,
+        description: b.description ?? '', enabled: b.enabled ?? true,
+      });
+      if (made === 'no_config') throw new V2Error('ALERT_BAD_CONFIG', String(b.delivery_config_id));
+      reply.code(201);
+      return alertView(made);
+    },
+  );
+
+  // Static paths first in this file for the reader; the router prefers them whatever the order.
+  app.get('/alerts/configs', { schema: { response: { 200: V2DeliveryConfigList } } }, async (request): Promise<V2DeliveryConfigList> => {
+    const { cache } = authOf(request);
+    return (await catalog.listDeliveryConfigs(cache.id)).map(configView);
+  });
+
+  app.post<{ Body: V2DeliveryConfigInput }>(
+    '/alerts/configs',
+    { schema: { body: V2DeliveryConfigInput, response: { 201: V2NewDeliveryConfigView } }, preValidation: refuseNulls },
+    async (request, reply): Promise<V2NewDeliveryConfigView> => {
+      const { cache } = authOf(request);
+      const made = await catalog.createDeliveryConfig(cache.id, newConfig(request.body));
+      reply.code(201);
+      return made.type === 'webhook' ? { ...configView(made), secret: made.secret } : configView(made);
+    },
+  );
+
+  app.delete<{ Params: V2ConfigParams }>(
+    '/alerts/configs/:config_id',
+    { schema: { params: V2ConfigParams, response: { 204: V2NoContent } } },
+    async (request, reply) => {
+      const { cache } = authOf(request);
+      const result = await catalog.deleteDeliveryConfig(cache.id, request.params.config_id);
+      if (result.result === 'not_found') throw new V2Error('ALERT_CONFIG_NOT_FOUND');
+      if (result.result === 'in_use') throw new V2Error('ALERT_CONFIG_IN_USE', `${result.alertIds.join(', ')}.`);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get('/alerts/events', { schema: { response: { 200: V2AlertEventList } } }, async (request): Promise<V2AlertEventList> => {
+    const { cache } = authOf(request);
+    return (await catalog.alertEvents(cache.id, ALERT_EVENTS_LISTED)).map(eventView);
+  });
+
+  app.get<{ Params: V2AlertParams }>(
+    '/alerts/:alert_id',
+    { schema: { params: V2AlertParams, response: { 200: V2AlertView } } },
+    async (request): Promise<V2AlertView> => {
+      const { cache } = authOf(request);
+      const alert = await catalog.getAlert(cache.id, request.params.alert_id);
+      if (!alert) throw new V2Error('ALERT_NOT_FOUND');
+      return alertView(alert);
+    },
+  );
+
+  app.put<{ Params: V2AlertParams; Body: V2AlertUpdate }>(
+    '/alerts/:alert_id',
+    { schema: { params: V2AlertParams, body: V2AlertUpdate, response: { 201: V2AlertView } }, preValidation: refuseNulls },
+    async (request, reply): Promise<V2AlertView> => {
+      const { cache } = authOf(request);
+      const b = request.body;
+      if (b.id !== undefined && b.id !== request.params.alert_id) throw new V2Error('ALERT_BAD_INPUT', 'id is not the alert of the path');
+      const result = await catalog.updateAlert(cache.id, request.params.alert_id, {
+        ...(b.trigger_type !== undefined ? { triggerType: b.trigger_type } : {}),
+        ...(b.trigger_threshold !== undefined ? { threshold: b.trigger_threshold } : {}),
+        ...(b.delivery_config_id !== undefined ? { deliveryConfigId: b.delivery_config_id } : {}),
+        ...(b.description !== undefined ? { description: b.description } : {}),
+        ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
+      });
+      if (result === 'not_found') throw new V2Error('ALERT_NOT_FOUND');
+      if (result === 'no_config') throw new V2Error('ALERT_BAD_CONFIG', String(b.delivery_config_id));
+      reply.code(201);
+      return alertView(result);
+    },
+  );
+
+  app.delete<{ Params: V2AlertParams }>(
+    '/alerts/:alert_id',
+    { schema: { params: V2AlertParams, response: { 201: V2NoContent } } },
+    async (request, reply) => {
+      const { cache } = authOf(request);
+      if (!(await catalog.deleteAlert(cache.id, request.params.alert_id))) throw new V2Error('ALERT_NOT_FOUND');
+      return reply.code(201).send();
+    },
+  );
+};
