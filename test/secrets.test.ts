@@ -2,7 +2,7 @@
 //
 // A full session on a fresh data dir: `cachier start` (two nodes), caches made with the
 // CLI and the operator API, credentials made, changed, promoted and listed through the
-// API, real traffic (ASCII and SASL logins, failed logins that send another credential's
+// API, a scoped API token made, listed, used and misused (wrong, as a password), real traffic (ASCII and SASL logins, failed logins that send another credential's
 // password, malformed logins, flushes), then a clean stop and a restart. Every byte any
 // process wrote to stdout or stderr is kept, and so are the catalog's files. Each password
 // and token may appear only where the user asked to see it: the first start's
@@ -108,6 +108,14 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
     }
     const [limited, other] = creds as [typeof creds[0], typeof creds[0]];
 
+    // --- a scoped API token: shown once when made, then only ever sent as a Bearer header
+    const tokenMade = await http(httpPort, 'POST', `/api/v2/caches/${first.id}/tokens`, basicOf(first), { scopes: ['flush', 'stats'], description: 'ci' });
+    assert.equal(tokenMade.status, 201, tokenMade.text);
+    designated.push(tokenMade.text);
+    const apiToken = (tokenMade.body as { token: string }).token;
+    secrets.push({ what: 'API token', value: apiToken }, { what: 'API token secret', value: apiToken.split('_').slice(2).join('_') });
+    const wrongToken = apiToken.slice(0, -1) + (apiToken.endsWith('A') ? 'B' : 'A');
+
     const answers: [string, Promise<{ status: number; text: string }>][] = [
       ['login', http(httpPort, 'GET', '/api/v1/login', basicOf(first))],
       ['list credentials', http(httpPort, 'GET', `/api/v1/${first.id}/credentials`, basicOf(first))],
@@ -121,6 +129,14 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
       ['wrong Basic password', http(httpPort, 'GET', `/api/v1/${first.id}/stats`, { basic: { username: first.username, password: other.password } })],
       ['password as operator token', http(httpPort, 'GET', '/api/operator/caches', { bearer: cliCache.password })],
       ['token as Basic password', http(httpPort, 'GET', '/api/v1/login', { basic: { username: first.username, password: token } })],
+      ['API token flush', http(httpPort, 'POST', `/api/v2/caches/${first.id}/flush`, { bearer: apiToken })],
+      ['API token v1 stats', http(httpPort, 'GET', `/api/v1/${first.id}/stats`, { bearer: apiToken })],
+      ['API token list', http(httpPort, 'GET', `/api/v2/caches/${first.id}/tokens`, basicOf(first))],
+      ['API token outside its scopes', http(httpPort, 'GET', `/api/v2/caches/${first.id}/info`, { bearer: apiToken })],
+      ['wrong API token', http(httpPort, 'GET', `/api/v2/caches/${first.id}/stats`, { bearer: wrongToken })],
+      ['API token as Basic password', http(httpPort, 'GET', `/api/v2/caches/${first.id}/stats`, { basic: { username: first.username, password: apiToken } })],
+      ['password as API token', http(httpPort, 'GET', `/api/v2/caches/${first.id}/stats`, { bearer: first.password })],
+      ['API token as operator token', http(httpPort, 'GET', '/api/operator/caches', { bearer: apiToken })],
     ];
     for (const [where, pending] of answers) {
       const r = await pending;
@@ -131,6 +147,9 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
       'API login': 200, 'API list credentials': 200, 'API update credential': 200, 'API stats': 200, 'API flush': 200,
       'API operator list': 200, 'API operator get': 200, 'API operator nodes': 200,
       'API wrong Basic password': 403, 'API password as operator token': 401, 'API token as Basic password': 403,
+      'API API token flush': 204, 'API API token v1 stats': 200, 'API API token list': 200, 'API API token outside its scopes': 403,
+      'API wrong API token': 401, 'API API token as Basic password': 401, 'API password as API token': 401,
+      'API API token as operator token': 401,
     });
     const promoted = await http(httpPort, 'POST', `/api/v1/${first.id}/credentials/primary/${other.username}`, basicOf(first));
     assert.equal(promoted.status, 200, promoted.text);
@@ -193,7 +212,7 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
       { where: 'cachier start (first run) stdout+stderr, designated lines removed', text: serverLines.filter((l) => !allowed(l)).join('\n') },
       { where: 'cachier start (restart) stdout+stderr', text: again.output() },
     );
-    for (const s of secrets.filter((x) => x.what.endsWith('password') || x.what === 'operator token')) {
+    for (const s of secrets.filter((x) => x.what.endsWith('password') || x.what === 'operator token' || x.what === 'API token')) {
       assert.ok(designated.some((d) => d.includes(s.value)) || server.output().includes(s.value), `${s.what} was shown to its user once`);
     }
 
@@ -264,5 +283,7 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
     assert.deepEqual(offenders, [], 'secrets compared with === (use verifySecret / timingSafeEqual)');
     const secrets = fs.readFileSync(path.join(srcDir, 'shared', 'secrets.ts'), 'utf8');
     assert.match(secrets, /timingSafeEqual\(/, 'verifySecret compares with timingSafeEqual');
+    const apiTokens = fs.readFileSync(path.join(srcDir, 'catalog', 'api-tokens.ts'), 'utf8');
+    assert.match(apiTokens, /timingSafeEqual\(/, 'API tokens are checked with timingSafeEqual');
   });
 });

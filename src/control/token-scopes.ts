@@ -21,12 +21,12 @@
 import type { TokenScope } from '../shared/token-scopes.ts';
 
 /** Needs no token: tokens are refused here whatever their scopes. */
-export const NO_TOKEN = 'no-token' as const;
+export const CREDENTIAL_ONLY = 'credential-only' as const;
 
 const V2 = '/api/v2/caches/:cache_id';
 
 /** `METHOD url` as the route was registered → what a token needs. */
-export const ROUTE_SCOPES: Readonly<Record<string, TokenScope | typeof NO_TOKEN>> = {
+export const ROUTE_SCOPES: Readonly<Record<string, TokenScope | typeof CREDENTIAL_ONLY>> = {
   'GET /api/v1/:id/stats': 'stats',
   'GET /api/v1/:id/history': 'stats',
   'POST /api/v1/:id/flush': 'flush',
@@ -50,19 +50,19 @@ export const ROUTE_SCOPES: Readonly<Record<string, TokenScope | typeof NO_TOKEN>
   [`GET ${V2}/insight/processed_stats`]: 'stats',
   [`GET ${V2}/insight/processed_stats/per_server`]: 'stats',
   [`GET ${V2}/insight/latency`]: 'stats',
-  [`GET ${V2}/tokens`]: NO_TOKEN,
-  [`POST ${V2}/tokens`]: NO_TOKEN,
-  [`DELETE ${V2}/tokens/:token_id`]: NO_TOKEN,
+  [`GET ${V2}/tokens`]: CREDENTIAL_ONLY,
+  [`POST ${V2}/tokens`]: CREDENTIAL_ONLY,
+  [`DELETE ${V2}/tokens/:token_id`]: CREDENTIAL_ONLY,
 };
 
 /** What a token needs for this request's route (HEAD as GET). */
-export function scopeNeeded(method: string, url: string | undefined): TokenScope | typeof NO_TOKEN {
+export function scopeNeeded(method: string, url: string | undefined): TokenScope | typeof CREDENTIAL_ONLY {
   return ROUTE_SCOPES[`${method === 'HEAD' ? 'GET' : method} ${url ?? ''}`] ?? 'all';
 }
 
 /** Whether a token with these scopes may call this route. */
 export function scopesAllow(scopes: readonly TokenScope[], method: string, url: string | undefined): boolean {
   const needed = scopeNeeded(method, url);
-  if (needed === NO_TOKEN) return false;
+  if (needed === CREDENTIAL_ONLY) return false;
   return scopes.includes('all') || scopes.includes(needed);
 }

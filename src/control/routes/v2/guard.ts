@@ -26,7 +26,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog, CredentialRecord } from '../../../catalog/catalog.ts';
 import { V2Error } from '../../../api/v2-errors.ts';
 import type { ApiTokenRecord } from '../../../catalog/api-tokens.ts';
-import { NO_TOKEN, scopeNeeded } from '../../token-scopes.ts';
+import { CREDENTIAL_ONLY, scopeNeeded } from '../../token-scopes.ts';
 import { hasBearer, tokenCredential, tokenMayCall, type BasicAuthenticator, type CacheAuth, type TokenAuthenticator } from '../../auth.ts';
 
 declare module 'fastify' {
@@ -71,8 +71,9 @@ export function v2Guard(deps: V2GuardDeps) {
       apiToken = await deps.authenticateToken(request, reply);
       if (!apiToken) throw unauthorized(reply, 'BAD_TOKEN');
       if (!tokenMayCall(apiToken, cacheId, request)) {
-        if (apiToken.cacheId !== cacheId) throw new V2Error('FORBIDDEN');
-        throw new V2Error(scopeNeeded(request.method, request.routeOptions.url) === NO_TOKEN ? 'TOKENS_NEED_CREDENTIAL' : 'TOKEN_SCOPE');
+        const ownerCache = apiToken.cacheId;
+        if (ownerCache !== cacheId) throw new V2Error('FORBIDDEN');
+        throw new V2Error(scopeNeeded(request.method, request.routeOptions.url) === CREDENTIAL_ONLY ? 'TOKENS_NEED_CREDENTIAL' : 'TOKEN_SCOPE');
       }
       credential = tokenCredential(apiToken);
     } else if (request.headers.authorization !== undefined) {
