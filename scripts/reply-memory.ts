@@ -9,7 +9,7 @@
  * then built whole, as before multi-gets were streamed).
  */
 import { parseArgs } from 'node:util';
-import { mib, MiB } from '../test/faults/support/procs.ts';
+import { mib, MiB } from '../test/support/child-process.ts';
 import { asciiLogin, nonReadingSocket, startNodeProcess, writeAll } from '../test/support/node-process.ts';
 import { RawClient } from '../test/support/raw-client.ts';
 

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { mib } from '../test/faults/support/procs.ts';
+import { mib } from '../test/support/child-process.ts';
 import { runSoak } from '../test/faults/support/soak.ts';
 
 const { values } = parseArgs({

@@ -2,11 +2,11 @@
 // (cachier cache show|resize|disable|enable|delete), both straight on the catalog.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, createCache as cliCreateCache, startCluster } from './support/cluster.ts';
+import { cliExit } from './support/child-process.ts';
+import { createCache as cliCreateCache, startCluster } from './support/cluster.ts';
 import { NO_CACHE, startTestCluster, type TestCluster } from './support/control.ts';
 import { PROMPTLY_MS } from './support/wait.ts';
 
@@ -21,15 +21,7 @@ after(() => t.close());
 const op = (path: string, req: Parameters<TestCluster['api']>[1] = {}) =>
   t.api(`/api/operator${path}`, { ...req, headers: { authorization: `Bearer ${token}`, ...req.headers } });
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.NODE_OPTIONS;
-    delete env.NODE_TEST_CONTEXT;
-    const child = execFile('node', [CLI, ...args], { timeout: 20_000, env }, (_e, stdout, stderr) =>
-      resolve({ code: child.exitCode ?? -1, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => cliExit(args);
 
 test('the token is made on first start and shown then only; without it (or with a wrong one) every route is 401', async () => {
   assert.match(token, /^\S{20,}$/);

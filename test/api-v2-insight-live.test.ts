@@ -8,12 +8,11 @@ import type { HistorySample } from '../src/catalog/catalog.ts';
 import { rollupsOf } from '../src/catalog/rollups.ts';
 import { combineServers, PROCESSED_STAT_NAMES, processedStat } from '../src/api/insight-formulas.ts';
 import { historyOptions } from '../src/cli/history-flags.ts';
-import { until, PROMPTLY_MS } from './support/wait.ts';
+import { PROMPTLY_MS, sleep, until } from './support/wait.ts';
 import { startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
 
 const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let t: TestCluster;
 before(async () => {

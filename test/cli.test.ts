@@ -1,13 +1,10 @@
 // The CLI contracts of SYSTEM.md, run as a user would: real processes, real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { CLI, createCache, makeDataDir, startCluster } from './support/cluster.ts';
+import { runCli } from './support/child-process.ts';
+import { createCache, makeDataDir, startCluster } from './support/cluster.ts';
 import { RawClient } from './support/raw-client.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
-
-const run = promisify(execFile);
 
 async function login(port: number, username: string, password: string): Promise<RawClient> {
   const c = await RawClient.connect(port);
@@ -36,12 +33,12 @@ test('cache create --json without a server prints id, name, servers, username, p
 
 test('bad input to the CLI fails with a clear message and exit code 2', async () => {
   const dir = makeDataDir();
-  await assert.rejects(run('node', [CLI, 'cache', 'create', '--data', dir, '--memory', 'lots', '--json']), (e: { code: number; stderr: string }) => {
+  await assert.rejects(runCli(['cache', 'create', '--data', dir, '--memory', 'lots', '--json']), (e: { code: number; stderr: string }) => {
     assert.equal(e.code, 2);
     assert.match(e.stderr, /invalid size/);
     return true;
   });
-  await assert.rejects(run('node', [CLI, 'start', '--data', dir, '--anonymous-cache', '999']), (e: { code: number; stderr: string }) => {
+  await assert.rejects(runCli(['start', '--data', dir, '--anonymous-cache', '999']), (e: { code: number; stderr: string }) => {
     assert.equal(e.code, 2);
     assert.match(e.stderr, /no such cache/);
     return true;

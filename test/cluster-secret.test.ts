@@ -4,15 +4,14 @@
 // while the secret changes.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Catalog } from '../src/catalog/catalog.ts';
 import { openPostgresCatalog } from '../src/catalog/postgres.ts';
 import { openSqliteCatalog } from '../src/catalog/sqlite.ts';
 import { createTestSchema, postgresSkipReason } from '../src/catalog/testing/postgres-schema.ts';
-import { CLI, makeDataDir, PROPAGATION_MS, sleep, startCluster } from './support/cluster.ts';
+import { runCli } from './support/child-process.ts';
+import { makeDataDir, PROPAGATION_MS, startCluster } from './support/cluster.ts';
+import { sleep } from './support/wait.ts';
 
-const run = promisify(execFile);
 
 interface Setup {
   /** `--data DIR` or `--database-url URL`, for both `start` and the rotation. */
@@ -83,7 +82,7 @@ for (const [name, setup, skip] of [['sqlite', sqliteSetup, undefined], ['postgre
           }
         })();
         await sleep(200);
-        const rotated = await run('node', [CLI, 'cluster-secret', 'rotate', ...s.where]);
+        const rotated = await runCli(['cluster-secret', 'rotate', ...s.where]);
         assert.match(rotated.stdout, /^Rotated the cluster secret/);
         const fresh = await s.catalog.clusterSecret();
         assert.notEqual(fresh, old);
@@ -117,7 +116,7 @@ for (const [name, setup, skip] of [['sqlite', sqliteSetup, undefined], ['postgre
 }
 
 test('cluster-secret without rotate is a usage error', async () => {
-  await assert.rejects(run('node', [CLI, 'cluster-secret', '--data', makeDataDir()]), (e: { code: number; stderr: string }) => {
+  await assert.rejects(runCli(['cluster-secret', '--data', makeDataDir()]), (e: { code: number; stderr: string }) => {
     assert.equal(e.code, 2);
     assert.match(e.stderr, /cluster-secret rotate/);
     return true;

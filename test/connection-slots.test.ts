@@ -6,7 +6,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { mib, MiB } from './faults/support/procs.ts';
+import { mib, MiB } from './support/child-process.ts';
 import { asciiLogin, startNodeProcess, type NodeProcess } from './support/node-process.ts';
 import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
 import { RawClient } from './support/raw-client.ts';

@@ -3,16 +3,13 @@
 // opened, with one line on stderr saying so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { openSqliteCatalog } from '../src/catalog/sqlite.ts';
-import { CLI } from './support/cluster.ts';
+import { runCli } from './support/child-process.ts';
 
-const run = promisify(execFile);
 const FILES = ['catalog.sqlite', 'catalog.sqlite-wal', 'catalog.sqlite-shm'];
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 
@@ -52,7 +49,7 @@ for (const umask of [0o022, 0o000, 0o277]) {
 
 test('an existing 0755 / 0644 catalog is tightened on open, saying so once on stderr (CLI)', withTemp(async (parent) => {
   const dir = join(parent, 'data');
-  await run('node', [CLI, 'cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
+  await runCli(['cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
   // As an older cachier left it, with a running process holding the WAL open.
   const holder = new Database(join(dir, 'catalog.sqlite'));
   holder.pragma('journal_mode = WAL');
@@ -61,7 +58,7 @@ test('an existing 0755 / 0644 catalog is tightened on open, saying so once on st
     chmodSync(dir, 0o755);
     for (const f of FILES) chmodSync(join(dir, f), 0o644);
 
-    const first = await run('node', [CLI, 'cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
+    const first = await runCli(['cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
     assert.equal(JSON.parse(first.stdout).id, 2, 'the command still did its work');
     const lines = first.stderr.trim().split('\n');
     assert.equal(lines.length, 1, first.stderr);
@@ -71,7 +68,7 @@ test('an existing 0755 / 0644 catalog is tightened on open, saying so once on st
     assert.equal(modeOf(dir), 0o700);
     for (const f of FILES) assert.equal(modeOf(join(dir, f)), 0o600, f);
 
-    const second = await run('node', [CLI, 'cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
+    const second = await runCli(['cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
     assert.equal(second.stderr, '', 'nothing left to tighten');
   } finally {
     holder.close();
@@ -80,7 +77,7 @@ test('an existing 0755 / 0644 catalog is tightened on open, saying so once on st
 
 test('a fresh data directory made by the CLI prints nothing extra and is 0700 / 0600', withTemp(async (parent) => {
   const dir = join(parent, 'data');
-  const { stderr } = await run('node', [CLI, 'cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
+  const { stderr } = await runCli(['cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
   assert.equal(stderr, '');
   assert.equal(modeOf(dir), 0o700);
   assert.equal(modeOf(join(dir, 'catalog.sqlite')), 0o600);
@@ -98,7 +95,7 @@ test('a data directory or catalog that belongs to another user is refused, not t
   chownSync(dir, NOBODY, NOBODY);
   chownSync(join(dir, 'catalog.sqlite'), NOBODY, NOBODY);
   chmodSync(parent, 0o755);
-  const r = await run('node', [CLI, 'cache', 'create', '--data', dir, '--memory', '1mb', '--json']).then(
+  const r = await runCli(['cache', 'create', '--data', dir, '--memory', '1mb', '--json']).then(
     () => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /belongs to uid 65534, not to this user/);
@@ -110,5 +107,5 @@ test('a data directory or catalog that belongs to another user is refused, not t
   mkdirSync(mine, { mode: 0o700 });
   writeFileSync(join(mine, 'catalog.sqlite'), '');
   chownSync(join(mine, 'catalog.sqlite'), NOBODY, NOBODY);
-  await assert.rejects(run('node', [CLI, 'cache', 'list', '--data', mine]), /belongs to uid 65534/);
+  await assert.rejects(runCli(['cache', 'list', '--data', mine]), /belongs to uid 65534/);
 }));

@@ -4,12 +4,11 @@
 // step, large answers and their streaming: api-history.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { STAT_NAMES } from '../src/shared/stat-names.ts';
 import { startControlPlane } from '../src/control/main.ts';
 import { NodeClient } from '../src/control/node-client.ts';
 import { HistorySampler } from '../src/control/sampler.ts';
-import { CLI } from './support/cluster.ts';
+import { cliExit } from './support/child-process.ts';
 import { until } from './support/wait.ts';
 import { startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
 
@@ -148,10 +147,7 @@ test('thinning keeps raw samples for the raw window, then one per hour, then dro
 });
 
 test('cachier start rejects an hourly window shorter than the raw one', async () => {
-  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = execFile('node', [CLI, 'start', '--data', t.dataDir, '--history-raw-days', '10', '--history-hourly-days', '5'], { timeout: 10_000 },
-      (_e, _out, stderr) => resolve({ code: child.exitCode, stderr }));
-  });
+  const r = await cliExit(['start', '--data', t.dataDir, '--history-raw-days', '10', '--history-hourly-days', '5'], { timeoutMs: 10_000 });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /history-hourly-days/);
 });

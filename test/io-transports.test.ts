@@ -11,13 +11,10 @@ import { test } from 'node:test';
 import { socketLoopAddon, type IoMode } from '../src/node/io/native-addon.ts';
 import { RawClient } from './support/raw-client.ts';
 import { startTestNode } from './support/test-node.ts';
-import { CLI, makeDataDir } from './support/cluster.ts';
+import { runCli } from './support/child-process.ts';
+import { makeDataDir } from './support/cluster.ts';
 import { freePort } from './support/ports.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
 
 const MODES: IoMode[] = socketLoopAddon('auto') ? ['native', 'stream'] : ['stream'];
 
@@ -194,12 +191,11 @@ for (const io of MODES) {
 test('--io and CACHIER_IO refuse an unknown mode with a clear error', async () => {
   const dataDir = makeDataDir();
   const port = String(await freePort());
-  const bad = await run(process.execPath, [CLI, 'node', '--data', dataDir, '--host', '127.0.0.1', '--port', port, '--io', 'fast'], { timeout: 20_000 })
+  const bad = await runCli(['node', '--data', dataDir, '--host', '127.0.0.1', '--port', port, '--io', 'fast'])
     .then(() => assert.fail('started'), (e: { code: number; stderr: string }) => e);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--io must be one of auto, native, stream/);
-  const env = { ...process.env, CACHIER_IO: 'fast' };
-  const badEnv = await run(process.execPath, [CLI, 'node', '--data', dataDir, '--host', '127.0.0.1', '--port', port], { env, timeout: 20_000 })
+    const badEnv = await runCli(['node', '--data', dataDir, '--host', '127.0.0.1', '--port', port], { env: { CACHIER_IO: 'fast' } })
     .then(() => assert.fail('started'), (e: { code: number; stderr: string }) => e);
   assert.match(badEnv.stderr, /CACHIER_IO must be one of auto, native, stream, not "fast"/);
 });

@@ -5,7 +5,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { mib, MiB, until } from './faults/support/procs.ts';
+import { mib, MiB } from './support/child-process.ts';
+import { until } from './support/wait.ts';
 import { asciiLogin, nonReadingSocket, startNodeProcess, writeAll, type NodeProcess } from './support/node-process.ts';
 import { Opcode } from '../src/protocol/binary/opcodes.ts';
 import { rawRequest, req, saslPlain } from '../src/protocol/binary/testing/frames.ts';

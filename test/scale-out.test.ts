@@ -6,93 +6,16 @@
 // the end, and every wait has a deadline.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { openPostgresCatalog, type PostgresCatalog } from '../src/catalog/postgres.ts';
 import { createTestSchema, postgresSkipReason, type TestSchema } from '../src/catalog/testing/postgres-schema.ts';
-import { CLI, REPO_ROOT, sleep } from './support/cluster.ts';
+import { HOST, runCli, spawnCli, type Proc } from './support/child-process.ts';
+import { PROMPTLY_MS, until } from './support/wait.ts';
 import { freePorts } from './support/ports.ts';
 import { RawClient } from './support/raw-client.ts';
-import { PROMPTLY_MS, until } from './support/wait.ts';
 
-const HOST = '127.0.0.1';
 const PLAN = 48 * 2 ** 20; // divisible by 2 and 3
 
-// ------------------------------------------------------------------ processes
-
-interface Proc {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly readyLine: string;
-  output(): string;
-}
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) if (c.pid && c.exitCode === null && c.signalCode === null) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
-});
-
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
-  delete env.NODE_OPTIONS;
-  return env;
-}
-
-/** Spawns `cachier ARGS` and resolves on its first stdout line starting with `ready`. */
-function spawnCli(args: string[], ready: string, timeoutMs = 20_000): Promise<Proc> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => fail(`not ready within ${timeoutMs} ms`), timeoutMs);
-    const fail = (why: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      void stop(child).then(() => reject(new Error(`cachier ${args.join(' ')}: ${why}\n${out}`)));
-    };
-    child.stdout!.on('data', () => {
-      const line = out.split('\n').slice(0, -1).find((l) => l.startsWith(ready));
-      if (line === undefined || settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve({ child, pid: child.pid!, readyLine: line, output: () => out });
-    });
-    child.once('exit', (code, signal) => fail(`exited (code ${code}, signal ${signal})`));
-  });
-}
-
-/** Runs `cachier ARGS` to completion and returns its stdout. */
-function runCli(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(), timeout: 20_000, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout)));
-  });
-}
-
-/** SIGTERM by pid, SIGKILL after 5 s. */
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  for (const [signal, waitMs] of [['SIGTERM', 5000], ['SIGKILL', 5000]] as const) {
-    if (child.exitCode !== null || child.signalCode !== null) break;
-    try {
-      process.kill(child.pid!, signal);
-    } catch {
-      break;
-    }
-    await Promise.race([exited, sleep(waitMs)]);
-  }
-  children.delete(child);
-}
-
 // ------------------------------------------------------------------ memcache
-
 
 /** A connection logged in with the ASCII set-login, or undefined if the login is refused. */
 async function tryLogin(port: number, username: string, password: string): Promise<RawClient | undefined> {
@@ -168,13 +91,13 @@ describe('scale-out: two control planes and three nodes on one PostgreSQL catalo
 
   after(async () => {
     for (const c of clients) c.end();
-    await Promise.all([...nodes, ...controls].map((p) => stop(p.proc.child)));
+    await Promise.all([...nodes, ...controls].map((p) => p.proc.stop()));
     await catalog?.close();
     await schema?.drop();
   });
 
   test('cache create --database-url lists every node; each holds plan / 3 of it', async () => {
-    const out = JSON.parse(await runCli(['cache', 'create', '--database-url', schema.url, '--memory', '48mb', '--json']));
+    const out = JSON.parse((await runCli(['cache', 'create', '--database-url', schema.url, '--memory', '48mb', '--json'])).stdout);
     cache = { id: out.id, username: out.username, password: out.password, servers: out.servers };
     assert.deepEqual([...cache.servers].sort(), nodes.map((n) => n.address).sort());
     assert.equal(out.memory_bytes, PLAN);
@@ -276,14 +199,14 @@ describe('scale-out: two control planes and three nodes on one PostgreSQL catalo
   test('a stopped node stays registered; node --deregister hands its share to the others', async () => {
     const conns = track(await loginEverywhere(ports().slice(0, 2), cache.username, cache.password, Date.now() + PROMPTLY_MS));
     const gone = nodes[2]!;
-    await stop(gone.proc.child);
+    await gone.proc.stop();
     assert.ok((await catalog.listNodes()).some((n) => n.address === gone.address), 'still registered after a clean stop');
     for (const c of conns) assert.equal(await limitMaxbytes(c), PLAN / 3);
     const failed = await api(controls[0]!.port, 'GET', `/api/v1/${cache.id}/stats`, cache);
     assert.equal(failed.status, 500, 'the API reports the stopped node');
     assert.ok(JSON.stringify(failed.body).includes(gone.address), JSON.stringify(failed.body));
 
-    const out = await runCli(['node', '--deregister', '--database-url', schema.url, '--host', HOST, '--port', String(gone.port)]);
+    const out = (await runCli(['node', '--deregister', '--database-url', schema.url, '--host', HOST, '--port', String(gone.port)])).stdout;
     assert.equal(out.trim(), `cachier node deregistered: ${gone.address}`);
     const deadline = Date.now() + PROMPTLY_MS;
     assert.deepEqual((await catalog.listNodes()).map((n) => n.address).sort(), [nodes[0]!.address, nodes[1]!.address].sort());
@@ -316,7 +239,7 @@ describe('cachier start --database-url', { skip, timeout: 60_000 }, () => {
       assert.equal(await limitMaxbytes(c), 16 * 2 ** 20, 'the plan is split over both registered nodes');
       c.end();
     } finally {
-      if (proc) await stop(proc.child);
+      if (proc) await proc.stop();
       await catalog.close();
       await schema.drop();
     }

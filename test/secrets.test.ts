@@ -19,7 +19,8 @@ import { hashSecret, verifySecret } from '../src/shared/secrets.ts';
 import { freePort, freePorts } from './support/ports.ts';
 import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
 import { McConn, openSession } from './faults/support/mc.ts';
-import { http, printed, printedOperatorToken, REPO_ROOT, runCli, spawnCli, type Proc } from './faults/support/procs.ts';
+import { printed, printedOperatorToken, REPO_ROOT, runCli, spawnCli, type Proc } from './support/child-process.ts';
+import { http } from './support/http-client.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
 
 interface Secret {

@@ -12,6 +12,7 @@ import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts'
 import { createCacheNode, type ListeningCacheNode } from '../src/node/cache-node.ts';
 import type { NodeLimits } from '../src/node/limits.ts';
 import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
+import { runCli } from './support/child-process.ts';
 import { startCluster } from './support/cluster.ts';
 import { startTestCluster } from './support/control.ts';
 import { RawClient } from './support/raw-client.ts';
@@ -171,13 +172,12 @@ test('cachier start --tls-cert/--tls-key --https-cert/--https-key: TLS memcache 
 });
 
 test('cachier start refuses a half-given or unreadable certificate pair', async () => {
-  const { CLI } = await import('./support/cluster.ts');
-  await assert.rejects(run(process.execPath, [CLI, 'start', '--data', dir, '--tls-cert', certFile]), (e: { code: number; stderr: string }) => {
+  await assert.rejects(runCli(['start', '--data', dir, '--tls-cert', certFile]), (e: { code: number; stderr: string }) => {
     assert.equal(e.code, 2);
     assert.match(e.stderr, /--tls-cert and --tls-key go together/);
     return true;
   });
-  await assert.rejects(run(process.execPath, [CLI, 'start', '--data', dir, '--https-cert', join(dir, 'nope.pem'), '--https-key', keyFile]), (e: { code: number; stderr: string }) => {
+  await assert.rejects(runCli(['start', '--data', dir, '--https-cert', join(dir, 'nope.pem'), '--https-key', keyFile]), (e: { code: number; stderr: string }) => {
     assert.equal(e.code, 2);
     assert.match(e.stderr, /--https-cert .*nope\.pem: ENOENT/);
     return true;

@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import memjs from 'memjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createCache, makeDataDir, REPO_ROOT, startCluster, type Cluster, type CreatedCache } from '../support/cluster.ts';
+import { REPO_ROOT } from '../support/child-process.ts';
+import { createCache, makeDataDir, startCluster, type Cluster, type CreatedCache } from '../support/cluster.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(REPO_ROOT, 'test-output', 'screenshots');

@@ -15,7 +15,8 @@ import assert from 'node:assert/strict';
 import type { Browser, Response } from 'playwright-core';
 import { PROCESSED_STAT_NAMES } from '../../src/api/insight-formulas.ts';
 import { DEFAULT_STATS, STATS } from '../../dashboard/src/insight-stats.ts';
-import { createCache, makeDataDir, sleep, startCluster, type Cluster, type CreatedCache } from '../support/cluster.ts';
+import { createCache, makeDataDir, startCluster, type Cluster, type CreatedCache } from '../support/cluster.ts';
+import { sleep } from '../support/wait.ts';
 import { api, BrowserPage, launchBrowser, startWorkload, WIDTHS } from './support.ts';
 
 interface Series {

@@ -14,11 +14,10 @@
 // Needs /usr/bin/chromium (scripts/install-test-deps.sh); CHROMIUM_PATH overrides it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Browser, Request } from 'playwright-core';
 import { openCatalog } from '../../src/catalog/open.ts';
-import { CLI, createCache, makeDataDir, REPO_ROOT, startCluster, type Cluster, type CreatedCache } from '../support/cluster.ts';
+import { runCli } from '../support/child-process.ts';
+import { createCache, makeDataDir, startCluster, type Cluster, type CreatedCache } from '../support/cluster.ts';
 import { api, BrowserPage, launchBrowser, WIDTHS, type Auth } from './support.ts';
 
 interface Credential {
@@ -53,10 +52,9 @@ after(async () => {
   await cluster?.stop();
 });
 
-const run = promisify(execFile);
 /** `cachier cache disable|enable ID`: what an operator does. */
 async function operator(action: 'disable' | 'enable', id: number | string): Promise<void> {
-  await run(process.execPath, [CLI, 'cache', action, String(id), '--data', dataDir], { cwd: REPO_ROOT, timeout: 20_000 });
+  await runCli(['cache', action, String(id), '--data', dataDir]);
 }
 
 /** Disables a cache as --disable-idle-days would: its last traffic long ago. */

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import memjs from 'memjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPO_ROOT, sleep, type Cluster, type CreatedCache } from '../support/cluster.ts';
+import { REPO_ROOT } from '../support/child-process.ts';
+import type { Cluster, CreatedCache } from '../support/cluster.ts';
+import { sleep } from '../support/wait.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SHOTS = path.join(REPO_ROOT, 'test-output', 'screenshots');

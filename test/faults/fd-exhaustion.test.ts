@@ -2,17 +2,14 @@
 // stop serving: connections beyond what it can accept wait in the listen backlog, those it
 // holds keep working, and once some close the waiting ones are accepted and served.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { CLI, makeDataDir } from '../support/cluster.ts';
+import { openFds, runCli, spawnCli } from '../support/child-process.ts';
+import { makeDataDir } from '../support/cluster.ts';
 import { freePort } from '../support/ports.ts';
 import { RawClient } from '../support/raw-client.ts';
-import { PROMPTLY_MS, until } from '../support/wait.ts';
-import { openFds, spawnNode } from './support/procs.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { PROMPTLY_MS, sleep, until } from '../support/wait.ts';
 
 const cpuTicks = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -21,9 +18,9 @@ const cpuTicks = (pid: number) => {
 
 test('out of file descriptors: no busy loop, held connections answer, waiting ones are served once fds free', { timeout: 120_000 }, async (t) => {
   const dataDir = makeDataDir();
-  const created = JSON.parse(execFileSync(process.execPath, [CLI, 'cache', 'create', '--data', dataDir, '--json']).toString()) as { id: number };
+  const created = JSON.parse((await runCli(['cache', 'create', '--data', dataDir, '--json'])).stdout) as { id: number };
   const port = await freePort();
-  const node = await spawnNode(CLI, ['node', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--anonymous-cache', String(created.id)],
+  const node = await spawnCli(['node', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--anonymous-cache', String(created.id)],
     'cachier node ready', { nofile: 64 });
   t.after(() => node.stop());
 
@@ -67,9 +64,9 @@ test('out of file descriptors: no busy loop, held connections answer, waiting on
 
 test('descriptors taken and given back through another port (the admin port) let the memcache port accept again', { timeout: 120_000 }, async (t) => {
   const dataDir = makeDataDir();
-  const created = JSON.parse(execFileSync(process.execPath, [CLI, 'cache', 'create', '--data', dataDir, '--json']).toString()) as { id: number };
+  const created = JSON.parse((await runCli(['cache', 'create', '--data', dataDir, '--json'])).stdout) as { id: number };
   const [port, adminPort] = [await freePort(), await freePort()];
-  const node = await spawnNode(CLI, ['node', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort),
+  const node = await spawnCli(['node', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort),
     '--anonymous-cache', String(created.id)], 'cachier node ready', { nofile: 64 });
   t.after(() => node.stop());
   const held = await RawClient.connect(port);

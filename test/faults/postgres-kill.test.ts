@@ -11,10 +11,11 @@ import { openPostgresCatalog, type PostgresCatalog } from '../../src/catalog/pos
 import { createTestSchema, postgresSkipReason, type TestSchema } from '../../src/catalog/testing/postgres-schema.ts';
 import { freePorts } from '../support/ports.ts';
 import { skipUnlessCI } from '../support/required-tool.ts';
-import { PROMPTLY_MS } from '../support/wait.ts';
+import { PROMPTLY_MS, until } from '../support/wait.ts';
 import { ApiWriter, checkLedger, newLedger, writesCommitted } from './support/api-writer.ts';
 import { Churner, Worker, openSession, addStats, newStats, type WorkerStats } from './support/mc.ts';
-import { HOST, exitOf, http, printedOperatorToken, spawnCli, until, type Proc } from './support/procs.ts';
+import { HOST, exitOf, printedOperatorToken, spawnCli, type Proc } from '../support/child-process.ts';
+import { http } from '../support/http-client.ts';
 
 /**
  * The API's per-node deadline (NodeClient, 1.5 s) plus generous slack for a loaded

@@ -12,8 +12,9 @@ import { freePorts } from '../support/ports.ts';
 import { skipUnlessCI } from '../support/required-tool.ts';
 import { Churner, Worker, addStats, newStats, openSession } from './support/mc.ts';
 import { privatePostgresSkipReason, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.ts';
-import { PROMPTLY_MS } from '../support/wait.ts';
-import { HOST, http, spawnCli, until, type Proc } from './support/procs.ts';
+import { PROMPTLY_MS, until } from '../support/wait.ts';
+import { HOST, spawnCli, type Proc } from '../support/child-process.ts';
+import { http } from '../support/http-client.ts';
 
 const OUTAGE_MS = 3000;
 /**

@@ -11,7 +11,8 @@ import { openSqliteCatalog } from '../../src/catalog/sqlite.ts';
 import { freePorts } from '../support/ports.ts';
 import { ApiWriter, checkLedger, newLedger, writesCommitted, type Ledger } from './support/api-writer.ts';
 import { openSession } from './support/mc.ts';
-import { exitOf, http, printed, printedOperatorToken, spawnCli, type Proc } from './support/procs.ts';
+import { exitOf, printed, printedOperatorToken, spawnCli, type Proc } from '../support/child-process.ts';
+import { http } from '../support/http-client.ts';
 
 describe('kill -9 of cachier start (SQLite) during catalog writes', { timeout: 180_000 }, () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cachier-fault-sqlite-'));

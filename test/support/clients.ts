@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from './cluster.ts';
+import { REPO_ROOT } from './child-process.ts';
 
 export const CLIENTS_DIR = path.join(REPO_ROOT, 'test', 'compat', 'clients');
 export const PYTHON = '/usr/bin/python3'; // Debian's python, where python3-pylibmc lives

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.ts';
-import { sleep } from './cluster.ts';
+import { sleep } from './wait.ts';
 
 export interface Memcached {
   port: number;

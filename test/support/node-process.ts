@@ -5,7 +5,7 @@
  * hide among the test's own memory.
  */
 import { connect, type Socket } from 'node:net';
-import { runCli, rssBytes, spawnCli, tempDir, type Proc } from '../faults/support/procs.ts';
+import { runCli, rssBytes, spawnCli, tempDir, type Proc } from './child-process.ts';
 import { freePorts } from './ports.ts';
 
 export interface ProcessCache {

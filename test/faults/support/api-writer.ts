@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import type { Capabilities, Catalog } from '../../../src/catalog/catalog.ts';
 import { verifySecret } from '../../../src/shared/secrets.ts';
 import { fuzzSeed, seededRandom } from '../../../src/shared/testing/seeded-random.ts';
-import { http, until } from './procs.ts';
+import { http } from '../../support/http-client.ts';
+import { until } from '../../support/wait.ts';
 
 export interface LedgerCache {
   readonly id: number;

@@ -15,7 +15,8 @@ import path from 'node:path';
 import { openSqliteCatalog } from '../../../src/catalog/sqlite.ts';
 import { freePort } from '../../support/ports.ts';
 import { McConn, Worker, addStats, asciiLogin, newStats, type Flavor, type WorkerStats } from './mc.ts';
-import { REPO_ROOT, mib, openFds, rssBytes, sleep, spawnCli, spawnNode, tempDir, type Proc } from './procs.ts';
+import { REPO_ROOT, mib, openFds, rssBytes, spawnCli, spawnNode, tempDir, type Proc } from '../../support/child-process.ts';
+import { sleep } from '../../support/wait.ts';
 
 export interface ConnectionsOptions {
   connections: number;

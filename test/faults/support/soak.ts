@@ -13,8 +13,9 @@
 import fs from 'node:fs';
 import { freePort, freePorts } from '../../support/ports.ts';
 import { Churner, Worker, addStats, newStats, openSession, type WorkerStats } from './mc.ts';
-import { PROMPTLY_MS } from '../../support/wait.ts';
-import { HOST, http, mib, printed, printedOperatorToken, rssBytes, sleep, spawnCli, tempDir, until, type Proc } from './procs.ts';
+import { PROMPTLY_MS, sleep, until } from '../../support/wait.ts';
+import { HOST, mib, printed, printedOperatorToken, rssBytes, spawnCli, tempDir, type Proc } from '../../support/child-process.ts';
+import { http } from '../../support/http-client.ts';
 
 export interface SoakOptions {
   seconds: number;

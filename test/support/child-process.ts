@@ -1,26 +1,29 @@
 /**
- * Child processes for the fault tests and the long-run scripts: the real `cachier` CLI
- * (optionally with a raised open-file limit), kept by pid, with every byte of stdout and
- * stderr recorded. Every wait has a deadline; at exit every child still alive gets SIGKILL
- * by pid.
+ * The one helper for child processes in tests and the long-run scripts: the real
+ * `cachier` CLI (or another node script, optionally with a raised open-file limit), kept
+ * by pid, with every byte of stdout and stderr recorded. Children get the test's
+ * environment without the runner's context or a developer's cache; every wait has a
+ * deadline; at exit (also after Ctrl-C) every child still alive gets SIGKILL by pid and
+ * every temp dir made here is removed.
  *
  *   const node = await spawnCli(['node', '--database-url', url, '--port', '11311'], 'cachier node ready:');
  *   node.kill('SIGKILL'); await exitOf(node);   // how it ended, 5 s at most
- *   await node.stop();                      // SIGTERM, SIGKILL after 5 s
+ *   await node.stop();                          // SIGTERM, SIGKILL after 5 s
+ *   const { stdout } = await runCli(['cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from './wait.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(REPO_ROOT, 'bin', 'cachier.js');
 export const HOST = '127.0.0.1';
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
 let hooked = false;
 
 function hookExit(): void {
@@ -28,6 +31,7 @@ function hookExit(): void {
   hooked = true;
   process.on('exit', () => {
     for (const c of live) if (alive(c)) try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ }
+    if (!process.env.CACHIER_TEST_KEEP) for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
   });
   // Interrupted (Ctrl-C, a runner's timeout): exit, so the hook above runs.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(sig === 'SIGINT' ? 130 : 143));
@@ -40,22 +44,27 @@ function hookExit(): void {
 export function tempDir(prefix: string): string {
   hookExit();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => {
-    if (!process.env.CACHIER_TEST_KEEP) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  tempDirs.add(dir);
   return dir;
+}
+
+/** Removes a directory tempDir made, now (never one it did not make); kept under CACHIER_TEST_KEEP. */
+export function removeTempDir(dir: string): void {
+  if (process.env.CACHIER_TEST_KEEP || !tempDirs.delete(dir)) return;
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 const alive = (c: ChildProcess) => c.pid !== undefined && c.exitCode === null && c.signalCode === null;
 
+/** The test's environment without the runner's context or a developer's cache, then `extra`. */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
+  const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
   delete env.NODE_OPTIONS;
   delete env.MEMCACHIER_SERVERS;
   delete env.MEMCACHIER_USERNAME;
   delete env.MEMCACHIER_PASSWORD;
-  return env;
+  return { ...env, ...extra };
 }
 
 export interface Proc {
@@ -152,17 +161,42 @@ export function spawnCli(args: string[], ready: string, opts: SpawnOptions = {})
   return spawnNode(CLI, args, ready, opts);
 }
 
-/** Runs `cachier ARGS` to completion (20 s at most); resolves with stdout and stderr. */
-export function runCli(args: string[], timeoutMs = 20_000): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(), timeout: timeoutMs, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => (error
-        ? reject(new Error(`cachier ${args.join(' ')}: ${error.message}\n${stdout}\n${stderr}`))
-        : resolve({ stdout, stderr })));
+export interface CliExit {
+  /** Exit code; null when a signal (the timeout's SIGKILL included) ended it. */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A `cachier` run that did not exit 0: its exit and output on the error. */
+export class CliFailure extends Error implements CliExit {
+  constructor(readonly args: readonly string[], readonly code: number | null, readonly stdout: string, readonly stderr: string, why: string) {
+    super(`cachier ${args.join(' ')}: ${why}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`);
+  }
+}
+
+export interface RunOptions {
+  /** Default 20 s; then SIGKILL. */
+  timeoutMs?: number;
+  /** Added to (or overriding) the child's environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs `cachier ARGS` to completion, whatever its exit code. */
+export function cliExit(args: string[], opts: RunOptions = {}): Promise<CliExit> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [CLI, ...args],
+      { cwd: REPO_ROOT, env: childEnv(opts.env), timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL' },
+      (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
   });
 }
 
-export { until } from '../../support/wait.ts';
+/** Runs `cachier ARGS` to completion; resolves with stdout and stderr on exit 0, else rejects with a CliFailure. */
+export async function runCli(args: string[], opts: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  const r = await cliExit(args, opts);
+  if (r.code !== 0) throw new CliFailure(args, r.code, r.stdout, r.stderr, r.code === null ? 'killed (timeout?)' : `exit code ${r.code}`);
+  return { stdout: r.stdout, stderr: r.stderr };
+}
 
 /** VmRSS of `pid` in bytes (Linux). */
 export function rssBytes(pid: number): number {
@@ -178,40 +212,6 @@ export function openFds(pid: number): number {
 
 export const MiB = 2 ** 20;
 export const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
-
-// ------------------------------------------------------------------ HTTP
-
-export interface HttpAuth {
-  basic?: { username: string; password: string };
-  bearer?: string;
-}
-
-export interface HttpResult {
-  status: number;
-  text: string;
-  body: any;
-  ms: number;
-}
-
-/** One HTTP request to the control plane on loopback, 10 s at most. */
-export async function http(port: number, method: string, urlPath: string, auth: HttpAuth = {}, json?: unknown, timeoutMs = 10_000): Promise<HttpResult> {
-  const headers: Record<string, string> = {};
-  if (auth.basic) headers.authorization = `Basic ${Buffer.from(`${auth.basic.username}:${auth.basic.password}`).toString('base64')}`;
-  if (auth.bearer) headers.authorization = `Bearer ${auth.bearer}`;
-  if (json !== undefined) headers['content-type'] = 'application/json';
-  const t0 = Date.now();
-  const res = await fetch(`http://${HOST}:${port}${urlPath}`, {
-    method, headers, body: json === undefined ? undefined : JSON.stringify(json), signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = text;
-  }
-  return { status: res.status, text, body, ms: Date.now() - t0 };
-}
 
 /** The `KEY=value` line a CLI printed. */
 export function printed(output: string, key: string): string {
