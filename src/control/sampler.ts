@@ -14,6 +14,7 @@
 import type { Catalog, HistorySample, RetentionPolicy } from '../catalog/catalog.ts';
 import type { NodeClient } from './node-client.ts';
 import type { CacheRound, IdleWatcher } from './idle.ts';
+import { SlotRounds } from './slot-rounds.ts';
 
 const DAY_MS = 86_400_000;
 export const DEFAULT_RETENTION: RetentionPolicy = { rawMs: 7 * DAY_MS, hourlyMs: 90 * DAY_MS };
@@ -33,43 +34,25 @@ export interface SamplerOptions {
 }
 
 export class HistorySampler {
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
   private lastThin = -Infinity;
-  private round: Promise<void> | undefined;
   private readonly now: () => number;
+  private readonly rounds: SlotRounds;
   readonly retention: RetentionPolicy;
 
   constructor(private readonly opts: SamplerOptions) {
     this.now = opts.now ?? Date.now;
     this.retention = opts.retention ?? DEFAULT_RETENTION;
+    this.rounds = new SlotRounds(opts.intervalMs, this.now, () => this.runRound(this.now()));
   }
 
-  /** Samples now, then every interval (measured from the start of each round). */
+  /** Samples now, then at each next multiple of the interval (slot-rounds.ts). */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const tick = () => {
-      if (this.stopped) return;
-      const started = this.now();
-      this.round = this.runRound(started).finally(() => {
-        this.round = undefined;
-        if (this.stopped) return;
-        // Next round at the next multiple of the interval (slot boundaries, shared by all planes).
-        const interval = this.opts.intervalMs;
-        const wait = Math.max(0, (Math.floor(this.now() / interval) + 1) * interval - this.now());
-        this.timer = setTimeout(tick, wait);
-        this.timer.unref();
-      });
-    };
-    tick();
+    this.rounds.start();
   }
 
   /** Stops the timer and waits for a round in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.round;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   private async runRound(now: number): Promise<void> {

@@ -20,6 +20,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Catalog } from '../../catalog/catalog.ts';
 import type { LatencyProbe } from '../../catalog/latency.ts';
+import { SlotRounds } from '../slot-rounds.ts';
 
 export const DEFAULT_LATENCY_INTERVAL_S = 20;
 const MAX_TIMEOUT_MS = 5_000;
@@ -82,42 +83,26 @@ export interface LatencyProberOptions {
 }
 
 export class LatencyProber {
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
-  private round: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly timeoutMs: number;
+  private readonly rounds: SlotRounds;
   /** The mode each node last answered in. */
   private readonly modes = new Map<string, Mode>();
 
   constructor(private readonly opts: LatencyProberOptions) {
     this.now = opts.now ?? Date.now;
     this.timeoutMs = opts.timeoutMs ?? Math.min(MAX_TIMEOUT_MS, opts.intervalMs);
+    this.rounds = new SlotRounds(opts.intervalMs, this.now, () => this.probeOnce().then(() => {}, (e) => this.opts.onError?.(e)));
   }
 
-  /** Probes now, then at every multiple of the interval. */
+  /** Probes now, then at each next multiple of the interval (slot-rounds.ts). */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const tick = () => {
-      if (this.stopped) return;
-      this.round = this.probeOnce().then(() => {}, (e) => this.opts.onError?.(e)).finally(() => {
-        this.round = undefined;
-        if (this.stopped) return;
-        const interval = this.opts.intervalMs;
-        const wait = Math.max(0, (Math.floor(this.now() / interval) + 1) * interval - this.now());
-        this.timer = setTimeout(tick, wait);
-        this.timer.unref();
-      });
-    };
-    tick();
+    this.rounds.start();
   }
 
   /** Stops the timer and waits for a round in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.round;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** One round: probes every node of the catalog and stores what answered; returns those probes. */
