@@ -4,7 +4,7 @@ import { DEFAULT_LIMITS, type ItemView, type Reply } from '../command.ts';
 import { ReplyBuffer } from '../reply-buffer.ts';
 import { encodeBinaryError, encodeBinaryReply } from './encode.ts';
 import { parseBinary } from './parse.ts';
-import { readResponses, req } from './testing/frames.ts';
+import { rawResponse, readResponses, req } from './testing/frames.ts';
 
 /** Parses `request` and encodes `reply` to it, as the session does. */
 function answer(request: Buffer, reply: Reply): Buffer {
@@ -24,21 +24,9 @@ interface Expected {
   key?: string;
   value?: string | Buffer;
 }
-/** The exact bytes of one response, built field by field. */
+/** The exact bytes of one response, from the frame builder (which shares no code with the encoder). */
 function response(e: Expected): Buffer {
-  const extras = e.extras ?? Buffer.alloc(0);
-  const key = Buffer.from(e.key ?? '');
-  const value = typeof e.value === 'string' || e.value === undefined ? Buffer.from(e.value ?? '') : e.value;
-  const h = Buffer.alloc(24);
-  h[0] = 0x81;
-  h[1] = e.opcode;
-  h.writeUInt16BE(key.length, 2);
-  h[4] = extras.length;
-  h.writeUInt16BE(e.status ?? 0, 6);
-  h.writeUInt32BE(extras.length + key.length + value.length, 8);
-  h.writeUInt32BE(e.opaque ?? 0, 12);
-  h.writeBigUInt64BE(BigInt(e.cas ?? 0), 16);
-  return Buffer.concat([h, extras, key, value]);
+  return rawResponse({ ...e, status: e.status ?? 0 });
 }
 const flags = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
 

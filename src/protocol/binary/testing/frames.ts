@@ -112,7 +112,7 @@ export function saslPlain(username: string, password: string, o: RequestOptions 
 }
 
 /** A response frame: `status`, then extras, key and value as given. */
-export function rawResponse(r: { readonly opcode?: number; readonly status: number; readonly opaque?: number; readonly extras?: Buffer; readonly key?: Bytes; readonly value?: Bytes }): Buffer {
+export function rawResponse(r: { readonly opcode?: number; readonly status: number; readonly opaque?: number; readonly cas?: number; readonly extras?: Buffer; readonly key?: Bytes; readonly value?: Bytes }): Buffer {
   const frame = rawRequest({ ...r, opcode: r.opcode ?? 0, magic: RESPONSE_MAGIC });
   frame.writeUInt16BE(r.status, 6);
   return frame;
