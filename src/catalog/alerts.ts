@@ -1,5 +1,5 @@
 /**
- * What the catalog keeps for alerts (issue 15): per cache, delivery configs (email, Slack,
+ * What the catalog keeps for alerts: per cache, delivery configs (email, Slack,
  * webhook) and alerts (hit rate or memory usage against a threshold, one config each);
  * per alert its state (ok / firing, since, last notified); the deliveries (one row per
  * notification, the claim); and the events the API lists. Both catalogs implement

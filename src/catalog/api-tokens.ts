@@ -1,5 +1,5 @@
 /**
- * Scoped API tokens of a cache (issue 17): what CI holds to flush on deploy, or a
+ * Scoped API tokens of a cache: what CI holds to flush on deploy, or a
  * monitor to read stats, without a cache password. Both catalogs implement
  * `ApiTokenCatalog` (sqlite-tokens.ts, postgres-tokens.ts); the contract test runs on both.
  *
