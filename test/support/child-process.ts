@@ -67,6 +67,24 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/** Keeps `child` (any program) until it exits: SIGKILLed by pid if this process exits first. */
+export function track(child: ChildProcess): ChildProcess {
+  hookExit();
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** SIGTERM by pid, SIGKILL after `graceMs`; resolves once it is gone (or 5 s after the SIGKILL). */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  const exited = new Promise<void>((resolve) => (alive(child) ? child.once('exit', () => resolve()) : resolve()));
+  for (const [signal, ms] of [['SIGTERM', graceMs], ['SIGKILL', 5000]] as const) {
+    if (!alive(child)) break;
+    try { process.kill(child.pid!, signal); } catch { /* gone */ }
+    await Promise.race([exited, sleep(ms)]);
+  }
+}
+
 export interface Proc {
   readonly pid: number;
   readonly child: ChildProcess;
@@ -101,7 +119,7 @@ export function spawnNode(script: string, args: string[], ready: string, opts: S
     ? spawn('bash', ['-c', `ulimit -n ${opts.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`, process.execPath, ...argv],
       { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] })
     : spawn(process.execPath, argv, { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
-  live.add(child);
+  track(child);
   const command = `node ${argv.map((a) => (a.startsWith(`${REPO_ROOT}/`) ? path.relative(REPO_ROOT, a) : a)).join(' ')}`;
   let out = '';
   let err = '';
@@ -110,21 +128,12 @@ export function spawnNode(script: string, args: string[], ready: string, opts: S
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; both += d; });
   child.stdin!.on('error', () => {});
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   const kill = (signal: NodeJS.Signals) => {
     if (alive(child)) try { process.kill(child.pid!, signal); } catch { /* gone */ }
   };
-  const stop = async (graceMs = 5000) => {
-    for (const [signal, ms] of [['SIGTERM', graceMs], ['SIGKILL', 5000]] as const) {
-      if (!alive(child)) break;
-      kill(signal);
-      await Promise.race([exited, sleep(ms)]);
-    }
-  };
+  const stop = (graceMs = 5000) => stopChild(child, graceMs);
   const timeoutMs = opts.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
     let settled = false;

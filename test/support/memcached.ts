@@ -2,11 +2,12 @@
 // (CACHIER_COMPAT_TARGET=memcached npm run test:compat). With `sasl`, memcached
 // runs with -S and a throwaway sasldb (needs saslpasswd2 from sasl2-bin); the
 // realm is the host name, which is memcached's default.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { stopChild, track } from './child-process.ts';
 import { freePort } from './ports.ts';
 import { sleep } from './wait.ts';
 
@@ -18,11 +19,6 @@ export interface Memcached {
 }
 
 export const SASLPASSWD2 = '/usr/sbin/saslpasswd2';
-
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) if (c.pid !== undefined && c.exitCode === null) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
-});
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -49,8 +45,7 @@ export async function startMemcached(opts: { sasl?: { username: string; password
     env.SASL_CONF_PATH = confDir;
     args.push('-S');
   }
-  const child = spawn('memcached', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  live.add(child);
+  const child = track(spawn('memcached', args, { env, stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr!.on('data', (c) => (err += c));
   for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
@@ -61,14 +56,7 @@ export async function startMemcached(opts: { sasl?: { username: string; password
         server: `127.0.0.1:${port}`,
         pid: child.pid!,
         stop: async () => {
-          if (child.exitCode === null && child.signalCode === null) {
-            const exited = new Promise((r) => child.once('exit', r));
-            process.kill(child.pid!, 'SIGTERM');
-            const t = setTimeout(() => { try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
-            await exited;
-            clearTimeout(t);
-          }
-          live.delete(child);
+          await stopChild(child);
           if (confDir) fs.rmSync(confDir, { recursive: true, force: true });
         },
       };
@@ -76,6 +64,5 @@ export async function startMemcached(opts: { sasl?: { username: string; password
     await sleep(50);
   }
   try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ }
-  live.delete(child);
   throw new Error(`memcached ${args.join(' ')} did not start: ${err}`);
 }
