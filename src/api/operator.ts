@@ -3,7 +3,7 @@
  * Not part of MemCachier's document; field names follow the same snake_case style.
  */
 import type { Static } from './json-schema.ts';
-import { CredentialView } from './v1.ts';
+import { CredentialView, CredentialParams } from './v1.ts';
 
 /** A memory size: bytes as an integer, or binary units as a string ("64mb" = 64 × 2^20). */
 const Memory = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', minLength: 1, maxLength: 32 }] } as const;
@@ -84,6 +84,36 @@ export const SsoLinkView = {
   required: ['sso_url'],
 } as const;
 export type SsoLinkView = Static<typeof SsoLinkView>;
+
+/** `POST /api/operator/caches/:id/credentials`: `{"primary": true}` also promotes the new credential. */
+export const CreateCredentialBody = {
+  type: 'object',
+  properties: { primary: { type: 'boolean' } },
+  additionalProperties: false,
+} as const;
+export type CreateCredentialBody = Static<typeof CreateCredentialBody>;
+
+/** `…/credentials/:cred`: a credential of the cache by its id or sasl_username. */
+export const OperatorCredentialParams = {
+  type: 'object',
+  properties: { id: { type: 'integer', minimum: 1 }, cred: CredentialParams.properties.cred },
+  required: ['id', 'cred'],
+} as const;
+export type OperatorCredentialParams = Static<typeof OperatorCredentialParams>;
+
+/**
+ * A credential the operator made (every capability), with its password — the only time it
+ * is shown — and what a client needs to connect (also what `cachier credentials create --json` prints).
+ */
+export const OperatorNewCredential = {
+  type: 'object',
+  properties: {
+    ...CredentialView.properties, username: { type: 'string' }, password: { type: 'string' },
+    servers: { type: 'array', items: { type: 'string' } },
+  },
+  required: [...CredentialView.required, 'username', 'password', 'servers'],
+} as const;
+export type OperatorNewCredential = Static<typeof OperatorNewCredential>;
 
 export const NodeList = {
   type: 'array',

@@ -1,6 +1,7 @@
 /** Entry point of the `cachier` command: picks the subcommand. */
 import { runCache } from './cache.ts';
 import { runClusterSecret } from './cluster-secret.ts';
+import { runCredentials } from './credentials.ts';
 import { UsageError } from './args.ts';
 import { runControl } from './control.ts';
 import { runNode } from './node.ts';
@@ -19,6 +20,8 @@ const USAGE = `usage:
   cachier cache list [--data DIR | --database-url URL] [--json]
   cachier cache show|disable|enable|delete ID [--data DIR | --database-url URL] [--json]
   cachier cache resize ID --memory SIZE [--data DIR | --database-url URL] [--json]
+  cachier credentials list|create CACHE_ID [--data DIR | --database-url URL] [--json]   (create: [--primary])
+  cachier credentials delete CACHE_ID CRED [--data DIR | --database-url URL] [--json]
   cachier cluster-secret rotate [--data DIR | --database-url URL]
 NODE LIMITS: [--max-connections N (4096)] [--max-pending-connections N (1024)] [--max-pending-per-source N (256)]
   [--max-cache-connections N (1024)] [--idle-timeout S (0 = off)] [--auth-timeout S (5)]
@@ -33,6 +36,7 @@ try {
   if (command === 'start') await runStart(rest);
   else if (command === 'cache') await runCache(rest);
   else if (command === 'cluster-secret') await runClusterSecret(rest);
+  else if (command === 'credentials') await runCredentials(rest);
   else if (command === 'node') await runNode(rest);
   else if (command === 'control') await runControl(rest);
   else if (command === undefined || command === 'help' || command === '--help') console.log(USAGE);

@@ -2,7 +2,8 @@
  * `cachier start`: everything on one machine — the SQLite catalog under --data (or the
  * shared PostgreSQL one with --database-url), N cache nodes on consecutive ports, and the
  * control plane's HTTP port. On an empty catalog it
- * creates a first cache and prints how to connect to it.
+ * creates a first cache and prints how to connect to it; on a non-empty one it says how to
+ * get a credential (`cachier credentials create`), never printing a password.
  */
 import { serversOf } from '../catalog/catalog.ts';
 import { openCatalog } from '../catalog/open.ts';
@@ -69,7 +70,17 @@ export async function runStart(argv: string[]): Promise<void> {
     nodes.push(await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle }).listen({ host, port: port + i, tls, io }));
   }
   let first: string[] = [];
-  if ((await catalog.listCaches()).length === 0) {
+  const existing = await catalog.listCaches();
+  if (existing.length > 0) {
+    // Passwords are shown once and stored hashed: say how to get a credential again, never print one.
+    const where = databaseUrl ? '--database-url URL' : `--data ${o.data}`;
+    const some = existing[0]!.id;
+    first = [
+      `This catalog has ${existing.length} cache${existing.length === 1 ? '' : 's'} (cachier cache list ${where}); passwords are shown only when made.`,
+      `A new credential for a cache: npx cachier credentials create CACHE_ID ${where} [--primary] (e.g. CACHE_ID ${some}),`
+        + ` or POST /api/operator/caches/CACHE_ID/credentials with the operator token.`,
+    ];
+  } else {
     const { cache, credential, password } = await catalog.createCache({ memoryBytes: firstCacheBytes });
     first = [
       `Created your first cache (id ${cache.id}). Connect with:`,

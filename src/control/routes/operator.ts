@@ -1,17 +1,19 @@
 /**
  * The operator API, `/api/operator/…` with `Authorization: Bearer <operator token>`:
- * provisioning caches (create, list, show, resize, rename, disable, enable, delete) and
- * listing nodes. Changes go to the catalog, then nodes are asked to sync at once; a resize
+ * provisioning caches (create, list, show, resize, rename, disable, enable, delete), minting
+ * and deleting a cache's credentials (the way back for a tenant who lost its only password:
+ * passwords are stored hashed and shown once), and listing nodes. Changes go to the catalog, then nodes are asked to sync at once; a resize
  * reaches each node as a new limit for the cache's store, its data kept. Creating a cache
  * also makes its dashboard sign-in link (shown once; `…/rotate_sso` makes a new one).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { serversOf, type CacheRecord, type Catalog } from '../../catalog/catalog.ts';
+import { CredentialLimitError, serversOf, type CacheRecord, type Catalog } from '../../catalog/catalog.ts';
 import { ApiError } from '../../api/errors.ts';
 import {
-  CacheDetail, CacheList, CacheView, CreateCacheBody, NewCacheView, NodeList, OperatorCacheParams, ResizeCacheBody,
-  SsoLinkView, UpdateCacheBody,
+  CacheDetail, CacheList, CacheView, CreateCacheBody, CreateCredentialBody, NewCacheView, NodeList, OperatorCacheParams,
+  OperatorCredentialParams, OperatorNewCredential, ResizeCacheBody, SsoLinkView, UpdateCacheBody,
 } from '../../api/operator.ts';
+import { resolveCredential } from './credentials.ts';
 import { parseSize } from '../../shared/sizes.ts';
 import { operatorGuard } from '../auth.ts';
 import { signInLink } from '../sessions.ts';
@@ -100,6 +102,35 @@ export const operatorRoutes: Routes = (app, { catalog, nodes }) => {
       const token = await catalog.rotateSsoToken(request.params.id);
       if (token === undefined) throw new ApiError('NO_CACHE');
       return { sso_url: signInLink(request, request.params.id, token) };
+    },
+  );
+
+  // A new credential with every capability (optionally made the primary): its password shown only here.
+  app.post<ById & { Body: CreateCredentialBody }>(
+    '/api/operator/caches/:id/credentials',
+    { onRequest, schema: { params: OperatorCacheParams, body: CreateCredentialBody, response: { 200: OperatorNewCredential } } },
+    async (request): Promise<OperatorNewCredential> => {
+      const cache = await mustExist(catalog, request.params.id);
+      const made = await catalog.createCredential(cache.id, { write: true, flush: true, api: true }).catch((e: unknown) => {
+        throw e instanceof CredentialLimitError ? new ApiError('TOO_MANY_CREDENTIALS') : e;
+      });
+      const credential = request.body.primary ? (await catalog.promoteCredential(made.credential.id)) ?? made.credential : made.credential;
+      await changed();
+      return { ...credentialView(credential), username: credential.username, password: made.password, servers: await servers() };
+    },
+  );
+
+  app.delete<{ Params: OperatorCredentialParams }>(
+    '/api/operator/caches/:id/credentials/:cred',
+    { onRequest, schema: { params: OperatorCredentialParams } },
+    async (request, reply) => {
+      const cache = await mustExist(catalog, request.params.id);
+      const target = await resolveCredential(catalog, cache.id, request.params.cred);
+      const result = await catalog.deleteCredential(target.id);
+      if (result === 'primary') throw new ApiError('PRIMARY_CREDENTIAL');
+      if (result === 'not_found') throw new ApiError('NO_CREDENTIAL');
+      await changed();
+      return reply.code(200).send();
     },
   );
 
