@@ -14,6 +14,7 @@ import {
   accessTokenHash, accessTokenMatches, newAccessToken, type AccessCatalog, type ActivityUpdate, type CacheActivity,
   type CacheStatus, type DisabledReason, type EnableIdleResult,
 } from './access.ts';
+import { inTransaction } from './postgres-transaction.ts';
 
 export const POSTGRES_ACCESS_MIGRATION = `
 ALTER TABLE caches ADD COLUMN IF NOT EXISTS disabled_reason text;
@@ -52,19 +53,8 @@ interface StatusRow {
 export class PostgresAccess implements AccessCatalog {
   constructor(private readonly pool: pg.Pool) {}
 
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      c.release();
-    }
+  private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
   }
 
   async rotateSsoToken(cacheId: number, now = Date.now()) {

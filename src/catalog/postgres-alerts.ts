@@ -14,6 +14,7 @@ import type {
   AlertCatalog, AlertDelivery, AlertInput, AlertRecord, DeleteConfigResult, DeliveryOutcome, LiveAlert, NewDeliveryConfig, Transition,
 } from './alerts.ts';
 import { resetsState, toAlert, toConfig, toDelivery, toEvent, toState } from './sqlite-alerts.ts';
+import { inTransaction } from './postgres-transaction.ts';
 
 export const POSTGRES_ALERTS_MIGRATION = `
 CREATE TABLE IF NOT EXISTS alert_configs (
@@ -88,19 +89,8 @@ type Row = any;
 export class PostgresAlerts implements AlertCatalog {
   constructor(private readonly pool: pg.Pool) {}
 
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      c.release();
-    }
+  private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
   }
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
