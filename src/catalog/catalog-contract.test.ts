@@ -912,6 +912,12 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
       await s.drop();
     }
   };
+  /** Leaves `s` as a catalog of schema version `version` left it, then runs `rows` (SQL). */
+  const atVersion = (s: TestSchema, version: number, rows = '') => s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+    ${POSTGRES_MIGRATIONS.slice(0, version).join(';\n')};
+    INSERT INTO meta (key, value) VALUES ('schema_version', '${version}');
+    ${rows}`);
+  const schemaVersion = async (s: TestSchema) => (await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'"))[0]!.value;
 
   test('the schema query parameter is ours; bad schema names are refused', async () => {
     assert.deepEqual(parseDatabaseUrl('postgres://u@h:5432/db'), { connectionString: 'postgres://u@h:5432/db' });
@@ -928,8 +934,7 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
     try {
       const made = await Promise.all(catalogs.map((c) => c.createCache({ memoryBytes: 1 << 20 })));
       assert.equal(new Set(made.map((m) => m.cache.id)).size, 6);
-      const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
-      assert.equal(version!.value, String(POSTGRES_MIGRATIONS.length), 'every migration ran exactly once');
+      assert.equal(await schemaVersion(s), String(POSTGRES_MIGRATIONS.length), 'every migration ran exactly once');
     } finally {
       await Promise.all(catalogs.map((c) => c.close()));
     }
@@ -940,15 +945,11 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
   }));
 
   test('a catalog of schema version 3 (before change logs) migrates on open and keeps its data', withSchema(async (s) => {
-    await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
-      ${POSTGRES_MIGRATIONS.slice(0, 3).join(';\n')};
-      INSERT INTO meta (key, value) VALUES ('schema_version', '3');
-      INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);
+    await atVersion(s, 3, `INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);
       INSERT INTO credentials (cache_id, username, salt, hash, is_primary) SELECT id, 'OLDUSER1', 's', 'h', true FROM caches;`);
     const c = await openPostgresCatalog(s.url);
     try {
-      const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
-      assert.equal(version!.value, String(POSTGRES_MIGRATIONS.length));
+      assert.equal(await schemaVersion(s), String(POSTGRES_MIGRATIONS.length));
       const snap = await c.snapshot();
       assert.deepEqual(snap.credentials.map((x) => x.username), ['OLDUSER1']);
       const { credential } = await c.createCredential(snap.caches[0]!.id);
@@ -963,17 +964,14 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
   }));
 
   test('a catalog of schema version 4 (before insight) gets rollups of the history it holds on open', withSchema(async (s) => {
-    await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
-      ${POSTGRES_MIGRATIONS.slice(0, 4).join(';\n')};
-      INSERT INTO meta (key, value) VALUES ('schema_version', '4');`);
+    await atVersion(s, 4);
     const samples = recentSamples();
     for (const x of samples) {
       await s.sql('INSERT INTO history (cache_id, server, ts, stats, slot) VALUES ($1, $2, $3, $4, $3)', [x.cacheId, x.server, x.timestamp, JSON.stringify(x.stats)]);
     }
     const c = await openPostgresCatalog(s.url);
     try {
-      const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
-      assert.equal(version!.value, String(POSTGRES_MIGRATIONS.length));
+      assert.equal(await schemaVersion(s), String(POSTGRES_MIGRATIONS.length));
       await assertBackfilled(c, samples);
     } finally {
       await c.close();
@@ -981,10 +979,7 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
   }));
 
   test('a catalog of schema version 4 (before API v2 management) migrates: its disabled caches read as operator-disabled', withSchema(async (s) => {
-    await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
-      ${POSTGRES_MIGRATIONS.slice(0, 4).join(';\n')};
-      INSERT INTO meta (key, value) VALUES ('schema_version', '4');
-      INSERT INTO caches (name, memory_bytes, created_at, enabled) VALUES ('on', 1048576, 1, true), ('off', 1048576, 1, false);`);
+    await atVersion(s, 4, `INSERT INTO caches (name, memory_bytes, created_at, enabled) VALUES ('on', 1048576, 1, true), ('off', 1048576, 1, false);`);
     const c = await openPostgresCatalog(s.url);
     try {
       const [on, off] = await c.listCaches();
@@ -997,14 +992,10 @@ describe('PostgresCatalog specifics', { skip: pgSkip }, () => {
     }
   }));
   test('a catalog of schema version 7 (before API tokens) migrates on open and makes tokens for its caches', withSchema(async (s) => {
-    await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
-      ${POSTGRES_MIGRATIONS.slice(0, 7).join(';\n')};
-      INSERT INTO meta (key, value) VALUES ('schema_version', '7');
-      INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);`);
+    await atVersion(s, 7, `INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);`);
     const c = await openPostgresCatalog(s.url);
     try {
-      const [version] = await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
-      assert.equal(version!.value, String(POSTGRES_MIGRATIONS.length));
+      assert.equal(await schemaVersion(s), String(POSTGRES_MIGRATIONS.length));
       const [old] = await c.listCaches();
       const made = (await c.createApiToken(old!.id, { scopes: ['flush'] }))!;
       assert.equal((await c.verifyApiToken(made.token))!.cacheId, old!.id);
@@ -1108,38 +1099,46 @@ function seeded(seed: number): () => number {
   };
 }
 
+/**
+ * A catalog file as an older cachier left it: the base schema and the first `version`
+ * migration steps, user_version `version`, then `seed`'s rows. `check` gets its directory,
+ * removed afterwards.
+ */
+async function withSqliteFileAt(version: number, seed: (db: Database.Database) => void, check: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
+  try {
+    const db = new Database(join(dir, 'catalog.sqlite'));
+    db.exec(SQLITE_BASE_SCHEMA);
+    for (const step of SQLITE_MIGRATIONS.slice(0, version)) db.exec(step);
+    db.pragma(`user_version = ${version}`);
+    seed(db);
+    db.close();
+    await check(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('SqliteCatalog specifics', () => {
   test('a file of user_version 1 (before insight) gets rollups of the history it holds on open', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
-    try {
-      const db = new Database(join(dir, 'catalog.sqlite'));
-      db.exec(SQLITE_BASE_SCHEMA);
-      db.exec(SQLITE_MIGRATIONS[0]!);
-      db.pragma('user_version = 1');
-      const samples = recentSamples();
+    const samples = recentSamples();
+    await withSqliteFileAt(1, (db) => {
       const insert = db.prepare('INSERT INTO history (cache_id, server, ts, stats, slot) VALUES (?, ?, ?, ?, ?)');
       for (const x of samples) insert.run(x.cacheId, x.server, x.timestamp, JSON.stringify(x.stats), x.timestamp);
-      db.close();
+    }, async (dir) => {
       const c = openSqliteCatalog(dir, () => {});
       try {
         await assertBackfilled(c, samples);
       } finally {
         await c.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a file of user_version 1 (before API v2 management) migrates: its disabled caches read as operator-disabled', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
-    try {
-      const db = new Database(join(dir, 'catalog.sqlite'));
-      db.exec(SQLITE_BASE_SCHEMA);
-      db.exec(SQLITE_MIGRATIONS[0]!);
-      db.pragma('user_version = 1');
+    await withSqliteFileAt(1, (db) => {
       db.exec(`INSERT INTO caches (name, memory_bytes, created_at, enabled) VALUES ('on', 1048576, 1, 1), ('off', 1048576, 1, 0);`);
-      db.close();
+    }, async (dir) => {
       const c = openSqliteCatalog(dir);
       try {
         assert.equal((await c.cacheStatus(1))!.disabledReason, null);
@@ -1149,19 +1148,13 @@ describe('SqliteCatalog specifics', () => {
       } finally {
         await c.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
+
   test('a file of user_version 4 (before API tokens) migrates on open and makes tokens for its caches', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
-    try {
-      const db = new Database(join(dir, 'catalog.sqlite'));
-      db.exec(SQLITE_BASE_SCHEMA);
-      for (const step of SQLITE_MIGRATIONS.slice(0, 4)) db.exec(step);
-      db.pragma('user_version = 4');
+    await withSqliteFileAt(4, (db) => {
       db.exec(`INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);`);
-      db.close();
+    }, async (dir) => {
       const c = openSqliteCatalog(dir);
       try {
         const made = (await c.createApiToken(1, { scopes: ['flush'] }))!;
@@ -1172,19 +1165,15 @@ describe('SqliteCatalog specifics', () => {
       } finally {
         await c.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
+
   test('a file from before change logs (user_version 0) migrates on open, once, and keeps its data', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cachier-cat-'));
-    try {
-      const db = new Database(join(dir, 'catalog.sqlite'));
-      db.exec(SQLITE_BASE_SCHEMA);
+    await withSqliteFileAt(0, (db) => {
       db.exec(`INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);
                INSERT INTO credentials (cache_id, username, salt, hash, is_primary) VALUES (1, 'OLDUSER1', 's', 'h', 1);
                INSERT INTO credentials (cache_id, username, salt, hash) VALUES (1, 'OLDUSER2', 's', 'h');`);
-      db.close();
+    }, async (dir) => {
       const [c, again] = [openSqliteCatalog(dir), openSqliteCatalog(dir)];
       try {
         const check = new Database(join(dir, 'catalog.sqlite'), { readonly: true });
@@ -1202,8 +1191,6 @@ describe('SqliteCatalog specifics', () => {
         await c.close();
         await again.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
