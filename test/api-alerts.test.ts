@@ -2,10 +2,11 @@
 // bad input changing nothing, configs in use, route order, the secret shown once, events,
 // the operator's view), and end to end with real receivers on loopback — an SMTP server
 // (smtp-server), an HTTP server for Slack and webhooks that checks the signature, one that
-// fails twice, one that never answers, one that answers 10 MB — and two control planes
-// sampling and evaluating every second over one catalog: a cache filled past its memory
-// threshold notifies each target exactly once, a restart of a plane while firing repeats
-// nothing, and emptying the cache sends exactly one resolution each.
+// fails twice, one that never answers, one that answers 10 MB, a port nobody listens on —
+// and two control planes sampling and evaluating every second over one catalog: a cache
+// filled past its memory threshold notifies each target exactly once, a restart of a
+// plane while firing repeats nothing, and emptying the cache sends exactly one resolution
+// each.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -293,9 +294,11 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
   const failing = await newConfig({ delivery_type: 'webhook', url: `${receiverUrl}/fail` });
   const slow = await newConfig({ delivery_type: 'webhook', url: `${receiverUrl}/slow` });
   const big = await newConfig({ delivery_type: 'webhook', url: `${receiverUrl}/big` });
+  // Nothing listens on port 1: every attempt is refused at once.
+  const dead = await newConfig({ delivery_type: 'webhook', url: 'http://127.0.0.1:1/dead' });
   const alertOf = new Map<number, number>();
   // The slow receiver's alert first: its delivery is leased first and holds its slot while the others go out.
-  for (const cfg of [slow, email, slack, hook, failing, big]) {
+  for (const cfg of [slow, email, slack, hook, failing, big, dead]) {
     const a = await newAlert({ trigger_type: 'memory_usage', trigger_threshold: 50, delivery_config_id: cfg.id, description: 'cache filling up' });
     alertOf.set(cfg.id, a.id);
   }
@@ -336,6 +339,8 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
     const slowFailures = all.filter((e) => e.alert_id === alertOf.get(slow.id) && e.kind === 'delivery_failed');
     assert.ok(timeOf(hookDelivered) < timeOf(slowFailures[slowFailures.length - 1]!), 'not queued behind the slow receiver');
     assert.ok((await events()).some((e) => e.alert_id === alertOf.get(big.id) && e.kind === 'delivered' && e.detail === 'HTTP 200'), '10 MB answer: delivered');
+    await until('the dead receiver\'s refusals recorded', Date.now() + DEADLINE_MS,
+      async () => (await events()).filter((e) => e.alert_id === alertOf.get(dead.id) && e.kind === 'delivery_failed' && /ECONNREFUSED/.test(e.detail)).length >= 2);
 
     // What each target received.
     const mail = mailed('FIRING')[0]!;
@@ -367,7 +372,7 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
     assert.equal(posted('/big', 'firing').length, 1);
     assert.equal(posts.filter((p) => p.path === '/fail').length, 3);
     const firings = (await events()).filter((e) => e.kind === 'firing');
-    assert.equal(firings.length, 6, 'one firing per enabled alert');
+    assert.equal(firings.length, 7, 'one firing per enabled alert');
 
     // Back under the threshold: exactly one resolution each.
     assert.equal(await client.text('flush_all\r\n'), 'OK\r\n');
@@ -388,7 +393,7 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
     assert.ok(list.length <= 100);
     const ids = list.map((e) => (e as unknown as { id: number }).id);
     assert.deepEqual(ids, [...ids].sort((x, y) => y - x), 'newest first');
-    assert.equal(list.filter((e) => e.kind === 'resolved').length, 6);
+    assert.equal(list.filter((e) => e.kind === 'resolved').length, 7);
     const opToken = t.control.operatorToken;
     assert.ok(opToken, 'the operator token of the first start');
     const op = await t.api('/api/operator/alerts/events', { headers: { authorization: `Bearer ${opToken}` } });

@@ -9,7 +9,8 @@
  *   Since: 2026-12-06T13:40:00.000Z
  *   Dashboard: http://127.0.0.1:8080/
  *
- * The webhook's JSON body carries the same facts as fields (and the text).
+ * A reminder says STILL FIRING and "Still firing at: <time>"; a resolution RESOLVED and
+ * "Resolved: <time>". The webhook's JSON body carries the same facts as fields (and the text).
  */
 import type { AlertDelivery } from '../../catalog/alerts.ts';
 
@@ -38,7 +39,7 @@ export function alertMessage(d: AlertDelivery, cache: { id: number; name: string
   const text = [
     `Alert ${d.alertId} (${d.triggerType} ${side} ${d.threshold}%) on ${where} is ${state}: ${label} is ${formatPercent(d.value)}, threshold ${d.threshold}%.`,
     ...(d.description ? [`Description: ${d.description}`] : []),
-    `${d.kind === 'resolved' ? 'Resolved' : 'Since'}: ${at}`,
+    `${{ firing: 'Since', reminder: 'Still firing at', resolved: 'Resolved' }[d.kind]}: ${at}`,
     `Dashboard: ${dashboardUrl}`,
   ].join('\n');
   return {
