@@ -123,8 +123,12 @@ export const NodeList = {
       address: { type: 'string' },
       admin_address: { type: 'string' },
       last_seen: { type: 'integer' },
+      /** Whether this control plane's process runs the node (`cachier start`). */
+      local: { type: 'boolean' },
+      /** listening or stopped for a local node; unknown for another process's. */
+      state: { enum: ['listening', 'stopped', 'unknown'] },
     },
-    required: ['address', 'admin_address', 'last_seen'],
+    required: ['address', 'admin_address', 'last_seen', 'local', 'state'],
   },
 } as const;
 export type NodeList = Static<typeof NodeList>;

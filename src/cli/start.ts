@@ -91,7 +91,7 @@ export async function runStart(argv: string[]): Promise<void> {
   }
   // Every node has registered: bring all of them to the same view of the cluster.
   await Promise.all(nodes.map((n) => n.sync.syncNow()));
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, https });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, https, localNodes: () => nodes });
 
   for (const line of first) console.log(line);
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);

@@ -24,6 +24,7 @@ import { statsRoutes } from './routes/stats.ts';
 import { registerV2 } from './routes/v2/index.ts';
 import { basicOrSession, hasSessionCookie, sessionResolver, ssoRoutes } from './sessions.ts';
 import { registerOpenApi } from './openapi.ts';
+import { readinessRoutes, type LocalNode } from './readiness.ts';
 
 export interface AppDeps {
   readonly catalog: Catalog;
@@ -33,6 +34,8 @@ export interface AppDeps {
   readonly loginThrottle?: LoginThrottle;
   /** Serve HTTPS with this PEM certificate chain and key. */
   readonly https?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** The cache nodes this process runs (`cachier start`), for /readyz and the operator's node states; none by default. */
+  readonly localNodes?: () => readonly LocalNode[];
 }
 
 /** What every route module receives. */
@@ -45,6 +48,8 @@ export interface RouteDeps {
   readonly authenticate: BasicAuthenticator;
   /** Checks a bearer API token through the login throttle. */
   readonly authenticateToken: TokenAuthenticator;
+  /** The cache nodes this process runs (readiness.ts). */
+  readonly localNodes: () => readonly LocalNode[];
 }
 
 export type Routes = (app: FastifyInstance, deps: RouteDeps) => void;
@@ -77,6 +82,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     guard: cacheGuard(deps.catalog, authenticate, authenticateToken),
     authenticate,
     authenticateToken,
+    localNodes: deps.localNodes ?? (() => []),
   };
 
   app.decorateRequest('cacheAuth', null);
@@ -93,6 +99,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerOpenApi(app);
   app.after(() => {
     app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { const: true } }, required: ['ok'] } } } }, async () => ({ ok: true }));
+    // Ready when the catalog answers and every local node listens (readiness.ts).
+    readinessRoutes(app, routeDeps);
     for (const routes of [loginRoutes, statsRoutes, historyRoutes, flushRoutes, credentialRoutes, operatorRoutes, operatorAlertRoutes]) {
       routes(app, routeDeps);
     }

@@ -10,6 +10,7 @@ import { DEFAULT_RETENTION, HistorySampler } from './sampler.ts';
 import { IdleWatcher } from './idle.ts';
 import { DEFAULT_LATENCY_INTERVAL_S, LatencyProber } from './insight/latency-prober.ts';
 import type { RollupRetention } from '../catalog/rollups.ts';
+import type { LocalNode } from './readiness.ts';
 import { AlertEvaluator, DEFAULT_ALERT_INTERVAL_S } from './alerts/evaluator.ts';
 import { AlertDeliverer, type DelivererOptions } from './alerts/deliverer.ts';
 import { AlertSenders } from './alerts/senders.ts';
@@ -40,6 +41,8 @@ export interface ControlPlaneOptions {
   readonly loginThrottle?: LoginThrottle;
   /** Disable caches without memcache traffic for this many days (idle.ts); default never. */
   readonly disableIdleDays?: number;
+  /** The cache nodes this process runs, for /readyz and the operator's node states (readiness.ts). */
+  readonly localNodes?: () => readonly LocalNode[];
   /** Seconds between alert evaluations (default 60). */
   readonly alertIntervalSeconds?: number;
   /** Alert evaluation and delivery; default: on whenever the sampler is. */
@@ -96,7 +99,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onClaimed: () => alertDeliverer.wake(),
     onError: (e) => console.error('cachier alert evaluator:', (e as Error).message),
   });
-  const app = buildApp({ catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle });
+  const app = buildApp({ catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle, localNodes: opts.localNodes });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

@@ -75,6 +75,8 @@ export interface CacheNode {
   readonly connectionCount: number;
   /** Of those, connections that have not logged in yet. */
   readonly waitingCount: number;
+  /** Whether its memcache port and admin endpoint accept connections: from listen() until close(). */
+  readonly listening: boolean;
   /** Serves one client connection, as the listener does each one it accepts. */
   accept(conn: Connection): void;
   /** Opens the memcache port and the admin endpoint, registers the node, and follows the catalog. */
@@ -152,6 +154,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
   let native: NativeListener | undefined;
   let admin: HttpServer | undefined;
   let sweep: NodeJS.Timeout | undefined;
+  let open = false;
 
   const node: CacheNode = {
     tenants, sync, limits, accept,
@@ -160,6 +163,9 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
     },
     get waitingCount() {
       return slots.waiting;
+    },
+    get listening() {
+      return open && (server ? server.listening : native !== undefined) && admin?.listening === true;
     },
     async listen(where) {
       const addon = where.tls ? undefined : socketLoopAddon(where.io);
@@ -184,6 +190,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
         const now = Date.now();
         for (const s of sessions) s.sweep(now);
       }, SWEEP_INTERVAL_MS).unref();
+      open = true;
       return Object.defineProperties(node, {
         address: { value: address, enumerable: true },
         port: { value: port, enumerable: true },
@@ -191,6 +198,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
       }) as ListeningCacheNode;
     },
     async close() {
+      open = false;
       if (sweep) clearInterval(sweep);
       sync.stop();
       for (const s of sessions) s.close('node stopping');

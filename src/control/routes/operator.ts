@@ -14,6 +14,7 @@ import {
   OperatorCredentialParams, OperatorNewCredential, ResizeCacheBody, SsoLinkView, UpdateCacheBody,
 } from '../../api/operator.ts';
 import { resolveCredential } from './credentials.ts';
+import { nodeState } from '../readiness.ts';
 import { parseSize } from '../../shared/sizes.ts';
 import { operatorGuard } from '../auth.ts';
 import { signInLink } from '../sessions.ts';
@@ -22,7 +23,7 @@ import { cacheView, credentialView } from '../../api/views.ts';
 
 type ById = { Params: OperatorCacheParams };
 
-export const operatorRoutes: Routes = (app, { catalog, nodes }) => {
+export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
   const onRequest = operatorGuard(catalog);
   const servers = async () => serversOf(await catalog.listNodes());
   const changed = async () => {
@@ -42,8 +43,12 @@ export const operatorRoutes: Routes = (app, { catalog, nodes }) => {
     return cacheView(cache, await servers());
   };
 
-  app.get('/api/operator/nodes', { onRequest, schema: { response: { 200: NodeList } } }, async (): Promise<NodeList> =>
-    (await catalog.listNodes()).map((n) => ({ address: n.address, admin_address: n.adminAddress, last_seen: n.lastSeen })));
+  app.get('/api/operator/nodes', { onRequest, schema: { response: { 200: NodeList } } }, async (): Promise<NodeList> => {
+    const local = localNodes();
+    return (await catalog.listNodes()).map((n) => ({
+      address: n.address, admin_address: n.adminAddress, last_seen: n.lastSeen, ...nodeState(n.address, local),
+    }));
+  });
 
   app.get('/api/operator/caches', { onRequest, schema: { response: { 200: CacheList } } }, async (): Promise<CacheList> => {
     const list = await servers();
