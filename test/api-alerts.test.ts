@@ -307,6 +307,7 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
 
   const second = await openCatalog(t.cliArgs[0] === '--data' ? { dataDir: t.cliArgs[1] } : { databaseUrl: t.cliArgs[1] });
   let a = await startPlane(t.catalog, false);
+  let claimedByStopped = 0;
   const b = await startPlane(second, true);
   try {
     const posted = (path: string, kind: string) => posts.filter((p) => p.path === path && JSON.parse(p.body).event === kind);
@@ -363,6 +364,7 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
 
     // Both planes keep evaluating; one of them restarts while the alerts fire: nothing repeats.
     await rounds([a, b], 3);
+    claimedByStopped = a.control.alertEvaluator.claimed;
     await stopPlane(a);
     a = await startPlane(t.catalog, false);
     await rounds([a, b], 3);
@@ -371,6 +373,12 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
     assert.equal(posted('/hook', 'firing').length, 1);
     assert.equal(posted('/big', 'firing').length, 1);
     assert.equal(posts.filter((p) => p.path === '/fail').length, 3);
+    // The planes' counters (what a metrics endpoint exports): their claims together are the 7 notifications.
+    assert.equal(claimedByStopped + a.control.alertEvaluator.claimed + b.control.alertEvaluator.claimed, 7);
+    for (const p of [a, b]) {
+      const n = p.control.alertDeliverer.counts;
+      assert.equal(n.attempts, n.delivered + n.failed + n.abandoned);
+    }
     const firings = (await events()).filter((e) => e.kind === 'firing');
     assert.equal(firings.length, 7, 'one firing per enabled alert');
 

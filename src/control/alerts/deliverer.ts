@@ -11,6 +11,8 @@
  * - Retries: a failed attempt is tried again after retryBaseMs, doubling up to
  *   retryMaxMs, for as long as the next attempt would start within giveUpAfterMs (one
  *   hour) of the notification; then the delivery is abandoned. Each attempt is an event.
+ * - `counts`: this plane's attempts and their outcomes since it started, for a metrics
+ *   endpoint to export.
  */
 import type { Catalog } from '../../catalog/catalog.ts';
 import type { AlertDelivery } from '../../catalog/alerts.ts';
@@ -39,7 +41,17 @@ export function retryAt(d: Pick<AlertDelivery, 'at'>, attempt: number, now: numb
   return next - d.at <= o.giveUpAfterMs ? next : undefined;
 }
 
+export interface DeliveryCounts {
+  attempts: number;
+  delivered: number;
+  /** Failed attempts that will be retried. */
+  failed: number;
+  /** Failed attempts after which the delivery was given up. */
+  abandoned: number;
+}
+
 export class AlertDeliverer {
+  readonly counts: DeliveryCounts = { attempts: 0, delivered: 0, failed: 0, abandoned: 0 };
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private pumping: Promise<void> | undefined;
@@ -118,11 +130,15 @@ export class AlertDeliverer {
       result = await senders.send(config, message, d.id);
     }
     const now = this.now();
+    this.counts.attempts++;
     if (result.ok) {
+      this.counts.delivered++;
       await catalog.finishDelivery(d.id, d.attempts, { ok: true, detail: result.detail }, now);
       return;
     }
     const next = config ? retryAt(d, d.attempts, now, this.retry) : undefined;
+    if (next === undefined) this.counts.abandoned++;
+    else this.counts.failed++;
     await catalog.finishDelivery(d.id, d.attempts, next === undefined ? { ok: false, detail: result.detail } : { ok: false, detail: result.detail, retryAt: next }, now);
   }
 }

@@ -35,6 +35,8 @@ export class AlertEvaluator {
   private lastPrune = -Infinity;
   /** Rounds completed (tests wait on it). */
   rounds = 0;
+  /** Notifications this plane claimed since it started (a metrics endpoint may export it). */
+  claimed = 0;
   private readonly now: () => number;
 
   constructor(private readonly opts: EvaluatorOptions) {
@@ -80,6 +82,7 @@ export class AlertEvaluator {
         if (made) claimed++;
       }
     }));
+    this.claimed += claimed;
     if (claimed) this.opts.onClaimed?.();
     if (now - this.lastPrune >= 3_600_000) {
       this.lastPrune = now;
