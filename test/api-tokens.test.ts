@@ -6,6 +6,9 @@
 // no login. Runs on both catalogs (npm run test:api-postgres).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { basic, startTestCluster, NOT_AUTHORIZED, type ClusterCache, type TestCluster } from './support/control.ts';
 import { sleep } from './support/wait.ts';
 
@@ -290,4 +293,39 @@ test('failed tokens go through the login throttle: delayed, and 429 when too man
   const started = Date.now();
   assert.equal(await call(token, 'GET', v2(cache, 'stats')), 200);
   assert.ok(Date.now() - started < 1000, 'the right token answers at once');
+});
+
+test("the README's token recipe runs as written with curl: make a flush token, flush on deploy, list, revoke", async () => {
+  const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+  const section = readme.slice(readme.indexOf('### API tokens'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+  const commands = block.replace(/\\\n\s*/g, ' ').split('\n').filter((l) => l.startsWith('curl ')).map((l) => l.replace(/\s+#\s.*$/, ''));
+  assert.equal(commands.length, 4, block);
+  const own = await t.createCache();
+  const env = {
+    ...process.env, CACHE_ID: String(own.id), MEMCACHIER_USERNAME: own.username, MEMCACHIER_PASSWORD: own.password,
+  } as Record<string, string>;
+  const sh = (command: string, extra: Record<string, string> = {}) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const line = `${command.replaceAll('http://127.0.0.1:8080', t.url).replaceAll('"U:P"', '"$MEMCACHIER_USERNAME:$MEMCACHIER_PASSWORD"')} -sS -w '\\n%{http_code}'`;
+    execFile('bash', ['-c', line], { env: { ...env, ...extra }, timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${line}: ${err.message}\n${stderr}`));
+      const cut = stdout.lastIndexOf('\n');
+      resolve({ status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) });
+    });
+  });
+  const made = await sh(commands[0]!);
+  assert.equal(made.status, 201, made.body);
+  const { id, token, scopes } = JSON.parse(made.body);
+  assert.deepEqual(scopes, ['flush']);
+  const client = await t.textLogin(own);
+  assert.equal(await client.text('set deploy 0 0 1\r\nx\r\n'), 'STORED\r\n');
+  const flushed = await sh(commands[1]!, { CACHIER_TOKEN: token });
+  assert.equal(flushed.status, 204, flushed.body);
+  assert.equal(await client.text('get deploy\r\n', 'END\r\n'), 'END\r\n');
+  const listed = await sh(commands[2]!);
+  assert.equal(listed.status, 200);
+  assert.deepEqual(JSON.parse(listed.body).map((x: any) => x.id), [id]);
+  const revoked = await sh(commands[3]!.replace('/tokens/3', `/tokens/${id}`));
+  assert.equal(revoked.status, 204, revoked.body);
+  assert.equal((await sh(commands[1]!, { CACHIER_TOKEN: token }).catch((e: Error) => ({ status: -1, body: e.message }))).status, -1, 'curl -f fails once revoked');
 });
