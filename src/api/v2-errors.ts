@@ -34,9 +34,10 @@ export const V2_ERRORS = {
   ENABLE_NOT_ALLOWED: { status: 403, message: 'Not allowed to enable this cache.' },
   SWITCH_NOT_ALLOWED: { status: 403, message: 'Not allowed to switch the cluster of this cache: there is no other cluster.' },
   BAD_REQUEST: { status: 400, message: 'Bad request' },
-  /** Insight (src/control/routes/v2/insight.ts): `names` missing or empty, names not among the 36, a bad time range. */
+  /** Insight (src/control/routes/v2/insight.ts): `names` missing or empty, too many, not among the 36, a bad time range. */
   NAMES_REQUIRED: { status: 400, message: 'query parameter names is required' },
   UNKNOWN_STAT_NAMES: { status: 400, message: 'Unknown processed stat names' },
+  TOO_MANY_STAT_NAMES: { status: 400, message: 'Too many processed stat names' },
   BAD_TIME_RANGE: { status: 400, message: 'Invalid time range' },
   /** Alerts (src/control/routes/v2/alerts.ts); the two "requires a type" texts are MemCachier's. */
   ALERT_TYPE_REQUIRED: { status: 400, message: 'The alert could not be added. An alert requires a type.' },

@@ -11,14 +11,27 @@ const RFC3339_TIME = {
   description: 'RFC 3339 date-time, e.g. 2026-12-06T07:20:00Z',
 } as const;
 
-/** `names` is checked by the route (missing → 400 "query parameter names is required", unknown names → 400 naming them). */
+/**
+ * The most names one request may ask for, repeats included: each is a column of every row
+ * of every series, so the answer (and the server's memory building it) grows with them.
+ */
+export const MAX_PROCESSED_STAT_NAMES = 100;
+
+/**
+ * `names` is checked by the route (missing or empty → 400 "query parameter names is
+ * required", more than MAX_PROCESSED_STAT_NAMES → 400, unknown names → 400 naming them).
+ */
 export const ProcessedStatsQuery = {
   type: 'object',
   properties: {
-    names: { type: 'string', maxLength: 4096, description: `Comma-separated, from: ${PROCESSED_STAT_NAMES.join(', ')}` },
+    names: {
+      type: 'string', maxLength: 4096,
+      description: `Comma-separated, at most ${MAX_PROCESSED_STAT_NAMES} (repeats count), from: ${PROCESSED_STAT_NAMES.join(', ')}`,
+    },
     startTime: { ...RFC3339_TIME, description: 'Default: 24 hours ago' },
     endTime: { ...RFC3339_TIME, description: 'Default: now' },
   },
+  required: ['names'],
   additionalProperties: false,
 } as const;
 export type ProcessedStatsQuery = Static<typeof ProcessedStatsQuery>;

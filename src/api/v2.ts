@@ -58,6 +58,13 @@ export const V2EmptyBody = {
 } as const;
 export type V2EmptyBody = Static<typeof V2EmptyBody>;
 
+/** The query string of a route that takes no parameters: any parameter is a 400. */
+export const V2NoQuery = {
+  type: 'object',
+  properties: {},
+  additionalProperties: false,
+} as const;
+
 // ---------------------------------------------------------------- responses
 
 /** Every v2 error: `{"message": "<text>"}` (src/api/v2-errors.ts lists the texts). */

@@ -87,9 +87,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.decorateRequest('cacheAuth', null);
   registerBodyParsers(app);
-  // A POST without a body (curl -X POST) validates as an empty object.
+  // A POST without a body (curl -X POST) validates as an empty object. A JSON `null` is a
+  // body, not the absence of one: the schemas refuse it (a PATCH of null is no full replace).
   app.addHook('preValidation', async (request) => {
-    if (request.body === undefined || request.body === null) request.body = {};
+    if (request.body === undefined) request.body = {};
   });
   app.setErrorHandler(answerError);
   app.setNotFoundHandler((_request, reply) => sendMessage(reply, API_ERRORS.NOT_FOUND.status, API_ERRORS.NOT_FOUND.message));

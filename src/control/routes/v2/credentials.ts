@@ -26,6 +26,8 @@ import type { V2Routes } from './index.ts';
 
 type ByUsername = { Params: V2CredentialParams };
 
+const CAPABILITY_FIELDS = ['write_capability', 'flush_capability', 'api_capability'] as const;
+
 export const credentialRoutesV2: V2Routes = (app, { catalog, authOf, nodesChanged }) => {
   app.get<{ Params: V2CacheParams }>(
     '/credentials',
@@ -55,11 +57,17 @@ export const credentialRoutesV2: V2Routes = (app, { catalog, authOf, nodesChange
     '/credentials/:username',
     {
       schema: { params: V2CredentialParams, body: V2CapabilitiesInput, response: { 200: V2CapabilitiesView } },
-      // The validator would coerce null to false; a JSON null is no boolean.
+      // The validator would coerce null and 0 to false, 1 and [true] to true: a capability is
+      // a boolean, or the string "true" or "false" (as v1's document sends it), nothing else.
       preValidation: async (request) => {
         const body = request.body as Record<string, unknown> | null;
-        if (body && typeof body === 'object' && Object.values(body).some((v) => v === null)) {
-          throw new V2Error('BAD_REQUEST', 'a capability must be true or false, not null');
+        if (body && typeof body === 'object' && !Array.isArray(body)) {
+          for (const field of CAPABILITY_FIELDS) {
+            const v = (body as Record<string, unknown>)[field];
+            if (v !== undefined && typeof v !== 'boolean' && v !== 'true' && v !== 'false') {
+              throw new V2Error('BAD_REQUEST', `${field} must be true or false, not ${String(JSON.stringify(v)).slice(0, 40)}`);
+            }
+          }
         }
       },
     },

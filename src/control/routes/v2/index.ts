@@ -8,8 +8,10 @@
  *   disabled cache set `config: { allowDisabledCache: true }`.
  * - errors leave as `{"message": "…"}` (src/api/v2-errors.ts), validation errors as 400,
  *   bodies over the parser's limit as 413;
- * - every route's schema gets `params` (V2CacheParams) when it has none, and the error
- *   body as its 4xx/5xx response, so the OpenAPI document describes them.
+ * - every route's schema gets `params` (V2CacheParams), a query string of no parameters
+ *   and (but for GET) an empty body when it declares none, so an unknown query parameter or
+ *   a body where none is taken is a 400 and changes nothing; and the error body as its
+ *   4xx/5xx response, so the OpenAPI document describes them.
  *
  * Adding routes: a file in this folder exporting a `V2Routes` (`(app, deps) => void`)
  * that registers paths relative to the cache (`app.get('/stats', …)`), listed in
@@ -19,7 +21,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Catalog } from '../../../catalog/catalog.ts';
 import { ApiError } from '../../../api/errors.ts';
 import { V2_ERRORS, V2Error, v2FromApiError } from '../../../api/v2-errors.ts';
-import { V2CacheParams, V2ErrorBody } from '../../../api/v2.ts';
+import { V2CacheParams, V2EmptyBody, V2ErrorBody, V2NoQuery } from '../../../api/v2.ts';
 import type { BasicAuthenticator, CacheAuth, TokenAuthenticator } from '../../auth.ts';
 import type { NodeClient } from '../../node-client.ts';
 import { authOf, v2Guard, type SessionResolver } from './guard.ts';
@@ -70,8 +72,14 @@ export interface V2PluginDeps {
 export function registerV2(app: FastifyInstance, deps: V2PluginDeps): void {
   app.register(async (scope) => {
     scope.addHook('onRoute', (route) => {
-      const schema = (route.schema ??= {}) as { params?: unknown; response?: Record<string | number, unknown>; tags?: string[] };
+      const schema = (route.schema ??= {}) as {
+        params?: unknown; querystring?: unknown; body?: unknown; response?: Record<string | number, unknown>; tags?: string[];
+      };
       schema.params ??= V2CacheParams;
+      // Nothing a route does not read is ignored: an unknown query parameter (v1's
+      // capabilities in the query string, say) or a body where none is taken is a 400.
+      schema.querystring ??= V2NoQuery;
+      if (![route.method].flat().every((m) => m === 'GET' || m === 'HEAD')) schema.body ??= V2EmptyBody;
       schema.response = { '4xx': V2ErrorBody, '5xx': V2ErrorBody, ...schema.response };
       schema.tags ??= ['v2'];
     });
