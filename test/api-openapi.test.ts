@@ -36,6 +36,7 @@ test('an OpenAPI 3.1 document with the v1, v2, operator and dashboard areas and 
   assert.deepEqual(tagsOf('/api/operator/caches', 'post'), ['operator']);
   assert.deepEqual(doc.paths['/api/operator/caches'].post.security, [{ operator: [] }]);
   assert.deepEqual(doc.paths['/api/v2/caches/{cache_id}/info'].get.security, [{ basic: [] }, { session: [] }, { token: [] }]);
+  assert.deepEqual(doc.paths['/api/v2/caches/{cache_id}/tokens'].post.security, [{ basic: [] }, { session: [] }], 'tokens are made by credentials only');
   // v2 errors are {"message"}, v1's a JSON string.
   const v2Error = doc.paths['/api/v2/caches/{cache_id}/flush'].post.responses['4XX'].content['application/json'].schema;
   assert.deepEqual(v2Error.required, ['message']);

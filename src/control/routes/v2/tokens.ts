@@ -30,8 +30,11 @@ function mustManage(auth: CacheAuth): void {
   if (!covers(auth.credential, ALL)) throw new V2Error('TOKENS_NEED_CREDENTIAL');
 }
 
+/** How the token routes authenticate, for the OpenAPI document: a credential, never a token. */
+const security: Record<string, string[]>[] = [{ basic: [] }, { session: [] }];
+
 export const tokenRoutes: V2Routes = (app, { catalog, authOf }) => {
-  app.get('/tokens', { schema: { response: { 200: V2TokenList } } }, async (request): Promise<V2TokenList> => {
+  app.get('/tokens', { schema: { security, response: { 200: V2TokenList } } }, async (request): Promise<V2TokenList> => {
     const auth = authOf(request);
     mustManage(auth);
     return (await catalog.listApiTokens(auth.cache.id)).map(v2TokenView);
@@ -39,7 +42,7 @@ export const tokenRoutes: V2Routes = (app, { catalog, authOf }) => {
 
   app.post<{ Body: V2NewTokenInput }>(
     '/tokens',
-    { schema: { body: V2NewTokenInput, response: { 201: V2NewTokenView } } },
+    { schema: { security, body: V2NewTokenInput, response: { 201: V2NewTokenView } } },
     async (request, reply): Promise<V2NewTokenView> => {
       const auth = authOf(request);
       mustManage(auth);
@@ -58,7 +61,7 @@ export const tokenRoutes: V2Routes = (app, { catalog, authOf }) => {
 
   app.delete<{ Params: V2TokenParams }>(
     '/tokens/:token_id',
-    { schema: { params: V2TokenParams, response: { 204: V2NoContent } } },
+    { schema: { security, params: V2TokenParams, response: { 204: V2NoContent } } },
     async (request, reply) => {
       const auth = authOf(request);
       mustManage(auth);
