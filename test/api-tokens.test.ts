@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { RouteOptions } from 'fastify';
+import { buildApp } from '../src/control/app.ts';
+import { CREDENTIAL_ONLY, ROUTE_SCOPES, scopeNeeded, scopesAllow } from '../src/control/token-scopes.ts';
 import { basic, startTestCluster, NOT_AUTHORIZED, type ClusterCache, type TestCluster } from './support/control.ts';
 import { sleep } from './support/wait.ts';
 
@@ -328,4 +331,23 @@ test("the README's token recipe runs as written with curl: make a flush token, f
   const revoked = await sh(commands[3]!.replace('/tokens/3', `/tokens/${id}`));
   assert.equal(revoked.status, 204, revoked.body);
   assert.equal((await sh(commands[1]!, { CACHIER_TOKEN: token }).catch((e: Error) => ({ status: -1, body: e.message }))).status, -1, 'curl -f fails once revoked');
+});
+
+test('the scope table names only real routes, and every cache route not in it needs "all"', async () => {
+  const app = buildApp({ catalog: t.catalog });
+  const routes = new Set<string>();
+  app.addHook('onRoute', (r: RouteOptions) => {
+    for (const method of [r.method].flat()) routes.add(`${method} ${r.url}`);
+  });
+  await app.ready();
+  await app.close();
+  for (const key of Object.keys(ROUTE_SCOPES)) assert.ok(routes.has(key), `${key} is a registered route`);
+  const cacheRoutes = [...routes].filter((r) => /^(GET|POST|PATCH|DELETE|PUT) \/api\/(v1\/:id|v2\/caches\/:cache_id)\//.test(r));
+  assert.ok(cacheRoutes.length >= 25, cacheRoutes.join('\n'));
+  for (const r of cacheRoutes) {
+    const [method, url] = r.split(' ') as [string, string];
+    assert.equal(scopeNeeded(method, url), ROUTE_SCOPES[r] ?? 'all', r);
+    assert.ok(scopesAllow(['all'], method, url) || ROUTE_SCOPES[r] === CREDENTIAL_ONLY, `${r}: an "all" token reaches it`);
+  }
+  for (const r of cacheRoutes.filter((x) => x.includes('/tokens'))) assert.equal(ROUTE_SCOPES[r], CREDENTIAL_ONLY, `${r} takes no token`);
 });
