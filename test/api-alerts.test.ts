@@ -110,8 +110,9 @@ let other: ClusterCache;
 before(async () => {
   await startReceivers();
   // The cluster's own control plane serves the API; it neither samples nor evaluates:
-  // the end-to-end test starts its planes itself.
-  t = await startTestCluster();
+  // the end-to-end test starts its planes itself. The receivers are on loopback, which
+  // only --alert-allow-private-targets lets a target reach (api-alerts-ssrf.test.ts).
+  t = await startTestCluster({ control: { alertAllowPrivateTargets: true } });
   cache = await t.createCache(1 << 20);
   other = await t.createCache();
 });
@@ -270,7 +271,7 @@ async function startPlane(catalog: Catalog, own: boolean): Promise<Plane> {
   const control = await startControlPlane({
     catalog, host: '127.0.0.1', port: 0, historyIntervalSeconds: 1, latencyProbes: false, sampler: true, alerts: true,
     alertIntervalSeconds: 1, smtpUrl: `smtp://127.0.0.1:${smtpPort}`, smtpFrom: 'cachier@example.com',
-    dashboardUrl: 'http://dashboard.example/',
+    dashboardUrl: 'http://dashboard.example/', alertAllowPrivateTargets: true,
     alertDelivery: { timeoutMs: 1000, retryBaseMs: 200, retryMaxMs: 1000, pollMs: 100 },
   });
   return { catalog, control, own };

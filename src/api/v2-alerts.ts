@@ -108,8 +108,12 @@ const eventProperties = {
   id: { type: 'integer' },
   /** RFC 3339 UTC with milliseconds. */
   time: { type: 'string' },
-  /** firing, resolved, reminder (the notifications), delivered, delivery_failed (retried), delivery_abandoned (retries over). */
-  kind: { type: 'string', enum: ['firing', 'resolved', 'reminder', 'delivered', 'delivery_failed', 'delivery_abandoned'] },
+  /**
+   * firing, resolved, reminder (the notifications), delivered, delivery_failed (retried),
+   * delivery_abandoned (retries over or target refused), test_delivered / test_failed (a
+   * test notification, `alert_id` 0).
+   */
+  kind: { type: 'string', enum: ['firing', 'resolved', 'reminder', 'delivered', 'delivery_failed', 'delivery_abandoned', 'test_delivered', 'test_failed'] },
   alert_id: { type: 'integer' },
   trigger_type: { anyOf: [{ type: 'string', enum: TRIGGER_TYPES }, { type: 'null' }] },
   /** The measured value, percent. */
@@ -128,6 +132,14 @@ export const V2AlertEvent = { type: 'object', properties: eventProperties, requi
 export type V2AlertEvent = Static<typeof V2AlertEvent>;
 export const V2AlertEventList = { type: 'array', items: V2AlertEvent } as const;
 export type V2AlertEventList = Static<typeof V2AlertEventList>;
+
+/** The answer of cachier's POST `…/alerts/configs/<id>/test`: whether the receiver took it, its answer or the error, and the event recorded. */
+export const V2TestNotificationResult = {
+  type: 'object',
+  properties: { delivered: { type: 'boolean' }, detail: { type: 'string' }, event: V2AlertEvent },
+  required: ['delivered', 'detail', 'event'],
+} as const;
+export type V2TestNotificationResult = Static<typeof V2TestNotificationResult>;
 
 /** The operator's view across caches: each event with its cache. */
 export const OperatorAlertEvent = {

@@ -100,7 +100,8 @@ export interface AlertDelivery {
   readonly attempts: number;
 }
 
-export type AlertEventKind = NotificationKind | 'delivered' | 'delivery_failed' | 'delivery_abandoned';
+/** test_delivered / test_failed: a test notification (POST …/alerts/configs/<id>/test); its alertId is 0. */
+export type AlertEventKind = NotificationKind | 'delivered' | 'delivery_failed' | 'delivery_abandoned' | 'test_delivered' | 'test_failed';
 
 export interface AlertEvent {
   readonly id: number;
@@ -168,6 +169,8 @@ export interface AlertCatalog {
   finishDelivery(id: number, attempt: number, outcome: DeliveryOutcome, now: number): Promise<boolean>;
   delivery(id: number): Promise<AlertDelivery | undefined>;
 
+  /** Records the outcome of a test notification to one of the cache's configs (alert id 0, attempt 1). */
+  recordTestNotification(cacheId: number, deliveryType: DeliveryType, outcome: { ok: boolean; detail: string }, at: number): Promise<AlertEvent>;
   /** Newest first; a cache's, or every cache's when cacheId is undefined. */
   alertEvents(cacheId: number | undefined, limit: number): Promise<AlertEvent[]>;
   /** Drops events and finished deliveries older than `before`. */

@@ -253,6 +253,14 @@ export class PostgresAlerts implements AlertCatalog {
     return row && toDelivery(row);
   }
 
+  async recordTestNotification(cacheId: number, deliveryType: NewDeliveryConfig['type'], outcome: { ok: boolean; detail: string }, at: number) {
+    const [row] = await this.rows(
+      `INSERT INTO alert_events (cache_id, alert_id, at, kind, delivery_type, attempt, detail) VALUES ($1, 0, $2, $3, $4, 1, $5) RETURNING *`,
+      [cacheId, at, outcome.ok ? 'test_delivered' : 'test_failed', deliveryType, outcome.detail],
+    );
+    return toEvent(row);
+  }
+
   async alertEvents(cacheId: number | undefined, limit: number) {
     const rows = cacheId === undefined
       ? await this.rows('SELECT * FROM alert_events ORDER BY id DESC LIMIT $1', [limit])

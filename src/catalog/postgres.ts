@@ -38,7 +38,7 @@ import { PostgresHistoryRows } from './postgres-history.ts';
 import { POSTGRES_ACCESS_MIGRATION, PostgresAccess } from './postgres-access.ts';
 import type { ActivityUpdate } from './access.ts';
 import { POSTGRES_ALERTS_MIGRATION, PostgresAlerts } from './postgres-alerts.ts';
-import type { AlertInput, DeliveryOutcome, NewDeliveryConfig, Transition } from './alerts.ts';
+import type { AlertInput, DeliveryOutcome, DeliveryType, NewDeliveryConfig, Transition } from './alerts.ts';
 import { POSTGRES_TOKENS_MIGRATION, PostgresTokens } from './postgres-tokens.ts';
 import type { NewApiTokenInput } from './api-tokens.ts';
 import { POSTGRES_INSIGHT_INDEX_MIGRATION, POSTGRES_INSIGHT_MIGRATION, PostgresInsight } from './postgres-insight.ts';
@@ -555,6 +555,9 @@ export class PostgresCatalog implements Catalog {
   claimDeliveries(now: number, leaseUntil: number, limit: number) { return this.alerts.claimDeliveries(now, leaseUntil, limit); }
   finishDelivery(id: number, attempt: number, outcome: DeliveryOutcome, now: number) { return this.alerts.finishDelivery(id, attempt, outcome, now); }
   delivery(id: number) { return this.alerts.delivery(id); }
+  recordTestNotification(cacheId: number, deliveryType: DeliveryType, outcome: { ok: boolean; detail: string }, at: number) {
+    return this.alerts.recordTestNotification(cacheId, deliveryType, outcome, at);
+  }
   alertEvents(cacheId: number | undefined, limit: number) { return this.alerts.alertEvents(cacheId, limit); }
   pruneAlertEvents(before: number) { return this.alerts.pruneAlertEvents(before); }
 

@@ -293,6 +293,13 @@ export class SqliteAlerts implements AlertCatalog {
     return row && toDelivery(row);
   }
 
+  async recordTestNotification(cacheId: number, deliveryType: DeliveryConfigRecord['type'], outcome: { ok: boolean; detail: string }, at: number) {
+    const res = this.db.prepare(
+      `INSERT INTO alert_events (cache_id, alert_id, at, kind, delivery_type, attempt, detail) VALUES (?, 0, ?, ?, ?, 1, ?)`,
+    ).run(cacheId, at, outcome.ok ? 'test_delivered' : 'test_failed', deliveryType, outcome.detail);
+    return toEvent(this.db.prepare('SELECT * FROM alert_events WHERE id = ?').get(res.lastInsertRowid) as EventRow);
+  }
+
   async alertEvents(cacheId: number | undefined, limit: number) {
     const rows = cacheId === undefined
       ? this.db.prepare('SELECT * FROM alert_events ORDER BY id DESC LIMIT ?').all(limit)

@@ -19,7 +19,7 @@ import { SqliteHistoryRows } from './sqlite-history.ts';
 import { SQLITE_ACCESS_MIGRATION, SqliteAccess } from './sqlite-access.ts';
 import type { ActivityUpdate } from './access.ts';
 import { SQLITE_ALERTS_MIGRATION, SqliteAlerts } from './sqlite-alerts.ts';
-import type { AlertInput, DeliveryOutcome, NewDeliveryConfig, Transition } from './alerts.ts';
+import type { AlertInput, DeliveryOutcome, DeliveryType, NewDeliveryConfig, Transition } from './alerts.ts';
 import { SQLITE_TOKENS_MIGRATION, SqliteTokens } from './sqlite-tokens.ts';
 import type { NewApiTokenInput } from './api-tokens.ts';
 import { SQLITE_INSIGHT_INDEX_MIGRATION, SQLITE_INSIGHT_MIGRATION, SqliteInsight } from './sqlite-insight.ts';
@@ -419,6 +419,9 @@ export class SqliteCatalog implements Catalog {
   claimDeliveries(now: number, leaseUntil: number, limit: number) { return this.alerts.claimDeliveries(now, leaseUntil, limit); }
   finishDelivery(id: number, attempt: number, outcome: DeliveryOutcome, now: number) { return this.alerts.finishDelivery(id, attempt, outcome, now); }
   delivery(id: number) { return this.alerts.delivery(id); }
+  recordTestNotification(cacheId: number, deliveryType: DeliveryType, outcome: { ok: boolean; detail: string }, at: number) {
+    return this.alerts.recordTestNotification(cacheId, deliveryType, outcome, at);
+  }
   alertEvents(cacheId: number | undefined, limit: number) { return this.alerts.alertEvents(cacheId, limit); }
   pruneAlertEvents(before: number) { return this.alerts.pruneAlertEvents(before); }
 

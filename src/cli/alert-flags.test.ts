@@ -17,3 +17,8 @@ test('an interval under 1 s or not a number, a URL of another scheme: usage erro
     assert.throws(() => alertOptions(o), UsageError, JSON.stringify(o));
   }
 });
+
+test('--alert-allow-private-targets is off unless given', () => {
+  assert.equal(alertOptions({}).alertAllowPrivateTargets, undefined);
+  assert.equal(alertOptions({ 'alert-allow-private-targets': true }).alertAllowPrivateTargets, true);
+});

@@ -3,7 +3,8 @@
  * `--alert-interval S` (default 60) between evaluations; `--smtp-url
  * smtp://user:pass@host:port` (smtps:// for TLS from the start) and `--smtp-from ADDRESS`
  * for email delivery; `--dashboard-url URL`, the link notifications carry (default the
- * control plane's own address).
+ * control plane's own address); `--alert-allow-private-targets` lets Slack and webhook
+ * URLs reach loopback, private and link-local addresses (off: refused, target-guard.ts).
  */
 import { DEFAULT_ALERT_INTERVAL_S } from '../control/alerts/evaluator.ts';
 import { intOption, UsageError } from './args.ts';
@@ -13,6 +14,7 @@ export const ALERT_FLAGS = {
   'smtp-url': { type: 'string' },
   'smtp-from': { type: 'string' },
   'dashboard-url': { type: 'string' },
+  'alert-allow-private-targets': { type: 'boolean' },
 } as const;
 
 export interface AlertOptions {
@@ -20,9 +22,10 @@ export interface AlertOptions {
   readonly smtpUrl?: string;
   readonly smtpFrom?: string;
   readonly dashboardUrl?: string;
+  readonly alertAllowPrivateTargets?: boolean;
 }
 
-export function alertOptions(o: { 'alert-interval'?: string; 'smtp-url'?: string; 'smtp-from'?: string; 'dashboard-url'?: string }): AlertOptions {
+export function alertOptions(o: { 'alert-interval'?: string; 'smtp-url'?: string; 'smtp-from'?: string; 'dashboard-url'?: string; 'alert-allow-private-targets'?: boolean }): AlertOptions {
   const alertIntervalSeconds = intOption(o['alert-interval'], 'alert-interval', DEFAULT_ALERT_INTERVAL_S, 1, 86400);
   const smtpUrl = o['smtp-url'];
   if (smtpUrl !== undefined && !/^smtps?:\/\/[^/]+/.test(smtpUrl)) {
@@ -35,5 +38,6 @@ export function alertOptions(o: { 'alert-interval'?: string; 'smtp-url'?: string
     ...(smtpUrl !== undefined ? { smtpUrl } : {}),
     ...(o['smtp-from'] !== undefined ? { smtpFrom: o['smtp-from'] } : {}),
     ...(dashboardUrl !== undefined ? { dashboardUrl } : {}),
+    ...(o['alert-allow-private-targets'] ? { alertAllowPrivateTargets: true } : {}),
   };
 }

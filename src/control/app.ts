@@ -25,6 +25,8 @@ import { registerV2 } from './routes/v2/index.ts';
 import { basicOrSession, hasSessionCookie, sessionResolver, ssoRoutes } from './sessions.ts';
 import { registerOpenApi } from './openapi.ts';
 import { readinessRoutes, type LocalNode } from './readiness.ts';
+import { AlertSenders } from './alerts/senders.ts';
+import type { AlertSendDeps } from './routes/v2/index.ts';
 
 export interface AppDeps {
   readonly catalog: Catalog;
@@ -36,6 +38,8 @@ export interface AppDeps {
   readonly https?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** The cache nodes this process runs (`cachier start`), for /readyz and the operator's node states; none by default. */
   readonly localNodes?: () => readonly LocalNode[];
+  /** How alert notifications are sent (the test-notification route); a default without SMTP that refuses private targets. */
+  readonly alerts?: AlertSendDeps;
 }
 
 /** What every route module receives. */
@@ -109,6 +113,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerV2(app, {
       catalog: routeDeps.catalog, nodes: routeDeps.nodes, authenticate: basic, authenticateToken,
       session: sessionResolver(deps.catalog), hasSessionCookie,
+      alerts: deps.alerts ?? { senders: new AlertSenders(), dashboardUrl: () => '' },
     });
     // The dashboard sign-in link /sso/<id>/<token> and sign-out.
     ssoRoutes(app, { catalog: deps.catalog, throttle });

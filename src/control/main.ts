@@ -53,6 +53,8 @@ export interface ControlPlaneOptions {
   readonly smtpFrom?: string;
   /** The dashboard link in notifications; default this control plane's own URL. */
   readonly dashboardUrl?: string;
+  /** Let Slack and webhook targets be loopback, private, link-local… addresses (default refused: target-guard.ts). */
+  readonly alertAllowPrivateTargets?: boolean;
   /** Delivery tuning (tests): deadline of a send, retry backoff, concurrency, poll. */
   readonly alertDelivery?: Partial<Pick<DelivererOptions, 'retryBaseMs' | 'retryMaxMs' | 'giveUpAfterMs' | 'concurrency' | 'pollMs'>> & { timeoutMs?: number };
 }
@@ -88,7 +90,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onError: (e) => console.error('cachier latency probes:', (e as Error).message),
   });
   let dashboardUrl = opts.dashboardUrl ?? '';
-  const senders = new AlertSenders({ smtpUrl: opts.smtpUrl, smtpFrom: opts.smtpFrom, timeoutMs: opts.alertDelivery?.timeoutMs });
+  const senders = new AlertSenders({ smtpUrl: opts.smtpUrl, smtpFrom: opts.smtpFrom, timeoutMs: opts.alertDelivery?.timeoutMs, allowPrivateTargets: opts.alertAllowPrivateTargets });
   const alertDeliverer = new AlertDeliverer({
     catalog: opts.catalog, senders, dashboardUrl: () => dashboardUrl, ...opts.alertDelivery,
     onError: (e) => console.error('cachier alert delivery:', (e as Error).message),
@@ -99,7 +101,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onClaimed: () => alertDeliverer.wake(),
     onError: (e) => console.error('cachier alert evaluator:', (e as Error).message),
   });
-  const app = buildApp({ catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle, localNodes: opts.localNodes });
+  const app = buildApp({ catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle, localNodes: opts.localNodes, alerts: { senders, dashboardUrl: () => dashboardUrl } });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

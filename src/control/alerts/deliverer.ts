@@ -123,7 +123,7 @@ export class AlertDeliverer {
   private async deliver(d: AlertDelivery): Promise<void> {
     const { catalog, senders } = this.opts;
     const [config, cache] = await Promise.all([catalog.deliveryConfig(d.configId), catalog.getCache(d.cacheId)]);
-    let result: { ok: boolean; detail: string };
+    let result: { ok: boolean; detail: string; refused?: boolean };
     if (!config) result = { ok: false, detail: 'the delivery config was deleted' };
     else {
       const message = alertMessage(d, { id: d.cacheId, name: cache?.name ?? `(deleted cache ${d.cacheId})` }, this.opts.dashboardUrl());
@@ -136,7 +136,8 @@ export class AlertDeliverer {
       await catalog.finishDelivery(d.id, d.attempts, { ok: true, detail: result.detail }, now);
       return;
     }
-    const next = config ? retryAt(d, d.attempts, now, this.retry) : undefined;
+    // A refused target (a private address, target-guard.ts) is given up at once.
+    const next = config && !result.refused ? retryAt(d, d.attempts, now, this.retry) : undefined;
     if (next === undefined) this.counts.abandoned++;
     else this.counts.failed++;
     await catalog.finishDelivery(d.id, d.attempts, next === undefined ? { ok: false, detail: result.detail } : { ok: false, detail: result.detail, retryAt: next }, now);

@@ -59,3 +59,35 @@ export function alertMessage(d: AlertDelivery, cache: { id: number; name: string
     },
   };
 }
+
+/**
+ * A test notification (POST …/alerts/configs/<id>/test), sent the way a real one is:
+ *
+ *   [cachier] TEST: notification from cache mc-3 (id 3)
+ *
+ *   This is a test notification from cachier for cache mc-3 (id 3), sent to its slack delivery config 5.
+ *   Alerts that use this config will be delivered the same way.
+ *   Sent: 2026-12-06T13:40:00.000Z
+ *   Dashboard: http://127.0.0.1:8080/
+ *
+ * The webhook body has `event` and `state` "test", the cache, `config_id`, `time`, `dashboard_url` and the text.
+ */
+export function testMessage(cache: { id: number; name: string }, config: { id: number; type: string }, at: number, dashboardUrl: string): AlertMessage {
+  const where = `cache ${cache.name} (id ${cache.id})`;
+  const subject = `[cachier] TEST: notification from ${where}`;
+  const time = new Date(at).toISOString();
+  const text = [
+    `This is a test notification from cachier for ${where}, sent to its ${config.type} delivery config ${config.id}.`,
+    'Alerts that use this config will be delivered the same way.',
+    `Sent: ${time}`,
+    `Dashboard: ${dashboardUrl}`,
+  ].join('\n');
+  return {
+    subject,
+    text,
+    payload: {
+      event: 'test', state: 'test', cache: { id: cache.id, name: cache.name }, config_id: config.id, time, dashboard_url: dashboardUrl,
+      text: `${subject}\n${text}`,
+    },
+  };
+}

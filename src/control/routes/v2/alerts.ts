@@ -13,6 +13,15 @@
  *   address, a slack_url or webhook url that is not http(s), a JSON null anywhere.
  * - A webhook config's signing secret is made here and shown once, in the 201.
  * - Deleting a config that alerts use: 400 "The alert delivery config is used by alerts: <ids>.".
+ * - A slack_url or webhook url whose host is a literal loopback, private, link-local,
+ *   unique-local, multicast or unspecified address (any spelling: 2130706433, 0x7f.1,
+ *   [::ffff:127.0.0.1]) is a 400 unless the operator allows private targets
+ *   (`--alert-allow-private-targets`); names are checked when resolved, at send time.
+ * - cachier's `POST alerts/configs/:config_id/test` sends a test notification to the
+ *   target now, through the same senders as a real one (same address check, signature,
+ *   deadline), records it in alerts/events (test_delivered / test_failed, alert_id 0) and
+ *   answers 200 `{"delivered","detail","event"}` once the receiver answered or the
+ *   deadline passed; no retries. Another cache's config: 404.
  */
 import { randomBytes } from 'node:crypto';
 import type { AlertEvent, AlertRecord, DeliveryConfigRecord, NewDeliveryConfig } from '../../../catalog/alerts.ts';
@@ -20,9 +29,11 @@ import { V2Error } from '../../../api/v2-errors.ts';
 import { V2NoContent } from '../../../api/v2.ts';
 import {
   V2AlertEventList, V2AlertInput, V2AlertList, V2AlertParams, V2AlertUpdate, V2AlertView, V2ConfigParams, V2DeliveryConfigInput,
-  V2DeliveryConfigList, V2NewDeliveryConfigView, type V2AlertEvent, type V2DeliveryConfigView,
+  V2DeliveryConfigList, V2NewDeliveryConfigView, V2TestNotificationResult, type V2AlertEvent, type V2DeliveryConfigView,
 } from '../../../api/v2-alerts.ts';
 import type { V2Routes } from './index.ts';
+import { literalTargetRefusal } from '../../alerts/target-guard.ts';
+import { testMessage } from '../../alerts/message.ts';
 
 /** How many events `alerts/events` lists. */
 export const ALERT_EVENTS_LISTED = 100;
@@ -69,8 +80,15 @@ async function refuseNulls(request: { body: unknown }): Promise<void> {
   }
 }
 
+/** The 400 for a URL that names a private address literally (unless allowed). */
+function checkTarget(field: string, url: string, allowPrivate: boolean): void {
+  if (allowPrivate) return;
+  const refusal = literalTargetRefusal(url);
+  if (refusal) throw new V2Error('ALERT_CONFIG_BAD_INPUT', `${field} ${refusal}`);
+}
+
 /** The config to store for a POST body, or the 400 that says why not. */
-function newConfig(body: V2DeliveryConfigInput): NewDeliveryConfig {
+function newConfig(body: V2DeliveryConfigInput, allowPrivate: boolean): NewDeliveryConfig {
   const type = body.delivery_type;
   if (type === undefined) throw new V2Error('ALERT_CONFIG_TYPE_REQUIRED');
   const blank = { email: '', slackUrl: '', slackChannel: '', url: '', secret: '' };
@@ -80,14 +98,16 @@ function newConfig(body: V2DeliveryConfigInput): NewDeliveryConfig {
       return { ...blank, type, email: body.email };
     case 'slack':
       if (!body.slack_url || !isHttpUrl(body.slack_url)) throw new V2Error('ALERT_CONFIG_BAD_INPUT', 'slack_url must be an http(s) URL');
+      checkTarget('slack_url', body.slack_url, allowPrivate);
       return { ...blank, type, slackUrl: body.slack_url, slackChannel: body.slack_channel ?? '' };
     case 'webhook':
       if (!body.url || !isHttpUrl(body.url)) throw new V2Error('ALERT_CONFIG_BAD_INPUT', 'url must be an http(s) URL');
+      checkTarget('url', body.url, allowPrivate);
       return { ...blank, type, url: body.url, secret: randomBytes(32).toString('hex') };
   }
 }
 
-export const alertRoutes: V2Routes = (app, { catalog, authOf }) => {
+export const alertRoutes: V2Routes = (app, { catalog, authOf, alerts }) => {
   app.get('/alerts', { schema: { response: { 200: V2AlertList } } }, async (request): Promise<V2AlertList> => {
     const { cache } = authOf(request);
     return (await catalog.listAlerts(cache.id)).map(alertView);
@@ -123,7 +143,7 @@ export const alertRoutes: V2Routes = (app, { catalog, authOf }) => {
     { schema: { body: V2DeliveryConfigInput, response: { 201: V2NewDeliveryConfigView } }, preValidation: refuseNulls },
     async (request, reply): Promise<V2NewDeliveryConfigView> => {
       const { cache } = authOf(request);
-      const made = await catalog.createDeliveryConfig(cache.id, newConfig(request.body));
+      const made = await catalog.createDeliveryConfig(cache.id, newConfig(request.body, alerts.senders.allowPrivateTargets));
       reply.code(201);
       return made.type === 'webhook' ? { ...configView(made), secret: made.secret } : configView(made);
     },
@@ -138,6 +158,21 @@ export const alertRoutes: V2Routes = (app, { catalog, authOf }) => {
       if (result.result === 'not_found') throw new V2Error('ALERT_CONFIG_NOT_FOUND');
       if (result.result === 'in_use') throw new V2Error('ALERT_CONFIG_IN_USE', `${result.alertIds.join(', ')}.`);
       return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: V2ConfigParams }>(
+    '/alerts/configs/:config_id/test',
+    { schema: { params: V2ConfigParams, response: { 200: V2TestNotificationResult } } },
+    async (request): Promise<V2TestNotificationResult> => {
+      const { cache } = authOf(request);
+      const config = await catalog.deliveryConfig(request.params.config_id);
+      if (!config || config.cacheId !== cache.id) throw new V2Error('ALERT_CONFIG_NOT_FOUND');
+      const at = Date.now();
+      const message = testMessage({ id: cache.id, name: cache.name }, config, at, alerts.dashboardUrl());
+      const result = await alerts.senders.send(config, message, `test-${at}`);
+      const event = await catalog.recordTestNotification(cache.id, config.type, { ok: result.ok, detail: result.detail }, Date.now());
+      return { delivered: result.ok, detail: result.detail, event: eventView(event) };
     },
   );
 

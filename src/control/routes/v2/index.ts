@@ -32,6 +32,7 @@ import { tokenRoutes } from './tokens.ts';
 import { managementRoutes } from './management.ts';
 import { insightRoutes } from './insight.ts';
 import { alertRoutes } from './alerts.ts';
+import type { AlertSenders } from '../../alerts/senders.ts';
 
 export const V2_PREFIX = '/api/v2/caches/:cache_id';
 
@@ -43,6 +44,14 @@ export interface V2Deps {
   readonly authOf: (request: FastifyRequest) => CacheAuth;
   /** Asks every node to apply the catalog now (best effort; they poll anyway). */
   readonly nodesChanged: () => Promise<void>;
+  /** How notifications go out (the test notification; whether private targets are allowed). */
+  readonly alerts: AlertSendDeps;
+}
+
+export interface AlertSendDeps {
+  readonly senders: AlertSenders;
+  /** The dashboard link notifications carry. */
+  readonly dashboardUrl: () => string;
 }
 
 export type V2Routes = (app: FastifyInstance, deps: V2Deps) => void;
@@ -66,6 +75,7 @@ export interface V2PluginDeps {
   readonly authenticateToken?: TokenAuthenticator;
   readonly session?: SessionResolver;
   readonly hasSessionCookie?: (request: FastifyRequest) => boolean;
+  readonly alerts: AlertSendDeps;
 }
 
 /** Registers the v2 scope on `app`. */
@@ -90,6 +100,7 @@ export function registerV2(app: FastifyInstance, deps: V2PluginDeps): void {
       catalog: deps.catalog,
       nodes: deps.nodes,
       authOf,
+      alerts: deps.alerts,
       nodesChanged: async () => {
         try {
           await deps.nodes.syncAll();
