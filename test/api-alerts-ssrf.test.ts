@@ -6,13 +6,16 @@
 // as one decimal number, in octal or hex) is a 400 at creation that names the flag and
 // creates nothing; a hostname that resolves to loopback ("localhost") is accepted but its
 // test notification is refused at send time and recorded as a failed delivery event with
-// the reason. The receiver must see no request at all. Then the same receiver, with the
-// flag, does get the test notification (the flag is what allows it).
+// the reason, and so is a real firing's delivery (evaluator and deliverer on, a cache filled
+// past its threshold): given up at once ("delivery_abandoned", attempt 1, the reason), not
+// retried. The receiver must see no request at all. Then the same receiver, with the flag,
+// does get the test notification (the flag is what allows it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
+import { until } from './support/wait.ts';
 
 let receiver: http.Server;
 let port = 0;
@@ -101,6 +104,36 @@ test('a hostname that resolves to loopback ("localhost") is refused at send time
       { kind: events[0].kind, alert_id: events[0].alert_id, delivery_type: events[0].delivery_type, detail: events[0].detail },
       { kind: 'test_failed', alert_id: 0, delivery_type, detail: out.detail },
     );
+  }
+  assert.deepEqual(hits, [], 'no request reached the loopback receiver');
+});
+
+test('a firing alert whose webhook resolves to loopback: the delivery is refused with the reason, given up at once, nothing sent', async () => {
+  const planes = await startTestCluster({
+    historyIntervalSeconds: 1, sampler: true,
+    control: { alerts: true, alertIntervalSeconds: 1, latencyProbes: false, alertDelivery: { timeoutMs: 1000, retryBaseMs: 100, retryMaxMs: 200, pollMs: 100 } },
+  });
+  try {
+    const c = await planes.createCache(1 << 20);
+    const api = (path: string, req: Parameters<TestCluster['api']>[1] = {}) => planes.api(`/api/v2/caches/${c.id}/${path}`, { auth: c, ...req });
+    const cfg = (await api('alerts/configs', { method: 'POST', json: { delivery_type: 'webhook', url: `http://localhost:${port}/fired` } })).json();
+    const made = await api('alerts', { method: 'POST', json: { trigger_type: 'memory_usage', trigger_threshold: 1, delivery_config_id: cfg.id } });
+    assert.equal(made.status, 201, made.text);
+    const client = await planes.textLogin(c);
+    const value = 'v'.repeat(10_000);
+    for (let i = 0; i < 10; i++) assert.equal(await client.text(`set k${i} 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+    type Ev = { kind: string; attempt: number | null; detail: string };
+    const events = async () => (await api('alerts/events')).json() as Ev[];
+    const abandoned = await until('the refused delivery recorded', Date.now() + 60_000,
+      async () => (await events()).find((e) => e.kind === 'delivery_abandoned'));
+    assert.equal(abandoned.attempt, 1, 'given up at the first attempt, not retried');
+    assert.match(abandoned.detail, /^refused: localhost resolves to (127\.0\.0\.1|::1) is not a public address \(loopback\)/);
+    assert.ok((await events()).some((e) => e.kind === 'firing'));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual((await events()).filter((e) => e.kind.startsWith('deliver')).map((e) => e.kind), ['delivery_abandoned']);
+    client.end();
+  } finally {
+    await planes.close();
   }
   assert.deepEqual(hits, [], 'no request reached the loopback receiver');
 });
