@@ -1,7 +1,7 @@
 /**
  * The Analytics API over fetch, with the field names and paths exactly as the API
  * documents show them: v1 (`/api/v1/<id>/…`: login, stats, history, flush) and v2
- * (`/api/v2/caches/<id>/…`: info, credentials, rotate_sso, enable_cache, insight).
+ * (`/api/v2/caches/<id>/…`: info, credentials, rotate_sso, enable_cache, insight, alerts).
  * Every call authenticates with HTTP Basic, or, signed in through a sign-in link (`sso`),
  * with the browser's session cookie; every call carries X-Requested-With, which the
  * server demands of cookie-authenticated changes (CSRF). Errors come back as
@@ -13,6 +13,10 @@ import type { HistoryResponse, LoginResponse, StatsResponse } from '../../src/ap
 import type {
   V2CacheInfo, V2CapabilitiesView, V2CredentialList, V2CredentialView, V2NewCredentialView,
 } from '../../src/api/v2.ts';
+import type {
+  V2AlertEvent, V2AlertInput, V2AlertUpdate, V2AlertView, V2DeliveryConfigInput, V2DeliveryConfigView, V2NewDeliveryConfigView,
+  V2TestNotificationResult,
+} from '../../src/api/v2-alerts.ts';
 import { rfc3339, type InfluxSeries } from './insight-stats.ts';
 
 export type { HistoryRecord, ServerStats, StatsResponse } from '../../src/api/v1.ts';
@@ -20,6 +24,14 @@ export type CacheInfo = V2CacheInfo;
 export type CredentialView = V2CredentialView;
 export type NewCredentialView = V2NewCredentialView;
 export type CapabilitiesView = V2CapabilitiesView;
+export type AlertView = V2AlertView;
+export type AlertInput = V2AlertInput;
+export type AlertUpdate = V2AlertUpdate;
+export type DeliveryConfigView = V2DeliveryConfigView;
+export type DeliveryConfigInput = V2DeliveryConfigInput;
+export type NewDeliveryConfigView = V2NewDeliveryConfigView;
+export type AlertEvent = V2AlertEvent;
+export type TestNotificationResult = V2TestNotificationResult;
 
 export type Capability = 'write_capability' | 'flush_capability' | 'api_capability';
 export type Capabilities = Record<Capability, boolean>;
@@ -120,6 +132,50 @@ export class ApiClient {
   latency(fromMs: number, toMs: number): Promise<InfluxSeries[]> {
     const q = new URLSearchParams({ startTime: rfc3339(fromMs), endTime: rfc3339(toMs) });
     return this.request('GET', `${this.v2('insight/latency')}?${q}`);
+  }
+
+  // ---- alerts
+
+  alerts(): Promise<AlertView[]> {
+    return this.request('GET', this.v2('alerts'));
+  }
+
+  /** 201: the new alert. */
+  createAlert(alert: AlertInput): Promise<AlertView> {
+    return this.request('POST', this.v2('alerts'), alert);
+  }
+
+  /** A partial update (fields left out are kept); 201, MemCachier's code. */
+  updateAlert(id: number, patch: AlertUpdate): Promise<AlertView> {
+    return this.request('PUT', this.v2(`alerts/${id}`), patch);
+  }
+
+  async deleteAlert(id: number): Promise<void> {
+    await this.request('DELETE', this.v2(`alerts/${id}`));
+  }
+
+  alertConfigs(): Promise<DeliveryConfigView[]> {
+    return this.request('GET', this.v2('alerts/configs'));
+  }
+
+  /** 201: the new target; a webhook's carries its signing `secret`, shown this once. */
+  createAlertConfig(config: DeliveryConfigInput): Promise<NewDeliveryConfigView> {
+    return this.request('POST', this.v2('alerts/configs'), config);
+  }
+
+  /** 400 while alerts use it ("The alert delivery config is used by alerts: <ids>."). */
+  async deleteAlertConfig(id: number): Promise<void> {
+    await this.request('DELETE', this.v2(`alerts/configs/${id}`));
+  }
+
+  /** cachier's own: sends a test notification now; 200 with whether the receiver took it. */
+  testAlertConfig(id: number): Promise<TestNotificationResult> {
+    return this.request('POST', this.v2(`alerts/configs/${id}/test`));
+  }
+
+  /** The last 100 firings, resolutions, reminders, delivery attempts and tests, newest first. */
+  alertEvents(): Promise<AlertEvent[]> {
+    return this.request('GET', this.v2('alerts/events'));
   }
 
   private path(action: string): string {

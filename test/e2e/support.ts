@@ -141,7 +141,7 @@ export class BrowserPage {
     await this.page.waitForSelector('#login-username');
   }
 
-  async tab(name: 'overview' | 'insight' | 'history' | 'settings' | 'connect'): Promise<void> {
+  async tab(name: 'overview' | 'insight' | 'history' | 'alerts' | 'settings' | 'connect'): Promise<void> {
     await this.page.click(`#tab-${name}`);
     await this.page.waitForSelector(`#tab-${name}[aria-current="page"]`);
   }

@@ -1,7 +1,7 @@
 /**
  * The signed-in page: header (cache, user, sign out), the screen tabs, and the screen
  * shown. Screens are addressed by the URL hash (#/overview, #/insight, #/history,
- * #/settings, #/connect), with the screen's own choices after a `?` (#/insight?stats=…),
+ * #/alerts, #/settings, #/connect), with the screen's own choices after a `?` (#/insight?stats=…),
  * so the back button, reloads and shared links keep the place. #/credentials, the old
  * address of the credentials screen, opens its panel in Settings. The shell owns the
  * cache monitor, what it knows of the cache (v2 `info`) and of the signed-in credential.
@@ -14,6 +14,7 @@ import { ApiClient, ApiRequestError, type CacheInfo, type CredentialView } from 
 import { h } from '../dom.ts';
 import { CacheMonitor } from '../monitor.ts';
 import type { Session } from '../session.ts';
+import { alertsView } from './alerts.ts';
 import { brandMark } from './brand.ts';
 import { connectView } from './connect.ts';
 import { historyView } from './history.ts';
@@ -60,6 +61,7 @@ const SCREENS = [
   { id: 'overview', label: 'Overview', make: overviewView },
   { id: 'insight', label: 'Insight', make: insightView },
   { id: 'history', label: 'History', make: historyView },
+  { id: 'alerts', label: 'Alerts', make: alertsView },
   { id: 'settings', label: 'Settings', make: settingsView },
   { id: 'connect', label: 'Connect', make: connectView },
 ] as const;
