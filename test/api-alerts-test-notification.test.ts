@@ -3,7 +3,8 @@
 // --alert-allow-private-targets): a signed webhook post, a Slack post, an email through
 // smtp-server; each answered 200 {"delivered","detail","event"} and recorded in
 // alerts/events (test_delivered, alert_id 0); a receiver answering 500 → delivered false,
-// test_failed, no retry; another cache's config or an unknown one → 404.
+// test_failed, no retry; another cache's config or an unknown one → 404; more than 10 a
+// minute for one cache → 429 and nothing sent.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -135,4 +136,18 @@ test("another cache's config, an unknown one: 404; a non-numeric id: 400; a body
   assert.equal((await t.api(v2(`alerts/configs/${theirs.id}/test`, other), { auth: other, method: 'POST', json: { to: 'x' } })).status, 400);
   assert.equal(posts.length, before, 'nothing sent');
   assert.equal((await t.api(v2(`alerts/configs/${theirs.id}/test`, cache), { auth: null, method: 'POST' })).status, 401);
+});
+
+test('at most 10 test notifications a minute per cache: the 11th is a 429 and sends nothing; other caches are not held back', async () => {
+  const third = await t.createCache();
+  const hook = await newConfig({ delivery_type: 'webhook', url: `${receiverUrl}/limited` }, third);
+  for (let i = 0; i < 10; i++) assert.equal((await sendTest(hook.id, third)).json().delivered, true, `test ${i + 1}`);
+  const r = await sendTest(hook.id, third);
+  assert.equal(r.status, 429, r.text);
+  assert.deepEqual(r.json(), { message: 'Too many test notifications: at most 10 a minute per cache.' });
+  assert.equal(posts.filter((p) => p.path === '/limited').length, 10);
+  const events = (await t.api(v2('alerts/events', third), { auth: third })).json();
+  assert.equal(events.length, 10, 'the refused one is not recorded');
+  const mine = await newConfig({ delivery_type: 'webhook', url: `${receiverUrl}/not-limited` });
+  assert.equal((await sendTest(mine.id)).json().delivered, true);
 });

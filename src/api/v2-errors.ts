@@ -48,6 +48,7 @@ export const V2_ERRORS = {
   ALERT_CONFIG_IN_USE: { status: 400, message: 'The alert delivery config is used by alerts' },
   ALERT_NOT_FOUND: { status: 404, message: 'Alert not found.' },
   ALERT_CONFIG_NOT_FOUND: { status: 404, message: 'Alert delivery config not found.' },
+  ALERT_TESTS_LIMITED: { status: 429, message: 'Too many test notifications: at most 10 a minute per cache.' },
   BODY_TOO_LARGE: { status: 413, message: 'Request body is too large.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   LOGIN_THROTTLED: { status: 429, message: API_ERRORS.LOGIN_THROTTLED.message },

@@ -21,7 +21,9 @@
  *   target now, through the same senders as a real one (same address check, signature,
  *   deadline), records it in alerts/events (test_delivered / test_failed, alert_id 0) and
  *   answers 200 `{"delivered","detail","event"}` once the receiver answered or the
- *   deadline passed; no retries. Another cache's config: 404.
+ *   deadline passed; no retries. Another cache's config: 404. At most TEST_LIMIT tests a
+ *   minute per cache on each control plane (429 after), so the endpoint cannot be used to
+ *   make the control plane flood a receiver.
  */
 import { randomBytes } from 'node:crypto';
 import type { AlertEvent, AlertRecord, DeliveryConfigRecord, NewDeliveryConfig } from '../../../catalog/alerts.ts';
@@ -37,6 +39,26 @@ import { testMessage } from '../../alerts/message.ts';
 
 /** How many events `alerts/events` lists. */
 export const ALERT_EVENTS_LISTED = 100;
+
+/** Test notifications a cache may send per minute (per control plane). */
+export const TEST_LIMIT = { count: 10, windowMs: 60_000 } as const;
+
+/** Per cache, the times of its recent tests; true when one more is allowed now (and counts it). */
+function testLimiter(): (cacheId: number, now: number) => boolean {
+  const recent = new Map<number, number[]>();
+  return (cacheId, now) => {
+    const times = (recent.get(cacheId) ?? []).filter((t) => now - t < TEST_LIMIT.windowMs);
+    if (times.length >= TEST_LIMIT.count) {
+      recent.set(cacheId, times);
+      return false;
+    }
+    times.push(now);
+    recent.set(cacheId, times);
+    // Forget caches that have not tested for a window, so the map stays small.
+    if (recent.size > 10_000) for (const [id, ts] of recent) if (ts.every((t) => now - t >= TEST_LIMIT.windowMs)) recent.delete(id);
+    return true;
+  };
+}
 
 export function alertView(a: AlertRecord): V2AlertView {
   return {
@@ -108,6 +130,7 @@ function newConfig(body: V2DeliveryConfigInput, allowPrivate: boolean): NewDeliv
 }
 
 export const alertRoutes: V2Routes = (app, { catalog, authOf, alerts }) => {
+  const mayTest = testLimiter();
   app.get('/alerts', { schema: { response: { 200: V2AlertList } } }, async (request): Promise<V2AlertList> => {
     const { cache } = authOf(request);
     return (await catalog.listAlerts(cache.id)).map(alertView);
@@ -169,6 +192,7 @@ export const alertRoutes: V2Routes = (app, { catalog, authOf, alerts }) => {
       const config = await catalog.deliveryConfig(request.params.config_id);
       if (!config || config.cacheId !== cache.id) throw new V2Error('ALERT_CONFIG_NOT_FOUND');
       const at = Date.now();
+      if (!mayTest(cache.id, at)) throw new V2Error('ALERT_TESTS_LIMITED');
       const message = testMessage({ id: cache.id, name: cache.name }, config, at, alerts.dashboardUrl());
       const result = await alerts.senders.send(config, message, `test-${at}`);
       const event = await catalog.recordTestNotification(cache.id, config.type, { ok: result.ok, detail: result.detail }, Date.now());
