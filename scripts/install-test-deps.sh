@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests need beyond npm: for `npm run test:compat` a
 # real memcached (to validate the harness), memccapable, and stock memcache clients in
 # Python, Ruby, PHP and Java; Chromium for the dashboard's `npm run test:e2e`; and
-# PostgreSQL's server binaries for `npm test`'s PostgreSQL restart fault.
+# PostgreSQL's server binaries for `npm test`'s PostgreSQL restart fault; Prometheus (and
+# promtool) for `npm test`'s test/metrics-prometheus.test.ts, which scrapes a running cachier.
 # Idempotent: returns at once when everything is installed.
 #
 # Notes: Debian's ruby-dalli does not depend on the ruby interpreter, so `ruby` is
@@ -27,6 +28,7 @@ PACKAGES=(
   libspymemcached-java
   sasl2-bin
   chromium
+  prometheus
 )
 if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null; then
   PACKAGES+=(postgresql)

@@ -9,6 +9,7 @@ import { intOption, parse } from './args.ts';
 import { HISTORY_FLAGS, historyOptions } from './history-flags.ts';
 import { IDLE_FLAGS, idleOptions } from './idle-flags.ts';
 import { ALERT_FLAGS, alertOptions } from './alert-flags.ts';
+import { METRICS_FLAGS, metricsOptions } from './metrics-flags.ts';
 import { HTTPS_FLAGS, httpsOption } from './node-flags.ts';
 
 export async function runControl(argv: string[]): Promise<void> {
@@ -21,15 +22,17 @@ export async function runControl(argv: string[]): Promise<void> {
     ...IDLE_FLAGS,
     ...ALERT_FLAGS,
     ...HTTPS_FLAGS,
+    ...METRICS_FLAGS,
   });
   const host = o.host!;
   const httpPort = intOption(o['http-port'], 'http-port', 8080);
   const history = historyOptions(o);
   const alerts = alertOptions(o);
   const https = httpsOption(o);
+  const metrics = metricsOptions(o);
 
   const catalog = await openCatalog({ dataDir: o.data, databaseUrl: o['database-url'] });
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, https });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, ...metrics, https });
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);
   console.log(`cachier control ready: ${control.scheme}=${host}:${control.port}`);
 

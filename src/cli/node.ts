@@ -16,6 +16,7 @@ import { openCatalog } from '../catalog/open.ts';
 import { createCacheNode } from '../node/cache-node.ts';
 import { intOption, parse, UsageError } from './args.ts';
 import { NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
+import { METRICS_TOKEN_FLAG, metricsToken } from './metrics-flags.ts';
 
 const HEARTBEAT_MS = 10_000;
 
@@ -28,6 +29,7 @@ export async function runNode(argv: string[]): Promise<void> {
     advertise: { type: 'string' },
     'admin-port': { type: 'string' },
     ...NODE_FLAGS,
+    ...METRICS_TOKEN_FLAG,
     'anonymous-cache': { type: 'string' },
     deregister: { type: 'boolean', default: false },
   });
@@ -35,6 +37,7 @@ export async function runNode(argv: string[]): Promise<void> {
   const port = intOption(o.port, 'port', 11211, 1);
   const adminPort = intOption(o['admin-port'], 'admin-port', 0);
   const nodeOptions = nodeFlagOptions(o);
+  const token = metricsToken(o);
   const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
   if (o.advertise !== undefined) splitHostPort(o.advertise, 'advertise');
   if (o.advertise === undefined && isWildcard(host)) {
@@ -65,7 +68,7 @@ export async function runNode(argv: string[]): Promise<void> {
 
   const { limits, tls, io } = nodeOptions;
   const node = await createCacheNode({ catalog, limits, anonymousCacheId })
-    .listen({ host, port, advertise: address, adminPort, tls, io, register: false });
+    .listen({ host, port, advertise: address, adminPort, tls, io, register: false, metricsToken: token });
   // The admin endpoint is reached where clients reach the node, on its own port.
   const adminPortBound = node.adminAddress.slice(node.adminAddress.lastIndexOf(':') + 1);
   const adminAddress = `${splitHostPort(address, 'advertise').host}:${adminPortBound}`;

@@ -15,6 +15,7 @@ import { intOption, parse, UsageError } from './args.ts';
 import { HISTORY_FLAGS, historyOptions } from './history-flags.ts';
 import { IDLE_FLAGS, idleOptions } from './idle-flags.ts';
 import { ALERT_FLAGS, alertOptions } from './alert-flags.ts';
+import { METRICS_FLAGS, metricsOptions } from './metrics-flags.ts';
 import { HTTPS_FLAGS, httpsOption, NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
 
 export async function runStart(argv: string[]): Promise<void> {
@@ -31,6 +32,7 @@ export async function runStart(argv: string[]): Promise<void> {
     ...ALERT_FLAGS,
     ...NODE_FLAGS,
     ...HTTPS_FLAGS,
+    ...METRICS_FLAGS,
     memory: { type: 'string', default: '64mb' },
   });
   const host = o.host!;
@@ -41,6 +43,7 @@ export async function runStart(argv: string[]): Promise<void> {
   const alerts = alertOptions(o);
   const nodeOptions = nodeFlagOptions(o);
   const https = httpsOption(o);
+  const metrics = metricsOptions(o);
   const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
   const firstCacheBytes = (() => {
     try {
@@ -67,7 +70,7 @@ export async function runStart(argv: string[]): Promise<void> {
   const loginThrottle = new LoginThrottle();
   const { limits, tls, io } = nodeOptions;
   for (let i = 0; i < nodeCount; i++) {
-    nodes.push(await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle }).listen({ host, port: port + i, tls, io }));
+    nodes.push(await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle }).listen({ host, port: port + i, tls, io, metricsToken: metrics.metricsToken }));
   }
   let first: string[] = [];
   const existing = await catalog.listCaches();
@@ -91,7 +94,7 @@ export async function runStart(argv: string[]): Promise<void> {
   }
   // Every node has registered: bring all of them to the same view of the cluster.
   await Promise.all(nodes.map((n) => n.sync.syncNow()));
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, https, localNodes: () => nodes });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, ...metrics, https, localNodes: () => nodes });
 
   for (const line of first) console.log(line);
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);

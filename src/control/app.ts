@@ -27,6 +27,8 @@ import { registerOpenApi } from './openapi.ts';
 import { readinessRoutes, type LocalNode } from './readiness.ts';
 import { AlertSenders } from './alerts/senders.ts';
 import type { AlertSendDeps } from './routes/v2/index.ts';
+import { ControlMetrics, countHttpRequests, metricsRoute } from './metrics.ts';
+import type { MetricsAccessOptions } from '../shared/metrics-access.ts';
 
 export interface AppDeps {
   readonly catalog: Catalog;
@@ -40,6 +42,10 @@ export interface AppDeps {
   readonly localNodes?: () => readonly LocalNode[];
   /** How alert notifications are sent (the test-notification route); a default without SMTP that refuses private targets. */
   readonly alerts?: AlertSendDeps;
+  /** What GET /metrics serves (metrics.ts); a fresh one without process metrics by default. */
+  readonly metrics?: ControlMetrics;
+  /** Who may read /metrics (src/shared/metrics-access.ts); default: no token, loopback (open). */
+  readonly metricsAccess?: MetricsAccessOptions;
 }
 
 /** What every route module receives. */
@@ -89,6 +95,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     localNodes: deps.localNodes ?? (() => []),
   };
 
+  const metrics = deps.metrics ?? new ControlMetrics({ processMetrics: false });
+  countHttpRequests(app, metrics);
+
   app.decorateRequest('cacheAuth', null);
   registerBodyParsers(app);
   // A POST without a body (curl -X POST) validates as an empty object. A JSON `null` is a
@@ -106,6 +115,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { const: true } }, required: ['ok'] } } } }, async () => ({ ok: true }));
     // Ready when the catalog answers and every local node listens (readiness.ts).
     readinessRoutes(app, routeDeps);
+    // Prometheus metrics, from memory only (metrics.ts).
+    metricsRoute(app, metrics, deps.metricsAccess ?? { token: undefined, host: '127.0.0.1' }, deps.catalog);
     for (const routes of [loginRoutes, statsRoutes, historyRoutes, flushRoutes, credentialRoutes, operatorRoutes, operatorAlertRoutes]) {
       routes(app, routeDeps);
     }

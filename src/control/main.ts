@@ -14,6 +14,7 @@ import type { LocalNode } from './readiness.ts';
 import { AlertEvaluator, DEFAULT_ALERT_INTERVAL_S } from './alerts/evaluator.ts';
 import { AlertDeliverer, type DelivererOptions } from './alerts/deliverer.ts';
 import { AlertSenders } from './alerts/senders.ts';
+import { ControlMetrics, countCatalogErrors } from './metrics.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -55,6 +56,10 @@ export interface ControlPlaneOptions {
   readonly dashboardUrl?: string;
   /** Let Slack and webhook targets be loopback, private, link-local… addresses (default refused: target-guard.ts). */
   readonly alertAllowPrivateTargets?: boolean;
+  /** `--metrics-token`: a bearer token that opens GET /metrics (the operator token does too); see src/shared/metrics-access.ts. */
+  readonly metricsToken?: string;
+  /** `--metrics-per-cache`: cache stats per cache rather than summed over caches (metrics.ts). */
+  readonly metricsPerCache?: boolean;
   /** Delivery tuning (tests): deadline of a send, retry backoff, concurrency, poll. */
   readonly alertDelivery?: Partial<Pick<DelivererOptions, 'retryBaseMs' | 'retryMaxMs' | 'giveUpAfterMs' | 'concurrency' | 'pollMs'>> & { timeoutMs?: number };
 }
@@ -66,12 +71,16 @@ export interface ControlPlane {
   readonly latency: LatencyProber;
   readonly alertEvaluator: AlertEvaluator;
   readonly alertDeliverer: AlertDeliverer;
+  readonly metrics: ControlMetrics;
   /** The operator token, only on the start that created it. */
   readonly operatorToken: string | undefined;
   close(): Promise<void>;
 }
 
-export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+export async function startControlPlane(given: ControlPlaneOptions): Promise<ControlPlane> {
+  const metrics = new ControlMetrics({ perCache: given.metricsPerCache });
+  // Every failed catalog call is counted (cachier_catalog_errors_total).
+  const opts: ControlPlaneOptions = { ...given, catalog: countCatalogErrors(given.catalog, metrics) };
   const nodes = new NodeClient({ catalog: opts.catalog });
   const retention: RetentionPolicy = {
     rawMs: opts.historyRawDays === undefined ? DEFAULT_RETENTION.rawMs : opts.historyRawDays * DAY_MS,
@@ -88,6 +97,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     catalog: opts.catalog,
     intervalMs: Math.max(1, opts.latencyIntervalSeconds ?? DEFAULT_LATENCY_INTERVAL_S) * 1000,
     onError: (e) => console.error('cachier latency probes:', (e as Error).message),
+    onProbe: (server, ns) => metrics.observeProbe(server, ns),
   });
   let dashboardUrl = opts.dashboardUrl ?? '';
   const senders = new AlertSenders({ smtpUrl: opts.smtpUrl, smtpFrom: opts.smtpFrom, timeoutMs: opts.alertDelivery?.timeoutMs, allowPrivateTargets: opts.alertAllowPrivateTargets });
@@ -101,7 +111,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onClaimed: () => alertDeliverer.wake(),
     onError: (e) => console.error('cachier alert evaluator:', (e as Error).message),
   });
-  const app = buildApp({ catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle, localNodes: opts.localNodes, alerts: { senders, dashboardUrl: () => dashboardUrl } });
+  metrics.sources.sampler = sampler;
+  metrics.sources.deliveries = alertDeliverer.counts;
+  const app = buildApp({
+    catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle, localNodes: opts.localNodes,
+    alerts: { senders, dashboardUrl: () => dashboardUrl },
+    metrics, metricsAccess: { token: opts.metricsToken, host: opts.host },
+  });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
@@ -124,7 +140,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     alertDeliverer.start();
   }
   return {
-    port, sampler, latency, operatorToken, alertEvaluator, alertDeliverer,
+    port, sampler, latency, operatorToken, alertEvaluator, alertDeliverer, metrics,
     scheme: opts.https ? 'https' : 'http',
     async close() {
       await sampler.stop();

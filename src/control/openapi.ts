@@ -35,7 +35,7 @@ function areaOf(url: string): Area {
   if (url.startsWith('/api/v2/')) return { tag: 'v2', security: cacheAuth };
   if (url.startsWith('/api/v1/') || url === '/api/login') return { tag: 'v1', security: cacheAuth, stringErrors: true };
   if (url.startsWith('/api/operator/')) return { tag: 'operator', security: [{ operator: [] }], stringErrors: true };
-  if (url === OPENAPI_PATH || url === '/healthz' || url === '/readyz') return { tag: 'meta' };
+  if (url === OPENAPI_PATH || url === '/healthz' || url === '/readyz' || url === '/metrics') return { tag: 'meta' };
   return { tag: 'dashboard' };
 }
 
@@ -56,7 +56,11 @@ export function registerOpenApi(app: FastifyInstance): void {
         { name: 'v2', description: "MemCachier's API v2; errors are {\"message\": …}." },
         { name: 'operator', description: 'Provisioning, with the operator token as a bearer token.' },
         { name: 'dashboard', description: 'The web dashboard and its sign-in link.' },
-        { name: 'meta', description: 'Health (/healthz), readiness (/readyz) and this document.' },
+        {
+          name: 'meta',
+          description: 'Health (/healthz), readiness (/readyz), Prometheus metrics (/metrics: text format; a bearer --metrics-token or the '
+            + 'operator token, open without a token on a loopback host, 404 without one elsewhere) and this document.',
+        },
       ],
       components: {
         securitySchemes: {

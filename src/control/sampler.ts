@@ -10,9 +10,13 @@
  *
  * Each round's stats also go to the idle watcher (idle.ts): it records which caches had
  * memcache traffic and, with --disable-idle-days, disables those idle too long.
+ *
+ * The last round's stats stay in memory (`latest`) with the rounds' counts (`counts`):
+ * the control plane's /metrics serves those (metrics.ts), so a scrape never asks a node.
  */
 import type { Catalog, HistorySample, RetentionPolicy } from '../catalog/catalog.ts';
 import type { NodeClient } from './node-client.ts';
+import type { ServerStats } from '../api/v1.ts';
 import type { CacheRound, IdleWatcher } from './idle.ts';
 import { SlotRounds } from './slot-rounds.ts';
 
@@ -33,7 +37,29 @@ export interface SamplerOptions {
   readonly idle?: IdleWatcher;
 }
 
+/** The stats of the last round that finished, per cache id, then per server. */
+export interface LatestStats {
+  /** When that round started (ms); 0 before the first. */
+  readonly at: number;
+  readonly caches: ReadonlyMap<number, ReadonlyMap<string, ServerStats>>;
+}
+
+export interface SamplerCounts {
+  rounds: number;
+  /** Rounds that failed outright (the catalog did not answer…). */
+  roundErrors: number;
+  /** (cache, server) samples offered to the catalog. */
+  samples: number;
+  /** (cache, server) stats requests a node did not answer. */
+  nodeFailures: number;
+  /** Thinning passes, and the samples they removed. */
+  thins: number;
+  thinned: number;
+}
+
 export class HistorySampler {
+  latest: LatestStats = { at: 0, caches: new Map() };
+  readonly counts: SamplerCounts = { rounds: 0, roundErrors: 0, samples: 0, nodeFailures: 0, thins: 0, thinned: 0 };
   private lastThin = -Infinity;
   private readonly now: () => number;
   private readonly rounds: SlotRounds;
@@ -63,6 +89,7 @@ export class HistorySampler {
         await this.thin(now);
       }
     } catch (e) {
+      this.counts.roundErrors++;
       this.opts.onError?.(e);
     }
   }
@@ -72,21 +99,30 @@ export class HistorySampler {
     const { catalog, nodes: client, intervalMs } = this.opts;
     const [caches, nodes] = await Promise.all([catalog.listCaches(), catalog.listNodes()]);
     const round: CacheRound[] = [];
+    const latest = new Map<number, ReadonlyMap<string, ServerStats>>();
     const perCache = await Promise.all(
       caches.filter((c) => c.enabled).map(async (cache) => {
         const { ok, failed } = await client.stats(cache.id, nodes);
         round.push({ cacheId: cache.id, stats: ok, incomplete: failed.length > 0 });
+        latest.set(cache.id, ok);
+        this.counts.nodeFailures += failed.length;
+        this.counts.samples += ok.size;
         const samples = [...ok].map(([server, stats]): HistorySample => ({ cacheId: cache.id, server, timestamp: now, stats }));
         if (samples.length) await catalog.addHistory(samples, intervalMs);
         return samples;
       }),
     );
+    this.latest = { at: now, caches: latest };
+    this.counts.rounds++;
     await this.opts.idle?.observe(now, round);
     return perCache.flat();
   }
 
   /** Applies the retention policy; returns the number of samples removed. */
-  thin(now = this.now()): Promise<number> {
-    return this.opts.catalog.thinHistory(this.retention, now);
+  async thin(now = this.now()): Promise<number> {
+    const removed = await this.opts.catalog.thinHistory(this.retention, now);
+    this.counts.thins++;
+    this.counts.thinned += removed;
+    return removed;
   }
 }

@@ -7,10 +7,16 @@
  * catalog, and a request bearing a secret it does not know yet makes it catch up once
  * before refusing, so a control plane that read the new secret first is not turned away.
  * A few routes of internal JSON, so plain node:http rather than a framework.
+ *
+ * `GET /metrics` (Prometheus text, node-metrics.ts) is the one route a scraper reaches:
+ * it takes the metrics token (`--metrics-token`) or the cluster secret, and without a
+ * metrics token it is open on a loopback host and 404 elsewhere (src/shared/metrics-access.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import type { Registry } from 'prom-client';
 import { resetCounters } from '../store/stats.ts';
+import { decideMetricsAccess, sameSecret, type MetricsAccessOptions } from '../shared/metrics-access.ts';
 import type { Tenants } from './tenants.ts';
 
 export interface AdminEndpointOptions {
@@ -19,6 +25,8 @@ export interface AdminEndpointOptions {
   readonly secret: string | (() => string);
   /** Applies the catalog's latest state (the secret included) now. */
   readonly sync: () => Promise<void>;
+  /** What GET /metrics serves, and who may read it; no /metrics without. */
+  readonly metrics?: { readonly registry: Registry; readonly access: MetricsAccessOptions };
 }
 
 /** Control planes keep a few connections each; anything idle this long is dropped. */
@@ -42,6 +50,7 @@ export function createAdminEndpoint(opts: AdminEndpointOptions): Server {
   return server;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (opts.metrics && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) return serveMetrics(req, res, opts.metrics);
     if (!authorized(req)) {
       // Perhaps rotated since our last poll: catch up (one shared catalog read), then decide.
       await opts.sync().catch(() => {});
@@ -71,6 +80,20 @@ export function createAdminEndpoint(opts: AdminEndpointOptions): Server {
       return send(res, 200, { ok: true });
     }
     send(res, 405, { error: 'method not allowed' });
+  }
+
+  async function serveMetrics(req: IncomingMessage, res: ServerResponse, m: NonNullable<AdminEndpointOptions['metrics']>): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    const decision = await decideMetricsAccess(m.access, req.headers.authorization,
+      (bearer) => sameSecret(bearer, typeof secret === 'function' ? secret() : secret));
+    if (decision === 'off') return send(res, 404, { error: 'not found' });
+    if (decision === 'unauthorized') {
+      res.setHeader('www-authenticate', 'Bearer realm="cachier metrics"');
+      return send(res, 401, { error: 'metrics token required' });
+    }
+    const text = await m.registry.metrics();
+    res.writeHead(200, { 'content-type': m.registry.contentType, 'content-length': Buffer.byteLength(text) });
+    res.end(req.method === 'HEAD' ? undefined : text);
   }
 }
 

@@ -22,6 +22,7 @@ import { createArenaStore } from '../store/arena/arena-engine.ts';
 import { ERRORS } from '../shared/errors.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
 import { createAdminEndpoint } from './admin-endpoint.ts';
+import { createNodeMetrics } from './node-metrics.ts';
 import { ConnectionSlots } from './connection-slots.ts';
 import type { NodeInfo } from './exec-context.ts';
 import { CatalogSync } from './catalog-sync.ts';
@@ -64,6 +65,8 @@ export interface ListenOptions {
   readonly register?: boolean;
   /** Socket I/O for the plain-TCP port (io/native-addon.ts); CACHIER_IO, else `auto`. TLS always uses Node's. */
   readonly io?: IoMode;
+  /** Opens GET /metrics on the admin port (src/shared/metrics-access.ts); none: loopback hosts only. */
+  readonly metricsToken?: string;
 }
 
 export interface CacheNode {
@@ -137,6 +140,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
   let refusing = 0;
   const accept = (conn: Connection) => {
     if (opts.anonymousCacheId !== undefined && slots.size >= limits.maxConnections) {
+      slots.counts.refused++;
       if (refusing >= REFUSING_SLACK) return conn.destroy();
       refusing++;
       return refuseConnection(conn, () => refusing--);
@@ -179,7 +183,11 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
         server.maxConnections = limits.maxConnections + REFUSING_SLACK;
         port = await listenOn(server, where.host, where.port);
       }
-      admin = createAdminEndpoint({ tenants, secret: await sync.trackClusterSecret(), sync: () => sync.syncNow() });
+      const metrics = {
+        registry: createNodeMetrics({ tenants, slots, throttle, native: () => native, io: () => info.io }),
+        access: { token: where.metricsToken, host: where.host },
+      };
+      admin = createAdminEndpoint({ tenants, secret: await sync.trackClusterSecret(), sync: () => sync.syncNow(), metrics });
       const adminPort = await listenOn(admin, where.host, where.adminPort ?? 0);
       const address = where.advertise ?? `${where.host}:${port}`;
       const adminAddress = `${where.host}:${adminPort}`;

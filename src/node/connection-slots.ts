@@ -43,7 +43,18 @@ interface Source {
   silent: number;
 }
 
+/** Connections turned away since the node started, for its /metrics (node-metrics.ts). */
+export interface SlotCounts {
+  /** Logins refused at --max-connections (and anonymous connections refused there). */
+  refused: number;
+  /** Logins refused at --max-cache-connections. */
+  refusedForCache: number;
+  /** Waiting connections displaced by newcomers. */
+  displaced: number;
+}
+
 export class ConnectionSlots {
+  readonly counts: SlotCounts = { refused: 0, refusedForCache: 0, displaced: 0 };
   private readonly sources = new Map<string, Source>();
   private readonly waiters = new Map<SlotHolder, Waiter>();
   /** Waiting connections that have sent nothing yet, and those that have. */
@@ -94,7 +105,10 @@ export class ConnectionSlots {
   /** A connection logs in (or is anonymous): false when every logged-in slot is taken. */
   login(conn: SlotHolder): boolean {
     if (this.loggedIn.has(conn)) return true;
-    if (this.loggedIn.size >= this.limits.maxConnections) return false;
+    if (this.loggedIn.size >= this.limits.maxConnections) {
+      this.counts.refused++;
+      return false;
+    }
     this.leave(conn);
     this.loggedIn.add(conn);
     return true;
@@ -107,6 +121,7 @@ export class ConnectionSlots {
   }
 
   private displace(w: Waiter): void {
+    this.counts.displaced++;
     this.leave(w.conn);
     w.conn.close('displaced: too many connections waiting to log in');
   }

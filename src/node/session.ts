@@ -173,7 +173,10 @@ export class Session implements TenantConnection, SessionControl, Receiver {
 
   /** Makes the connection act as `credential`, or says which limit refuses it. */
   private attach(tenant: Tenant, credential: Credential): ErrorCode | undefined {
-    if (tenant !== this.tenant && tenant.connections.size >= this.opts.limits.maxCacheConnections) return 'CACHE_CONNECTIONS';
+    if (tenant !== this.tenant && tenant.connections.size >= this.opts.limits.maxCacheConnections) {
+      this.opts.slots.counts.refusedForCache++;
+      return 'CACHE_CONNECTIONS';
+    }
     if (!this.opts.slots.login(this)) return 'TOO_MANY_CONNECTIONS';
     if (this.authTimer) clearTimeout(this.authTimer);
     this.authTimer = undefined;

@@ -72,6 +72,8 @@ interface Score {
 }
 
 export class LoginThrottle {
+  /** Failed logins since start: answered after a delay, or dropped unanswered (a node's /metrics). */
+  readonly counts = { delayed: 0, dropped: 0 };
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly halfLifeMs: number;
@@ -104,7 +106,11 @@ export class LoginThrottle {
     const bySource = this.add(`s ${source}`, now);
     this.prune(now);
     const held = this.inFlight.get(source) ?? 0;
-    if (held >= this.maxInFlight) return undefined;
+    if (held >= this.maxInFlight) {
+      this.counts.dropped++;
+      return undefined;
+    }
+    this.counts.delayed++;
     this.inFlight.set(source, held + 1);
     const n = Math.max(pair, bySource / SOURCE_WEIGHT, 1);
     const delayMs = Math.min(this.maxDelayMs, Math.round(this.baseDelayMs * 2 ** (n - 1)));

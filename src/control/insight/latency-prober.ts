@@ -80,6 +80,8 @@ export interface LatencyProberOptions {
   readonly now?: () => number;
   /** Unexpected failures of a round (a node not answering is not one). */
   readonly onError?: (error: unknown) => void;
+  /** Told each probe's outcome: its nanoseconds, or undefined when the node did not answer (metrics.ts). */
+  readonly onProbe?: (server: string, ns: number | undefined) => void;
 }
 
 export class LatencyProber {
@@ -110,6 +112,7 @@ export class LatencyProber {
     const nodes = await this.opts.catalog.listNodes();
     const results = await Promise.all(nodes.map(async (node): Promise<LatencyProbe | undefined> => {
       const ns = await this.probe(node.address);
+      this.opts.onProbe?.(node.address, ns);
       return ns === undefined ? undefined : { server: node.address, timestamp: now, ns };
     }));
     const probes = results.filter((p): p is LatencyProbe => p !== undefined);

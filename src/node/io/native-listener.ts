@@ -30,6 +30,9 @@ export class NativeListener {
   private readonly events = new Int32Array(EVENT_RECORDS * 4);
   private readonly conns = new Map<number, NativeConnection>();
   private closed = false;
+  /** Batches the loop handed to JS, and the events in them (a node's /metrics). */
+  batches = 0;
+  batchEvents = 0;
 
   constructor(
     readonly addon: SocketLoopAddon,
@@ -64,6 +67,8 @@ export class NativeListener {
   }
 
   private onBatch(count: number): void {
+    this.batches++;
+    this.batchEvents += count;
     const ev = this.events;
     const now = Date.now();
     for (let i = 0; i < count; i++) {
