@@ -36,6 +36,7 @@ import {
 import type { V2Routes } from './index.ts';
 import { literalTargetRefusal } from '../../alerts/target-guard.ts';
 import { testMessage } from '../../alerts/message.ts';
+import { withoutUrls } from '../../alerts/deliverer.ts';
 
 /** How many events `alerts/events` lists. */
 export const ALERT_EVENTS_LISTED = 100;
@@ -94,11 +95,25 @@ export function isHttpUrl(text: string): boolean {
   }
 }
 
-/** The validator would coerce null to 0, false or ""; a JSON null is none of them. */
+/** The JSON type each body field must have (the validator would coerce "50", "0x10", true or [50] to 50, "false" to false, 7 to "7"). */
+const FIELD_TYPES: Readonly<Record<string, 'number' | 'boolean' | 'string'>> = {
+  id: 'number', trigger_type: 'string', trigger_threshold: 'number', delivery_config_id: 'number', description: 'string', enabled: 'boolean',
+  delivery_type: 'string', email: 'string', slack_url: 'string', slack_channel: 'string', url: 'string',
+};
+
+/**
+ * Before validation: a JSON null is none of 0, false or "" (the validator's coercions), and
+ * a field of another JSON type than its own is a 400 naming it, never coerced.
+ */
 async function refuseNulls(request: { body: unknown }): Promise<void> {
   const body = request.body as Record<string, unknown> | null;
-  if (body && typeof body === 'object' && Object.values(body).some((v) => v === null)) {
-    throw new V2Error('BAD_REQUEST', 'a field may not be null');
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return;
+  if (Object.values(body).some((v) => v === null)) throw new V2Error('BAD_REQUEST', 'a field may not be null');
+  for (const [field, value] of Object.entries(body)) {
+    const type = FIELD_TYPES[field];
+    if (type !== undefined && typeof value !== type) {
+      throw new V2Error('BAD_REQUEST', `body/${field} must be ${type === 'number' ? 'integer' : type}`);
+    }
   }
 }
 
@@ -196,6 +211,10 @@ export const alertRoutes: V2Routes = (app, { catalog, authOf, alerts }) => {
       const message = testMessage({ id: cache.id, name: cache.name }, config, at, alerts.dashboardUrl());
       const result = await alerts.senders.send(config, message, `test-${at}`);
       const event = await catalog.recordTestNotification(cache.id, config.type, { ok: result.ok, detail: result.detail }, Date.now());
+      request.log.info({
+        event: 'alert_test_notification', cache: cache.id, config: config.id, type: config.type,
+        outcome: result.ok ? 'delivered' : 'failed', detail: withoutUrls(result.detail),
+      }, 'alert test notification');
       return { delivered: result.ok, detail: result.detail, event: eventView(event) };
     },
   );
