@@ -5,6 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { buildApp } from '../src/control/app.ts';
 import { ALL_CACHES, CACHE_METRIC_NAMES, ControlMetrics, countCatalogErrors } from '../src/control/metrics.ts';
 import type { LatestStats, SamplerCounts } from '../src/control/sampler.ts';
@@ -63,6 +65,8 @@ test('summed over caches by default, one series per cache with perCache; served 
   const per = await perCache.text();
   assert.match(per, /^cachier_cache_get_hits_total\{cache="2",server="127.0.0.1:2"\} 20$/m);
   assert.equal(per.split('\n').filter((l) => l.startsWith('cachier_cache_get_hits_total{')).length, 4);
+  // promtool (test/metrics-prometheus.test.ts needs it) agrees with both forms.
+  if (existsSync('/usr/bin/promtool')) for (const t of [text, per]) execFileSync('/usr/bin/promtool', ['check', 'metrics'], { input: t, timeout: 20_000 });
 });
 
 test('HTTP requests by route pattern, never the raw URL; catalog errors by operation', async () => {
