@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HOST, printed, printedOperatorToken, spawnCli, tempDir, track, stopChild, type Proc } from './support/child-process.ts';
+import { HOST, REPO_ROOT, printed, printedOperatorToken, spawnCli, tempDir, track, stopChild, type Proc } from './support/child-process.ts';
 import { freePorts } from './support/ports.ts';
 import { RawClient } from './support/raw-client.ts';
 import { haveCommand } from './support/clients.ts';
@@ -160,6 +160,16 @@ test('a real Prometheus scrapes both endpoints and sees the get hits we sent', {
   for (const s of gets) assert.equal(Number(s.value[1]), GETS + 1, s.metric.instance);
   const open = await query('sum(cachier_node_connections{state="logged_in"})');
   assert.equal(Number(open[0]!.value[1]), 2);
+  // docs/grafana-cachier.json: every query parses and runs, and every metric it names is exported.
+  const dashboard = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'docs', 'grafana-cachier.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+  const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr.replaceAll('$__rate_interval', '10s').replaceAll('$cache', '.*')));
+  assert.ok(exprs.length >= 10);
+  for (const expr of exprs) await query(expr);
+  const names = new Set((await (await fetch(`http://${HOST}:${promPort}/api/v1/label/__name__/values`)).json() as { data: string[] }).data);
+  // A labelled counter has no series until its first event (no catalog error here).
+  const firstEventOnly = new Set(['cachier_catalog_errors_total']);
+  const missing = [...new Set(exprs.flatMap((e) => e.match(/cachier_[a-z0-9_]+/g) ?? []))].filter((n) => !names.has(n) && !firstEventOnly.has(n));
+  assert.deepEqual(missing, [], 'metrics the dashboard uses that were not scraped');
   await stopChild(prometheus);
   prometheus = undefined;
 });
