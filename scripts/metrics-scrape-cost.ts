@@ -62,7 +62,7 @@ try {
     const median = times[Math.floor(times.length / 2)]!;
     console.log(`${caches} caches × ${nodes} nodes, ${perCache ? '--metrics-per-cache' : 'summed over caches'}: `
       + `one scrape ${median.toFixed(1)} ms median, ${times.at(-1)!.toFixed(1)} ms worst of ${scrapes}; `
-      + `${series} cache series, ${(bytes / 2 ** 20).toFixed(1)} MiB`);
+      + `${series} cache series, ${bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`}`);
   }
 } finally {
   await catalog.close();
