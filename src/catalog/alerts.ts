@@ -158,9 +158,11 @@ export interface AlertCatalog {
   recordTransition(t: Transition): Promise<AlertDelivery | undefined>;
   /**
    * Leases up to `limit` pending deliveries due at `now` (none leased by anyone else)
-   * until `leaseUntil`, counting an attempt on each.
+   * until `leaseUntil`, counting an attempt on each; oldest due first, but no more of one
+   * cache's than makes `perCache` of its deliveries leased at once (by any plane), so one
+   * cache's dead receivers cannot take every sender and hold up the other caches'.
    */
-  claimDeliveries(now: number, leaseUntil: number, limit: number): Promise<AlertDelivery[]>;
+  claimDeliveries(now: number, leaseUntil: number, limit: number, perCache?: number): Promise<AlertDelivery[]>;
   /**
    * Records the outcome of attempt `attempt` of a delivery and its event; ignored
    * (false) when the delivery is no longer at that attempt (its lease ran out and

@@ -216,14 +216,23 @@ export class PostgresAlerts implements AlertCatalog {
     });
   }
 
-  async claimDeliveries(now: number, leaseUntil: number, limit: number) {
+  async claimDeliveries(now: number, leaseUntil: number, limit: number, perCache = limit) {
     if (limit <= 0) return [];
+    // Due rows ranked within their cache, after the ones of that cache leased now; two
+    // planes claiming at the same moment may each take a cache's share (SKIP LOCKED).
     const rows = await this.rows(
       `UPDATE alert_deliveries SET lease_until = $2, attempts = attempts + 1
-       WHERE id IN (SELECT id FROM alert_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 AND lease_until <= $1
+       WHERE id IN (SELECT id FROM alert_deliveries
+                    WHERE status = 'pending' AND next_attempt_at <= $1 AND lease_until <= $1
+                      AND id IN (SELECT id FROM (
+                        SELECT d.id,
+                               ROW_NUMBER() OVER (PARTITION BY d.cache_id ORDER BY d.next_attempt_at, d.id)
+                                 + (SELECT COUNT(*) FROM alert_deliveries l WHERE l.cache_id = d.cache_id AND l.status = 'pending' AND l.lease_until > $1) AS place
+                        FROM alert_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $1) ranked
+                        WHERE place <= $4)
                     ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
        RETURNING *`,
-      [now, leaseUntil, limit],
+      [now, leaseUntil, limit, perCache],
     );
     return rows.map(toDelivery).sort((a, b) => a.id - b.id);
   }

@@ -416,7 +416,7 @@ export class SqliteCatalog implements Catalog {
   liveAlerts() { return this.alerts.liveAlerts(); }
   alertState(alertId: number) { return this.alerts.alertState(alertId); }
   recordTransition(t: Transition) { return this.alerts.recordTransition(t); }
-  claimDeliveries(now: number, leaseUntil: number, limit: number) { return this.alerts.claimDeliveries(now, leaseUntil, limit); }
+  claimDeliveries(now: number, leaseUntil: number, limit: number, perCache?: number) { return this.alerts.claimDeliveries(now, leaseUntil, limit, perCache); }
   finishDelivery(id: number, attempt: number, outcome: DeliveryOutcome, now: number) { return this.alerts.finishDelivery(id, attempt, outcome, now); }
   delivery(id: number) { return this.alerts.delivery(id); }
   recordTestNotification(cacheId: number, deliveryType: DeliveryType, outcome: { ok: boolean; detail: string }, at: number) {

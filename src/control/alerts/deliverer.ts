@@ -7,7 +7,9 @@
  * - Bounded: at most `concurrency` sends at once; the rest wait in the catalog (the
  *   queue), so memory does not grow with a dead receiver. Each send ends by its deadline
  *   (senders.ts), so a slow or dead receiver holds one slot for at most that long and
- *   never the evaluator, which only writes rows.
+ *   never the evaluator, which only writes rows. One cache's deliveries take at most
+ *   `perCacheConcurrency` slots (a quarter by default): a tenant whose receivers all hang
+ *   cannot hold up the other tenants' notifications.
  * - Retries: a failed attempt is tried again after retryBaseMs, doubling up to
  *   retryMaxMs, for as long as the next attempt would start within giveUpAfterMs (one
  *   hour) of the notification; then the delivery is abandoned. Each attempt is an event.
@@ -24,6 +26,8 @@ export interface DelivererOptions {
   readonly senders: AlertSenders;
   readonly dashboardUrl: () => string;
   readonly concurrency?: number;
+  /** At most this many of one cache's deliveries leased at once (default a quarter of `concurrency`, at least 1). */
+  readonly perCacheConcurrency?: number;
   /** How often to look for due deliveries (also woken at once by `wake`). */
   readonly pollMs?: number;
   readonly retryBaseMs?: number;
@@ -59,11 +63,13 @@ export class AlertDeliverer {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly now: () => number;
   private readonly concurrency: number;
+  private readonly perCache: number;
   private readonly retry: { baseMs: number; maxMs: number; giveUpAfterMs: number };
 
   constructor(private readonly opts: DelivererOptions) {
     this.now = opts.now ?? Date.now;
     this.concurrency = opts.concurrency ?? 16;
+    this.perCache = opts.perCacheConcurrency ?? Math.max(1, Math.floor(this.concurrency / 4));
     this.retry = {
       baseMs: opts.retryBaseMs ?? DEFAULT_RETRY.baseMs, maxMs: opts.retryMaxMs ?? DEFAULT_RETRY.maxMs,
       giveUpAfterMs: opts.giveUpAfterMs ?? DEFAULT_RETRY.giveUpAfterMs,
@@ -110,7 +116,7 @@ export class AlertDeliverer {
     if (free <= 0) return;
     const now = this.now();
     const leaseUntil = now + this.opts.senders.timeoutMs + 30_000;
-    const due = await this.opts.catalog.claimDeliveries(now, leaseUntil, free);
+    const due = await this.opts.catalog.claimDeliveries(now, leaseUntil, free, this.perCache);
     for (const d of due) {
       const p = this.deliver(d).catch((e) => this.opts.onError?.(e)).finally(() => {
         this.inFlight.delete(p);
