@@ -180,7 +180,7 @@ async function runLive(args: Args): Promise<{ reports: LiveFuzzReport[]; failure
   const half = (args.liveSeconds * 1000) / 2;
   for (const anonymous of [false, true]) {
     const crashes = watchCrashes();
-    const t = await startTestNode({ anonymous });
+    const t = await startTestNode({ anonymous, logger: crashes.logger });
     try {
       const cache = await t.createCache();
       const quiet = await t.createCache();

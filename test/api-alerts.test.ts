@@ -18,6 +18,7 @@ import { openCatalog } from '../src/catalog/open.ts';
 import type { Catalog } from '../src/catalog/catalog.ts';
 import { startControlPlane, type ControlPlane } from '../src/control/main.ts';
 import { signatureOf } from '../src/control/alerts/senders.ts';
+import { createLogger } from '../src/shared/logger.ts';
 
 const DEADLINE_MS = 60_000;
 
@@ -267,8 +268,13 @@ test('bad input is a 400 {"message"} and creates nothing', async () => {
 
 interface Plane { catalog: Catalog; control: ControlPlane; own: boolean }
 
+/** What the planes logged (alert_delivery lines among them). */
+const logged: Record<string, any>[] = [];
+const planeLogger = createLogger({ level: 'debug', destination: { write: (l: string) => void logged.push(JSON.parse(l)) } });
+
 async function startPlane(catalog: Catalog, own: boolean): Promise<Plane> {
   const control = await startControlPlane({
+    logger: planeLogger,
     catalog, host: '127.0.0.1', port: 0, historyIntervalSeconds: 1, latencyProbes: false, sampler: true, alerts: true,
     alertIntervalSeconds: 1, smtpUrl: `smtp://127.0.0.1:${smtpPort}`, smtpFrom: 'cachier@example.com',
     dashboardUrl: 'http://dashboard.example/', alertAllowPrivateTargets: true,
@@ -410,6 +416,13 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
     assert.ok(op.json().every((e: { cache_id: number }) => e.cache_id === cache.id));
     assert.ok(op.json().length >= 12);
     assert.equal((await t.api('/api/operator/alerts/events', {})).status, 401);
+    // Each attempt is a log line (ids, type, outcome), never a target's URL or the signing secret.
+    const attempts = logged.filter((l) => l.event === 'alert_delivery');
+    for (const type of ['email', 'slack', 'webhook']) assert.ok(attempts.some((l) => l.type === type && l.outcome === 'delivered'), `a delivered ${type} line`);
+    assert.ok(attempts.some((l) => l.outcome === 'retry' && l.config === failing.id), 'a failed attempt to be retried');
+    assert.ok(attempts.every((l) => l.part === 'alerts' && typeof l.delivery === 'number' && l.cache === cache.id), JSON.stringify(attempts[0]));
+    const text = logged.map((l) => JSON.stringify(l)).join('\n');
+    assert.ok(!text.includes(receiverUrl) && !text.includes(hook.secret!), 'no target URL or secret in the log');
     client.end();
   } finally {
     await stopPlane(a);

@@ -4,7 +4,10 @@
 // CLI and the operator API, credentials made, changed, promoted and listed through the
 // API, a scoped API token made, listed, used and misused (wrong, as a password), real traffic (ASCII and SASL logins, failed logins that send another credential's
 // password, malformed logins, flushes), then a clean stop and a restart. Every byte any
-// process wrote to stdout or stderr is kept, and so are the catalog's files. Each password
+// process wrote to stdout or stderr is kept, and so are the catalog's files. The server logs
+// at trace level (every log event type: requests, failed logins and tokens, limits, catalog
+// changes, alert test notifications through Slack and webhook receivers whose URLs and
+// signing secret are secrets too, a dashboard sign-in link made and used). Each password
 // and token may appear only where the user asked to see it: the first start's
 // MEMCACHIER_PASSWORD and operator-token lines, `cache create` output, and the API's
 // create responses. Anywhere else (other log lines, `cache show`/`list`, list and get
@@ -21,11 +24,16 @@ import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
 import { McConn, openSession } from './faults/support/mc.ts';
 import { printed, printedOperatorToken, REPO_ROOT, runCli, spawnCli, type Proc } from './support/child-process.ts';
 import { http } from './support/http-client.ts';
+import nodeHttp from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { PROMPTLY_MS, until } from './support/wait.ts';
 
 interface Secret {
   readonly what: string;
   readonly value: string;
+  /** Kept in the catalog in clear by design (an alert target): never in an output, but in the catalog's files. */
+  readonly inCatalog?: boolean;
 }
 
 /** Where `needle` occurs in `haystack`, as "line N: …" (the secret itself masked). */
@@ -67,7 +75,8 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
 
     const ports = await freePorts(2, { consecutive: true });
     const httpPort = await freePort();
-    const startArgs = ['start', '--data', dataDir, '--host', '127.0.0.1', '--port', String(ports[0]), '--nodes', '2', '--http-port', String(httpPort)];
+    const startArgs = ['start', '--data', dataDir, '--host', '127.0.0.1', '--port', String(ports[0]), '--nodes', '2', '--http-port', String(httpPort),
+      '--log-level', 'trace', '--alert-allow-private-targets'];
     const server = await spawnCli(startArgs, 'cachier ready');
     procs.push(server);
     const first = {
@@ -196,9 +205,61 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
       n.end();
     }
 
+    // --- alert targets (Slack and webhook URLs, the webhook's signing secret), a sign-in link, a credential by the operator API
+    const receiver = nodeHttp.createServer((q, s) => {
+      q.resume();
+      q.on('end', () => s.writeHead(q.url?.includes('/fail/') ? 500 : 200).end('ok'));
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+      const targets = [
+        { delivery_type: 'slack', slack_url: `${receiverUrl}/services/T0/B0/${randomBytes(12).toString('hex')}`, slack_channel: '#ops' },
+        { delivery_type: 'webhook', url: `${receiverUrl}/hook/${randomBytes(12).toString('hex')}` },
+        { delivery_type: 'webhook', url: `${receiverUrl}/fail/${randomBytes(12).toString('hex')}` },
+      ];
+      for (const target of targets) {
+        const url = target.slack_url ?? target.url!;
+        // Kept in the catalog in clear (they are needed to send): secrets of every output, not of the files.
+        secrets.push({ what: `${target.delivery_type} URL`, value: url, inCatalog: true }, { what: `${target.delivery_type} URL path`, value: new URL(url).pathname, inCatalog: true });
+        const made = await http(httpPort, 'POST', `/api/v2/caches/${first.id}/alerts/configs`, basicOf(first), target);
+        assert.equal(made.status, 201, made.text);
+        designated.push(made.text);
+        if (made.body.secret) secrets.push({ what: 'webhook signing secret', value: made.body.secret, inCatalog: true });
+        const sent = await http(httpPort, 'POST', `/api/v2/caches/${first.id}/alerts/configs/${made.body.id}/test`, basicOf(first));
+        assert.equal(sent.status, 200, sent.text);
+        assert.equal(sent.body.delivered, !url.includes('/fail/'), sent.text);
+      }
+    } finally {
+      receiver.close();
+    }
+    const link = await http(httpPort, 'POST', `/api/v2/caches/${first.id}/rotate_sso`, basicOf(first));
+    assert.equal(link.status, 200, link.text);
+    designated.push(link.text);
+    const ssoPath = new URL(link.body as string).pathname;
+    secrets.push({ what: 'sign-in link', value: ssoPath }, { what: 'sign-in token', value: ssoPath.split('/').pop()! });
+    const signedIn = await fetch(`http://127.0.0.1:${httpPort}${ssoPath}`, { redirect: 'manual' });
+    assert.ok(signedIn.status < 400, `the sign-in link works (${signedIn.status})`);
+    const byOperator = await http(httpPort, 'POST', `/api/operator/caches/${first.id}/credentials`, bearer, {});
+    assert.equal(byOperator.status, 200, byOperator.text);
+    designated.push(byOperator.text);
+    keep('operator-made credential', byOperator.body.username ?? byOperator.body.sasl_username, byOperator.body.password ?? byOperator.body.sasl_password);
+    const byCli = await runCli(['credentials', 'create', String(first.id), '--data', dataDir, '--json']);
+    designated.push(byCli.stdout);
+    undesignated.push({ where: 'credentials create stderr', text: byCli.stderr });
+    const cliCredential = JSON.parse(byCli.stdout) as { username: string; password: string };
+    keep('CLI-made credential', cliCredential.username, cliCredential.password);
+
     // --- the catalog files while the server runs (WAL included), then stop cleanly and restart
     const liveFiles = filesUnder(dataDir).map((f) => ({ where: `${path.relative(dataDir, f)} (running)`, bytes: fs.readFileSync(f) }));
     await server.stop();
+    // Every log event type was driven: each appears (JSON on stderr), and below none holds a secret.
+    const logged = server.stderr().split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { event?: string; status?: number });
+    const kinds = new Set(logged.map((l) => l.event));
+    for (const kind of ['node_start', 'catalog_snapshot', 'catalog_changes', 'control_start', 'http_request', 'login_failures', 'alert_test_notification', 'node_stop', 'control_stop']) {
+      assert.ok(kinds.has(kind), `a ${kind} line was logged`);
+    }
+    for (const status of [200, 201, 204, 401, 403]) assert.ok(logged.some((l) => l.event === 'http_request' && l.status === status), `a request line with status ${status}`);
     const again = await spawnCli(startArgs, 'cachier ready');
     procs.push(again);
     (await openSession(ports[1]!, { mode: 'binary', username: other.username, password: other.password })).end();
@@ -227,6 +288,7 @@ describe('secrets never leave their designated places', { timeout: 90_000 }, () 
     for (const u of undesignated) for (const o of occurrences(u.text, cluster)) leaks.push(`cluster secret in ${u.where} ${o}`);
     for (const s of secrets) {
       for (const u of undesignated) for (const o of occurrences(u.text, s.value)) leaks.push(`${s.what} in ${u.where} ${o}`);
+      if (s.inCatalog) continue;
       for (const f of [...liveFiles, ...stoppedFiles]) for (const o of occurrences(f.bytes, s.value)) leaks.push(`${s.what} in ${f.where} ${o}`);
     }
     assert.deepEqual(leaks, [], 'secrets outside their designated places');

@@ -149,7 +149,8 @@ async function startServer(catalogArgs: string[]): Promise<Server> {
     const child = startTracked(pinned(SERVER_CORE, [process.execPath, CLI, ...cliArgs]), { cwd: REPO_ROOT, env: childEnv() });
     let out = '';
     let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    // Its log (a line per request at info) can be large: the last 64 KiB are kept for error messages.
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-65536)));
     child.stdout!.setEncoding('utf8');
     try {
       const ready = await new Promise<string>((resolve, reject) => {

@@ -11,6 +11,7 @@ import { IDLE_FLAGS, idleOptions } from './idle-flags.ts';
 import { ALERT_FLAGS, alertOptions } from './alert-flags.ts';
 import { METRICS_FLAGS, metricsOptions } from './metrics-flags.ts';
 import { HTTPS_FLAGS, httpsOption } from './node-flags.ts';
+import { LOG_FLAGS, loggerFromFlags } from './log-flags.ts';
 
 export async function runControl(argv: string[]): Promise<void> {
   const o = parse(argv, {
@@ -22,6 +23,7 @@ export async function runControl(argv: string[]): Promise<void> {
     ...IDLE_FLAGS,
     ...ALERT_FLAGS,
     ...HTTPS_FLAGS,
+    ...LOG_FLAGS,
     ...METRICS_FLAGS,
   });
   const host = o.host!;
@@ -29,10 +31,11 @@ export async function runControl(argv: string[]): Promise<void> {
   const history = historyOptions(o);
   const alerts = alertOptions(o);
   const https = httpsOption(o);
+  const logger = loggerFromFlags(o);
   const metrics = metricsOptions(o);
 
-  const catalog = await openCatalog({ dataDir: o.data, databaseUrl: o['database-url'] });
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, ...metrics, https });
+  const catalog = await openCatalog({ dataDir: o.data, databaseUrl: o['database-url'], log: logger.child({ part: 'catalog' }) });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, ...metrics, https, logger });
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);
   console.log(`cachier control ready: ${control.scheme}=${host}:${control.port}`);
 

@@ -28,6 +28,8 @@ NODE LIMITS: [--max-connections N (4096)] [--max-pending-connections N (1024)] [
   [--max-item-size SIZE (1mb)] [--max-reply-queue SIZE (4mb)] [--max-receive-buffer SIZE (64mb, per cache)]
   [--tls-cert F --tls-key F]
   [--io auto|native|stream (auto: the native socket loop where it is built, else Node sockets)]
+LOGS (start, control, node; JSON lines on stderr): [--log-level fatal|error|warn|info|debug|trace|silent (info)]
+  [--log-format json|pretty (pretty on a terminal, else json)]
 INSIGHT: [--latency-interval S (20)] [--rollup-days M,T,H,D (2,15,366,1096: days of 1 min, 10 min, 1 h, 1 day rollups)]
 PostgreSQL URLs may carry ?schema=NAME to keep the tables in their own schema.`;
 

@@ -16,6 +16,8 @@ import { openCatalog } from '../catalog/open.ts';
 import { createCacheNode } from '../node/cache-node.ts';
 import { intOption, parse, UsageError } from './args.ts';
 import { NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
+import { LOG_FLAGS, loggerFromFlags } from './log-flags.ts';
+import type { Logger } from '../shared/logger.ts';
 import { METRICS_TOKEN_FLAG, metricsToken } from './metrics-flags.ts';
 
 const HEARTBEAT_MS = 10_000;
@@ -29,6 +31,7 @@ export async function runNode(argv: string[]): Promise<void> {
     advertise: { type: 'string' },
     'admin-port': { type: 'string' },
     ...NODE_FLAGS,
+    ...LOG_FLAGS,
     ...METRICS_TOKEN_FLAG,
     'anonymous-cache': { type: 'string' },
     deregister: { type: 'boolean', default: false },
@@ -37,6 +40,7 @@ export async function runNode(argv: string[]): Promise<void> {
   const port = intOption(o.port, 'port', 11211, 1);
   const adminPort = intOption(o['admin-port'], 'admin-port', 0);
   const nodeOptions = nodeFlagOptions(o);
+  const logger = loggerFromFlags(o);
   const token = metricsToken(o);
   const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
   if (o.advertise !== undefined) splitHostPort(o.advertise, 'advertise');
@@ -47,7 +51,7 @@ export async function runNode(argv: string[]): Promise<void> {
 
   const catalog = await openCatalog({
     dataDir: o.data, databaseUrl: o['database-url'],
-    postgres: { onError: logEvery(30_000, 'catalog connection') },
+    log: logger.child({ part: 'catalog' }),
   });
 
   if (o.deregister) {
@@ -67,14 +71,14 @@ export async function runNode(argv: string[]): Promise<void> {
   }
 
   const { limits, tls, io } = nodeOptions;
-  const node = await createCacheNode({ catalog, limits, anonymousCacheId })
+  const node = await createCacheNode({ catalog, limits, anonymousCacheId, logger: logger.child({ part: 'node' }) })
     .listen({ host, port, advertise: address, adminPort, tls, io, register: false, metricsToken: token });
   // The admin endpoint is reached where clients reach the node, on its own port.
   const adminPortBound = node.adminAddress.slice(node.adminAddress.lastIndexOf(':') + 1);
   const adminAddress = `${splitHostPort(address, 'advertise').host}:${adminPortBound}`;
   await catalog.registerNode(address, adminAddress);
   await node.sync.syncNow();
-  const heartbeat = startHeartbeat(catalog, address, adminAddress);
+  const heartbeat = startHeartbeat(catalog, address, adminAddress, logger.child({ part: 'node', node: address }));
 
   console.log(`cachier node ready: ${address}${nodeOptions.tls ? ' (TLS)' : ''}`);
 
@@ -91,30 +95,20 @@ export async function runNode(argv: string[]): Promise<void> {
   process.on('SIGINT', () => void stop());
 }
 
-function startHeartbeat(catalog: Catalog, address: string, adminAddress: string): NodeJS.Timeout {
-  const report = logOnce('heartbeat');
+function startHeartbeat(catalog: Catalog, address: string, adminAddress: string, log: Logger): NodeJS.Timeout {
+  const report = logOnce(log, 'heartbeat');
   return setInterval(() => {
     catalog.registerNode(address, adminAddress).then(() => report(undefined), (e: Error) => report(e));
   }, HEARTBEAT_MS);
 }
 
 /** Logs the first error of a run of failures, and the recovery after it. */
-function logOnce(what: string): (e: Error | undefined) => void {
+function logOnce(log: Logger, what: string): (e: Error | undefined) => void {
   let failing = false;
   return (e) => {
-    if (e && !failing) console.error(`cachier node: ${what} failing: ${e.message}`);
-    else if (!e && failing) console.error(`cachier node: ${what} recovered`);
+    if (e && !failing) log.warn({ event: `${what}_failing`, err: e }, `${what} failing`);
+    else if (!e && failing) log.info({ event: `${what}_recovered` }, `${what} recovered`);
     failing = e !== undefined;
-  };
-}
-
-/** Logs an error at most once per `ms` (a restarting database produces a burst). */
-function logEvery(ms: number, what: string): (e: Error) => void {
-  let last = 0;
-  return (e) => {
-    if (Date.now() - last < ms) return;
-    last = Date.now();
-    console.error(`cachier node: ${what}: ${e.message}`);
   };
 }
 

@@ -17,6 +17,7 @@ import { IDLE_FLAGS, idleOptions } from './idle-flags.ts';
 import { ALERT_FLAGS, alertOptions } from './alert-flags.ts';
 import { METRICS_FLAGS, metricsOptions } from './metrics-flags.ts';
 import { HTTPS_FLAGS, httpsOption, NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
+import { LOG_FLAGS, loggerFromFlags } from './log-flags.ts';
 
 export async function runStart(argv: string[]): Promise<void> {
   const o = parse(argv, {
@@ -31,6 +32,7 @@ export async function runStart(argv: string[]): Promise<void> {
     ...IDLE_FLAGS,
     ...ALERT_FLAGS,
     ...NODE_FLAGS,
+    ...LOG_FLAGS,
     ...HTTPS_FLAGS,
     ...METRICS_FLAGS,
     memory: { type: 'string', default: '64mb' },
@@ -43,6 +45,7 @@ export async function runStart(argv: string[]): Promise<void> {
   const alerts = alertOptions(o);
   const nodeOptions = nodeFlagOptions(o);
   const https = httpsOption(o);
+  const logger = loggerFromFlags(o);
   const metrics = metricsOptions(o);
   const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
   const firstCacheBytes = (() => {
@@ -54,7 +57,7 @@ export async function runStart(argv: string[]): Promise<void> {
   })();
 
   const databaseUrl = o['database-url'];
-  const catalog = await openCatalog({ dataDir: o.data, databaseUrl });
+  const catalog = await openCatalog({ dataDir: o.data, databaseUrl, log: logger.child({ part: 'catalog' }) });
   if (anonymousCacheId !== undefined && !(await catalog.getCache(anonymousCacheId))) {
     throw new UsageError(`--anonymous-cache ${anonymousCacheId}: no such cache`);
   }
@@ -70,7 +73,7 @@ export async function runStart(argv: string[]): Promise<void> {
   const loginThrottle = new LoginThrottle();
   const { limits, tls, io } = nodeOptions;
   for (let i = 0; i < nodeCount; i++) {
-    nodes.push(await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle }).listen({ host, port: port + i, tls, io, metricsToken: metrics.metricsToken }));
+    nodes.push(await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle, logger: logger.child({ part: 'node' }) }).listen({ host, port: port + i, tls, io, metricsToken: metrics.metricsToken }));
   }
   let first: string[] = [];
   const existing = await catalog.listCaches();
@@ -94,7 +97,7 @@ export async function runStart(argv: string[]): Promise<void> {
   }
   // Every node has registered: bring all of them to the same view of the cluster.
   await Promise.all(nodes.map((n) => n.sync.syncNow()));
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, ...metrics, https, localNodes: () => nodes });
+  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, ...metrics, https, localNodes: () => nodes, logger });
 
   for (const line of first) console.log(line);
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);

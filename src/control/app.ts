@@ -5,9 +5,16 @@
  *
  * Every error leaves as `status` + a JSON string body, as the document shows them
  * (`"You are not authorized to perform this action."`), validation errors as 400.
+ *
+ * Each request is one log line when it ends (logRequest): its id (the caller's
+ * X-Request-Id when it is a short plain token, else a fresh UUID; answered in the same
+ * header), method, route pattern (never the URL: a query or an sso path may carry a
+ * secret), status, milliseconds and the cache it named. Headers and bodies are never logged.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Catalog } from '../catalog/catalog.ts';
+import type { Logger } from '../shared/logger.ts';
 import { API_ERRORS, ApiError } from '../api/errors.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
 import { basicAuthenticator, cacheGuard, tokenAuthenticator, type BasicAuthenticator, type TokenAuthenticator } from './auth.ts';
@@ -42,6 +49,8 @@ export interface AppDeps {
   readonly localNodes?: () => readonly LocalNode[];
   /** How alert notifications are sent (the test-notification route); a default without SMTP that refuses private targets. */
   readonly alerts?: AlertSendDeps;
+  /** The control plane's log (request lines, errors); none by default. */
+  readonly logger?: Logger;
   /** What GET /metrics serves (metrics.ts); a fresh one without process metrics by default. */
   readonly metrics?: ControlMetrics;
   /** Who may read /metrics (src/shared/metrics-access.ts); default: no token, loopback (open). */
@@ -69,7 +78,12 @@ const HTTP_MAX_CONNECTIONS = 1024;
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
-    logger: false,
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Fastify's own request lines are off: logRequest writes one line per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestId,
+    // Parse errors are answered as Node does, logged without the raw bytes (they hold the headers).
+    clientErrorHandler: answerClientError,
     // Idle or trickling connections are dropped: they would hold the process's file
     // descriptors, which the cache nodes of `cachier start` share.
     connectionTimeout: HTTP_IDLE_TIMEOUT_MS,
@@ -99,6 +113,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   countHttpRequests(app, metrics);
 
   app.decorateRequest('cacheAuth', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => logRequest(request, reply));
   registerBodyParsers(app);
   // A POST without a body (curl -X POST) validates as an empty object. A JSON `null` is a
   // body, not the absence of one: the schemas refuse it (a PATCH of null is no full replace).
@@ -134,7 +152,40 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   return app;
 }
 
-function answerError(error: FastifyError | ApiError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** A caller's X-Request-Id is kept when it is a short plain token (a load balancer's); anything else gets a fresh id. */
+const CALLER_REQUEST_ID = /^[\w.:-]{1,64}$/;
+function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && CALLER_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Probes that load balancers and orchestrators call every few seconds: logged at debug when they succeed. */
+const PROBE_ROUTES = new Set(['/healthz', '/readyz']);
+const CACHE_ID = /^\d{1,10}$/;
+
+/** The request's one log line (see the top of the file). */
+function logRequest(request: FastifyRequest, reply: FastifyReply): void {
+  const route = request.routeOptions.url ?? null;
+  const status = reply.statusCode;
+  const level = status >= 500 ? 'error' : route !== null && PROBE_ROUTES.has(route) && status < 400 ? 'debug' : 'info';
+  const params = (request.params ?? {}) as Record<string, unknown>;
+  const named = params.cache_id ?? params.id;
+  const cache = request.cacheAuth?.cache.id ?? (typeof named === 'string' && CACHE_ID.test(named) ? Number(named) : undefined);
+  request.log[level]({
+    event: 'http_request', method: request.method, route, status, ms: Math.round(reply.elapsedTime * 10) / 10,
+    ...(cache === undefined ? {} : { cache }),
+  }, 'request completed');
+}
+
+function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  this.log.debug({ event: 'http_client_error', code: err.code }, 'malformed HTTP request');
+  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  else socket.destroy(err);
+}
+
+function answerError(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof ApiError) return sendMessage(reply, error.status, error.message);
   const { validation, validationContext, statusCode } = error as FastifyError;
   if (validation) {
@@ -146,7 +197,7 @@ function answerError(error: FastifyError | ApiError, _request: FastifyRequest, r
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     return sendMessage(reply, statusCode, statusCode === 400 ? `${API_ERRORS.BAD_REQUEST.message}: ${error.message}` : error.message);
   }
-  console.error('cachier control plane:', error);
+  request.log.error({ event: 'http_error', err: error }, 'request failed');
   return sendMessage(reply, 500, API_ERRORS.SERVER_ERROR.message);
 }
 

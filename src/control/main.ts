@@ -14,6 +14,7 @@ import type { LocalNode } from './readiness.ts';
 import { AlertEvaluator, DEFAULT_ALERT_INTERVAL_S } from './alerts/evaluator.ts';
 import { AlertDeliverer, type DelivererOptions } from './alerts/deliverer.ts';
 import { AlertSenders } from './alerts/senders.ts';
+import { silentLogger, type Logger } from '../shared/logger.ts';
 import { ControlMetrics, countCatalogErrors } from './metrics.ts';
 
 const DAY_MS = 86_400_000;
@@ -60,6 +61,8 @@ export interface ControlPlaneOptions {
   readonly metricsToken?: string;
   /** `--metrics-per-cache`: cache stats per cache rather than summed over caches (metrics.ts). */
   readonly metricsPerCache?: boolean;
+  /** The process's logger: the plane logs through children (part control, sampler, alerts); silent by default. */
+  readonly logger?: Logger;
   /** Delivery tuning (tests): deadline of a send, retry backoff, concurrency, poll. */
   readonly alertDelivery?: Partial<Pick<DelivererOptions, 'retryBaseMs' | 'retryMaxMs' | 'giveUpAfterMs' | 'concurrency' | 'pollMs'>> & { timeoutMs?: number };
 }
@@ -82,6 +85,10 @@ export async function startControlPlane(given: ControlPlaneOptions): Promise<Con
   // Every failed catalog call is counted (cachier_catalog_errors_total).
   const opts: ControlPlaneOptions = { ...given, catalog: countCatalogErrors(given.catalog, metrics) };
   const nodes = new NodeClient({ catalog: opts.catalog });
+  const log = opts.logger ?? silentLogger;
+  const controlLog = log.child({ part: 'control' });
+  const samplerLog = log.child({ part: 'sampler' });
+  const alertsLog = log.child({ part: 'alerts' });
   const retention: RetentionPolicy = {
     rawMs: opts.historyRawDays === undefined ? DEFAULT_RETENTION.rawMs : opts.historyRawDays * DAY_MS,
     hourlyMs: opts.historyHourlyDays === undefined ? DEFAULT_RETENTION.hourlyMs : opts.historyHourlyDays * DAY_MS,
@@ -90,37 +97,41 @@ export async function startControlPlane(given: ControlPlaneOptions): Promise<Con
   const sampler = new HistorySampler({
     catalog: opts.catalog, nodes, retention,
     intervalMs: Math.max(1, opts.historyIntervalSeconds) * 1000,
-    onError: (e) => console.error('cachier history sampler:', (e as Error).message),
-    idle: IdleWatcher.fromDays({ catalog: opts.catalog, nodes, days: opts.disableIdleDays }),
+    onError: (e) => samplerLog.warn({ event: 'sampler_round_failed', err: e }, 'history sampler round failed'),
+    idle: IdleWatcher.fromDays({
+      catalog: opts.catalog, nodes, days: opts.disableIdleDays,
+      onDisabled: (ids, days) => samplerLog.info({ event: 'caches_disabled_idle', caches: ids, days }, `disabled ${ids.length} idle cache${ids.length === 1 ? '' : 's'}`),
+    }),
   });
   const latency = new LatencyProber({
     catalog: opts.catalog,
     intervalMs: Math.max(1, opts.latencyIntervalSeconds ?? DEFAULT_LATENCY_INTERVAL_S) * 1000,
-    onError: (e) => console.error('cachier latency probes:', (e as Error).message),
+    onError: (e) => samplerLog.warn({ event: 'latency_round_failed', err: e }, 'latency probe round failed'),
     onProbe: (server, ns) => metrics.observeProbe(server, ns),
   });
   let dashboardUrl = opts.dashboardUrl ?? '';
   const senders = new AlertSenders({ smtpUrl: opts.smtpUrl, smtpFrom: opts.smtpFrom, timeoutMs: opts.alertDelivery?.timeoutMs, allowPrivateTargets: opts.alertAllowPrivateTargets });
   const alertDeliverer = new AlertDeliverer({
-    catalog: opts.catalog, senders, dashboardUrl: () => dashboardUrl, ...opts.alertDelivery,
-    onError: (e) => console.error('cachier alert delivery:', (e as Error).message),
+    catalog: opts.catalog, senders, dashboardUrl: () => dashboardUrl, ...opts.alertDelivery, log: alertsLog,
+    onError: (e) => alertsLog.error({ event: 'alert_delivery_error', err: e }, 'alert delivery round failed'),
   });
   const alertEvaluator = new AlertEvaluator({
     catalog: opts.catalog,
     intervalMs: Math.max(1, opts.alertIntervalSeconds ?? DEFAULT_ALERT_INTERVAL_S) * 1000,
     onClaimed: () => alertDeliverer.wake(),
-    onError: (e) => console.error('cachier alert evaluator:', (e as Error).message),
+    onError: (e) => alertsLog.error({ event: 'alert_evaluation_failed', err: e }, 'alert evaluation round failed'),
   });
   metrics.sources.sampler = sampler;
   metrics.sources.deliveries = alertDeliverer.counts;
   const app = buildApp({
-    catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle, localNodes: opts.localNodes,
+    catalog: opts.catalog, nodes, https: opts.https, loginThrottle: opts.loginThrottle, localNodes: opts.localNodes, logger: controlLog,
     alerts: { senders, dashboardUrl: () => dashboardUrl },
     metrics, metricsAccess: { token: opts.metricsToken, host: opts.host },
   });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  controlLog.info({ event: 'control_start', host: opts.host, port, scheme: opts.https ? 'https' : 'http' }, 'control plane listening');
   if (!dashboardUrl) {
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
     dashboardUrl = `${opts.https ? 'https' : 'http'}://${host}:${port}/`;
@@ -148,6 +159,7 @@ export async function startControlPlane(given: ControlPlaneOptions): Promise<Con
       await alertEvaluator.stop();
       await alertDeliverer.stop();
       senders.close();
+      controlLog.info({ event: 'control_stop' }, 'control plane stopping');
       await app.close();
     },
   };

@@ -13,6 +13,11 @@
  * waiting-to-log-in pools); in anonymous mode, where every connection is served at once,
  * one past `maxConnections` is answered one text error line and closed. One timer sweeps
  * every session once a second for the idle timeout.
+ *
+ * Its log (a child of the process's logger naming the node's address): a line when it
+ * starts (ports, io) and stops, when the native loop is missing under `--io auto`, each
+ * catalog change applied (catalog-sync.ts), and per minute the failed logins and
+ * connection limits hit (node-events.ts) — never a line per request.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
@@ -27,7 +32,9 @@ import { ConnectionSlots } from './connection-slots.ts';
 import type { NodeInfo } from './exec-context.ts';
 import { CatalogSync } from './catalog-sync.ts';
 import type { Connection } from './io/connection.ts';
-import { socketLoopAddon, type IoMode } from './io/native-addon.ts';
+import { chooseSocketLoop, type IoMode, type SocketLoopLoad } from './io/native-addon.ts';
+import { silentLogger, type Logger } from '../shared/logger.ts';
+import { NodeEvents } from './node-events.ts';
 import { NativeListener } from './io/native-listener.ts';
 import { StreamConnection } from './io/stream-connection.ts';
 import { nodeLimits, SWEEP_INTERVAL_MS, type NodeLimits } from './limits.ts';
@@ -49,6 +56,10 @@ export interface CacheNodeOptions {
   readonly anonymousCacheId?: number;
   /** Failed-login throttle; share one between nodes of one process. A fresh one by default. */
   readonly loginThrottle?: LoginThrottle;
+  /** The node's log (a child of the process's logger); silent by default. */
+  readonly logger?: Logger;
+  /** Loads the native socket loop (tests: one that did not build). */
+  readonly loadSocketLoop?: () => SocketLoopLoad;
 }
 
 export interface ListenOptions {
@@ -129,18 +140,21 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
   // Each cache's store counts its own CAS values: a shared counter would leak other tenants' writes.
   const tenants = new Tenants((limit) => createArenaStore({ limit, maxItemSize: limits.maxItemSize }), limits.receiveBufferBytes);
   const sync = new CatalogSync(opts.catalog, tenants);
+  let log = opts.logger ?? silentLogger;
+  const events = new NodeEvents(log);
   const sessions = new Set<Session>();
   // `io` says what the memcache port runs on, once it listens.
   const info: { -readonly [K in keyof NodeInfo]: NodeInfo[K] } = {
     version: NODE_VERSION, startedAt: Math.floor(Date.now() / 1000), limits, io: 'stream',
   };
-  const slots = new ConnectionSlots(limits);
+  const slots = new ConnectionSlots(limits, Math.random, (limit, source) => events.limitHit(limit, source));
   const throttle = opts.loginThrottle ?? new LoginThrottle();
-  const onError = (e: unknown) => console.error('cachier node: connection closed after an internal error:', e instanceof Error ? e.stack : e);
+  const onError = (e: unknown) => log.error({ event: 'connection_error', err: e }, 'connection closed after an internal error');
   let refusing = 0;
   const accept = (conn: Connection) => {
     if (opts.anonymousCacheId !== undefined && slots.size >= limits.maxConnections) {
       slots.counts.refused++;
+      events.limitHit('max_connections', conn.remoteAddress, opts.anonymousCacheId);
       if (refusing >= REFUSING_SLACK) return conn.destroy();
       refusing++;
       return refuseConnection(conn, () => refusing--);
@@ -148,6 +162,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
     const s = new Session(conn, {
       tenants, node: info, limits, throttle, slots,
       anonymousCacheId: opts.anonymousCacheId,
+      events,
       onError,
       onClose: (x) => sessions.delete(x),
     });
@@ -172,7 +187,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
       return open && (server ? server.listening : native !== undefined) && admin?.listening === true;
     },
     async listen(where) {
-      const addon = where.tls ? undefined : socketLoopAddon(where.io);
+      const { addon, fallback } = where.tls ? {} : chooseSocketLoop(where.io, opts.loadSocketLoop);
       info.io = addon ? 'native' : 'stream';
       let port: number;
       if (addon) {
@@ -192,13 +207,24 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
       const address = where.advertise ?? `${where.host}:${port}`;
       const adminAddress = `${where.host}:${adminPort}`;
       if (where.register !== false) await opts.catalog.registerNode(address, adminAddress);
+      log = log.child({ node: address });
+      events.setLogger(log);
+      sync.log = log;
+      if (fallback !== undefined) {
+        log.warn({ event: 'native_loop_fallback', reason: fallback }, 'native socket loop not loaded: serving the memcache port on Node sockets (about half the throughput)');
+      }
       await sync.start();
+      events.start();
       // One timer for every connection's idle and closing deadlines.
       sweep = setInterval(() => {
         const now = Date.now();
         for (const s of sessions) s.sweep(now);
       }, SWEEP_INTERVAL_MS).unref();
       open = true;
+      log.info({
+        event: 'node_start', address, port, admin: adminAddress, io: info.io, tls: where.tls !== undefined,
+        limits: { max_connections: limits.maxConnections, max_cache_connections: limits.maxCacheConnections, max_pending_connections: limits.maxPendingConnections },
+      }, 'node started');
       return Object.defineProperties(node, {
         address: { value: address, enumerable: true },
         port: { value: port, enumerable: true },
@@ -206,7 +232,10 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
       }) as ListeningCacheNode;
     },
     async close() {
+      const wasOpen = open;
       open = false;
+      events.stop();
+      if (wasOpen) log.info({ event: 'node_stop', connections: sessions.size }, 'node stopping');
       if (sweep) clearInterval(sweep);
       sync.stop();
       for (const s of sessions) s.close('node stopping');

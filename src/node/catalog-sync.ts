@@ -10,8 +10,13 @@
  *
  * It also follows the cluster secret for the admin endpoint: a rotation moves the
  * revision, and the delta carries the new secret.
+ *
+ * Each snapshot or delta applied is one log line with the revision and counts (never a
+ * row's contents: credentials carry hashes, the delta may carry the cluster secret); a
+ * run of failed syncs logs its first failure and the recovery.
  */
 import type { Catalog } from '../catalog/catalog.ts';
+import { silentLogger, type Logger } from '../shared/logger.ts';
 import type { Tenants } from './tenants.ts';
 
 export class CatalogSync {
@@ -22,6 +27,9 @@ export class CatalogSync {
   /** A change was announced while a sync was running: run once more when it ends. */
   private again = false;
   private secret: string | undefined;
+  private failing = false;
+  /** The node's log (set once it knows its address). */
+  log: Logger = silentLogger;
 
   constructor(private readonly catalog: Catalog, private readonly tenants: Tenants, private readonly intervalMs = 200) {}
 
@@ -48,16 +56,33 @@ export class CatalogSync {
         // One read either way: an empty delta when nothing changed (as cheap as revision()).
         const changes = this.seen < 0 ? undefined : await this.catalog.changesSince(this.seen);
         if (changes) {
+          this.recovered();
           if (changes.revision === this.seen) return;
           this.tenants.applyChanges(changes);
           if (changes.clusterSecret !== undefined) this.secret = changes.clusterSecret;
+          this.log.info({
+            event: 'catalog_changes', revision: changes.revision, from_revision: this.seen,
+            caches: changes.caches.length, removed_caches: changes.removedCaches.length,
+            credentials: changes.credentials.length, removed_credentials: changes.removedCredentials.length,
+            ...(changes.nodes ? { nodes: changes.nodes.length } : {}),
+            cluster_secret_rotated: changes.clusterSecret !== undefined,
+          }, 'catalog changes applied');
           this.seen = changes.revision;
           return;
         }
         const snap = await this.catalog.snapshot();
         this.tenants.apply(snap);
         if (this.secret !== undefined) this.secret = await this.catalog.clusterSecret();
+        this.recovered();
+        this.log.info({
+          event: 'catalog_snapshot', revision: snap.revision, from_revision: this.seen,
+          caches: snap.caches.length, credentials: snap.credentials.length, nodes: snap.nodes.length,
+        }, 'catalog snapshot applied');
         this.seen = snap.revision;
+      } catch (e) {
+        if (!this.failing) this.log.warn({ event: 'catalog_sync_failed', err: e }, 'catalog sync failing');
+        this.failing = true;
+        throw e;
       } finally {
         this.running = undefined;
         if (this.again) {
@@ -67,6 +92,12 @@ export class CatalogSync {
       }
     })();
     return this.running;
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.log.info({ event: 'catalog_sync_recovered', revision: this.seen }, 'catalog sync recovered');
   }
 
   stop(): void {

@@ -62,7 +62,12 @@ export class ConnectionSlots {
   private readonly heardFrom: Waiter[] = [];
   private readonly loggedIn = new Set<SlotHolder>();
 
-  constructor(private readonly limits: SlotLimits, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly limits: SlotLimits,
+    private readonly random: () => number = Math.random,
+    /** Told which limit made a newcomer from `remoteAddress` displace a waiting connection (the node's log). */
+    private readonly onDisplace?: (limit: 'max_pending_per_source' | 'max_pending_connections', remoteAddress: string) => void,
+  ) {}
 
   /** Connections holding a slot of either kind. */
   get size(): number {
@@ -78,8 +83,10 @@ export class ConnectionSlots {
     const key = sourceKey(remoteAddress);
     let source = this.sources.get(key);
     if (source && source.waiters.length >= this.limits.maxPendingPerSource) {
+      this.onDisplace?.('max_pending_per_source', remoteAddress);
       this.displace(this.pickInSource(source));
     } else if (this.waiters.size >= this.limits.maxPendingConnections) {
+      this.onDisplace?.('max_pending_connections', remoteAddress);
       this.displace(this.pickAnywhere());
     }
     source = this.sources.get(key);

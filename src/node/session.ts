@@ -24,6 +24,7 @@ import { bufferView, viewOf } from '../shared/buffer-view.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import type { DelayedFailure, LoginThrottle } from '../shared/login-throttle.ts';
 import type { ConnectionSlots } from './connection-slots.ts';
+import type { LimitName, NodeEvents } from './node-events.ts';
 import type { ExecContext, NodeInfo, SessionContext, SessionControl } from './exec-context.ts';
 import { execute, executeSessionCommand, isSessionCommand, resumeGet } from './execute.ts';
 import { Inbox } from './inbox.ts';
@@ -43,10 +44,15 @@ export interface SessionOptions {
   readonly slots: ConnectionSlots;
   /** Serve unauthenticated connections from this cache with every capability. */
   readonly anonymousCacheId?: number;
+  /** Counts failed logins and limits hit for the node's log (failure paths only). */
+  readonly events?: NodeEvents;
   /** For unexpected failures; never given request data or secrets. */
   readonly onError?: (e: unknown) => void;
   readonly onClose: (s: Session) => void;
 }
+
+/** The limit behind each refusal `attach` answers. */
+const LIMIT_OF: Partial<Record<ErrorCode, LimitName>> = { CACHE_CONNECTIONS: 'max_cache_connections', TOO_MANY_CONNECTIONS: 'max_connections' };
 
 const AUTHENTICATED: Reply = Object.freeze({ kind: 'authenticated' });
 const AUTH_REQUIRED: Reply = Object.freeze({ kind: 'error', code: 'AUTH_REQUIRED' });
@@ -105,6 +111,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     if (anon && anon.enabled) {
       const refused = this.attach(anon, ANONYMOUS);
       if (refused) {
+        this.opts.events?.limitHit(LIMIT_OF[refused] ?? 'max_connections', socket.remoteAddress, anon.id);
         // Not yet known which protocol the client speaks: answer as text, as on the node limit.
         TEXT_WIRE.encodeError(refused, this.out);
         this.closing = true;
@@ -112,7 +119,10 @@ export class Session implements TenantConnection, SessionControl, Receiver {
       }
     } else {
       opts.slots.wait(this, socket.remoteAddress);
-      this.authTimer = setTimeout(() => this.close('authentication timeout'), opts.limits.authTimeoutMs).unref();
+      this.authTimer = setTimeout(() => {
+        opts.events?.limitHit('auth_timeout', socket.remoteAddress);
+        this.close('authentication timeout');
+      }, opts.limits.authTimeoutMs).unref();
     }
   }
 
@@ -159,12 +169,14 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     if (!ok) {
       if (named) named.store.counters.auth_errors++;
       const failure = throttle.fail(this.socket.remoteAddress, username);
+      this.opts.events?.loginFailed(this.socket.remoteAddress, username, named?.id, failure === undefined);
       if (failure) this.hold(failure);
       else this.close('too many failed logins waiting from this address');
       return error('AUTH_FAILED');
     }
     const refused = this.attach(ok.tenant, ok.credential);
     if (refused) {
+      this.opts.events?.limitHit(LIMIT_OF[refused] ?? 'max_connections', this.socket.remoteAddress, ok.tenant.id);
       this.closing = true;
       return error(refused);
     }

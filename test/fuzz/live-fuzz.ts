@@ -24,6 +24,7 @@ import { PROMPTLY_MS } from '../support/wait.ts';
 import { requestOf, type GeneratedRequest, type Protocol } from './grammar.ts';
 import { applyMutations, mutation } from './mutate.ts';
 import { splitAt } from './session-model.ts';
+import { createLogger, type Logger } from '../../src/shared/logger.ts';
 
 export interface LiveFuzzOptions {
   readonly seed: number;
@@ -300,6 +301,8 @@ export async function runLiveFuzz(t: TestNode, cache: TestCache, quiet: TestCach
 export interface CrashWatch {
   /** Throws if anything crashed since the watch began. */
   check(): void;
+  /** Give it to the node: its error lines (a connection closed after an internal error) are crashes. */
+  readonly logger: Logger;
   readonly crashes: readonly string[];
   dispose(): void;
 }
@@ -308,7 +311,7 @@ export interface CrashWatch {
  * Records crashes in this process while it hosts a node: uncaught exceptions, unhandled
  * rejections, and the node's own report of a connection closed after an internal error
  * (the session catches a throwing handler so one bug costs one connection, and logs it
- * with console.error).
+ * at error level through the node's logger, `logger` here; console.error is watched too).
  */
 export function watchCrashes(): CrashWatch {
   const crashes: string[] = [];
@@ -326,8 +329,12 @@ export function watchCrashes(): CrashWatch {
   };
   process.on('uncaughtException', onException);
   process.on('unhandledRejection', onRejection);
+  const logger = createLogger({
+    level: 'error',
+    destination: { write: (line: string) => void crashes.push(`node reported: ${line.trim()}`) },
+  });
   return {
-    crashes,
+    crashes, logger,
     check() {
       if (crashes.length > 0) throw new LiveFuzzFailure(`${crashes.length} crash(es); first: ${crashes[0]}`);
     },

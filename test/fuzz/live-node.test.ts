@@ -17,7 +17,7 @@ let quiet: TestCache;
 let crashes: CrashWatch;
 before(async () => {
   crashes = watchCrashes();
-  t = await startTestNode();
+  t = await startTestNode({ logger: crashes.logger });
   cache = await t.createCache();
   quiet = await t.createCache();
 });

@@ -60,7 +60,7 @@ let quiet: TestCache;
 let crashes: CrashWatch;
 before(async () => {
   crashes = watchCrashes();
-  node = await startTestNode();
+  node = await startTestNode({ logger: crashes.logger });
   cache = await node.createCache();
   quiet = await node.createCache();
 });

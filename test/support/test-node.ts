@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Capabilities } from '../../src/catalog/catalog.ts';
 import { openSqliteCatalog, type SqliteCatalog } from '../../src/catalog/sqlite.ts';
 import { createCacheNode, type ListeningCacheNode } from '../../src/node/cache-node.ts';
+import type { Logger } from '../../src/shared/logger.ts';
 import type { IoMode } from '../../src/node/io/native-addon.ts';
 import { RawClient } from './raw-client.ts';
 
@@ -31,14 +32,14 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  opts: { anonymous?: boolean; authTimeoutMs?: number; memoryBytes?: number; io?: IoMode; maxConnections?: number } = {},
+  opts: { anonymous?: boolean; authTimeoutMs?: number; memoryBytes?: number; io?: IoMode; maxConnections?: number; logger?: Logger } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cachier-node-'));
   const catalog = openSqliteCatalog(dataDir);
   let anonymousCacheId: number | undefined;
   if (opts.anonymous) anonymousCacheId = (await catalog.createCache({ memoryBytes: opts.memoryBytes ?? 64 << 20 })).cache.id;
   const limits = { authTimeoutMs: opts.authTimeoutMs, maxConnections: opts.maxConnections };
-  const node = await createCacheNode({ catalog, anonymousCacheId, limits }).listen({ host: '127.0.0.1', port: 0, io: opts.io });
+  const node = await createCacheNode({ catalog, anonymousCacheId, limits, logger: opts.logger }).listen({ host: '127.0.0.1', port: 0, io: opts.io });
   const clients: RawClient[] = [];
   const t: TestNode = {
     node, catalog, port: node.port, dataDir,

@@ -15,11 +15,15 @@
  *   hour) of the notification; then the delivery is abandoned. Each attempt is an event.
  * - `counts`: this plane's attempts and their outcomes since it started, for a metrics
  *   endpoint to export.
+ * - Each attempt is a log line: delivery, alert, cache, config and its type, attempt,
+ *   outcome (delivered, retry, abandoned) and the receiver's answer with any URL in it
+ *   replaced (a Slack URL is a secret, a webhook's may carry one); never the target.
  */
 import type { Catalog } from '../../catalog/catalog.ts';
 import type { AlertDelivery } from '../../catalog/alerts.ts';
 import { alertMessage } from './message.ts';
 import type { AlertSenders } from './senders.ts';
+import type { Logger } from '../../shared/logger.ts';
 
 export interface DelivererOptions {
   readonly catalog: Catalog;
@@ -35,6 +39,8 @@ export interface DelivererOptions {
   readonly giveUpAfterMs?: number;
   readonly now?: () => number;
   readonly onError?: (e: unknown) => void;
+  /** Where each attempt is logged. */
+  readonly log?: Logger;
 }
 
 export const DEFAULT_RETRY = { baseMs: 10_000, maxMs: 10 * 60_000, giveUpAfterMs: 3_600_000 } as const;
@@ -52,6 +58,11 @@ export interface DeliveryCounts {
   failed: number;
   /** Failed attempts after which the delivery was given up. */
   abandoned: number;
+}
+
+/** A receiver's answer or error text with every URL in it replaced by `<url>`. */
+export function withoutUrls(text: string): string {
+  return text.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>').slice(0, 300);
 }
 
 export class AlertDeliverer {
@@ -137,7 +148,12 @@ export class AlertDeliverer {
     }
     const now = this.now();
     this.counts.attempts++;
+    const line = {
+      event: 'alert_delivery', delivery: d.id, alert: d.alertId, cache: d.cacheId, config: d.configId,
+      type: config?.type ?? null, kind: d.kind, attempt: d.attempts, detail: withoutUrls(result.detail),
+    };
     if (result.ok) {
+      this.opts.log?.info({ ...line, outcome: 'delivered' }, 'alert delivered');
       this.counts.delivered++;
       await catalog.finishDelivery(d.id, d.attempts, { ok: true, detail: result.detail }, now);
       return;
@@ -146,6 +162,7 @@ export class AlertDeliverer {
     const next = config && !result.refused ? retryAt(d, d.attempts, now, this.retry) : undefined;
     if (next === undefined) this.counts.abandoned++;
     else this.counts.failed++;
+    this.opts.log?.warn({ ...line, outcome: next === undefined ? 'abandoned' : 'retry' }, next === undefined ? 'alert delivery abandoned' : 'alert delivery failed, will retry');
     await catalog.finishDelivery(d.id, d.attempts, next === undefined ? { ok: false, detail: result.detail } : { ok: false, detail: result.detail, retryAt: next }, now);
   }
 }

@@ -31,9 +31,15 @@ export function isIoMode(v: string): v is IoMode {
   return (IO_MODES as readonly string[]).includes(v);
 }
 
-let loaded: { addon?: SocketLoopAddon; error?: string } | undefined;
+/** The addon, or why it is not there. */
+export interface SocketLoopLoad {
+  readonly addon?: SocketLoopAddon;
+  readonly error?: string;
+}
 
-function load(): { addon?: SocketLoopAddon; error?: string } {
+let loaded: SocketLoopLoad | undefined;
+
+function load(): SocketLoopLoad {
   if (loaded) return loaded;
   if (process.platform !== 'linux') return (loaded = { error: 'the native socket loop runs on Linux only' });
   try {
@@ -45,10 +51,20 @@ function load(): { addon?: SocketLoopAddon; error?: string } {
 
 /** The addon to use for `mode`, or undefined for Node's sockets. */
 export function socketLoopAddon(mode: IoMode | undefined = ioModeFromEnv()): SocketLoopAddon | undefined {
-  if (mode === 'stream') return undefined;
-  const { addon, error } = load();
-  if (!addon && mode === 'native') throw new Error(`io native: ${error}`);
-  return addon;
+  return chooseSocketLoop(mode).addon;
+}
+
+/**
+ * The addon to use for `mode` (CACHIER_IO when not given), and `fallback`, the reason,
+ * when `auto` found none and the port falls back to Node's sockets. `loader` is for tests
+ * (an addon that did not build).
+ */
+export function chooseSocketLoop(mode: IoMode | undefined = ioModeFromEnv(), loader: () => SocketLoopLoad = load): { addon?: SocketLoopAddon; fallback?: string } {
+  if (mode === 'stream') return {};
+  const { addon, error } = loader();
+  if (addon) return { addon };
+  if (mode === 'native') throw new Error(`io native: ${error}`);
+  return { fallback: error ?? 'not loadable' };
 }
 
 function ioModeFromEnv(): IoMode {

@@ -185,7 +185,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     }
     await Promise.all(background);
     const rssEnd = rssBytes(pid);
-    const serverStderr = server.stderr();
+    // The server's log (JSON lines on stderr) is its normal output up to info, and warnings of
+    // failed logins or limits hit; anything else there (an error line, a stack) is reported.
+    const serverStderr = server.stderr().split('\n').filter((l) => l.trim() !== '' && !/^\{"level":"(trace|debug|info)"/.test(l)
+      && !(/^\{"level":"warn"/.test(l) && /"event":"(login_failures|connection_limits)"/.test(l))).join('\n');
     const report: SoakReport = {
       seconds, command: server.command,
       memcache: { ...total, opsPerSec: total.ops / seconds, byClient },

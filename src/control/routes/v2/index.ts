@@ -113,7 +113,7 @@ export function registerV2(app: FastifyInstance, deps: V2PluginDeps): void {
   }, { prefix: V2_PREFIX });
 }
 
-function answerV2Error(error: FastifyError | ApiError | V2Error, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function answerV2Error(error: FastifyError | ApiError | V2Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof V2Error) return sendV2(reply, error.status, error.message);
   if (error instanceof ApiError) {
     const { status, message } = v2FromApiError(error);
@@ -130,7 +130,7 @@ function answerV2Error(error: FastifyError | ApiError | V2Error, _request: Fasti
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     return sendV2(reply, statusCode, statusCode === 400 ? `${V2_ERRORS.BAD_REQUEST.message}: ${error.message}` : error.message);
   }
-  console.error('cachier control plane (v2):', error);
+  request.log.error({ event: 'http_error', err: error }, 'request failed');
   return sendV2(reply, 500, V2_ERRORS.SERVER_ERROR.message);
 }
 
