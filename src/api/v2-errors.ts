@@ -44,6 +44,7 @@ export const V2_ERRORS = {
   ALERT_CONFIG_TYPE_REQUIRED: { status: 400, message: 'The alert delivery config could not be added. An alert delivery config requires a type.' },
   ALERT_BAD_CONFIG: { status: 400, message: 'The alert delivery config does not exist for this cache' },
   ALERT_BAD_INPUT: { status: 400, message: 'The alert could not be saved' },
+  ALERT_NOT_ADDED: { status: 400, message: 'The alert could not be added' },
   ALERT_CONFIG_BAD_INPUT: { status: 400, message: 'The alert delivery config could not be added' },
   ALERT_CONFIG_IN_USE: { status: 400, message: 'The alert delivery config is used by alerts' },
   ALERT_NOT_FOUND: { status: 404, message: 'Alert not found.' },

@@ -13,6 +13,8 @@
  *   address, a slack_url or webhook url that is not http(s), a JSON null anywhere.
  * - A webhook config's signing secret is made here and shown once, in the 201.
  * - Deleting a config that alerts use: 400 "The alert delivery config is used by alerts: <ids>.".
+ * - At most ALERTS_PER_CACHE alerts and CONFIGS_PER_CACHE configs per cache (then a 400;
+ *   checked before the insert, so two creations at the same moment may pass it by one).
  * - A slack_url or webhook url whose host is a literal loopback, private, link-local,
  *   unique-local, multicast or unspecified address (any spelling: 2130706433, 0x7f.1,
  *   [::ffff:127.0.0.1]) is a 400 unless the operator allows private targets
@@ -40,6 +42,13 @@ import { withoutUrls } from '../../alerts/deliverer.ts';
 
 /** How many events `alerts/events` lists. */
 export const ALERT_EVENTS_LISTED = 100;
+
+/**
+ * Alerts and delivery configs one cache may have: without a bound a tenant could make the
+ * control plane send thousands of notifications (each retried for an hour) per transition.
+ */
+export const ALERTS_PER_CACHE = 100;
+export const CONFIGS_PER_CACHE = 100;
 
 /** Test notifications a cache may send per minute (per control plane). */
 export const TEST_LIMIT = { count: 10, windowMs: 60_000 } as const;
@@ -160,6 +169,9 @@ export const alertRoutes: V2Routes = (app, { catalog, authOf, alerts }) => {
       if (b.trigger_type === undefined) throw new V2Error('ALERT_TYPE_REQUIRED');
       if (b.trigger_threshold === undefined) throw new V2Error('ALERT_BAD_INPUT', 'trigger_threshold (0–100) is required');
       if (b.delivery_config_id === undefined) throw new V2Error('ALERT_BAD_INPUT', 'delivery_config_id is required');
+      if ((await catalog.listAlerts(cache.id)).length >= ALERTS_PER_CACHE) {
+        throw new V2Error('ALERT_NOT_ADDED', `a cache has at most ${ALERTS_PER_CACHE} alerts`);
+      }
       const made = await catalog.createAlert(cache.id, {
         triggerType: b.trigger_type, threshold: b.trigger_threshold, deliveryConfigId: b.delivery_config_id,
         description: b.description ?? '', enabled: b.enabled ?? true,
@@ -181,7 +193,11 @@ export const alertRoutes: V2Routes = (app, { catalog, authOf, alerts }) => {
     { schema: { body: V2DeliveryConfigInput, response: { 201: V2NewDeliveryConfigView } }, preValidation: refuseNulls },
     async (request, reply): Promise<V2NewDeliveryConfigView> => {
       const { cache } = authOf(request);
-      const made = await catalog.createDeliveryConfig(cache.id, newConfig(request.body, alerts.senders.allowPrivateTargets));
+      const config = newConfig(request.body, alerts.senders.allowPrivateTargets);
+      if ((await catalog.listDeliveryConfigs(cache.id)).length >= CONFIGS_PER_CACHE) {
+        throw new V2Error('ALERT_CONFIG_BAD_INPUT', `a cache has at most ${CONFIGS_PER_CACHE} delivery configs`);
+      }
+      const made = await catalog.createDeliveryConfig(cache.id, config);
       reply.code(201);
       return made.type === 'webhook' ? { ...configView(made), secret: made.secret } : configView(made);
     },
