@@ -189,6 +189,34 @@ for (const backend of backends) {
       await c.pruneAlertEvents(10_000);
       assert.deepEqual((await c.alertEvents(cache.id, 100)).map((e) => e.kind), ['delivery_abandoned', 'resolved']);
     }));
+
+    test('perCache: no more of one cache\'s deliveries leased at once (by any plane) than its share; other caches\' still go', withCatalog(async (c, h) => {
+      const noisy = (await c.createCache({ memoryBytes: 1 << 20 })).cache;
+      const quiet = (await c.createCache({ memoryBytes: 1 << 20 })).cache;
+      const alertsOf = async (cacheId: number, n: number) => {
+        const cfg = await c.createDeliveryConfig(cacheId, HOOK);
+        const made = [];
+        for (let i = 0; i < n; i++) {
+          const a = await c.createAlert(cacheId, { triggerType: 'memory_usage', threshold: 50, deliveryConfigId: cfg.id, description: '', enabled: true });
+          assert.ok(typeof a === 'object');
+          made.push(a);
+        }
+        return made;
+      };
+      // The noisy cache's six are due first, the quiet cache's one after them.
+      for (const a of await alertsOf(noisy.id, 6)) await c.recordTransition({ alert: a, fromSeq: 0, kind: 'firing', value: 90, at: 1_000 });
+      const [q] = await alertsOf(quiet.id, 1);
+      const qd = (await c.recordTransition({ alert: q!, fromSeq: 0, kind: 'firing', value: 90, at: 1_001 }))!;
+      const first = await c.claimDeliveries(2_000, 60_000, 3, 2);
+      assert.deepEqual(first.map((d) => d.cacheId), [noisy.id, noisy.id, quiet.id], 'two of the noisy cache, then the quiet one');
+      assert.ok(first.some((d) => d.id === qd.id));
+      const other = await h.another();
+      assert.deepEqual(await other.claimDeliveries(2_000, 60_000, 10, 2), [], 'the noisy cache has its share leased, on any plane');
+      assert.equal(await c.finishDelivery(first[0]!.id, 1, { ok: true, detail: 'HTTP 200' }, 2_100), true);
+      assert.deepEqual((await other.claimDeliveries(2_200, 60_000, 10, 2)).map((d) => d.cacheId), [noisy.id], 'one slot freed, one more');
+      // Without perCache, as before: every due one.
+      assert.equal((await c.claimDeliveries(2_300, 60_000, 10)).length, 3);
+    }));
   });
 }
 
