@@ -108,3 +108,8 @@ test('access: a token (or the operator token) when one is set; without one, 404 
     await Promise.all([withToken.close(), open.close(), off.close()]);
   }
 });
+
+test('the usage names the metrics flags', () => {
+  const usage = execFileSync(process.execPath, [new URL('../bin/cachier.js', import.meta.url).pathname, 'help'], { encoding: 'utf8', timeout: 30_000 });
+  for (const flag of ['--metrics-token', '--metrics-per-cache', '[METRICS]']) assert.ok(usage.includes(flag), flag);
+});

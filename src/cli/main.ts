@@ -10,12 +10,12 @@ import { runStart } from './start.ts';
 const USAGE = `usage:
   cachier start [--data DIR | --database-url URL] [--host H] [--http-port P] [--port P] [--nodes N]
                 [--anonymous-cache ID] [--disable-idle-days D] [--history-interval S] [--history-raw-days D]
-                [--history-hourly-days D] [INSIGHT] [ALERTS] [--memory SIZE] [NODE LIMITS] [--https-cert F --https-key F]
+                [--history-hourly-days D] [INSIGHT] [ALERTS] [METRICS] [--memory SIZE] [NODE LIMITS] [--https-cert F --https-key F]
   cachier node [--database-url URL | --data DIR] [--host H] [--port P] [--advertise HOST:PORT]
-               [--admin-port P] [--anonymous-cache ID] [NODE LIMITS]
+               [--admin-port P] [--anonymous-cache ID] [NODE LIMITS] [--metrics-token T]
   cachier node --deregister [--database-url URL | --data DIR] (--advertise HOST:PORT | --host H --port P)
   cachier control [--database-url URL | --data DIR] [--host H] [--http-port P] [--disable-idle-days D] [--history-interval S]
-                  [--history-raw-days D] [--history-hourly-days D] [INSIGHT] [ALERTS] [--https-cert F --https-key F]
+                  [--history-raw-days D] [--history-hourly-days D] [INSIGHT] [ALERTS] [METRICS] [--https-cert F --https-key F]
   cachier cache create [--data DIR | --database-url URL] [--memory 64mb] [--name NAME] [--json]
   cachier cache list [--data DIR | --database-url URL] [--json]
   cachier cache show|disable|enable|delete ID [--data DIR | --database-url URL] [--json]
@@ -30,6 +30,8 @@ NODE LIMITS: [--max-connections N (4096)] [--max-pending-connections N (1024)] [
   [--io auto|native|stream (auto: the native socket loop where it is built, else Node sockets)]
 LOGS (start, control, node; JSON lines on stderr): [--log-level fatal|error|warn|info|debug|trace|silent (info)]
   [--log-format json|pretty (pretty on a terminal, else json)]
+METRICS (GET /metrics; README, Metrics): [--metrics-token T (start, control, node; else CACHIER_METRICS_TOKEN; none: open on a loopback
+  --host, 404 elsewhere)] [--metrics-per-cache (start, control: cache stats per cache, not summed)]
 INSIGHT: [--latency-interval S (20)] [--rollup-days M,T,H,D (2,15,366,1096: days of 1 min, 10 min, 1 h, 1 day rollups)]
 ALERTS: [--alert-interval S (60)] [--smtp-url smtp://user:pass@host:port (or smtps://)] [--smtp-from ADDRESS (cachier@localhost)]
   [--dashboard-url URL (the control plane's own)] [--alert-allow-private-targets (off: Slack and webhook URLs only to public addresses)]
