@@ -226,9 +226,11 @@ export class PostgresAlerts implements AlertCatalog {
                     WHERE status = 'pending' AND next_attempt_at <= $1 AND lease_until <= $1
                       AND id IN (SELECT id FROM (
                         SELECT d.id,
-                               ROW_NUMBER() OVER (PARTITION BY d.cache_id ORDER BY d.next_attempt_at, d.id)
-                                 + (SELECT COUNT(*) FROM alert_deliveries l WHERE l.cache_id = d.cache_id AND l.status = 'pending' AND l.lease_until > $1) AS place
-                        FROM alert_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $1) ranked
+                               ROW_NUMBER() OVER (PARTITION BY d.cache_id ORDER BY d.next_attempt_at, d.id) + COALESCE(b.n, 0) AS place
+                        FROM alert_deliveries d
+                        LEFT JOIN (SELECT cache_id, COUNT(*) AS n FROM alert_deliveries WHERE status = 'pending' AND lease_until > $1 GROUP BY cache_id) b
+                          ON b.cache_id = d.cache_id
+                        WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $1) ranked
                         WHERE place <= $4)
                     ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
        RETURNING *`,

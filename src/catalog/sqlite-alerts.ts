@@ -253,13 +253,15 @@ export class SqliteAlerts implements AlertCatalog {
   async claimDeliveries(now: number, leaseUntil: number, limit: number, perCache = limit) {
     if (limit <= 0) return [];
     return this.db.transaction(() => {
-      // Due rows ranked within their cache, after the ones of that cache leased now.
+      // Due rows ranked within their cache, after the ones of that cache leased now
+      // (counted once per cache, not per row).
       const rows = this.db.prepare(
-        `SELECT id FROM (
+        `WITH busy AS (SELECT cache_id, COUNT(*) AS n FROM alert_deliveries WHERE status = 'pending' AND lease_until > ? GROUP BY cache_id)
+         SELECT id FROM (
            SELECT d.id, d.next_attempt_at,
-                  ROW_NUMBER() OVER (PARTITION BY d.cache_id ORDER BY d.next_attempt_at, d.id)
-                    + (SELECT COUNT(*) FROM alert_deliveries l WHERE l.cache_id = d.cache_id AND l.status = 'pending' AND l.lease_until > ?) AS place
-           FROM alert_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?)
+                  ROW_NUMBER() OVER (PARTITION BY d.cache_id ORDER BY d.next_attempt_at, d.id) + COALESCE(b.n, 0) AS place
+           FROM alert_deliveries d LEFT JOIN busy b ON b.cache_id = d.cache_id
+           WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?)
          WHERE place <= ? ORDER BY next_attempt_at, id LIMIT ?`,
       ).all(now, now, now, perCache, limit) as { id: number }[];
       const lease = this.db.prepare('UPDATE alert_deliveries SET lease_until = ?, attempts = attempts + 1 WHERE id = ?');
