@@ -11,6 +11,7 @@ import type { Catalog, HistorySample } from '../src/catalog/catalog.ts';
 import { HISTORY_PAGE_ROWS } from '../src/catalog/history-pages.ts';
 import { startControlPlane, type ControlPlane } from '../src/control/main.ts';
 import { STAT_NAMES } from '../src/shared/stat-names.ts';
+import { createLogger } from '../src/shared/logger.ts';
 import { startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
 import { until } from './support/wait.ts';
 
@@ -24,6 +25,9 @@ const BIG_START = Date.UTC(2030, 0, 1);
 let t: TestCluster;
 /** A second control plane on the same catalog whose catalog counts history pages. */
 let spied: ControlPlane;
+/** The error lines `spied` logs. */
+const spiedErrors: { event?: string }[] = [];
+const spiedLogger = createLogger({ level: 'error', destination: { write: (l: string) => void spiedErrors.push(JSON.parse(l)) } });
 let spy: PageSpy;
 let small: ClusterCache;
 let big: ClusterCache;
@@ -31,7 +35,7 @@ let big: ClusterCache;
 before(async () => {
   t = await startTestCluster({ nodes: 1 });
   spy = new PageSpy(t.catalog);
-  spied = await startControlPlane({ catalog: spy.catalog, host: '127.0.0.1', port: 0, historyIntervalSeconds: 60, sampler: false });
+  spied = await startControlPlane({ catalog: spy.catalog, host: '127.0.0.1', port: 0, historyIntervalSeconds: 60, sampler: false, logger: spiedLogger });
   small = await t.createCache();
   big = await t.createCache();
   await insertBigHistory(big.id);
@@ -185,17 +189,13 @@ test('a client that goes away stops the reading', async () => {
 
 test('a catalog failure before the first page is the document\'s 500', async () => {
   spy.failNext = true;
-  const errors: unknown[] = [];
-  const log = console.error;
-  console.error = (...args: unknown[]) => errors.push(args);
-  try {
-    const r = await streamGet(spied.port, `/api/v1/${big.id}/history`, big);
-    assert.equal(r.status, 500);
-    assert.equal(JSON.parse(r.body), 'Server error');
-  } finally {
-    console.error = log;
-  }
-  assert.equal(errors.length, 1);
+  const before = spiedErrors.length;
+  const r = await streamGet(spied.port, `/api/v1/${big.id}/history`, big);
+  assert.equal(r.status, 500);
+  assert.equal(JSON.parse(r.body), 'Server error');
+  // Logged once (the error and its request line), never per retried page.
+  await until('the error logged', Date.now() + 5000, () => spiedErrors.length >= before + 2);
+  assert.deepEqual(spiedErrors.slice(before).map((l) => l.event), ['http_error', 'http_request']);
 });
 
 // ---------------------------------------------------------------- helpers

@@ -115,7 +115,7 @@ function send(request: FastifyRequest, reply: FastifyReply, file: Asset, csp: bo
 
 export async function registerDashboard(app: FastifyInstance): Promise<void> {
   app.addHook('onListen', async () => {
-    bundle().catch((e: unknown) => console.error('cachier dashboard: build failed:', (e as Error).message));
+    bundle().catch((e: unknown) => app.log.error({ event: 'dashboard_build_failed', err: e }, 'dashboard build failed'));
   });
 
   app.get('/', async (request, reply) => send(request, reply, (await bundle()).index, true));

@@ -18,9 +18,13 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { HistorySample } from '../catalog/catalog.ts';
 import { historyView } from '../api/views.ts';
 
-/** `first` is the iterator's first result, read before the response started, so a failing catalog still gets a proper error status. */
+/**
+ * `first` is the iterator's first result, read before the response started, so a failing
+ * catalog still gets a proper error status; a failure after that is told to `onError`
+ * (the request's log) and cuts the connection.
+ */
 export function historyJsonStream(
-  pages: AsyncIterator<HistorySample[], void>, first: IteratorResult<HistorySample[], void>,
+  pages: AsyncIterator<HistorySample[], void>, first: IteratorResult<HistorySample[], void>, onError: (e: unknown) => void,
 ): Readable {
   async function* chunks(): AsyncGenerator<string> {
     let separator = '[';
@@ -36,7 +40,7 @@ export function historyJsonStream(
       yield separator === '[' ? '[]' : ']';
     } catch (e) {
       // The status is already sent: the cut connection tells the client, this the operator.
-      console.error('cachier control plane: history stream failed:', e);
+      onError(e);
       throw e;
     } finally {
       await pages.return?.();

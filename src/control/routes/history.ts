@@ -28,7 +28,8 @@ export const historyRoutes: Routes = (app, { catalog, guard }) => {
       const { since, until, limit, step } = request.query;
       const pages = catalog.historyPages(cache.id, { since, until, limit, step });
       const first = await pages.next();
-      return reply.type('application/json; charset=utf-8').send(historyJsonStream(pages, first));
+      return reply.type('application/json; charset=utf-8').send(historyJsonStream(pages, first,
+        (e) => request.log.error({ event: 'http_stream_failed', err: e }, 'history stream failed after its status was sent')));
     },
   );
 };
