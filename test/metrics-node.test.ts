@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
 import { createAdminEndpoint } from '../src/node/admin-endpoint.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 
@@ -67,7 +66,7 @@ test('commands, bytes, connections and refusals, read from the node\'s own count
 });
 
 async function endpoint(access: { token: string | undefined; host: string }, secret: string): Promise<{ base: string; server: Server }> {
-  const server = createAdminEndpoint({ tenants: t.node.tenants, secret, sync: async () => {}, metrics: { registry: new Registry(), access } });
+  const server = createAdminEndpoint({ tenants: t.node.tenants, secret, sync: async () => {}, metrics: { registry: { contentType: 'text/plain; version=0.0.4', text: async () => '' }, access } });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }

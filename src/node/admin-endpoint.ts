@@ -14,10 +14,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import type { Registry } from 'prom-client';
 import { resetCounters } from '../store/stats.ts';
 import { decideMetricsAccess, sameSecret, type MetricsAccessOptions } from '../shared/metrics-access.ts';
 import type { Tenants } from './tenants.ts';
+import type { MetricsText } from './node-metrics.ts';
 
 export interface AdminEndpointOptions {
   readonly tenants: Tenants;
@@ -26,7 +26,7 @@ export interface AdminEndpointOptions {
   /** Applies the catalog's latest state (the secret included) now. */
   readonly sync: () => Promise<void>;
   /** What GET /metrics serves, and who may read it; no /metrics without. */
-  readonly metrics?: { readonly registry: Registry; readonly access: MetricsAccessOptions };
+  readonly metrics?: { readonly registry: MetricsText; readonly access: MetricsAccessOptions };
 }
 
 /** Control planes keep a few connections each; anything idle this long is dropped. */
@@ -91,7 +91,7 @@ export function createAdminEndpoint(opts: AdminEndpointOptions): Server {
       res.setHeader('www-authenticate', 'Bearer realm="cachier metrics"');
       return send(res, 401, { error: 'metrics token required' });
     }
-    const text = await m.registry.metrics();
+    const text = await m.registry.text();
     res.writeHead(200, { 'content-type': m.registry.contentType, 'content-length': Buffer.byteLength(text) });
     res.end(req.method === 'HEAD' ? undefined : text);
   }

@@ -56,18 +56,23 @@ function eventLoopDelay(): IntervalHistogram {
   return loopDelay;
 }
 
-export function createNodeMetrics(src: NodeMetricsSources): Registry {
+/** What the admin endpoint serves: one scrape's text. */
+export interface MetricsText {
+  readonly contentType: string;
+  text(): Promise<string>;
+}
+
+export function createNodeMetrics(src: NodeMetricsSources): MetricsText {
   const registry = new Registry();
   const delay = eventLoopDelay();
   const metric = (name: string, type: 'counter' | 'gauge', help: string, values: () => Sample[]) =>
     registry.registerMetric({ name, help, type, get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }) } as unknown as Metric);
   const one = (value: number): Sample[] => [{ labels: {}, value }];
 
-  // Sums of the caches' counters, computed once per scrape (the first metric that asks).
-  let summed: { at: number; counters: Counters; bytes: number; items: number; caches: number } | undefined;
+  // Sums of the caches' counters, computed once per scrape (by the first metric that asks).
+  let summed: { counters: Counters; bytes: number; items: number; caches: number } | undefined;
   const sums = () => {
-    const now = Date.now();
-    if (summed && now - summed.at < 100) return summed;
+    if (summed) return summed;
     let counters: Counters | undefined;
     let bytes = 0;
     let items = 0;
@@ -80,7 +85,7 @@ export function createNodeMetrics(src: NodeMetricsSources): Registry {
       if (!counters) counters = { ...c };
       else for (const k of Object.keys(c) as (keyof Counters)[]) counters[k] += c[k];
     }
-    summed = { at: now, counters: counters ?? createCounters(), bytes, items, caches };
+    summed = { counters: counters ?? createCounters(), bytes, items, caches };
     return summed;
   };
 
@@ -121,7 +126,13 @@ export function createNodeMetrics(src: NodeMetricsSources): Registry {
     delay.reset();
     return one(max);
   });
-  return registry;
+  return {
+    contentType: registry.contentType,
+    async text() {
+      summed = undefined;
+      return registry.metrics();
+    },
+  };
 }
 
 function nsToSeconds(ns: number): number {
