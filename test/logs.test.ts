@@ -4,7 +4,8 @@
 // query), failed logins aggregated (count per source and username, a foreign "username"
 // only as a short hash), a connection limit hit, node and control plane stop; what the CLI
 // prints on stdout is unchanged. `--log-level warn` keeps only warnings and up;
-// `--log-format pretty` prints human lines. In-process: the native loop fallback under
+// `--log-format pretty` prints human lines; `cachier node` and `cachier control` log the
+// same way. In-process: the native loop fallback under
 // `--io auto` when the addon did not load, and the per-minute aggregation itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -162,6 +163,26 @@ test('--log-level warn keeps warnings and up only; --log-format pretty prints hu
   const bad = await runCli(['start', '--log-level', 'loud']).catch((e: { code: number; stderr: string }) => e);
   assert.equal((bad as { code: number }).code, 2);
   assert.match((bad as { stderr: string }).stderr, /--log-level must be one of fatal, error, warn, info, debug, trace, silent/);
+});
+
+test('cachier node and cachier control log the same way (start, stop, a request line)', { timeout: 60_000 }, async () => {
+  const dataDir = tempDir('cachier-logs-split-');
+  const [port] = await freePorts(1);
+  const httpPort = await freePort();
+  const node = await spawnCli(['node', '--data', dataDir, '--host', HOST, '--port', String(port), '--log-level', 'info'], 'cachier node ready:');
+  const control = await spawnCli(['control', '--data', dataDir, '--host', HOST, '--http-port', String(httpPort), '--log-format', 'json'], 'cachier control ready:');
+  assert.equal((await fetch(`http://${HOST}:${httpPort}/healthz`, { headers: { 'x-request-id': 'probe-1' } })).headers.get('x-request-id'), 'probe-1');
+  assert.equal((await fetch(`http://${HOST}:${httpPort}/api/operator/caches`)).status, 401);
+  await until('the control plane\'s request line', Date.now() + PROMPTLY_MS, () => linesOf(control).some((l) => l.event === 'http_request' && l.status === 401));
+  await Promise.all([node.stop(), control.stop()]);
+  const nodeLines = linesOf(node);
+  assert.ok(nodeLines.some((l) => l.event === 'node_start' && l.part === 'node' && l.node === `${HOST}:${port}` && l.port === port));
+  assert.ok(nodeLines.some((l) => l.event === 'node_stop'));
+  const controlLines = linesOf(control);
+  assert.ok(controlLines.some((l) => l.event === 'control_start' && l.port === httpPort));
+  assert.ok(controlLines.some((l) => l.event === 'http_request' && l.route === '/api/operator/caches' && l.status === 401 && l.method === 'GET'));
+  assert.ok(!controlLines.some((l) => l.reqId === 'probe-1'), 'a healthy /healthz is a debug line, not at info');
+  assert.ok(controlLines.some((l) => l.event === 'control_stop'));
 });
 
 test('--io auto without the native socket loop: a warning with the reason, and the node serves on Node sockets', async () => {
