@@ -351,3 +351,17 @@ test('the scope table names only real routes, and every cache route not in it ne
   }
   for (const r of cacheRoutes.filter((x) => x.includes('/tokens'))) assert.equal(ROUTE_SCOPES[r], CREDENTIAL_ONLY, `${r} takes no token`);
 });
+
+test('a token or token id past the catalog\'s integer range is no token (401/403, 400 to revoke), never a 500', async () => {
+  const { token } = await makeToken({ scopes: ['all'] });
+  const secret = token.split('_').slice(2).join('_');
+  for (const id of ['2147483648', '999999999999999']) {
+    const forged = `ctk_${id}_${secret}`;
+    const r2 = await t.api(v2(cache, 'stats'), { headers: bearer(forged) });
+    assert.equal(r2.status, 401, `v2 id ${id}: ${r2.text}`);
+    const r1 = await t.api(v1(cache, 'stats'), { headers: bearer(forged) });
+    assert.equal(r1.status, 403, `v1 id ${id}: ${r1.text}`);
+    const revoke = await t.api(v2(cache, `tokens/${id}`), { method: 'DELETE', auth: cache });
+    assert.equal(revoke.status, 400, `revoke id ${id}: ${revoke.text}`);
+  }
+});

@@ -13,7 +13,8 @@ export const V2TokenParams = {
   type: 'object',
   properties: {
     cache_id: { type: 'integer', minimum: 1 },
-    token_id: { type: 'integer', minimum: 1 },
+    // A token's id is a PostgreSQL integer (serial): larger would fail the query (500).
+    token_id: { type: 'integer', minimum: 1, maximum: 2147483647 },
   },
   required: ['cache_id', 'token_id'],
 } as const;

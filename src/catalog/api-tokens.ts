@@ -96,10 +96,13 @@ export function formatApiToken(id: number, secret: string): string {
   return `ctk_${id}_${secret}`;
 }
 
-/** The id and secret of a well-formed token; anything else is refused unread. */
+/** The largest token id: PostgreSQL's `serial` is a 32-bit integer (a larger id would fail its query). */
+export const MAX_API_TOKEN_ID = 2_147_483_647;
+
+/** The id and secret of a well-formed token; anything else (an id past MAX_API_TOKEN_ID too) is refused unread. */
 export function parseApiToken(text: string): { id: number; secret: string } | undefined {
-  const m = /^ctk_(\d{1,15})_([A-Za-z0-9_-]{43})$/.exec(text);
-  if (!m || !isAccessToken(m[2]!)) return undefined;
+  const m = /^ctk_(\d{1,10})_([A-Za-z0-9_-]{43})$/.exec(text);
+  if (!m || !isAccessToken(m[2]!) || Number(m[1]) > MAX_API_TOKEN_ID) return undefined;
   return { id: Number(m[1]), secret: m[2]! };
 }
 
