@@ -12,8 +12,10 @@
  *   in this table and any other (rotate_sso, enable_cache, switch_cluster, alerts, …), but
  *   the token routes.
  * - The token routes (list, create, revoke) take no token at all, whatever its scopes: only
- *   a credential with all three capabilities manages tokens, so no token can make a
- *   broader one or outlive its own expiry.
+ *   a credential with all three capabilities (or a session) manages tokens, so no token
+ *   makes a token directly. A `credentials` or `all` token still can indirectly: it makes
+ *   a password (an `all` token also a sign-in link through rotate_sso, hence a session),
+ *   and that makes a token of any scope and lifetime. Those two scopes are the cache's keys.
  *
  * A route not in the table needs `all`: a new route is closed to narrower tokens until
  * it is given a scope here.
