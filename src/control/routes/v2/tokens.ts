@@ -2,8 +2,9 @@
  * v2 scoped API tokens: `GET tokens`, `POST tokens` (201, the token shown once),
  * `DELETE tokens/:token_id` (204). Only a credential with all three capabilities (by Basic
  * or a dashboard session) manages tokens; a token never does, whatever its scopes (the
- * guard refuses it: src/control/token-scopes.ts), so no token makes a broader one or
- * extends its own life. Which scope covers which call: token-scopes.ts; the catalog side:
+ * guard refuses it: src/control/token-scopes.ts), so no token makes one directly (a
+ * `credentials` or `all` token can through a password or sign-in link it makes: see
+ * token-scopes.ts). Which scope covers which call: token-scopes.ts; the catalog side:
  * src/catalog/api-tokens.ts.
  */
 import { ApiTokenLimitError, type ApiTokenRecord } from '../../../catalog/api-tokens.ts';
