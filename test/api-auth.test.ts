@@ -75,7 +75,8 @@ test("another cache's credential is 403 on this cache's paths", async () => {
 });
 
 test('unknown or malformed cache ids are 404 "No cache found."', async () => {
-  for (const id of ['999999', '0', 'abc', '-1', '1e3', '99999999999999999999']) {
+  // 2147483648 and 999999999999999: past PostgreSQL's integer, which once failed the lookup (a 500, before any login).
+  for (const id of ['999999', '0', 'abc', '-1', '1e3', '99999999999999999999', '2147483648', '999999999999999']) {
     const r = await t.api(`/api/v1/${id}/stats`, { auth: cache });
     assert.equal(r.status, 404, id);
     assert.equal(r.text, NO_CACHE, id);

@@ -139,7 +139,8 @@ export function basicAuthenticator(catalog: Catalog, throttle: LoginThrottle): B
 /** An enabled cache by the raw `:id` path segment, or undefined. */
 export async function liveCache(catalog: Catalog, rawId: unknown): Promise<CacheRecord | undefined> {
   const text = String(rawId ?? '');
-  if (!/^\d{1,15}$/.test(text)) return undefined;
+  // Cache ids are PostgreSQL integers: a larger one is no cache (its query would fail: a 500 before any login).
+  if (!/^\d{1,10}$/.test(text) || Number(text) > 2_147_483_647) return undefined;
   const cache = await catalog.getCache(Number(text));
   return cache?.enabled ? cache : undefined;
 }
