@@ -429,3 +429,15 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
     await stopPlane(b);
   }
 });
+
+test('an id past PostgreSQL\'s integer (2147483648) is a 400, never a 500: alerts, configs, a delivery_config_id', async () => {
+  const big = '2147483648';
+  for (const [method, path, json] of [
+    ['GET', `alerts/${big}`], ['PUT', `alerts/${big}`, {}], ['DELETE', `alerts/${big}`],
+    ['DELETE', `alerts/configs/${big}`], ['POST', `alerts/configs/${big}/test`],
+    ['POST', 'alerts', { trigger_type: 'memory_usage', trigger_threshold: 50, delivery_config_id: Number(big) }],
+  ] as [string, string, unknown?][]) {
+    const r = await t.api(v2(path), { auth: cache, method, ...(json === undefined ? {} : { json }) });
+    assert.equal(r.status, 400, `${method} ${path}: ${r.text}`);
+  }
+});

@@ -191,3 +191,14 @@ test('cachier start prints the operator token on its first start only; the token
     await second.stop();
   }
 });
+
+test('a cache id past PostgreSQL\'s integer (2147483648) is a 400 on every operator route that takes one, never a 500', async () => {
+  const big = '2147483648';
+  for (const [method, path, json] of [
+    ['GET', `/caches/${big}`], ['PATCH', `/caches/${big}`, { name: 'x' }], ['DELETE', `/caches/${big}`],
+    ['POST', `/caches/${big}/rotate_sso`], ['POST', `/caches/${big}/credentials`, {}], ['DELETE', `/caches/${big}/credentials/x`],
+  ] as [string, string, unknown?][]) {
+    const r = await op(path, { method, ...(json === undefined ? {} : { json }) });
+    assert.equal(r.status, 400, `${method} ${path}: ${r.text}`);
+  }
+});

@@ -9,9 +9,12 @@ import { CredentialView, CredentialParams } from './v1.ts';
 const Memory = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', minLength: 1, maxLength: 32 }] } as const;
 const Name = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
 
+/** A cache id: PostgreSQL's `serial` is a 32-bit integer, so a larger id is a 400 rather than a failed query (500). */
+const CACHE_ID = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
+
 export const OperatorCacheParams = {
   type: 'object',
-  properties: { id: { type: 'integer', minimum: 1 } },
+  properties: { id: CACHE_ID },
   required: ['id'],
 } as const;
 export type OperatorCacheParams = Static<typeof OperatorCacheParams>;
@@ -96,7 +99,7 @@ export type CreateCredentialBody = Static<typeof CreateCredentialBody>;
 /** `…/credentials/:cred`: a credential of the cache by its id or sasl_username. */
 export const OperatorCredentialParams = {
   type: 'object',
-  properties: { id: { type: 'integer', minimum: 1 }, cred: CredentialParams.properties.cred },
+  properties: { id: CACHE_ID, cred: CredentialParams.properties.cred },
   required: ['id', 'cred'],
 } as const;
 export type OperatorCredentialParams = Static<typeof OperatorCredentialParams>;

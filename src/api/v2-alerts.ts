@@ -7,17 +7,20 @@
 import type { Static } from './json-schema.ts';
 import { DELIVERY_TYPES, TRIGGER_TYPES } from '../shared/alert-kinds.ts';
 
+/** A row id: PostgreSQL's `serial` is a 32-bit integer, so a larger id is a 400 rather than a failed query (500). */
+const ROW_ID = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
+
 /** `…/alerts/:alert_id` and `…/alerts/configs/:config_id`. */
 export const V2AlertParams = {
   type: 'object',
-  properties: { cache_id: { type: 'integer', minimum: 1 }, alert_id: { type: 'integer', minimum: 1 } },
+  properties: { cache_id: { type: 'integer', minimum: 1 }, alert_id: ROW_ID },
   required: ['cache_id', 'alert_id'],
 } as const;
 export type V2AlertParams = Static<typeof V2AlertParams>;
 
 export const V2ConfigParams = {
   type: 'object',
-  properties: { cache_id: { type: 'integer', minimum: 1 }, config_id: { type: 'integer', minimum: 1 } },
+  properties: { cache_id: { type: 'integer', minimum: 1 }, config_id: ROW_ID },
   required: ['cache_id', 'config_id'],
 } as const;
 export type V2ConfigParams = Static<typeof V2ConfigParams>;
@@ -26,7 +29,7 @@ const alertFields = {
   trigger_type: { type: 'string', enum: TRIGGER_TYPES },
   /** Percent. */
   trigger_threshold: { type: 'integer', minimum: 0, maximum: 100 },
-  delivery_config_id: { type: 'integer', minimum: 1 },
+  delivery_config_id: ROW_ID,
   description: { type: 'string', maxLength: 1000 },
   enabled: { type: 'boolean' },
 } as const;
