@@ -5,7 +5,8 @@
  * Ready (200) when the catalog answers a read within CATALOG_DEADLINE_MS and every cache
  * node this process runs (`cachier start`; none for `cachier control`) is listening on its
  * memcache port and admin endpoint. Otherwise 503 with `ready: false` and a `reason` naming
- * what failed (the catalog's error, or the nodes not listening). The same node states are
+ * what failed (the catalog, or the nodes not listening). The catalog's own error goes to the
+ * log only: /readyz answers anyone, and a database error can name hosts and users. The same node states are
  * in `GET /api/operator/nodes` (routes/operator.ts): `local`, and `state` listening or
  * stopped for this process's nodes, unknown for other machines' (their `last_seen` says
  * when they last registered).
@@ -44,6 +45,8 @@ const Readiness = {
 
 export interface ReadinessReport {
   ready: boolean;
+  /** The catalog's error, for the log; never sent. */
+  catalogError?: string;
   reason?: string;
   catalog: 'ok' | 'failed';
   nodes: { address: string; state: 'listening' | 'stopped' }[];
@@ -53,23 +56,31 @@ export async function checkReadiness(catalog: Catalog, localNodes: readonly Loca
   const nodes = localNodes.map((n) => ({ address: n.address, state: n.listening ? 'listening' as const : 'stopped' as const }));
   const reasons: string[] = [];
   let catalogState: 'ok' | 'failed' = 'ok';
+  let catalogError: string | undefined;
+  let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       catalog.revision(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CATALOG_DEADLINE_MS} ms`)), CATALOG_DEADLINE_MS);
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new Error(`no answer within ${CATALOG_DEADLINE_MS} ms`));
+        }, CATALOG_DEADLINE_MS);
       }),
     ]);
   } catch (e) {
     catalogState = 'failed';
-    reasons.push(`catalog: ${(e as Error).message}`);
+    catalogError = (e as Error).message;
+    reasons.push(timedOut ? `catalog: ${catalogError}` : 'catalog: failed (its error is in the control plane\'s log)');
   } finally {
     clearTimeout(timer);
   }
   const stopped = nodes.filter((n) => n.state !== 'listening').map((n) => n.address);
   if (stopped.length) reasons.push(`not listening: ${stopped.join(',')}`);
-  return reasons.length ? { ready: false, reason: reasons.join('; '), catalog: catalogState, nodes } : { ready: true, catalog: catalogState, nodes };
+  const report: ReadinessReport = reasons.length ? { ready: false, reason: reasons.join('; '), catalog: catalogState, nodes } : { ready: true, catalog: catalogState, nodes };
+  if (catalogError !== undefined && !timedOut) report.catalogError = catalogError;
+  return report;
 }
 
 /** This process's state of a node the catalog lists. */
@@ -79,8 +90,9 @@ export function nodeState(address: string, localNodes: readonly LocalNode[]): { 
 }
 
 export function readinessRoutes(app: FastifyInstance, deps: { catalog: Catalog; localNodes: () => readonly LocalNode[] }): void {
-  app.get('/readyz', { schema: { response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
-    const report = await checkReadiness(deps.catalog, deps.localNodes());
+  app.get('/readyz', { schema: { response: { 200: Readiness, 503: Readiness } } }, async (request, reply) => {
+    const { catalogError, ...report } = await checkReadiness(deps.catalog, deps.localNodes());
+    if (catalogError !== undefined) request.log.warn({ event: 'readyz_catalog_failed', error: catalogError }, 'readiness: the catalog failed');
     return reply.code(report.ready ? 200 : 503).header('cache-control', 'no-store').send(report);
   });
 }
