@@ -11,11 +11,11 @@
  *
  * Process-wide figures (RSS, event-loop delay, and the login throttle that the nodes of
  * one `cachier start` share) are the same on every node of a process. Event-loop delay
- * is the median, 99th percentile and max of the delays sampled since the previous scrape
- * (perf_hooks.monitorEventLoopDelay).
+ * is the median, 99th percentile and max of the last completed 10 s window
+ * (event-loop-delay.ts), the same whoever scrapes and how often.
  * Labels are bounded: no cache id, no address, only the fixed command and state names.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { EventLoopDelayWindows } from './event-loop-delay.ts';
 import { Registry, type Metric } from 'prom-client';
 import type { Counters } from '../shared/stat-names.ts';
 import { createCounters } from '../store/stats.ts';
@@ -46,14 +46,12 @@ const COMMANDS: readonly [string, (c: Counters) => number][] = [
   ['auth', (c) => c.auth_cmds],
 ];
 
-let loopDelay: IntervalHistogram | undefined;
-/** One event-loop delay monitor per process, started with the first node's metrics. */
-function eventLoopDelay(): IntervalHistogram {
-  if (!loopDelay) {
-    loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    loopDelay.enable();
-  }
-  return loopDelay;
+/** Seconds of each event-loop delay window the gauges report. */
+export const LOOP_DELAY_WINDOW_S = 10;
+let loopDelay: EventLoopDelayWindows | undefined;
+/** One event-loop delay monitor per process (its nodes share the loop), started with the first node's metrics. */
+function eventLoopDelay(): EventLoopDelayWindows {
+  return (loopDelay ??= new EventLoopDelayWindows(LOOP_DELAY_WINDOW_S * 1000));
 }
 
 /** What the admin endpoint serves: one scrape's text. */
@@ -116,16 +114,13 @@ export function createNodeMetrics(src: NodeMetricsSources): MetricsText {
   metric('cachier_node_native_batch_events_total', 'counter', 'Socket events in those batches', () => one(src.native()?.batchEvents ?? 0));
   metric('cachier_node_info', 'gauge', 'Always 1; io says what the memcache port runs on', () => [{ labels: { io: src.io() }, value: 1 }]);
   metric('cachier_node_resident_memory_bytes', 'gauge', 'Resident set size of the process', () => one(process.memoryUsage.rss()));
-  // Gauges of the delays sampled since the previous scrape (the max one resets the sampling).
-  metric('cachier_node_event_loop_delay_p50_seconds', 'gauge', 'Median event-loop delay of the process since the previous scrape',
-    () => one(nsToSeconds(delay.percentile(50))));
-  metric('cachier_node_event_loop_delay_p99_seconds', 'gauge', '99th percentile event-loop delay of the process since the previous scrape',
-    () => one(nsToSeconds(delay.percentile(99))));
-  metric('cachier_node_event_loop_delay_max_seconds', 'gauge', 'Longest event-loop delay of the process since the previous scrape', () => {
-    const max = nsToSeconds(delay.max);
-    delay.reset();
-    return one(max);
-  });
+  // The last completed window's figures: reading them resets nothing (event-loop-delay.ts).
+  metric('cachier_node_event_loop_delay_p50_seconds', 'gauge', `Median event-loop delay of the process over the last ${LOOP_DELAY_WINDOW_S} s window`,
+    () => one(delay.read().p50Seconds));
+  metric('cachier_node_event_loop_delay_p99_seconds', 'gauge', `99th percentile event-loop delay of the process over the last ${LOOP_DELAY_WINDOW_S} s window`,
+    () => one(delay.read().p99Seconds));
+  metric('cachier_node_event_loop_delay_max_seconds', 'gauge', `Longest event-loop delay of the process over the last ${LOOP_DELAY_WINDOW_S} s window`,
+    () => one(delay.read().maxSeconds));
   return {
     contentType: registry.contentType,
     async text() {
@@ -133,8 +128,4 @@ export function createNodeMetrics(src: NodeMetricsSources): MetricsText {
       return registry.metrics();
     },
   };
-}
-
-function nsToSeconds(ns: number): number {
-  return Number.isFinite(ns) && ns > 0 ? ns / 1e9 : 0;
 }
