@@ -22,9 +22,18 @@ export interface StoreListener {
   stored(key: Buffer, size: number): void;
   /** incr/decr changed a live item's value, or touch/gat its exptime. */
   mutated(key: Buffer): void;
-  /**
-   * An item left the cache. A flush_all that empties the cache at once reports each item
-   * (with a listener only: it then walks the items).
-   */
+  /** An item left the cache (not a flush_all that empties it at once: that is `cleared`). */
   removed(key: Buffer, cause: RemovalCause): void;
+  /** Every item went at once (flush_all now, or a delayed one coming due with nothing newer). */
+  cleared(): void;
+  /**
+   * When true, the store also reports each change of an item's bytes to `item` (exact
+   * per-prefix gauges need it; nothing else pays for it). Read at each change.
+   */
+  readonly tracksItems: boolean;
+  /**
+   * `slot` now holds `after` bytes where it held `before` (0: nothing), sizes as the
+   * `bytes` stat counts them: a write (new or replaced value) or a removal of any cause.
+   */
+  item(slot: number, key: Buffer, before: number, after: number): void;
 }

@@ -37,6 +37,7 @@ import { ItemTable, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NONE } from './item-table.
 import { createCounters, type Counters } from './stats.ts';
 import type { EngineFactory, StoreEngine } from './store-engine.ts';
 import type { RemovalCause, StoreListener } from './store-listener.ts';
+import { WALK_MIN_SLOTS, WALK_SLOTS_PER_ITEM, type WalkItem, type WalkPage } from './walk.ts';
 import {
   ARITH_EXISTS, ARITH_NON_NUMERIC, ARITH_NOT_FOUND, EXISTS, NO_MEMORY, NOT_FOUND, NOT_STORED, TOO_LARGE,
   type ArithResult, type StoreResult,
@@ -195,7 +196,7 @@ export class TenantStore<E extends StoreEngine = StoreEngine> {
     const l = this.listener;
     if (isExpired(exptime, now)) {
       // Dead on arrival (negative exptime): the old value goes, nothing is kept.
-      if (old !== NONE) this.forget(old);
+      if (old !== NONE) this.forget(old, key);
       if (l !== null) {
         l.stored(key, size);
         l.removed(key, 'expire');
@@ -337,6 +338,20 @@ export class TenantStore<E extends StoreEngine = StoreEngine> {
   }
 
   /**
+   * Visits the items of slots [from, from + max) in slot order with a view of the key and
+   * the item's size as `bytes` counts it, live or not yet reaped; returns where to go on,
+   * or -1 past the last slot. For observers that count existing items in (a watched
+   * prefix): together with `StoreListener.item` for the slots already visited, each item
+   * is counted exactly once.
+   */
+  scanSlots(from: number, max: number, visit: (slot: number, key: Buffer, size: number) => void): number {
+    const t = this.table;
+    const end = Math.min(from + max, t.highWater);
+    for (let s = from; s < end; s++) if (!t.isFree(s)) visit(s, this.engine.key(s), this.sizeOf(s));
+    return end >= t.highWater ? -1 : end;
+  }
+
+  /**
    * Cross-checks the engine and the table against the policy's books (tests): every listed
    * item is found by its key, the list holds every item once, the sizes add up to `bytes`.
    * Returns the item count.
@@ -472,8 +487,9 @@ export class TenantStore<E extends StoreEngine = StoreEngine> {
     const t = this.table;
     const e = this.engine;
     const size = key.length + value.length + ITEM_OVERHEAD;
+    const before = old === NONE ? 0 : this.sizeOf(old);
     if (old !== NONE) {
-      this.usedBytes -= this.sizeOf(old);
+      this.usedBytes -= before;
       t.unlink(old);
       e.release(old);
     }
@@ -491,6 +507,8 @@ export class TenantStore<E extends StoreEngine = StoreEngine> {
     t.pushHead(slot);
     if (now > this.newestStoredAt) this.newestStoredAt = now;
     this.usedBytes += size;
+    const l = this.listener;
+    if (l !== null && l.tracksItems) l.item(slot, key, before, size);
     return slot;
   }
 
@@ -529,12 +547,17 @@ export class TenantStore<E extends StoreEngine = StoreEngine> {
   /** Takes an item out and tells the listener why; `key` is the caller's copy of its key, or null to read it. */
   private remove(slot: number, key: Buffer | null, cause: RemovalCause): void {
     const l = this.listener;
-    if (l !== null) l.removed(key ?? this.engine.key(slot), cause);
-    this.forget(slot);
+    if (l !== null) {
+      key ??= this.engine.key(slot);
+      l.removed(key, cause);
+    }
+    this.forget(slot, key);
   }
 
-  private forget(slot: number): void {
+  private forget(slot: number, key: Buffer | null): void {
     const t = this.table;
+    const l = this.listener;
+    if (l !== null && l.tracksItems) l.item(slot, key ?? this.engine.key(slot), this.sizeOf(slot), 0);
     this.usedBytes -= this.sizeOf(slot);
     this.engine.remove(slot);
     t.unlink(slot);
@@ -559,12 +582,9 @@ export class TenantStore<E extends StoreEngine = StoreEngine> {
   }
 
   private flushEverything(): void {
-    const l = this.listener;
-    if (l !== null) {
-      const t = this.table;
-      for (let s = t.lruTail; s !== NONE; s = t.prev(s)) l.removed(this.engine.key(s), 'flush');
-    }
     this.forgetAll();
+    const l = this.listener;
+    if (l !== null) l.cleared();
   }
 
   private forgetAll(): void {
@@ -572,5 +592,38 @@ export class TenantStore<E extends StoreEngine = StoreEngine> {
     this.engine.clear();
     this.usedBytes = 0;
     this.newestStoredAt = 0;
+  }
+
+  /**
+   * Up to `limit` live items from slot `cursor` on, in slot order, whose key starts with
+   * `prefix` (walk.ts). Visits at most max(WALK_MIN_SLOTS, limit * WALK_SLOTS_PER_ITEM)
+   * slots, so a page may come back short with a cursor to go on from. Dead items (expired,
+   * flushed) are skipped, not removed, and nothing is counted or marked: a walk is not a
+   * read, and must not change what it walks over.
+   */
+  walk(cursor: number, limit: number, now: number, prefix?: Buffer): WalkPage {
+    const t = this.table;
+    const e = this.engine;
+    const end = t.highWater;
+    const want = Math.max(1, limit);
+    const stop = Math.min(end, cursor + Math.max(WALK_MIN_SLOTS, want * WALK_SLOTS_PER_ITEM));
+    const plen = prefix === undefined ? 0 : prefix.length;
+    const items: WalkItem[] = [];
+    let s = cursor > 0 ? Math.floor(cursor) : 0;
+    for (; s < stop && items.length < want; s++) {
+      if (t.isFree(s) || t.keyLen(s) < plen || this.liveness(s, now) !== LIVE) continue;
+      const key = e.key(s);
+      if (plen > 0 && key.compare(prefix!, 0, plen, 0, plen) !== 0) continue;
+      items.push({
+        key: Buffer.from(key),
+        size: t.valueLen(s),
+        exptime: t.exptime(s),
+        lastAccess: t.lastAccess(s),
+        flags: t.flags(s),
+        cas: t.cas(s),
+        fetched: t.fetched(s),
+      });
+    }
+    return { items, next: s >= end ? null : s };
   }
 }
