@@ -606,10 +606,10 @@ export class TenantStore<E extends StoreEngine = StoreEngine> {
     const e = this.engine;
     const end = t.highWater;
     const want = Math.max(1, limit);
-    const stop = Math.min(end, cursor + Math.max(WALK_MIN_SLOTS, want * WALK_SLOTS_PER_ITEM));
+    let s = cursor > 0 ? Math.floor(cursor) : 0;
+    const stop = Math.min(end, s + Math.max(WALK_MIN_SLOTS, want * WALK_SLOTS_PER_ITEM));
     const plen = prefix === undefined ? 0 : prefix.length;
     const items: WalkItem[] = [];
-    let s = cursor > 0 ? Math.floor(cursor) : 0;
     for (; s < stop && items.length < want; s++) {
       if (t.isFree(s) || t.keyLen(s) < plen || this.liveness(s, now) !== LIVE) continue;
       const key = e.key(s);
