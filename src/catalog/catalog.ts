@@ -16,6 +16,43 @@ export interface CacheRecord {
   readonly memoryBytes: number;
   readonly enabled: boolean;
   readonly createdAt: number;
+  /** Per-key analytics on the cache's nodes (docs/introspection.md); on unless the operator turns it off. */
+  readonly introspection: boolean;
+  /** Oldest first; at most MAX_WATCHED_PREFIXES. On the row, so nodes learn them with the cache's own changes. */
+  readonly watchedPrefixes: readonly WatchedPrefix[];
+}
+
+/** A prefix whose keys the cache's nodes count exactly, from the moment it was watched. */
+export interface WatchedPrefix {
+  /** Unique in the catalog and never reused, so a sample or a URL names exactly one watch. */
+  readonly id: number;
+  /** The prefix as a UTF-8 string; the key bytes it matches are its UTF-8 encoding. */
+  readonly name: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+/** watchPrefix refuses the next one ('limit'): the row and every node's counters stay small. */
+export const MAX_WATCHED_PREFIXES = 50;
+/** A memcache key is at most 250 bytes, so a longer prefix could match nothing. */
+export const MAX_PREFIX_NAME_BYTES = 250;
+
+/**
+ * One watched prefix's counters on one server at one moment: the node's cumulative figures
+ * (`GET …/introspection/prefixes`), so a series is the differences between samples.
+ */
+export interface PrefixSample {
+  readonly cacheId: number;
+  readonly prefixId: number;
+  /** host:port of the node, the same key as in stats. */
+  readonly server: string;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+  readonly keys: number;
+  readonly bytes: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly mutations: number;
 }
 
 export interface Capabilities {
@@ -40,6 +77,14 @@ export interface NodeRecord {
   /** host:port of the node's admin endpoint (control plane only). */
   readonly adminAddress: string;
   readonly lastSeen: number;
+}
+
+/** What updateCache changes; absent fields stay as they are. */
+export interface CachePatch {
+  readonly memoryBytes?: number;
+  readonly enabled?: boolean;
+  readonly name?: string;
+  readonly introspection?: boolean;
 }
 
 /** One sample of one cache's stats on one server, as the history API serves it. */
@@ -138,8 +183,27 @@ export interface Catalog extends AccessCatalog, ApiTokenCatalog, AlertCatalog {
   createCache(input: { name?: string; memoryBytes: number }): Promise<{ cache: CacheRecord } & NewCredential>;
   getCache(id: number): Promise<CacheRecord | undefined>;
   listCaches(): Promise<CacheRecord[]>;
-  updateCache(id: number, patch: { memoryBytes?: number; enabled?: boolean; name?: string }): Promise<CacheRecord | undefined>;
+  updateCache(id: number, patch: CachePatch): Promise<CacheRecord | undefined>;
+  /** Also drops the cache's history and prefix history. */
   deleteCache(id: number): Promise<boolean>;
+
+  /**
+   * Watches a prefix of a live cache: its id is new, unless `name` is already watched (then
+   * that one is returned, unchanged). Refuses a (MAX_WATCHED_PREFIXES + 1)th with 'limit',
+   * counted and written atomically against other control planes. Moves the cache's revision.
+   * Throws a RangeError for an empty name or one over MAX_PREFIX_NAME_BYTES (callers check first).
+   */
+  watchPrefix(cacheId: number, name: string): Promise<WatchedPrefix | 'limit' | 'no_cache'>;
+  /** Stops watching and drops that prefix's history; false when the cache or prefix is unknown. */
+  unwatchPrefix(cacheId: number, prefixId: number): Promise<boolean>;
+  /**
+   * Stores prefix samples. With `slotMs`, at most one per (cache, prefix, server, slot of that
+   * many ms) is kept and later ones are ignored, as addHistory. Kept as long as the raw history
+   * (thinHistory drops those older than policy.rawMs; they are never thinned to hourly).
+   */
+  addPrefixHistory(rows: readonly PrefixSample[], slotMs?: number): Promise<void>;
+  /** One prefix's samples within [from, to] ms, by time, then server. */
+  prefixHistory(cacheId: number, prefixId: number, from: number, to: number): Promise<PrefixSample[]>;
 
   createCredential(cacheId: number, caps?: Partial<Capabilities>): Promise<NewCredential>;
   listCredentials(cacheId: number): Promise<CredentialRecord[]>;
@@ -178,7 +242,8 @@ export interface Catalog extends AccessCatalog, ApiTokenCatalog, AlertCatalog {
   historyPages(cacheId: number, query?: HistoryQuery, pageSize?: number): AsyncGenerator<HistorySample[], void, undefined>;
   /**
    * Thins samples older than policy.rawMs to one per hour per (cache, server); drops those older than hourlyMs;
-   * drops rollup rows and latency probes past their level's retention. Returns history samples removed.
+   * drops rollup rows and latency probes past their level's retention, and prefix samples older than
+   * policy.rawMs. Returns history samples removed (prefix samples are not counted).
    */
   thinHistory(policy: RetentionPolicy, now: number): Promise<number>;
   /**

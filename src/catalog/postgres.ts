@@ -29,8 +29,8 @@
 import pg, { type PoolClient, type PoolConfig } from 'pg';
 import { generatePassword, generateToken, generateUsername, hashSecret, verifySecret } from '../shared/secrets.ts';
 import type {
-  CacheRecord, Capabilities, Catalog, CatalogChanges, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample,
-  NewCredential, NodeRecord, RetentionPolicy,
+  CacheRecord, CachePatch, Capabilities, Catalog, CatalogChanges, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample,
+  NewCredential, NodeRecord, PrefixSample, RetentionPolicy,
 } from './catalog.ts';
 import { CHANGE_LOG_RETENTION_S, CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
@@ -44,6 +44,8 @@ import type { NewApiTokenInput } from './api-tokens.ts';
 import { POSTGRES_INSIGHT_INDEX_MIGRATION, POSTGRES_INSIGHT_MIGRATION, PostgresInsight } from './postgres-insight.ts';
 import type { LatencyLevel, LatencyProbe } from './latency.ts';
 import type { RollupLevel } from './rollups.ts';
+import { POSTGRES_INTROSPECTION_MIGRATION, PostgresIntrospection } from './postgres-introspection.ts';
+import { readWatchedPrefixes } from './prefix-watch.ts';
 
 const HOUR_MS = 3_600_000;
 export const CHANGE_CHANNEL = 'cachier_catalog';
@@ -199,10 +201,15 @@ CREATE TRIGGER nodes_moved AFTER UPDATE ON nodes
   POSTGRES_TOKENS_MIGRATION,
   // 9: alerts — delivery configs, alerts, their state, deliveries (the claims) and events (postgres-alerts.ts).
   POSTGRES_ALERTS_MIGRATION,
+  // 10: introspection — the flag and watched prefixes on the cache row, prefix history (postgres-introspection.ts).
+  POSTGRES_INTROSPECTION_MIGRATION,
 ];
 const LIVE_CACHE_IDS = '(SELECT id FROM caches WHERE NOT deleted)';
 
-interface CacheRow { id: number; name: string; memory_bytes: string; enabled: boolean; created_at: string; deleted?: boolean }
+interface CacheRow {
+  id: number; name: string; memory_bytes: string; enabled: boolean; created_at: string; deleted?: boolean;
+  introspection: boolean; watched_prefixes: unknown;
+}
 interface CredRow {
   id: number; cache_id: number; username: string; salt: string; hash: string;
   write_cap: boolean; flush_cap: boolean; api_cap: boolean; is_primary: boolean;
@@ -212,6 +219,7 @@ interface ChangeRow { kind: 'cache' | 'credential' | 'node'; id: number; key: st
 
 const toCache = (r: CacheRow): CacheRecord => ({
   id: r.id, name: r.name, memoryBytes: Number(r.memory_bytes), enabled: r.enabled, createdAt: Number(r.created_at),
+  introspection: r.introspection, watchedPrefixes: readWatchedPrefixes(r.watched_prefixes),
 });
 const toCred = (r: CredRow): CredentialRecord => ({
   id: r.id, cacheId: r.cache_id, username: r.username, salt: r.salt, hash: r.hash,
@@ -283,6 +291,7 @@ export class PostgresCatalog implements Catalog {
   private readonly insight: PostgresInsight;
   private readonly tokens: PostgresTokens;
   private readonly alerts: PostgresAlerts;
+  private readonly introspection: PostgresIntrospection;
   /** The schema the tables live in, as triggers name it in NOTIFY payloads. */
   private schema = '';
   private readonly listeners = new Set<() => void>();
@@ -295,6 +304,7 @@ export class PostgresCatalog implements Catalog {
     this.insight = new PostgresInsight(this.pool);
     this.alerts = new PostgresAlerts(this.pool);
     this.tokens = new PostgresTokens(this.pool);
+    this.introspection = new PostgresIntrospection(this.pool);
     // An idle pooled connection dropped by the server must not crash the process.
     this.pool.on('error', (e) => this.onError(e));
   }
@@ -371,11 +381,12 @@ export class PostgresCatalog implements Catalog {
     return (await this.query<CacheRow>('SELECT * FROM caches WHERE NOT deleted ORDER BY id')).map(toCache);
   }
 
-  async updateCache(id: number, patch: { memoryBytes?: number; enabled?: boolean; name?: string }) {
+  async updateCache(id: number, patch: CachePatch) {
     const row = (await this.query<CacheRow>(
-      `UPDATE caches SET memory_bytes = COALESCE($2, memory_bytes), enabled = COALESCE($3, enabled), name = COALESCE($4, name)
+      `UPDATE caches SET memory_bytes = COALESCE($2, memory_bytes), enabled = COALESCE($3, enabled), name = COALESCE($4, name),
+         introspection = COALESCE($5, introspection)
        WHERE id = $1 AND NOT deleted RETURNING *`,
-      [id, patch.memoryBytes ?? null, patch.enabled ?? null, patch.name ?? null],
+      [id, patch.memoryBytes ?? null, patch.enabled ?? null, patch.name ?? null, patch.introspection ?? null],
     ))[0];
     return row && toCache(row);
   }
@@ -387,7 +398,10 @@ export class PostgresCatalog implements Catalog {
         `UPDATE caches SET deleted = true, enabled = false, name = name || '~deleted-' || id WHERE id = $1 AND NOT deleted`,
         [id],
       )).rowCount ?? 0) > 0;
-      if (done) await c.query('DELETE FROM history WHERE cache_id = $1', [id]);
+      if (done) {
+        await c.query('DELETE FROM history WHERE cache_id = $1', [id]);
+        await this.introspection.dropCache(c, id);
+      }
       return done;
     });
   }
@@ -532,8 +546,17 @@ export class PostgresCatalog implements Catalog {
         [now - policy.rawMs],
       )).rowCount ?? 0;
       await this.insight.thin(c, policy, now);
+      await this.introspection.thin(c, policy.rawMs, now);
       return removed;
     });
+  }
+
+  // Watched prefixes and their history: postgres-introspection.ts.
+  async watchPrefix(cacheId: number, name: string) { return this.tx((c) => this.introspection.watchPrefix(c, cacheId, name)); }
+  async unwatchPrefix(cacheId: number, prefixId: number) { return this.tx((c) => this.introspection.unwatchPrefix(c, cacheId, prefixId)); }
+  async addPrefixHistory(rows: readonly PrefixSample[], slotMs = 1) { await this.introspection.addPrefixHistory(rows, slotMs); }
+  async prefixHistory(cacheId: number, prefixId: number, from: number, to: number) {
+    return this.introspection.prefixHistory(cacheId, prefixId, from, to);
   }
 
   // Sign-in links, dashboard sessions, disabled reasons, cache activity: postgres-access.ts.

@@ -10,8 +10,9 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { generatePassword, generateToken, generateUsername, hashSecret, verifySecret } from '../shared/secrets.ts';
 import {
-  CHANGE_LOG_RETENTION_S, CredentialLimitError, MAX_CREDENTIALS_PER_CACHE, type CacheRecord, type Capabilities, type Catalog,
-  type CatalogChanges, type CatalogSnapshot, type CredentialRecord, type HistoryQuery, type HistorySample, type NewCredential, type NodeRecord, type RetentionPolicy,
+  CHANGE_LOG_RETENTION_S, CredentialLimitError, MAX_CREDENTIALS_PER_CACHE, type CacheRecord, type CachePatch, type Capabilities, type Catalog,
+  type CatalogChanges, type CatalogSnapshot, type CredentialRecord, type HistoryQuery, type HistorySample, type NewCredential, type NodeRecord,
+  type PrefixSample, type RetentionPolicy,
 } from './catalog.ts';
 import { CATALOG_FILES, prepareCatalogFiles, settleCatalogFiles, tightenedMessage } from './file-modes.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
@@ -25,6 +26,8 @@ import type { NewApiTokenInput } from './api-tokens.ts';
 import { SQLITE_INSIGHT_INDEX_MIGRATION, SQLITE_INSIGHT_MIGRATION, SqliteInsight } from './sqlite-insight.ts';
 import type { LatencyLevel, LatencyProbe } from './latency.ts';
 import type { RollupLevel } from './rollups.ts';
+import { SQLITE_INTROSPECTION_MIGRATION, SqliteIntrospection } from './sqlite-introspection.ts';
+import { readWatchedPrefixes } from './prefix-watch.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -127,9 +130,18 @@ CREATE TRIGGER nodes_del AFTER DELETE ON nodes BEGIN ${logged('node', 'OLD', 'NU
   SQLITE_TOKENS_MIGRATION,
   // 6: alerts — delivery configs, alerts, their state, deliveries (the claims) and events (sqlite-alerts.ts).
   SQLITE_ALERTS_MIGRATION,
+  // 7: introspection — the flag and watched prefixes on the cache row (its trigger stamps them too), prefix history (sqlite-introspection.ts).
+  `${SQLITE_INTROSPECTION_MIGRATION}
+DROP TRIGGER caches_upd;
+CREATE TRIGGER caches_upd AFTER UPDATE OF name, memory_bytes, enabled, created_at, deleted, introspection, watched_prefixes ON caches
+  BEGIN ${stamp('caches')} END;
+`,
 ];
 
-interface CacheRow { id: number; name: string; memory_bytes: number; enabled: number; created_at: number; deleted?: number }
+interface CacheRow {
+  id: number; name: string; memory_bytes: number; enabled: number; created_at: number; deleted?: number;
+  introspection: number; watched_prefixes: string;
+}
 interface CredRow {
   id: number; cache_id: number; username: string; salt: string; hash: string;
   write_cap: number; flush_cap: number; api_cap: number; is_primary: number;
@@ -139,6 +151,7 @@ interface ChangeRow { kind: 'cache' | 'credential' | 'node'; id: number; key: st
 
 const toCache = (r: CacheRow): CacheRecord => ({
   id: r.id, name: r.name, memoryBytes: r.memory_bytes, enabled: r.enabled === 1, createdAt: r.created_at,
+  introspection: r.introspection === 1, watchedPrefixes: readWatchedPrefixes(r.watched_prefixes),
 });
 const toCred = (r: CredRow): CredentialRecord => ({
   id: r.id, cacheId: r.cache_id, username: r.username, salt: r.salt, hash: r.hash,
@@ -168,6 +181,7 @@ export class SqliteCatalog implements Catalog {
   private readonly insight: SqliteInsight;
   private readonly tokens: SqliteTokens;
   private readonly alerts: SqliteAlerts;
+  private readonly introspection: SqliteIntrospection;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -181,6 +195,7 @@ export class SqliteCatalog implements Catalog {
     this.insight = new SqliteInsight(this.db);
     this.tokens = new SqliteTokens(this.db);
     this.alerts = new SqliteAlerts(this.db);
+    this.introspection = new SqliteIntrospection(this.db);
   }
 
   private liveCacheIds = '(SELECT id FROM caches WHERE deleted = 0)';
@@ -225,11 +240,12 @@ export class SqliteCatalog implements Catalog {
     return (this.db.prepare('SELECT * FROM caches WHERE deleted = 0 ORDER BY id').all() as CacheRow[]).map(toCache);
   }
 
-  async updateCache(id: number, patch: { memoryBytes?: number; enabled?: boolean; name?: string }) {
+  async updateCache(id: number, patch: CachePatch) {
     const cur = this.cacheById(id);
     if (!cur) return undefined;
-    this.db.prepare('UPDATE caches SET memory_bytes = ?, enabled = ?, name = ? WHERE id = ?').run(
-      patch.memoryBytes ?? cur.memoryBytes, (patch.enabled ?? cur.enabled) ? 1 : 0, patch.name ?? cur.name, id,
+    this.db.prepare('UPDATE caches SET memory_bytes = ?, enabled = ?, name = ?, introspection = ? WHERE id = ?').run(
+      patch.memoryBytes ?? cur.memoryBytes, (patch.enabled ?? cur.enabled) ? 1 : 0, patch.name ?? cur.name,
+      (patch.introspection ?? cur.introspection) ? 1 : 0, id,
     );
     return this.cacheById(id);
   }
@@ -237,14 +253,17 @@ export class SqliteCatalog implements Catalog {
   /**
    * A deleted cache leaves a tombstone: its credentials still identify it (so the API can
    * answer "No cache found." rather than "not authorized"), but nothing serves it, its
-   * name is free again and its history is gone.
+   * name is free again and its history (and prefix history) is gone.
    */
   async deleteCache(id: number) {
     return this.db.transaction(() => {
       const done = this.db
         .prepare("UPDATE caches SET deleted = 1, enabled = 0, name = name || '~deleted-' || id WHERE id = ? AND deleted = 0")
         .run(id).changes > 0;
-      if (done) this.db.prepare('DELETE FROM history WHERE cache_id = ?').run(id);
+      if (done) {
+        this.db.prepare('DELETE FROM history WHERE cache_id = ?').run(id);
+        this.introspection.dropCache(id);
+      }
       return done;
     })();
   }
@@ -388,8 +407,17 @@ export class SqliteCatalog implements Catalog {
                     SELECT MIN(rowid) FROM history WHERE ts < ? GROUP BY cache_id, server, ts / ${HOUR_MS})`)
         .run(now - policy.rawMs, now - policy.rawMs).changes;
       this.insight.thin(policy, now);
+      this.introspection.thin(policy.rawMs, now);
       return removed;
     })();
+  }
+
+  // Watched prefixes and their history: sqlite-introspection.ts.
+  async watchPrefix(cacheId: number, name: string) { return this.introspection.watchPrefix(cacheId, name); }
+  async unwatchPrefix(cacheId: number, prefixId: number) { return this.introspection.unwatchPrefix(cacheId, prefixId); }
+  async addPrefixHistory(rows: readonly PrefixSample[], slotMs = 1) { this.introspection.addPrefixHistory(rows, slotMs); }
+  async prefixHistory(cacheId: number, prefixId: number, from: number, to: number) {
+    return this.introspection.prefixHistory(cacheId, prefixId, from, to);
   }
 
   // Sign-in links, dashboard sessions, disabled reasons, cache activity: sqlite-access.ts.
