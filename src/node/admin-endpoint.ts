@@ -17,6 +17,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { resetCounters } from '../store/stats.ts';
 import { decideMetricsAccess, sameSecret, type MetricsAccessOptions } from '../shared/metrics-access.ts';
 import type { Tenants } from './tenants.ts';
+import { isIntrospectionRoute, serveIntrospection } from './admin-introspection.ts';
 import type { MetricsText } from './node-metrics.ts';
 
 export interface AdminEndpointOptions {
@@ -63,6 +64,13 @@ export function createAdminEndpoint(opts: AdminEndpointOptions): Server {
       return send(res, 200, { ok: true });
     }
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true });
+    const intro = /^\/caches\/(\d+)\/introspection\/([a-z]+)$/.exec(url.pathname);
+    if (intro && req.method === 'GET' && isIntrospectionRoute(intro[2]!)) {
+      const tenant = opts.tenants.get(Number(intro[1]));
+      if (!tenant) return send(res, 404, { error: 'no such cache on this node' });
+      const answer = serveIntrospection(tenant, intro[2], url.searchParams, Math.floor(Date.now() / 1000));
+      return send(res, answer.status, answer.body);
+    }
     if (!m) return send(res, 404, { error: 'not found' });
     await opts.sync();
     const tenant = opts.tenants.get(Number(m[1]));

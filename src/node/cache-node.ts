@@ -40,6 +40,7 @@ import { StreamConnection } from './io/stream-connection.ts';
 import { nodeLimits, SWEEP_INTERVAL_MS, type NodeLimits } from './limits.ts';
 import { Session } from './session.ts';
 import { Tenants } from './tenants.ts';
+import { DEFAULT_INTROSPECTION_MEMORY, IntrospectionRegistry, type IntrospectionSettings } from '../introspection/registry.ts';
 
 export const NODE_VERSION = '1.6.21-cachier';
 
@@ -60,6 +61,8 @@ export interface CacheNodeOptions {
   readonly logger?: Logger;
   /** Loads the native socket loop (tests: one that did not build). */
   readonly loadSocketLoop?: () => SocketLoopLoad;
+  /** Introspection (src/introspection): on, with a 64 MiB cap, unless said otherwise. */
+  readonly introspection?: IntrospectionSettings;
 }
 
 export interface ListenOptions {
@@ -138,7 +141,11 @@ const TOO_MANY_CONNECTIONS = Buffer.from(`${ERRORS.TOO_MANY_CONNECTIONS.text}\r\
 export function createCacheNode(opts: CacheNodeOptions): CacheNode {
   const limits = nodeLimits(opts.limits ?? {});
   // Each cache's store counts its own CAS values: a shared counter would leak other tenants' writes.
-  const tenants = new Tenants((limit) => createArenaStore({ limit, maxItemSize: limits.maxItemSize }), limits.receiveBufferBytes);
+  const introspection = opts.introspection ?? { enabled: true, memoryBytes: DEFAULT_INTROSPECTION_MEMORY };
+  const registry = introspection.enabled ? new IntrospectionRegistry(introspection) : null;
+  const tenants = new Tenants(
+    (limit) => createArenaStore({ limit, maxItemSize: limits.maxItemSize }), limits.receiveBufferBytes, registry,
+  );
   const sync = new CatalogSync(opts.catalog, tenants);
   let log = opts.logger ?? silentLogger;
   const events = new NodeEvents(log);
@@ -237,6 +244,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
       events.stop();
       if (wasOpen) log.info({ event: 'node_stop', connections: sessions.size }, 'node stopping');
       if (sweep) clearInterval(sweep);
+      registry?.close();
       sync.stop();
       for (const s of sessions) s.close('node stopping');
       native?.close();

@@ -12,6 +12,7 @@ import { flushAll, stats, version } from './commands/whole-cache.ts';
 import { debug, get } from './commands/retrieval.ts';
 import { remove, store, touch } from './commands/storage.ts';
 import type { ExecContext, SessionContext } from './exec-context.ts';
+import { logRequest } from './request-log.ts';
 
 const OK: Reply = Object.freeze({ kind: 'ok' });
 const SASL_MECHS: Reply = Object.freeze({ kind: 'sasl-mechs', mechanisms: 'PLAIN' });
@@ -28,6 +29,14 @@ export function isSessionCommand(cmd: Command): cmd is SessionCommand {
 }
 
 export function execute(cmd: Command, ctx: ExecContext): Reply {
+  const reply = dispatch(cmd, ctx);
+  // The cache's request ring (introspection) hears every command of a logged-in connection.
+  const log = ctx.tenant.introspection;
+  if (log !== null) logRequest(log, cmd, reply, 0);
+  return reply;
+}
+
+function dispatch(cmd: Command, ctx: ExecContext): Reply {
   switch (cmd.kind) {
     case 'get': return get(cmd, ctx);
     case 'store': return store(cmd, ctx);
@@ -61,5 +70,8 @@ export function executeSessionCommand(cmd: SessionCommand, ctx: SessionContext):
 
 /** Goes on with a get whose reply stopped at key `from` (a streamed multi-key get). */
 export function resumeGet(cmd: GetCommand, from: number, ctx: ExecContext): Reply {
-  return get(cmd, ctx, from);
+  const reply = get(cmd, ctx, from);
+  const log = ctx.tenant.introspection;
+  if (log !== null) logRequest(log, cmd, reply, from);
+  return reply;
 }

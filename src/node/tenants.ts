@@ -9,6 +9,8 @@ import type { CacheRecord, CatalogChanges, CatalogSnapshot, CredentialRecord } f
 import { verifySecret } from '../shared/secrets.ts';
 import { snapshotStats, type StatsSnapshot } from '../store/stats.ts';
 import type { TenantStore } from '../store/tenant-store.ts';
+import type { CacheIntrospection } from '../introspection/cache-introspection.ts';
+import type { IntrospectionRegistry } from '../introspection/registry.ts';
 import { DEFAULT_NODE_LIMITS } from './limits.ts';
 import { ReceiveBudget } from './receive-budget.ts';
 
@@ -36,6 +38,8 @@ export interface Tenant {
   readonly connections: Set<TenantConnection>;
   /** Partly received requests its connections hold together on this node (receive-budget.ts). */
   readonly receive: ReceiveBudget;
+  /** Hot keys, request log, watched prefixes (src/introspection); null when off for the cache or the node. */
+  introspection: CacheIntrospection | null;
 }
 
 export type StoreFactory = (limitBytes: number) => TenantStore;
@@ -55,7 +59,12 @@ export class Tenants {
   private nodeCount = 1;
 
   /** `receiveBytes`: each cache's budget for partly received requests (see receive-budget.ts). */
-  constructor(private readonly makeStore: StoreFactory, private readonly receiveBytes = DEFAULT_RECEIVE_BYTES) {}
+  constructor(
+    private readonly makeStore: StoreFactory,
+    private readonly receiveBytes = DEFAULT_RECEIVE_BYTES,
+    /** The node's introspection; none: off. */
+    readonly introspection: IntrospectionRegistry | null = null,
+  ) {}
 
   get(id: number): Tenant | undefined {
     return this.byId.get(id);
@@ -125,6 +134,7 @@ export class Tenants {
       t = {
         id: c.id, store: this.makeStore(limit), enabled: c.enabled, planBytes: c.memoryBytes, connections: new Set(),
         receive: new ReceiveBudget(this.receiveBytes, UNCHARGED_RECEIVE_BYTES),
+        introspection: null,
       };
       this.byId.set(c.id, t);
     } else {
@@ -132,7 +142,26 @@ export class Tenants {
       t.planBytes = c.memoryBytes;
       t.enabled = c.enabled;
     }
+    this.followIntrospection(t, c);
     if (!t.enabled) this.closeAll(t, 'cache disabled');
+  }
+
+  /** Introspection on or off as the operator set it, and the cache's watched prefixes. */
+  private followIntrospection(t: Tenant, c: CacheRecord): void {
+    const registry = this.introspection;
+    const on = registry !== null && c.introspection !== false;
+    if (on && t.introspection === null) {
+      t.introspection = registry.create();
+      t.store.listener = t.introspection;
+    } else if (!on && t.introspection !== null) {
+      registry?.release(t.introspection);
+      t.introspection = null;
+      t.store.listener = null;
+    }
+    if (t.introspection !== null) {
+      t.introspection.watched.follow(c.watchedPrefixes ?? []);
+      registry!.walk(t.introspection, t.store);
+    }
   }
 
   /** A deleted cache: its connections close, its data and its credentials go. */
@@ -140,6 +169,8 @@ export class Tenants {
     const t = this.byId.get(id);
     if (t) {
       this.closeAll(t, 'cache deleted');
+      if (t.introspection !== null) this.introspection?.release(t.introspection);
+      t.store.listener = null;
       t.store.clear();
       this.byId.delete(id);
     }

@@ -10,6 +10,7 @@ import { openSqliteCatalog, type SqliteCatalog } from '../../src/catalog/sqlite.
 import { createCacheNode, type ListeningCacheNode } from '../../src/node/cache-node.ts';
 import type { Logger } from '../../src/shared/logger.ts';
 import type { IoMode } from '../../src/node/io/native-addon.ts';
+import type { IntrospectionSettings } from '../../src/introspection/registry.ts';
 import { RawClient } from './raw-client.ts';
 
 export interface TestCache {
@@ -32,14 +33,18 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  opts: { anonymous?: boolean; authTimeoutMs?: number; memoryBytes?: number; io?: IoMode; maxConnections?: number; logger?: Logger } = {},
+  opts: {
+    anonymous?: boolean; authTimeoutMs?: number; memoryBytes?: number; io?: IoMode; maxConnections?: number; logger?: Logger;
+    introspection?: IntrospectionSettings;
+  } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cachier-node-'));
   const catalog = openSqliteCatalog(dataDir);
   let anonymousCacheId: number | undefined;
   if (opts.anonymous) anonymousCacheId = (await catalog.createCache({ memoryBytes: opts.memoryBytes ?? 64 << 20 })).cache.id;
   const limits = { authTimeoutMs: opts.authTimeoutMs, maxConnections: opts.maxConnections };
-  const node = await createCacheNode({ catalog, anonymousCacheId, limits, logger: opts.logger }).listen({ host: '127.0.0.1', port: 0, io: opts.io });
+  const node = await createCacheNode({ catalog, anonymousCacheId, limits, logger: opts.logger, introspection: opts.introspection })
+    .listen({ host: '127.0.0.1', port: 0, io: opts.io });
   const clients: RawClient[] = [];
   const t: TestNode = {
     node, catalog, port: node.port, dataDir,

@@ -1,0 +1,202 @@
+/**
+ * One cache's introspection on one node: it listens to the cache's store (StoreListener)
+ * and keeps the hot-key sketches, the request ring and the watched prefixes' counters.
+ * The sketches and the ring (the "window state") are made at the cache's first request and
+ * can be dropped by the node's memory cap (registry.ts) and made again later; the watched
+ * prefixes' counters are never dropped (they must stay exact, and are small).
+ */
+import type { RemovalCause, StoreListener } from '../store/store-listener.ts';
+import { EventSampler } from './event-sampler.ts';
+import { RequestRing, type RequestLine } from './request-ring.ts';
+import { hashBytes, TopKeys, type TopEntry } from './top-keys.ts';
+import { WatchedPrefixes, type SlotScanner } from './watched-prefixes.ts';
+
+/** The window popular items cover: 6 sub-windows of 30 s. */
+export const WINDOW_MS = 180_000;
+const SUB_WINDOWS = 6;
+const KEY_CAPACITY = 256;
+const PREFIX_CAPACITY = 128;
+export const RING_LINES = 1000;
+
+/** Where a key's automatic prefix ends: its last separator (excluded); -1 for none. */
+export function prefixEnd(key: Buffer): number {
+  for (let i = key.length - 1; i > 0; i--) {
+    const b = key[i];
+    // : / . _ - | #
+    if (b === 0x3a || b === 0x2f || b === 0x2e || b === 0x5f || b === 0x2d || b === 0x7c || b === 0x23) return i;
+  }
+  return -1;
+}
+
+export interface PopularLists {
+  readonly hit: TopEntry[];
+  readonly miss: TopEntry[];
+  readonly mutated: TopEntry[];
+  readonly prefixes: TopEntry[];
+}
+
+/** What the node-wide registry sees of a cache's state. */
+export interface WindowStateOwner {
+  /** Milliseconds of the last request that touched the state. */
+  readonly lastActive: number;
+  readonly memoryBytes: number;
+  dropWindowState(): void;
+}
+
+export interface WindowStateBudget {
+  /** Asks for room for a new window state of `bytes`; false: none (it stays off until asked again later). */
+  admit(owner: WindowStateOwner, bytes: number): boolean;
+}
+
+class WindowState {
+  readonly hits = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
+  readonly misses = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
+  readonly mutations = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
+  readonly prefixes = new TopKeys(PREFIX_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
+  readonly ring = new RequestRing(RING_LINES);
+
+  get memoryBytes(): number {
+    return this.hits.memoryBytes + this.misses.memoryBytes + this.mutations.memoryBytes + this.prefixes.memoryBytes
+      + this.ring.memoryBytes;
+  }
+}
+
+/** A fresh state's size before any key is held: what admission asks for. */
+const EMPTY_STATE_BYTES = new WindowState().memoryBytes;
+
+export class CacheIntrospection implements StoreListener, WindowStateOwner {
+  readonly watched = new WatchedPrefixes();
+  private readonly sampler = new EventSampler();
+  private state: WindowState | null = null;
+  /** Refused by the budget at this ms: ask again only a second later. */
+  private refusedAt = -Infinity;
+  private readonly basis = (Math.random() * 0x100000000) | 0;
+  lastActive = 0;
+
+  constructor(private readonly budget: WindowStateBudget) {}
+
+  get tracksItems(): boolean {
+    return this.watched.size !== 0;
+  }
+
+  get memoryBytes(): number {
+    return this.state === null ? 0 : this.state.memoryBytes;
+  }
+
+  get hasWindowState(): boolean {
+    return this.state !== null;
+  }
+
+  dropWindowState(): void {
+    this.state = null;
+  }
+
+  // ---- StoreListener ----
+
+  hit(key: Buffer): void {
+    if (this.watched.size !== 0) this.watched.hit(key);
+    if (this.sampler.skip()) return;
+    this.sample(key, 0);
+  }
+
+  miss(key: Buffer): void {
+    if (this.watched.size !== 0) this.watched.miss(key);
+    if (this.sampler.skip()) return;
+    this.sample(key, 1);
+  }
+
+  stored(key: Buffer): void {
+    this.mutation(key);
+  }
+
+  mutated(key: Buffer): void {
+    this.mutation(key);
+  }
+
+  removed(key: Buffer, cause: RemovalCause): void {
+    if (cause === 'delete') this.mutation(key);
+  }
+
+  cleared(): void {
+    this.watched.cleared();
+  }
+
+  item(slot: number, key: Buffer, before: number, after: number): void {
+    this.watched.item(slot, key, before, after);
+  }
+
+  // ---- request log ----
+
+  /** One line of the request ring (`command`/`status` index COMMANDS/STATUSES). */
+  log(time: number, command: number, status: number, key: Buffer | null, size: number): void {
+    const s = this.state ?? this.open(time);
+    if (s === null) return;
+    this.lastActive = time;
+    s.ring.record(time, command, status, key, size);
+  }
+
+  // ---- reading ----
+
+  popular(limit: number, ms: number, prefix?: Buffer): PopularLists {
+    const s = this.state;
+    if (s === null) return { hit: [], miss: [], mutated: [], prefixes: [] };
+    const p = prefix?.toString('latin1');
+    const filter = p === undefined ? undefined : (key: string) => key.startsWith(p);
+    return {
+      hit: s.hits.top(limit, ms, filter),
+      miss: s.misses.top(limit, ms, filter),
+      mutated: s.mutations.top(limit, ms, filter),
+      prefixes: s.prefixes.top(limit, ms, filter),
+    };
+  }
+
+  /** The window's estimates for one key. */
+  keyCounts(key: Buffer, ms: number): { hits: number; misses: number; mutations: number } {
+    const s = this.state;
+    if (s === null) return { hits: 0, misses: 0, mutations: 0 };
+    const h = hashBytes(key, 0, key.length, this.basis);
+    return { hits: s.hits.countOf(key, h, ms), misses: s.misses.countOf(key, h, ms), mutations: s.mutations.countOf(key, h, ms) };
+  }
+
+  recent(limit: number): RequestLine[] {
+    return this.state === null ? [] : this.state.ring.lines(limit);
+  }
+
+  /** Walks a slice of the cache for prefixes still counting existing keys in. */
+  scanStep(store: SlotScanner, maxSlots: number): void {
+    this.watched.scanStep(store, maxSlots);
+  }
+
+  // ---- internals ----
+
+  private mutation(key: Buffer): void {
+    if (this.watched.size !== 0) this.watched.mutation(key);
+    if (this.sampler.skip()) return;
+    this.sample(key, 2);
+  }
+
+  /** A sampled event: `list` 0 hits, 1 misses, 2 mutations; every event also counts for its key's prefix. */
+  private sample(key: Buffer, list: number): void {
+    const ms = Date.now();
+    this.sampler.taken(ms);
+    const s = this.state ?? this.open(ms);
+    if (s === null) return;
+    const w = this.sampler.weight;
+    const len = key.length;
+    const sketch = list === 0 ? s.hits : list === 1 ? s.misses : s.mutations;
+    sketch.add(key, 0, len, hashBytes(key, 0, len, this.basis), w, ms);
+    const end = prefixEnd(key);
+    if (end > 0) s.prefixes.add(key, 0, end, hashBytes(key, 0, end, this.basis), w, ms);
+  }
+
+  private open(ms: number): WindowState | null {
+    if (ms - this.refusedAt < 1000) return null;
+    this.lastActive = ms;
+    if (!this.budget.admit(this, EMPTY_STATE_BYTES)) {
+      this.refusedAt = ms;
+      return null;
+    }
+    this.state = new WindowState();
+    return this.state;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Chooses which key events of one cache reach its sketches, so that their work per second
+ * stays within a budget however busy the cache is. Below the budget every event is taken
+ * (weight 1); above it each event is taken with probability p = budget / rate and counts
+ * 1/p, so counts stay unbiased and the top keys of a busy cache (which have many samples)
+ * keep their accuracy. Gaps between taken events are drawn from the geometric
+ * distribution, so the per-event cost is one decrement, and no periodic pattern in the
+ * traffic can line up with the sampling.
+ */
+
+/** Sampled events a cache's sketches take per second at most (on average). */
+export const SAMPLED_EVENTS_PER_SECOND = 4000;
+
+export class EventSampler {
+  /** Events until the next taken one (this one included). */
+  private gap = 1;
+  /** The gap drawn last: events it stands for. */
+  private drawn = 1;
+  /** What the event taken now counts for. */
+  weight = 1;
+  private p = 1;
+  private blockStart = -1;
+  private blockEvents = 0;
+
+  constructor(private readonly budget = SAMPLED_EVENTS_PER_SECOND, private readonly random: () => number = Math.random) {}
+
+  /** Called for every event: true when this one is taken (then call `taken`). */
+  skip(): boolean {
+    return --this.gap > 0;
+  }
+
+  /** After an event is taken, at time `ms`: adjusts the rate once a second and draws the next gap. */
+  taken(ms: number): void {
+    this.weight = 1 / this.p;
+    this.blockEvents += this.drawn;
+    if (this.blockStart < 0) this.blockStart = ms;
+    const elapsed = ms - this.blockStart;
+    if (elapsed >= 1000) {
+      const rate = (this.blockEvents * 1000) / elapsed;
+      this.p = rate <= this.budget ? 1 : this.budget / rate;
+      this.blockStart = ms;
+      this.blockEvents = 0;
+    }
+    this.drawn = this.p >= 1 ? 1 : 1 + Math.floor(Math.log(1 - this.random()) / Math.log(1 - this.p));
+    this.gap = this.drawn;
+  }
+
+  /** The probability events are taken with now (1 under the budget). */
+  get probability(): number {
+    return this.p;
+  }
+}

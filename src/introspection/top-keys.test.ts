@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { seededRandom } from '../shared/testing/seeded-random.ts';
+import { EventSampler } from './event-sampler.ts';
+import { hashBytes, TopKeys } from './top-keys.ts';
+
+/** Zipf(s) over n ranks by inverse CDF (ranks from 0, 0 the most frequent). */
+function zipf(n: number, s: number, rand: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / Math.pow(i + 1, s);
+  return () => {
+    const u = rand() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+const key = (i: number) => Buffer.from(`user:${i}:profile`);
+
+test('Zipf(1.0) over 100,000 keys, sampled: the top 10 are the true top 10, each within 5 % of its true count', () => {
+  const rand = seededRandom(42);
+  const draw = zipf(100_000, 1.0, rand);
+  const sketch = new TopKeys(256, 6, 30_000);
+  // 2 M events in 60 s at a rate far over the budget, so most events are skipped.
+  const sampler = new EventSampler(4000, rand);
+  const truth = new Map<number, number>();
+  const events = 2_000_000;
+  let taken = 0;
+  for (let e = 0; e < events; e++) {
+    const r = draw();
+    truth.set(r, (truth.get(r) ?? 0) + 1);
+    if (sampler.skip()) continue;
+    const ms = 1_000_000 + Math.floor((e / events) * 60_000);
+    sampler.taken(ms);
+    taken++;
+    const k = key(r);
+    sketch.add(k, 0, k.length, hashBytes(k, 0, k.length, 99), sampler.weight, ms);
+  }
+  assert.ok(taken < events / 5, `sampling took ${taken} of ${events}`);
+  const top = sketch.top(10, 1_060_000);
+  const trueTop = [...truth.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  const found = top.filter((t) => trueTop.some(([r]) => key(r).toString('latin1') === t.key)).length;
+  assert.ok(found >= 9, `${found} of the true top 10 reported`);
+  for (const t of top) {
+    const rank = Number(t.key.split(':')[1]);
+    const real = truth.get(rank)!;
+    assert.ok(Math.abs(t.count - real) / real <= 0.05, `${t.key}: reported ${t.count}, true ${real}`);
+  }
+});
+
+test('counts age out of the sliding window, sub-window by sub-window', () => {
+  const s = new TopKeys(8, 6, 30_000);
+  const add = (name: string, n: number, ms: number) => {
+    const k = Buffer.from(name);
+    for (let i = 0; i < n; i++) s.add(k, 0, k.length, hashBytes(k, 0, k.length, 1), 1, ms);
+  };
+  add('old', 50, 0);
+  add('new', 10, 150_000);
+  assert.deepEqual(s.top(5, 150_000), [{ key: 'old', count: 50 }, { key: 'new', count: 10 }]);
+  // 180 s after the first sub-window began, it has left the window.
+  assert.deepEqual(s.top(5, 180_000), [{ key: 'new', count: 10 }]);
+  assert.deepEqual(s.top(5, 400_000), []);
+  assert.equal(s.keyBytes, 0, 'freed entries give back their key bytes');
+});
+
+test('a full sketch replaces its smallest entry and the newcomer inherits its count (the error bound)', () => {
+  const s = new TopKeys(4, 6, 30_000);
+  const add = (name: string, n: number) => {
+    const k = Buffer.from(name);
+    for (let i = 0; i < n; i++) s.add(k, 0, k.length, hashBytes(k, 0, k.length, 5), 1, 10);
+  };
+  add('a', 10);
+  add('b', 8);
+  add('c', 6);
+  add('d', 2);
+  add('e', 1);
+  const top = s.top(10, 10);
+  assert.deepEqual(top.map((t) => t.key), ['a', 'b', 'c', 'e']);
+  assert.equal(top.find((t) => t.key === 'e')!.count, 3, 'd held 2: e counts 2 + 1');
+  // Binary keys and a sub-range of a buffer are held byte for byte.
+  const bin = Buffer.from([0, 255, 128, 10, 13, 32]);
+  s.add(bin, 1, 4, hashBytes(bin, 1, 4, 5), 100, 10);
+  assert.equal(s.countOf(bin.subarray(1, 4), hashBytes(bin, 1, 4, 5), 10), 103, 'it displaced e (3)');
+  assert.equal(s.top(1, 10)[0]!.key, Buffer.from([255, 128, 10]).toString('latin1'));
+});

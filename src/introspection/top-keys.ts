@@ -1,0 +1,212 @@
+/**
+ * The most frequent keys of a stream over a sliding window: space-saving (Metwally et al.)
+ * with per-entry counts kept in sub-windows. `capacity` entries at most; a key not held
+ * replaces the entry of smallest count and inherits that count as its error, so a count
+ * overestimates by at most the smallest count, and any key more frequent than
+ * total / capacity is held. The window is `slots` sub-windows of `slotMs`; a sub-window
+ * that ages out is subtracted from every entry, and entries that fall to zero are freed.
+ *
+ * Keys are held as latin1 strings (one char per byte: exact for any bytes) and found by a
+ * hash of their bytes in an open-addressing table, so a held key costs no allocation.
+ * Callers sample (event-sampler.ts): this class sees a bounded number of updates per second,
+ * which is why a replacement may scan all entries for the smallest.
+ */
+
+const EMPTY = -1;
+
+export interface TopEntry {
+  readonly key: string;
+  readonly count: number;
+}
+
+export class TopKeys {
+  private readonly keys: (string | null)[];
+  /** Per entry: `slots` sub-window counts. */
+  private readonly counts: Float32Array;
+  private readonly totals: Float64Array;
+  private readonly hashes: Int32Array;
+  private readonly index: Int32Array;
+  private readonly mask: number;
+  private used = 0;
+  /** The sub-window (absolute: floor(ms / slotMs)) updates go to. */
+  private current = -1;
+  /** Sum of the held keys' lengths (for memory accounting). */
+  keyBytes = 0;
+
+  constructor(readonly capacity: number, readonly slots: number, readonly slotMs: number) {
+    this.keys = new Array<string | null>(capacity).fill(null);
+    this.counts = new Float32Array(capacity * slots);
+    this.totals = new Float64Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    let size = 1;
+    while (size < capacity * 2) size <<= 1;
+    this.index = new Int32Array(size).fill(EMPTY);
+    this.mask = size - 1;
+  }
+
+  /** Bytes this sketch holds, roughly: typed arrays plus the key strings. */
+  get memoryBytes(): number {
+    return this.counts.byteLength + this.totals.byteLength + this.hashes.byteLength + this.index.byteLength
+      + this.capacity * 8 + this.keyBytes + this.used * 24;
+  }
+
+  /** Counts `weight` for the bytes key[start, end), hashed as `h`, at time `ms`. */
+  add(key: Buffer, start: number, end: number, h: number, weight: number, ms: number): void {
+    this.advance(ms);
+    const base = (this.current % this.slots);
+    let e = this.find(key, start, end, h);
+    if (e === EMPTY) {
+      if (this.used < this.capacity) {
+        e = this.used++;
+      } else {
+        e = this.smallest();
+        // The newcomer inherits the count it displaced (its error bound), in this sub-window.
+        const inherited = this.totals[e]!;
+        this.unlink(e);
+        this.clearCounts(e);
+        this.counts[e * this.slots + base] = inherited;
+        this.totals[e] = inherited;
+      }
+      const name = key.toString('latin1', start, end);
+      this.keys[e] = name;
+      this.keyBytes += name.length;
+      this.hashes[e] = h;
+      this.link(e, h);
+    }
+    this.counts[e * this.slots + base]! += weight;
+    this.totals[e]! += weight;
+  }
+
+  /** The held keys by count, largest first, at most `limit`, those passing `filter` only. */
+  top(limit: number, ms: number, filter?: (key: string) => boolean): TopEntry[] {
+    this.advance(ms);
+    const out: TopEntry[] = [];
+    for (let e = 0; e < this.used; e++) {
+      const key = this.keys[e];
+      if (key === null || key === undefined || this.totals[e]! <= 0) continue;
+      if (filter && !filter(key)) continue;
+      out.push({ key, count: Math.round(this.totals[e]!) });
+    }
+    out.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+    return out.length > limit ? out.slice(0, limit) : out;
+  }
+
+  /** The window's estimate for one key (0 when not held). */
+  countOf(key: Buffer, h: number, ms: number): number {
+    this.advance(ms);
+    const e = this.find(key, 0, key.length, h);
+    return e === EMPTY ? 0 : Math.round(this.totals[e]!);
+  }
+
+  private find(key: Buffer, start: number, end: number, h: number): number {
+    const index = this.index;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = index[i]!;
+      if (e === EMPTY) return EMPTY;
+      if (this.hashes[e] === h && sameBytes(this.keys[e]!, key, start, end)) return e;
+    }
+  }
+
+  private smallest(): number {
+    const totals = this.totals;
+    let best = 0;
+    let min = totals[0]!;
+    for (let e = 1; e < this.used; e++) {
+      if (totals[e]! < min) {
+        min = totals[e]!;
+        best = e;
+      }
+    }
+    return best;
+  }
+
+  private link(e: number, h: number): void {
+    const index = this.index;
+    const mask = this.mask;
+    let i = h & mask;
+    while (index[i] !== EMPTY) i = (i + 1) & mask;
+    index[i] = e;
+  }
+
+  /** Takes entry e out of the table; later entries of its probe run move back to stay reachable. */
+  private unlink(e: number): void {
+    const index = this.index;
+    const mask = this.mask;
+    let i = this.hashes[e]! & mask;
+    while (index[i] !== e) i = (i + 1) & mask;
+    index[i] = EMPTY;
+    for (let j = (i + 1) & mask; index[j] !== EMPTY; j = (j + 1) & mask) {
+      const moved = index[j]!;
+      index[j] = EMPTY;
+      this.link(moved, this.hashes[moved]!);
+    }
+    this.keyBytes -= this.keys[e]!.length;
+    this.keys[e] = null;
+  }
+
+  private clearCounts(e: number): void {
+    this.counts.fill(0, e * this.slots, (e + 1) * this.slots);
+    this.totals[e] = 0;
+  }
+
+  /** Moves to the sub-window of `ms`, subtracting those that aged out and freeing empty entries. */
+  private advance(ms: number): void {
+    const now = Math.floor(ms / this.slotMs);
+    if (now === this.current) return;
+    const first = this.current < 0 ? now : this.current + 1;
+    this.current = Math.max(this.current, now);
+    if (now < first) return; // the clock stepped back: stay in the newer sub-window
+    const steps = Math.min(now - first + 1, this.slots);
+    const slots = this.slots;
+    for (let e = 0; e < this.used; e++) {
+      for (let s = 0; s < steps; s++) {
+        const at = e * slots + ((first + s) % slots);
+        this.totals[e]! -= this.counts[at]!;
+        this.counts[at] = 0;
+      }
+    }
+    this.compact();
+  }
+
+  /** Frees entries whose count fell to zero, keeping entries [0, used) dense. */
+  private compact(): void {
+    let live = 0;
+    for (let e = 0; e < this.used; e++) {
+      if (this.totals[e]! > 0.5 && this.keys[e] !== null) {
+        if (live !== e) {
+          this.keys[live] = this.keys[e]!;
+          this.hashes[live] = this.hashes[e]!;
+          this.totals[live] = this.totals[e]!;
+          this.counts.copyWithin(live * this.slots, e * this.slots, (e + 1) * this.slots);
+        }
+        live++;
+      } else if (this.keys[e] !== null) {
+        this.keyBytes -= this.keys[e]!.length;
+      }
+    }
+    for (let e = live; e < this.used; e++) {
+      this.keys[e] = null;
+      this.clearCounts(e);
+    }
+    this.used = live;
+    this.index.fill(EMPTY);
+    for (let e = 0; e < live; e++) this.link(e, this.hashes[e]!);
+  }
+}
+
+function sameBytes(s: string, key: Buffer, start: number, end: number): boolean {
+  if (s.length !== end - start) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== key[start + i]) return false;
+  return true;
+}
+
+/**
+ * FNV-1a over key[start, end) from a per-sketch random basis, so a tenant cannot choose keys
+ * that collide in the table (probe runs are bounded by its size in any case).
+ */
+export function hashBytes(key: Buffer, start: number, end: number, basis: number): number {
+  let h = basis;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
+  return h | 0;
+}

@@ -1,0 +1,76 @@
+/**
+ * What a cache's request ring records of each command and its reply (the vocabulary is in
+ * src/introspection/request-ring.ts): one line per key, so a 20-key get is 20 lines, and
+ * one line for a command without a key. Called by the dispatch (execute.ts) after the
+ * handler, so it sees exactly what the client was answered.
+ */
+import type { Command, Reply } from '../protocol/command.ts';
+import type { CacheIntrospection } from '../introspection/cache-introspection.ts';
+import { CMD, ST } from '../introspection/request-ring.ts';
+
+const STORE_STATUS = { stored: ST.STORED, not_stored: ST.NOT_STORED, exists: ST.EXISTS, not_found: ST.NOT_FOUND } as const;
+const DELETE_STATUS = { deleted: ST.DELETED, not_found: ST.NOT_FOUND, exists: ST.EXISTS } as const;
+const ARITH_STATUS = { ok: ST.OK, not_found: ST.NOT_FOUND, exists: ST.EXISTS } as const;
+const STORE_COMMAND = { set: CMD.SET, add: CMD.ADD, replace: CMD.REPLACE, append: CMD.APPEND, prepend: CMD.PREPEND } as const;
+
+/** A refusal for lack of a capability is DENIED; any other error reply is ERROR. */
+function errorStatus(reply: Reply): number {
+  return reply.kind === 'error' && (reply.code === 'WRITE_FORBIDDEN' || reply.code === 'FLUSH_FORBIDDEN') ? ST.DENIED : ST.ERROR;
+}
+
+/** Records `cmd` answered by `reply`; for a streamed get, the keys from index `from` that this reply answered. */
+export function logRequest(log: CacheIntrospection, cmd: Command, reply: Reply, from: number): void {
+  const time = Date.now();
+  switch (cmd.kind) {
+    case 'get': {
+      const command = cmd.touchExptime === undefined ? CMD.GET : CMD.GAT;
+      if (reply.kind !== 'values') {
+        log.log(time, command, errorStatus(reply), cmd.keys[from] ?? null, 0);
+        return;
+      }
+      const items = reply.items;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (item === null || item === undefined) log.log(time, command, ST.MISS, cmd.keys[from + i]!, 0);
+        else log.log(time, command, ST.HIT, cmd.keys[from + i]!, item.value.length);
+      }
+      return;
+    }
+    case 'store': {
+      const command = cmd.cas !== undefined ? CMD.CAS : STORE_COMMAND[cmd.mode];
+      const status = reply.kind === 'stored' ? STORE_STATUS[reply.status] : errorStatus(reply);
+      log.log(time, command, status, cmd.key, cmd.value.length);
+      return;
+    }
+    case 'delete':
+      log.log(time, CMD.DELETE, reply.kind === 'deleted' ? DELETE_STATUS[reply.status] : errorStatus(reply), cmd.key, 0);
+      return;
+    case 'arith':
+      log.log(
+        time, cmd.incr ? CMD.INCR : CMD.DECR, reply.kind === 'arith' ? ARITH_STATUS[reply.status] : errorStatus(reply), cmd.key,
+        reply.kind === 'arith' && reply.item !== null ? reply.item.value.length : 0,
+      );
+      return;
+    case 'touch':
+      log.log(time, CMD.TOUCH, reply.kind === 'touched' ? (reply.found ? ST.TOUCHED : ST.NOT_FOUND) : errorStatus(reply), cmd.key, 0);
+      return;
+    case 'flush':
+      log.log(time, CMD.FLUSH, reply.kind === 'ok' ? ST.OK : errorStatus(reply), null, 0);
+      return;
+    case 'stats':
+      log.log(time, CMD.STATS, reply.kind === 'error' ? errorStatus(reply) : ST.OK, null, 0);
+      return;
+    case 'version':
+      log.log(time, CMD.VERSION, ST.OK, null, 0);
+      return;
+    case 'noop':
+      log.log(time, CMD.NOOP, ST.OK, null, 0);
+      return;
+    case 'sasl-auth':
+      log.log(time, CMD.AUTH, reply.kind === 'authenticated' ? ST.OK : ST.ERROR, null, 0);
+      return;
+    default:
+      // verbosity, quit, sasl-list, debug (meta `me`): not requests on the cache's data.
+      return;
+  }
+}

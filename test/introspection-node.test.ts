@@ -1,0 +1,226 @@
+// A node's introspection through its real ports: memcache traffic over TCP (ASCII and
+// binary), read back from the admin endpoint's introspection routes with the cluster secret.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
+import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
+import { PROMPTLY_MS, until } from './support/wait.ts';
+
+const waitFor = (what: string, attempt: () => Promise<boolean>) => until(what, Date.now() + PROMPTLY_MS * 3, attempt);
+
+const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+
+async function admin(t: TestNode, path: string): Promise<{ status: number; body: any }> {
+  const secret = await t.catalog.clusterSecret();
+  const r = await fetch(`http://${t.node.adminAddress}${path}`, { headers: { authorization: `Bearer ${secret}` } });
+  return { status: r.status, body: await r.json() };
+}
+
+const names = (list: { key: string }[]) => list.map((e) => Buffer.from(e.key, 'base64').toString('latin1'));
+
+describe('introspection on a node', () => {
+  let t: TestNode;
+  let a: TestCache;
+  let b: TestCache;
+  before(async () => {
+    t = await startTestNode();
+    a = await t.createCache();
+    b = await t.createCache();
+  });
+  after(() => t.close());
+
+  test('hot, missed and mutated keys and prefixes of each cache, never the other cache\'s', async () => {
+    const ca = await t.textLogin(a);
+    const cb = await t.textLogin(b);
+    await ca.text('set views:home 0 0 2\r\nhi\r\n');
+    for (let i = 0; i < 30; i++) await ca.text('get views:home\r\n', 'END\r\n');
+    for (let i = 0; i < 12; i++) await ca.text('get prime:97\r\n', 'END\r\n');
+    await ca.text('set counter:likes 0 0 1\r\n1\r\n');
+    for (let i = 0; i < 5; i++) await ca.text('incr counter:likes 1\r\n');
+    await cb.text('set secret:b 0 0 1\r\nx\r\n');
+    for (let i = 0; i < 40; i++) await cb.text('get secret:b\r\n', 'END\r\n');
+
+    const pa = await admin(t, `/caches/${a.id}/introspection/popular`);
+    assert.equal(pa.status, 200);
+    assert.equal(pa.body.windowMs, 180_000);
+    assert.deepEqual(pa.body.hit, [{ key: b64('views:home'), count: 30 }]);
+    assert.deepEqual(pa.body.miss, [{ key: b64('prime:97'), count: 12 }]);
+    assert.deepEqual(names(pa.body.mutated), ['counter:likes', 'views:home']);
+    assert.equal(pa.body.mutated[0].count, 6);
+    assert.deepEqual(names(pa.body.prefixes), ['views', 'prime', 'counter']);
+    const all = JSON.stringify(pa.body);
+    assert.ok(!all.includes(b64('secret:b')) && !all.includes(b64('secret')), 'cache b\'s keys never show in a');
+    const pb = await admin(t, `/caches/${b.id}/introspection/popular`);
+    assert.deepEqual(names(pb.body.hit), ['secret:b']);
+    assert.deepEqual(names(pb.body.prefixes), ['secret']);
+    // Under a prefix only.
+    const under = await admin(t, `/caches/${a.id}/introspection/popular?prefix=${encodeURIComponent(b64('prime'))}`);
+    assert.deepEqual(names(under.body.miss), ['prime:97']);
+    assert.deepEqual(under.body.hit, []);
+  });
+
+  test('key figures: size, presence and the window\'s counts', async () => {
+    const k = await admin(t, `/caches/${a.id}/introspection/key?key=${encodeURIComponent(b64('views:home'))}`);
+    assert.deepEqual(k.body, { key: b64('views:home'), inCache: true, size: 2, hits: 30, misses: 0, mutations: 1 });
+    const m = await admin(t, `/caches/${a.id}/introspection/key?key=${encodeURIComponent(b64('prime:97'))}`);
+    assert.deepEqual(m.body, { key: b64('prime:97'), inCache: false, size: 0, hits: 0, misses: 12, mutations: 0 });
+    assert.equal((await admin(t, `/caches/${a.id}/introspection/key`)).status, 400);
+    assert.equal((await admin(t, `/caches/${a.id}/introspection/key?key=${b64('x'.repeat(251))}`)).status, 400);
+    assert.equal((await admin(t, `/caches/${a.id}/introspection/key?key=%00`)).status, 400);
+  });
+
+  test('recent requests: one line per key, every command family, oldest first, limit up to 1000', async () => {
+    const c = await t.textLogin(a);
+    await c.text('set r:1 0 0 3\r\nabc\r\n');
+    await c.text('get r:1 r:2 r:1\r\n', 'END\r\n');
+    await c.text('add r:1 0 0 1\r\nz\r\n');
+    await c.text('delete r:2\r\n');
+    await c.text('touch r:1 100\r\n');
+    await c.text('stats\r\n', 'END\r\n');
+    await c.text('incr r:1 1\r\n');
+    const r = await admin(t, `/caches/${a.id}/introspection/recent?limit=9`);
+    assert.equal(r.status, 200);
+    const lines = r.body.lines.map((l: any) => `${l.command} ${l.status} ${Buffer.from(l.key, 'base64').toString()} ${l.size}`);
+    assert.deepEqual(lines, [
+      'SET STORED r:1 3', 'GET HIT r:1 3', 'GET MISS r:2 0', 'GET HIT r:1 3', 'ADD NOT_STORED r:1 1', 'DELETE NOT_FOUND r:2 0',
+      'TOUCH TOUCHED r:1 0', 'STATS OK  0', 'INCR ERROR r:1 0',
+    ]);
+    const times = r.body.lines.map((l: any) => l.time);
+    assert.ok(times.every((x: number, i: number) => i === 0 || x >= times[i - 1]) && Math.abs(times.at(-1) - Date.now()) < 60_000);
+    for (let i = 0; i < 1100; i++) c.send('get many\r\n');
+    await waitFor('1100 gets answered', async () => (await admin(t, `/caches/${a.id}/introspection/recent?limit=1000`)).body.lines.at(-1)?.key === b64('many') && (await admin(t, `/caches/${a.id}/introspection/recent?limit=1000`)).body.lines[0].key === b64('many'));
+    assert.equal((await admin(t, `/caches/${a.id}/introspection/recent?limit=1000`)).body.lines.length, 1000);
+    assert.equal((await admin(t, `/caches/${a.id}/introspection/recent`)).body.lines.length, 100);
+    for (const bad of ['0', '1001', 'x', '-1']) assert.equal((await admin(t, `/caches/${a.id}/introspection/recent?limit=${bad}`)).status, 400);
+    // Cache b's ring holds only b's requests.
+    const rb = await admin(t, `/caches/${b.id}/introspection/recent?limit=1000`);
+    assert.ok(rb.body.lines.every((l: any) => Buffer.from(l.key, 'base64').toString() === 'secret:b'));
+  });
+
+  test('binary protocol: keys of every byte value and 250-byte keys are counted and logged byte for byte', async () => {
+    const c = await t.connect();
+    c.send(saslPlain(a.username, a.password));
+    await c.binary(1);
+    const keys = [Buffer.from(Array.from({ length: 250 }, (_, i) => i)), Buffer.from([250, 251, 252, 253, 254, 255]), Buffer.alloc(250, 0x3a)];
+    for (const k of keys) {
+      c.send(req.set(k, Buffer.from('v')));
+      c.send(req.get(k));
+      c.send(req.get(k));
+    }
+    await c.binary(keys.length * 3);
+    const p = await admin(t, `/caches/${a.id}/introspection/popular?limit=100`);
+    for (const k of keys) {
+      assert.ok(p.body.hit.some((e: any) => e.key === k.toString('base64') && e.count === 2), `hit key of ${k.length} bytes`);
+    }
+    const r = await admin(t, `/caches/${a.id}/introspection/recent?limit=9`);
+    assert.deepEqual(r.body.lines.map((l: any) => l.key), keys.flatMap((k) => [k, k, k].map((x) => x.toString('base64'))));
+  });
+
+  test('switched off for one cache by the operator: 409, and its store has no listener', async () => {
+    await t.catalog.updateCache(b.id, { introspection: false });
+    await t.node.sync.syncNow();
+    assert.equal((await admin(t, `/caches/${b.id}/introspection/popular`)).status, 409);
+    assert.equal(t.node.tenants.get(b.id)!.store.listener, null);
+    await t.catalog.updateCache(b.id, { introspection: true });
+    await t.node.sync.syncNow();
+    assert.equal((await admin(t, `/caches/${b.id}/introspection/popular`)).status, 200);
+    assert.equal((await admin(t, '/caches/999999/introspection/popular')).status, 404);
+  });
+});
+
+describe('watched prefixes on a node', () => {
+  let t: TestNode;
+  let a: TestCache;
+  before(async () => {
+    t = await startTestNode();
+    a = await t.createCache(512 << 20);
+  });
+  after(() => t.close());
+
+  test('exact keys and bytes, with existing keys counted in by the walk while writes go on', async () => {
+    const c = await t.textLogin(a);
+    // 20,000 existing keys, half under user:, pipelined.
+    let batch = '';
+    for (let i = 0; i < 20_000; i++) {
+      batch += `set ${i % 2 ? 'user' : 'page'}:${i} 0 0 ${String(i).length}\r\n${i}\r\n`;
+      if (batch.length > 60_000 || i === 19_999) {
+        const n = batch.split('\r\n').length / 2 - 0.5;
+        c.send(batch);
+        await c.readUntil((buf) => buf.toString().split('STORED\r\n').length > n);
+        batch = '';
+      }
+    }
+    const w = await t.catalog.watchPrefix(a.id, 'user:');
+    assert.ok(typeof w === 'object');
+    await t.node.sync.syncNow();
+    // Writes during the walk: overwrite, delete, add under the prefix.
+    await c.text('set user:1 0 0 5\r\nabcde\r\n');
+    await c.text('delete user:3\r\n');
+    await c.text('set user:new 0 0 1\r\nx\r\n');
+    await c.text('get user:1 user:3 page:2\r\n', 'END\r\n');
+    let counters: any;
+    await waitFor('the walk to finish', async () => {
+      counters = (await admin(t, `/caches/${a.id}/introspection/prefixes`)).body.prefixes[0];
+      return counters && !counters.scanning;
+    });
+    // The truth, from a full dump of the cache's slots.
+    let keys = 0;
+    let bytes = 0;
+    const store = t.node.tenants.get(a.id)!.store;
+    for (let s = 0; s !== -1;) s = store.scanSlots(s, 10_000, (_slot, key, size) => {
+      if (key.toString().startsWith('user:')) {
+        keys++;
+        bytes += size;
+      }
+    });
+    assert.equal(counters.keys, keys);
+    assert.equal(counters.keys, 10_000); // 10,000 - user:3 + user:new
+    assert.equal(counters.bytes, bytes);
+    assert.equal(counters.hits, 1);
+    assert.equal(counters.misses, 1);
+    assert.equal(counters.mutations, 3);
+    assert.equal(counters.id, (w as { id: number }).id);
+    await c.text('flush_all\r\n');
+    const flushed = (await admin(t, `/caches/${a.id}/introspection/prefixes`)).body.prefixes[0];
+    assert.equal(flushed.keys, 0);
+    assert.equal(flushed.bytes, 0);
+  });
+});
+
+describe('the node-wide cap and --no-introspection', () => {
+  test('over the cap, the least recently active caches lose their window state first', async () => {
+    const t = await startTestNode({ introspection: { enabled: true, memoryBytes: 1 << 20 } });
+    try {
+      const caches = [];
+      for (let i = 0; i < 30; i++) caches.push(await t.createCache());
+      for (const cache of caches) {
+        const c = await t.textLogin(cache);
+        await c.text(`get k:${cache.id}\r\n`, 'END\r\n');
+      }
+      const registry = t.node.tenants.introspection!;
+      registry.enforce();
+      assert.ok(registry.memoryBytes <= 1 << 20, `${registry.memoryBytes} bytes held`);
+      assert.ok(registry.dropped > 0);
+      // The newest caches kept theirs, the oldest lost theirs.
+      const last = caches.at(-1)!;
+      const r = await admin(t, `/caches/${last.id}/introspection/recent`);
+      assert.equal(r.body.lines.length, 1); // the get (the login is not a request on the cache)
+      assert.equal((await admin(t, `/caches/${caches[0]!.id}/introspection/recent`)).body.lines.length, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('--no-introspection: every cache answers 409 and no store has a listener', async () => {
+    const t = await startTestNode({ introspection: { enabled: false, memoryBytes: 0 } });
+    try {
+      const cache = await t.createCache();
+      const c = await t.textLogin(cache);
+      await c.text('get x\r\n', 'END\r\n');
+      assert.equal((await admin(t, `/caches/${cache.id}/introspection/popular`)).status, 409);
+      assert.equal(t.node.tenants.get(cache.id)!.store.listener, null);
+    } finally {
+      await t.close();
+    }
+  });
+});
