@@ -28,6 +28,7 @@ NODE LIMITS: [--max-connections N (4096)] [--max-pending-connections N (1024)] [
   [--max-item-size SIZE (1mb)] [--max-reply-queue SIZE (4mb)] [--max-receive-buffer SIZE (64mb, per cache)]
   [--tls-cert F --tls-key F]
   [--io auto|native|stream (auto: the native socket loop where it is built, else Node sockets)]
+  [--no-introspection] [--introspection-memory SIZE (64mb: hot keys and request logs of all caches together)]
 LOGS (start, control, node; JSON lines on stderr): [--log-level fatal|error|warn|info|debug|trace|silent (info)]
   [--log-format json|pretty (pretty on a terminal, else json)]
 METRICS (GET /metrics; README, Metrics): [--metrics-token T (start, control, node; else CACHIER_METRICS_TOKEN; none: open on a loopback

@@ -9,6 +9,7 @@ import { DEFAULT_NODE_LIMITS, type NodeLimits } from '../node/limits.ts';
 import type { TlsFiles } from '../node/cache-node.ts';
 import { IO_MODES, isIoMode, type IoMode } from '../node/io/native-addon.ts';
 import { parseSize } from '../shared/sizes.ts';
+import { DEFAULT_INTROSPECTION_MEMORY, type IntrospectionSettings } from '../introspection/registry.ts';
 import { intOption, UsageError } from './args.ts';
 
 export const NODE_FLAGS = {
@@ -24,6 +25,8 @@ export const NODE_FLAGS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   io: { type: 'string' },
+  'introspection-memory': { type: 'string' },
+  'no-introspection': { type: 'boolean' },
 } as const;
 
 export const HTTPS_FLAGS = {
@@ -31,12 +34,13 @@ export const HTTPS_FLAGS = {
   'https-key': { type: 'string' },
 } as const;
 
-type FlagValues<F> = { readonly [K in keyof F]?: string };
+type FlagValues<F> = { readonly [K in keyof F]?: F[K] extends { type: 'boolean' } ? boolean : string };
 
 export interface NodeFlagOptions {
   readonly limits: NodeLimits;
   readonly tls: TlsFiles | undefined;
   readonly io: IoMode | undefined;
+  readonly introspection: IntrospectionSettings;
 }
 
 const MIN_ITEM_SIZE = 1024;
@@ -61,7 +65,11 @@ export function nodeFlagOptions(o: FlagValues<typeof NODE_FLAGS>): NodeFlagOptio
     replyQueueBytes: sizeOption(o['max-reply-queue'], 'max-reply-queue', DEFAULT_NODE_LIMITS.replyQueueBytes, 1024, 2 ** 31),
     receiveBufferBytes: sizeOption(o['max-receive-buffer'], 'max-receive-buffer', DEFAULT_NODE_LIMITS.receiveBufferBytes, 1024 * 1024, 2 ** 40),
   };
-  return { limits, tls: pemPair(o['tls-cert'], o['tls-key'], 'tls'), io: ioOption(o.io) };
+  const introspection: IntrospectionSettings = {
+    enabled: o['no-introspection'] !== true,
+    memoryBytes: sizeOption(o['introspection-memory'], 'introspection-memory', DEFAULT_INTROSPECTION_MEMORY, 0, 2 ** 40),
+  };
+  return { limits, tls: pemPair(o['tls-cert'], o['tls-key'], 'tls'), io: ioOption(o.io), introspection };
 }
 
 /** --io auto|native|stream: how the memcache port does socket I/O (see src/node/io/). */

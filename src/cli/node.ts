@@ -70,8 +70,8 @@ export async function runNode(argv: string[]): Promise<void> {
     throw new UsageError(`--anonymous-cache ${anonymousCacheId}: no such cache`);
   }
 
-  const { limits, tls, io } = nodeOptions;
-  const node = await createCacheNode({ catalog, limits, anonymousCacheId, logger: logger.child({ part: 'node' }) })
+  const { limits, tls, io, introspection } = nodeOptions;
+  const node = await createCacheNode({ catalog, limits, anonymousCacheId, introspection, logger: logger.child({ part: 'node' }) })
     .listen({ host, port, advertise: address, adminPort, tls, io, register: false, metricsToken: token });
   // The admin endpoint is reached where clients reach the node, on its own port.
   const adminPortBound = node.adminAddress.slice(node.adminAddress.lastIndexOf(':') + 1);

@@ -71,9 +71,9 @@ export async function runStart(argv: string[]): Promise<void> {
   const nodes: ListeningCacheNode[] = [];
   // One throttle for all nodes of this process: N nodes must not mean N times the guesses.
   const loginThrottle = new LoginThrottle();
-  const { limits, tls, io } = nodeOptions;
+  const { limits, tls, io, introspection } = nodeOptions;
   for (let i = 0; i < nodeCount; i++) {
-    nodes.push(await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle, logger: logger.child({ part: 'node' }) }).listen({ host, port: port + i, tls, io, metricsToken: metrics.metricsToken }));
+    nodes.push(await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle, introspection, logger: logger.child({ part: 'node' }) }).listen({ host, port: port + i, tls, io, metricsToken: metrics.metricsToken }));
   }
   let first: string[] = [];
   const existing = await catalog.listCaches();
