@@ -68,7 +68,7 @@ test('list and show (credentials without passwords); unknown ids 404', async () 
   const made = (await op('/caches', { method: 'POST', json: { memory: '16mb' } })).json();
   const list = (await op('/caches')).json();
   const row = list.find((c: { id: number }) => c.id === made.id);
-  assert.deepEqual(Object.keys(row).sort(), ['created_at', 'enabled', 'id', 'memory', 'memory_bytes', 'name', 'servers']);
+  assert.deepEqual(Object.keys(row).sort(), ['created_at', 'enabled', 'id', 'introspection', 'memory', 'memory_bytes', 'name', 'servers']);
   const shown = await op(`/caches/${made.id}`);
   assert.equal(shown.status, 200);
   assert.ok(!shown.text.includes(made.password));
@@ -98,6 +98,21 @@ test('resize: the nodes apply the new plan and keep the data', async () => {
   assert.equal(p.json().name, 'renamed');
   assert.equal((await op('/caches/999999/resize', { method: 'POST', json: { memory: '1mb' } })).status, 404);
   assert.equal((await op(`/caches/${made.id}/resize`, { method: 'POST', json: {} })).status, 400);
+});
+
+test('introspection: on for a new cache; PATCH {"introspection": false} turns it off for GET and the list, true back on', async () => {
+  const made = (await op('/caches', { method: 'POST', json: {} })).json();
+  assert.equal(made.introspection, true);
+  const off = await op(`/caches/${made.id}`, { method: 'PATCH', json: { introspection: false } });
+  assert.equal(off.status, 200, off.text);
+  assert.deepEqual([off.json().introspection, off.json().enabled, off.json().memory_bytes], [false, true, made.memory_bytes]);
+  assert.equal((await op(`/caches/${made.id}`)).json().introspection, false);
+  assert.equal((await op('/caches')).json().find((c: { id: number }) => c.id === made.id).introspection, false);
+  assert.equal((await op(`/caches/${made.id}`, { method: 'PATCH', json: { name: 'still-off' } })).json().introspection, false);
+  assert.equal((await op(`/caches/${made.id}`, { method: 'PATCH', json: { introspection: 'no' } })).status, 400);
+  assert.equal((await op('/caches/999999', { method: 'PATCH', json: { introspection: false } })).status, 404);
+  assert.equal((await op(`/caches/${made.id}`, { method: 'PATCH', json: { introspection: true } })).json().introspection, true);
+  assert.equal((await op(`/caches/${made.id}`)).json().introspection, true);
 });
 
 test('disable closes the door (API 404, memcache login refused); enable opens it', async () => {

@@ -34,9 +34,10 @@ export const ResizeCacheBody = {
 } as const;
 export type ResizeCacheBody = Static<typeof ResizeCacheBody>;
 
+/** `introspection`: per-key analytics on the cache's nodes (docs/introspection.md). */
 export const UpdateCacheBody = {
   type: 'object',
-  properties: { memory: Memory, name: Name, enabled: { type: 'boolean' } },
+  properties: { memory: Memory, name: Name, enabled: { type: 'boolean' }, introspection: { type: 'boolean' } },
   additionalProperties: false,
 } as const;
 export type UpdateCacheBody = Static<typeof UpdateCacheBody>;
@@ -50,10 +51,12 @@ const cacheProperties = {
   enabled: { type: 'boolean' },
   /** Milliseconds since the epoch. */
   created_at: { type: 'integer' },
+  /** Per-key analytics (hot keys, watched prefixes, recent requests) on; default true. */
+  introspection: { type: 'boolean' },
   /** Every node of the cluster, host:port: what MEMCACHIER_SERVERS lists. */
   servers: { type: 'array', items: { type: 'string' } },
 } as const;
-const cacheRequired = ['id', 'name', 'memory', 'memory_bytes', 'enabled', 'created_at', 'servers'] as const;
+const cacheRequired = ['id', 'name', 'memory', 'memory_bytes', 'enabled', 'created_at', 'introspection', 'servers'] as const;
 
 export const CacheView = { type: 'object', properties: cacheProperties, required: cacheRequired } as const;
 export type CacheView = Static<typeof CacheView>;

@@ -25,6 +25,6 @@ export function historyView(s: HistorySample): HistoryRecord {
 export function cacheView(c: CacheRecord, servers: string[]): CacheView {
   return {
     id: c.id, name: c.name, memory: formatSize(c.memoryBytes), memory_bytes: c.memoryBytes, enabled: c.enabled,
-    created_at: c.createdAt, servers,
+    created_at: c.createdAt, introspection: c.introspection, servers,
   };
 }

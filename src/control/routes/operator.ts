@@ -1,6 +1,6 @@
 /**
  * The operator API, `/api/operator/…` with `Authorization: Bearer <operator token>`:
- * provisioning caches (create, list, show, resize, rename, disable, enable, delete), minting
+ * provisioning caches (create, list, show, resize, rename, disable, enable, introspection on/off, delete), minting
  * and deleting a cache's credentials (the way back for a tenant who lost its only password:
  * passwords are stored hashed and shown once), and listing nodes. Changes go to the catalog, then nodes are asked to sync at once; a resize
  * reaches each node as a new limit for the cache's store, its data kept. Creating a cache
@@ -33,11 +33,13 @@ export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
       // best effort: nodes poll the catalog revision anyway
     }
   };
-  const update = async (id: number, patch: { memory?: number | string; name?: string; enabled?: boolean }): Promise<CacheView> => {
+  const update = async (
+    id: number, patch: { memory?: number | string; name?: string; enabled?: boolean; introspection?: boolean },
+  ): Promise<CacheView> => {
     await mustExist(catalog, id);
     if (patch.name !== undefined) await nameFree(catalog, patch.name, id);
     const memoryBytes = patch.memory === undefined ? undefined : memoryFrom(patch.memory);
-    const cache = await catalog.updateCache(id, { memoryBytes, name: patch.name, enabled: patch.enabled });
+    const cache = await catalog.updateCache(id, { memoryBytes, name: patch.name, enabled: patch.enabled, introspection: patch.introspection });
     if (!cache) throw new ApiError('NO_CACHE');
     await changed();
     return cacheView(cache, await servers());
