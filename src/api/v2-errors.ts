@@ -6,6 +6,7 @@
  * is invalid (not a number).", "Bad user"); code checks the code, never the text.
  */
 import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.ts';
+import { MAX_PREFIX_NAME_BYTES, MAX_WATCHED_PREFIXES } from '../catalog/catalog.ts';
 
 export const V2_ERRORS = {
   /** No Authorization header and no dashboard session. */
@@ -50,6 +51,14 @@ export const V2_ERRORS = {
   ALERT_NOT_FOUND: { status: 404, message: 'Alert not found.' },
   ALERT_CONFIG_NOT_FOUND: { status: 404, message: 'Alert delivery config not found.' },
   ALERT_TESTS_LIMITED: { status: 429, message: 'Too many test notifications: at most 10 a minute per cache.' },
+  /** Introspection (src/control/routes/v2/introspection.ts); the 403's text is the decisions'. */
+  INTROSPECTION_DISABLED: { status: 403, message: 'Introspection is disabled for this cache.' },
+  KEY_REQUIRED: { status: 400, message: 'query parameter key is required' },
+  BAD_KEY: { status: 400, message: 'Invalid key' },
+  BAD_PREFIX_NAME: { status: 400, message: `The prefix name must be 1 to ${MAX_PREFIX_NAME_BYTES} bytes of UTF-8.` },
+  TOO_MANY_PREFIXES: { status: 400, message: `A cache can watch at most ${MAX_WATCHED_PREFIXES} prefixes; unwatch one first.` },
+  PREFIX_NOT_FOUND: { status: 404, message: 'Prefix not found.' },
+  BAD_CURSOR: { status: 400, message: 'Invalid cursor' },
   BODY_TOO_LARGE: { status: 413, message: 'Request body is too large.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   LOGIN_THROTTLED: { status: 429, message: API_ERRORS.LOGIN_THROTTLED.message },

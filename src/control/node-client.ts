@@ -1,6 +1,7 @@
 /**
- * The control plane's side of each node's admin endpoint: a cache's stats, flush, and
- * "sync now". Every call goes to all nodes of the catalog in parallel, each with a short
+ * The control plane's side of each node's admin endpoint: a cache's stats, flush,
+ * "sync now", and introspection (docs/introspection.md; answers checked and merged in
+ * introspection-merge.ts). Every call goes to all nodes of the catalog in parallel, each with a short
  * deadline, and reports which nodes (by client address, the stats key) failed to answer,
  * so a dead node costs one deadline, not one per node.
  *
@@ -11,6 +12,10 @@
 import type { Catalog, NodeRecord } from '../catalog/catalog.ts';
 import type { ServerStats } from '../api/v1.ts';
 import { STAT_NAMES } from '../shared/stat-names.ts';
+import {
+  parseKeysPage, parseKeyStats, parsePopular, parsePrefixes, parseRecent,
+  type NodeKeysPage, type NodeKeyStats, type NodePopular, type NodePrefixCounters, type NodeRecentLine,
+} from './introspection-merge.ts';
 
 export interface NodeClientOptions {
   readonly catalog: Catalog;
@@ -26,6 +31,15 @@ export interface FanOut<T> {
   readonly ok: ReadonlyMap<string, T>;
   /** Addresses of nodes that failed or did not answer in time. */
   readonly failed: readonly string[];
+  /** Of those, the ones that answered with an HTTP error, and its status (409: introspection off there). */
+  readonly statuses: ReadonlyMap<string, number>;
+}
+
+/** A node answered, with an error status. */
+export class NodeHttpError extends Error {
+  constructor(readonly address: string, readonly status: number) {
+    super(`${address}: HTTP ${status}`);
+  }
 }
 
 export class NodeClient {
@@ -75,17 +89,58 @@ export class NodeClient {
     });
   }
 
+  /** Each node's popular keys of one cache; with `prefix`, only keys under it. */
+  async popular(cacheId: number, limit: number, prefix?: Buffer): Promise<FanOut<NodePopular>> {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (prefix) q.set('prefix', prefix.toString('base64'));
+    return this.fanOut(undefined, async (node) => parsePopular(await this.call(node, 'GET', `/caches/${cacheId}/introspection/popular?${q}`)));
+  }
+
+  /** One key's size and window counts on each node. */
+  async keyStats(cacheId: number, key: Buffer): Promise<FanOut<NodeKeyStats>> {
+    const q = new URLSearchParams({ key: key.toString('base64') });
+    return this.fanOut(undefined, async (node) => parseKeyStats(await this.call(node, 'GET', `/caches/${cacheId}/introspection/key?${q}`)));
+  }
+
+  /** The last `limit` requests of one cache on each node, oldest first. */
+  async recent(cacheId: number, limit: number): Promise<FanOut<NodeRecentLine[]>> {
+    return this.fanOut(undefined, async (node) => parseRecent(await this.call(node, 'GET', `/caches/${cacheId}/introspection/recent?limit=${limit}`)));
+  }
+
+  /** The cumulative counters of one cache's watched prefixes on each node. */
+  async prefixCounters(cacheId: number, nodes?: readonly NodeRecord[]): Promise<FanOut<NodePrefixCounters[]>> {
+    return this.fanOut(nodes, async (node) => parsePrefixes(await this.call(node, 'GET', `/caches/${cacheId}/introspection/prefixes`)));
+  }
+
+  /** A page of one cache's keys from each node asked, each with its own cursor and limit. */
+  async keysPages(
+    cacheId: number, prefix: Buffer, asks: readonly { node: NodeRecord; cursor: string | undefined; limit: number }[],
+  ): Promise<FanOut<NodeKeysPage>> {
+    const byAddress = new Map(asks.map((a) => [a.node.address, a]));
+    return this.fanOut(asks.map((a) => a.node), async (node) => {
+      const ask = byAddress.get(node.address)!;
+      const q = new URLSearchParams({ limit: String(ask.limit) });
+      if (prefix.length) q.set('prefix', prefix.toString('base64'));
+      if (ask.cursor !== undefined) q.set('cursor', ask.cursor);
+      return parseKeysPage(await this.call(node, 'GET', `/caches/${cacheId}/introspection/keys?${q}`));
+    });
+  }
+
   private async fanOut<T>(given: readonly NodeRecord[] | undefined, fn: (node: NodeRecord) => Promise<T>): Promise<FanOut<T>> {
     const nodes = given ?? (await this.catalog.listNodes());
     const results = await Promise.allSettled(nodes.map(fn));
     const ok = new Map<string, T>();
     const failed: string[] = [];
+    const statuses = new Map<string, number>();
     results.forEach((r, i) => {
       const address = nodes[i]!.address;
       if (r.status === 'fulfilled') ok.set(address, r.value);
-      else failed.push(address);
+      else {
+        failed.push(address);
+        if (r.reason instanceof NodeHttpError) statuses.set(address, r.reason.status);
+      }
     });
-    return { ok, failed };
+    return { ok, failed, statuses };
   }
 
   private async call(node: NodeRecord, method: 'GET' | 'POST', path: string, timeoutMs = this.timeoutMs): Promise<unknown> {
@@ -104,9 +159,11 @@ export class NodeClient {
       }
       res = await send(await this.currentSecret());
     }
-    const body: unknown = await res.json();
-    if (!res.ok) throw new Error(`${node.address}: HTTP ${res.status}`);
-    return body;
+    if (!res.ok) {
+      await res.text().catch(() => '');
+      throw new NodeHttpError(node.address, res.status);
+    }
+    return (await res.json()) as unknown;
   }
 
   private currentSecret(): Promise<string> {

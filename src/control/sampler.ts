@@ -8,13 +8,18 @@
  * multiples of the interval, and the catalog keeps one sample per (cache, server, interval
  * slot), atomically, so N planes together still write exactly one sample per interval.
  *
+ * Caches with watched prefixes (and introspection on) also have each node's cumulative
+ * prefix counters read and stored the same way (`addPrefixHistory`, one row per cache,
+ * prefix, server and slot): introspection's prefix stats are built from them. A node that
+ * does not answer leaves a gap, as for the stats.
+ *
  * Each round's stats also go to the idle watcher (idle.ts): it records which caches had
  * memcache traffic and, with --disable-idle-days, disables those idle too long.
  *
  * The last round's stats stay in memory (`latest`) with the rounds' counts (`counts`):
  * the control plane's /metrics serves those (metrics.ts), so a scrape never asks a node.
  */
-import type { Catalog, HistorySample, RetentionPolicy } from '../catalog/catalog.ts';
+import type { CacheRecord, Catalog, HistorySample, NodeRecord, PrefixSample, RetentionPolicy } from '../catalog/catalog.ts';
 import type { NodeClient } from './node-client.ts';
 import type { ServerStats } from '../api/v1.ts';
 import type { CacheRound, IdleWatcher } from './idle.ts';
@@ -102,7 +107,7 @@ export class HistorySampler {
     const latest = new Map<number, ReadonlyMap<string, ServerStats>>();
     const perCache = await Promise.all(
       caches.filter((c) => c.enabled).map(async (cache) => {
-        const { ok, failed } = await client.stats(cache.id, nodes);
+        const [{ ok, failed }] = await Promise.all([client.stats(cache.id, nodes), this.samplePrefixes(cache, nodes, now).catch((e) => this.opts.onError?.(e))]);
         round.push({ cacheId: cache.id, stats: ok, incomplete: failed.length > 0 });
         latest.set(cache.id, ok);
         this.counts.nodeFailures += failed.length;
@@ -116,6 +121,27 @@ export class HistorySampler {
     this.counts.rounds++;
     await this.opts.idle?.observe(now, round);
     return perCache.flat();
+  }
+
+  /** Stores each node's counters of the cache's watched prefixes (none asked for a cache without). */
+  private async samplePrefixes(cache: CacheRecord, nodes: readonly NodeRecord[], now: number): Promise<void> {
+    if (cache.introspection === false || cache.watchedPrefixes.length === 0) return;
+    const watched = new Set(cache.watchedPrefixes.map((p) => p.id));
+    const { ok } = await this.opts.nodes.prefixCounters(cache.id, nodes);
+    const rows: PrefixSample[] = [];
+    for (const [server, counters] of ok) {
+      for (const c of counters) {
+        // A node may still count a prefix unwatched since it last synced: not stored. (One
+        // unwatched during this round may still get a row; ids are never reused, so no
+        // answer shows it, and retention drops it.)
+        if (!watched.has(c.id)) continue;
+        rows.push({
+          cacheId: cache.id, prefixId: c.id, server, timestamp: now,
+          keys: c.keys, bytes: c.bytes, hits: c.hits, misses: c.misses, mutations: c.mutations,
+        });
+      }
+    }
+    if (rows.length) await this.opts.catalog.addPrefixHistory(rows, this.opts.intervalMs);
   }
 
   /** Applies the retention policy; returns the number of samples removed. */

@@ -2,7 +2,9 @@
  * Which scope an API token needs for which route: the one table, read by the v1 and v2
  * guards for every request a token makes (`Authorization: Bearer ctk_…`).
  *
- * - `stats`: reading the cache's numbers — v1 stats and history, v2 stats and insight.
+ * - `stats`: reading the cache's numbers — v1 stats and history, v2 stats and insight,
+ *   introspection's compound and prefix series (no key in them; the other introspection
+ *   routes show keys, so they need `all`).
  * - `flush`: destroying data or counters — v1 and v2 flush, v2 reset_stats.
  * - `read`: reading the cache's settings — v2 info, the credentials list (v1 and v2; never passwords).
  * - `credentials`: managing credentials (create, update, promote, delete). A token acts with
@@ -52,6 +54,8 @@ export const ROUTE_SCOPES: Readonly<Record<string, TokenScope | typeof CREDENTIA
   [`GET ${V2}/insight/processed_stats`]: 'stats',
   [`GET ${V2}/insight/processed_stats/per_server`]: 'stats',
   [`GET ${V2}/insight/latency`]: 'stats',
+  [`GET ${V2}/introspection/compound_stats`]: 'stats',
+  [`GET ${V2}/introspection/prefixes/:prefix_id/stats`]: 'stats',
   [`GET ${V2}/tokens`]: CREDENTIAL_ONLY,
   [`POST ${V2}/tokens`]: CREDENTIAL_ONLY,
   [`DELETE ${V2}/tokens/:token_id`]: CREDENTIAL_ONLY,

@@ -32,6 +32,7 @@ import { tokenRoutes } from './tokens.ts';
 import { managementRoutes } from './management.ts';
 import { insightRoutes } from './insight.ts';
 import { alertRoutes } from './alerts.ts';
+import { introspectionRoutes } from './introspection.ts';
 import type { AlertSenders } from '../../alerts/senders.ts';
 
 export const V2_PREFIX = '/api/v2/caches/:cache_id';
@@ -65,6 +66,7 @@ const V2_MODULES: readonly V2Routes[] = [
   managementRoutes,
   insightRoutes,
   alertRoutes,
+  introspectionRoutes,
 ];
 
 export interface V2PluginDeps {
