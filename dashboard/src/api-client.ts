@@ -1,7 +1,8 @@
 /**
  * The Analytics API over fetch, with the field names and paths exactly as the API
  * documents show them: v1 (`/api/v1/<id>/…`: login, stats, history, flush) and v2
- * (`/api/v2/caches/<id>/…`: info, credentials, rotate_sso, enable_cache, insight, alerts).
+ * (`/api/v2/caches/<id>/…`: info, credentials, rotate_sso, enable_cache, insight, alerts,
+ * introspection).
  * Every call authenticates with HTTP Basic, or, signed in through a sign-in link (`sso`),
  * with the browser's session cookie; every call carries X-Requested-With, which the
  * server demands of cookie-authenticated changes (CSRF). Errors come back as
@@ -18,6 +19,7 @@ import type {
   V2TestNotificationResult,
 } from '../../src/api/v2-alerts.ts';
 import { rfc3339, type InfluxSeries } from './insight-stats.ts';
+import type { KeyListing, KeyStatsRow, PopularItems, RecentLogs, WatchedPrefix } from './introspection-data.ts';
 
 export type { HistoryRecord, ServerStats, StatsResponse } from '../../src/api/v1.ts';
 export type CacheInfo = V2CacheInfo;
@@ -176,6 +178,57 @@ export class ApiClient {
   /** The last 100 firings, resolutions, reminders, delivery attempts and tests, newest first. */
   alertEvents(): Promise<AlertEvent[]> {
     return this.request('GET', this.v2('alerts/events'));
+  }
+
+  // ---- introspection (403 "Introspection is disabled for this cache." when it is off)
+
+  /** Hot keys and popular prefixes of the last few minutes; of one watched prefix with `prefixId`. */
+  popularItems(prefixId?: number): Promise<PopularItems> {
+    return this.request('GET', this.v2(prefixId === undefined ? 'introspection/popular_items' : `introspection/prefixes/${prefixId}/popular_items`));
+  }
+
+  /** One row per server that knows the key: by its text (`key`) or, exactly, by its bytes (`key_base64`). */
+  keyStats(key: { name: string } | { base64: string }): Promise<KeyStatsRow[]> {
+    const q = 'base64' in key ? new URLSearchParams({ key_base64: key.base64 }) : new URLSearchParams({ key: key.name });
+    return this.request('GET', `${this.v2('introspection/key_stats')}?${q}`);
+  }
+
+  /** The last `limit` requests of each server (1–1000). */
+  recentLogs(limit: number): Promise<RecentLogs> {
+    return this.request('GET', `${this.v2('introspection/recent_logs')}?${new URLSearchParams({ limit: String(limit) })}`);
+  }
+
+  watchedPrefixes(): Promise<WatchedPrefix[]> {
+    return this.request('GET', this.v2('introspection/prefixes'));
+  }
+
+  /** 200 (MemCachier's code): the new watched prefix; 400 for a 51st. */
+  watchPrefix(name: string): Promise<WatchedPrefix> {
+    return this.request('POST', this.v2('introspection/prefixes'), { name });
+  }
+
+  async unwatchPrefix(id: number): Promise<void> {
+    await this.request('DELETE', this.v2(`introspection/prefixes/${id}`));
+  }
+
+  /** The prefix's five series over [fromMs, toMs]. */
+  prefixStats(id: number, fromMs: number, toMs: number): Promise<InfluxSeries[]> {
+    const q = new URLSearchParams({ startTime: rfc3339(fromMs), endTime: rfc3339(toMs) });
+    return this.request('GET', `${this.v2(`introspection/prefixes/${id}/stats`)}?${q}`);
+  }
+
+  /**
+   * A page of the live key listing under a prefix (its text, or exactly its bytes); `cursor`
+   * from the previous page, with the same prefix. Parameters left out when unset.
+   */
+  keys(query: { prefix?: string; prefixBase64?: string; cursor?: string; limit?: number }): Promise<KeyListing> {
+    const q = new URLSearchParams();
+    if (query.prefixBase64) q.set('prefix_base64', query.prefixBase64);
+    else if (query.prefix) q.set('prefix', query.prefix);
+    if (query.cursor) q.set('cursor', query.cursor);
+    if (query.limit !== undefined) q.set('limit', String(query.limit));
+    const qs = q.toString();
+    return this.request('GET', this.v2('introspection/keys') + (qs ? `?${qs}` : ''));
   }
 
   private path(action: string): string {

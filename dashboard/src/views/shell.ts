@@ -1,7 +1,7 @@
 /**
  * The signed-in page: header (cache, user, sign out), the screen tabs, and the screen
- * shown. Screens are addressed by the URL hash (#/overview, #/insight, #/history,
- * #/alerts, #/settings, #/connect), with the screen's own choices after a `?` (#/insight?stats=…),
+ * shown. Screens are addressed by the URL hash (#/overview, #/insight, #/introspection,
+ * #/history, #/alerts, #/settings, #/connect), with the screen's own choices after a `?` (#/insight?stats=…),
  * so the back button, reloads and shared links keep the place. #/credentials, the old
  * address of the credentials screen, opens its panel in Settings. The shell owns the
  * cache monitor, what it knows of the cache (v2 `info`) and of the signed-in credential.
@@ -19,6 +19,7 @@ import { brandMark } from './brand.ts';
 import { connectView } from './connect.ts';
 import { historyView } from './history.ts';
 import { insightView } from './insight.ts';
+import { introspectionView } from './introspection.ts';
 import { overviewView } from './overview.ts';
 import { settingsView } from './settings.ts';
 
@@ -60,6 +61,7 @@ export interface AppContext {
 const SCREENS = [
   { id: 'overview', label: 'Overview', make: overviewView },
   { id: 'insight', label: 'Insight', make: insightView },
+  { id: 'introspection', label: 'Introspection', make: introspectionView },
   { id: 'history', label: 'History', make: historyView },
   { id: 'alerts', label: 'Alerts', make: alertsView },
   { id: 'settings', label: 'Settings', make: settingsView },
