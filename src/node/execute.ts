@@ -10,6 +10,7 @@ import type { Command, GetCommand, Reply } from '../protocol/command.ts';
 import { arith } from './commands/arithmetic.ts';
 import { flushAll, stats, version } from './commands/whole-cache.ts';
 import { debug, get } from './commands/retrieval.ts';
+import { metadump } from './commands/metadump.ts';
 import { remove, store, touch } from './commands/storage.ts';
 import type { ExecContext, SessionContext } from './exec-context.ts';
 import { logRequest } from './request-log.ts';
@@ -46,6 +47,7 @@ function dispatch(cmd: Command, ctx: ExecContext): Reply {
     case 'flush': return flushAll(cmd, ctx);
     case 'stats': return stats(cmd, ctx);
     case 'debug': return debug(cmd, ctx);
+    case 'metadump': return metadump(cmd, ctx);
     default: return executeSessionCommand(cmd, ctx);
   }
 }

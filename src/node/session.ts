@@ -17,7 +17,7 @@
  * connections are found by the node's once-a-second sweep (`sweep`), from a timestamp the
  * data path already takes: nothing per request.
  */
-import type { Command, GetCommand, Reply, SaslAuthCommand } from '../protocol/command.ts';
+import type { Command, GetCommand, MetadumpCommand, Reply, SaslAuthCommand } from '../protocol/command.ts';
 import { parseSaslPlain } from '../protocol/binary/sasl-plain.ts';
 import { ReplyBuffer } from '../protocol/reply-buffer.ts';
 import { bufferView, viewOf } from '../shared/buffer-view.ts';
@@ -27,6 +27,7 @@ import type { ConnectionSlots } from './connection-slots.ts';
 import type { LimitName, NodeEvents } from './node-events.ts';
 import type { ExecContext, NodeInfo, SessionContext, SessionControl } from './exec-context.ts';
 import { execute, executeSessionCommand, isSessionCommand, resumeGet } from './execute.ts';
+import { metadump } from './commands/metadump.ts';
 import { Inbox } from './inbox.ts';
 import type { Receiver } from './receive-budget.ts';
 import { PRE_LOGIN_LIMITS, type NodeLimits } from './limits.ts';
@@ -80,8 +81,11 @@ export class Session implements TenantConnection, SessionControl, Receiver {
   private blocked = false;
   /** The parse loop stopped (reply cap, CPU slice) with work left (`inbox`, `unfinished`). */
   private stalled = false;
-  /** A multi-key get whose reply stopped at the cap: it goes on before anything else. */
-  private unfinished: { frame: unknown; command: GetCommand; from: number } | undefined;
+  /**
+   * A reply that stopped part way: a multi-key get at the cap (`from` its next key), a
+   * metadump after a part (`from` its walk cursor). It goes on before anything else.
+   */
+  private unfinished: { frame: unknown; command: GetCommand | MetadumpCommand; from: number } | undefined;
   /** A failed login's answer waits out its delay; nothing is sent or read meanwhile. */
   private held: DelayedFailure | undefined;
   private heldTimer: NodeJS.Timeout | undefined;
@@ -297,10 +301,16 @@ export class Session implements TenantConnection, SessionControl, Receiver {
         offset += r.consumed;
         const reply = this.run(r.command);
         wire.encode(r.frame, r.command, reply, this.out, this.now);
-        if (reply.kind === 'values' && reply.rest > 0) {
-          // Its keys are views into buffers reused before it goes on: copy the ones left.
-          const keys = (r.command as GetCommand).keys.slice(reply.rest).map((k) => Buffer.from(k));
-          this.unfinished = { frame: r.frame, command: { ...(r.command as GetCommand), keys }, from: 0 };
+        if (reply.kind === 'values') {
+          if (reply.rest > 0) {
+            // Its keys are views into buffers reused before it goes on: copy the ones left.
+            const keys = (r.command as GetCommand).keys.slice(reply.rest).map((k) => Buffer.from(k));
+            this.unfinished = { frame: r.frame, command: { ...(r.command as GetCommand), keys }, from: 0 };
+            this.stalled = true;
+            break;
+          }
+        } else if (reply.kind === 'metadump' && reply.next !== null) {
+          this.unfinished = { frame: r.frame, command: r.command as MetadumpCommand, from: reply.next };
           this.stalled = true;
           break;
         }
@@ -347,14 +357,17 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     if (!this.closing && !this.blocked && !this.stalled && !this.held) this.socket.resume();
   }
 
-  /** Goes on with a streamed multi-key get: the next values, up to the cap again. */
+  /** Goes on with a streamed reply: a multi-key get's next values up to the cap again, or a metadump's next part. */
   private continueGet(): void {
     const u = this.unfinished!;
     this.unfinished = undefined;
     try {
-      const reply = resumeGet(u.command, u.from, this.context(this.ctx!));
-      this.wire!.encode(u.frame, u.command, reply, this.out, this.now);
+      const ctx = this.context(this.ctx!);
+      const command = u.command;
+      const reply = command.kind === 'get' ? resumeGet(command, u.from, ctx) : metadump(command, ctx, u.from);
+      this.wire!.encode(u.frame, command, reply, this.out, this.now);
       if (reply.kind === 'values' && reply.rest > 0) this.unfinished = { ...u, from: reply.rest };
+      else if (reply.kind === 'metadump' && reply.next !== null) this.unfinished = { ...u, from: reply.next };
     } catch (e) {
       this.opts.onError?.(e);
       this.closing = true;

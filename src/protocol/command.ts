@@ -43,6 +43,26 @@ export interface DebugCommand {
   readonly kind: 'debug';
   readonly key: Buffer;
 }
+/**
+ * ASCII `lru_crawler metadump all|hash|<classes>`: one line per live item of the
+ * connection's own cache. `all` false: a class list without the one class every item is
+ * in (1), which memcached answers with just END.
+ */
+export interface MetadumpCommand {
+  readonly kind: 'metadump';
+  readonly all: boolean;
+}
+/** An item as a metadump line shows it. `size` is value bytes; the line adds key and per-item overhead. */
+export interface DumpItem {
+  readonly key: Buffer;
+  readonly size: number;
+  /** Absolute unix seconds, 0 = never. */
+  readonly exptime: number;
+  /** Unix seconds. */
+  readonly lastAccess: number;
+  readonly cas: number;
+  readonly fetched: boolean;
+}
 export interface SaslAuthCommand {
   readonly kind: 'sasl-auth';
   readonly mechanism: string;
@@ -55,7 +75,7 @@ export interface SimpleCommand {
 
 export type Command =
   | GetCommand | StoreCommand | DeleteCommand | ArithCommand | TouchCommand | FlushCommand
-  | StatsCommand | DebugCommand | SaslAuthCommand | SimpleCommand;
+  | StatsCommand | DebugCommand | MetadumpCommand | SaslAuthCommand | SimpleCommand;
 export type CommandKind = Command['kind'];
 
 export type Reply =
@@ -73,6 +93,12 @@ export type Reply =
   | { readonly kind: 'stats'; readonly entries: readonly (readonly [string, string | number])[] }
   | { readonly kind: 'version'; readonly version: string }
   | { readonly kind: 'debug'; readonly item: ItemView | null; readonly now: number }
+  /**
+   * Part of a metadump, in cache order. `next` non-null: more follows from that cursor
+   * (the session goes on once the client has read this part), so a big cache is streamed
+   * in bounded parts. `itemOverhead`: bytes per item the cache counts beyond key and value.
+   */
+  | { readonly kind: 'metadump'; readonly items: readonly DumpItem[]; readonly itemOverhead: number; readonly next: number | null }
   | { readonly kind: 'sasl-mechs'; readonly mechanisms: string }
   | { readonly kind: 'authenticated' }
   | { readonly kind: 'error'; readonly code: ErrorCode };

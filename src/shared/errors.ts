@@ -35,6 +35,8 @@ export const ERRORS = {
   NON_NUMERIC: { text: 'CLIENT_ERROR cannot increment or decrement non-numeric value', binary: BinaryStatus.nonNumeric },
   INVALID_DELTA: { text: 'CLIENT_ERROR invalid numeric delta argument', binary: BinaryStatus.invalidArguments },
   INVALID_EXPTIME: { text: 'CLIENT_ERROR invalid exptime argument', binary: BinaryStatus.invalidArguments },
+  /** lru_crawler metadump of a class list memcached would refuse. */
+  BAD_CLASS: { text: 'BADCLASS invalid class id', binary: BinaryStatus.invalidArguments },
   BAD_FRAME: { text: 'CLIENT_ERROR bad request', binary: BinaryStatus.invalidArguments },
   AUTH_REQUIRED: { text: 'CLIENT_ERROR authentication required', binary: BinaryStatus.authError },
   AUTH_FAILED: { text: 'CLIENT_ERROR authentication failed', binary: BinaryStatus.authError },

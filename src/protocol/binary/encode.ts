@@ -82,7 +82,8 @@ export function encodeBinaryReply(frame: BinaryFrame, command: Command, reply: R
     case 'error':
       return encodeBinaryError(reply.code, out, frame);
     case 'debug':
-      // Meta-only; no binary opcode asks for it.
+    case 'metadump':
+      // ASCII-only; no binary opcode asks for them.
       return writeStatus(frame, BinaryStatus.unknownCommand, out);
   }
 }

@@ -114,7 +114,8 @@ function decodeCommand(info: OpcodeInfo, buf: Buffer, extlen: number, key: Buffe
     case 'verbosity': return VERBOSITY;
     case 'sasl-list': return SASL_LIST;
     case 'debug':
-      throw new Error('no binary opcode decodes to debug');
+    case 'metadump':
+      throw new Error(`no binary opcode decodes to ${info.kind}`);
   }
 }
 

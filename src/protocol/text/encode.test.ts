@@ -220,3 +220,24 @@ test('replies for a pipelined batch accumulate in one buffer', () => {
   }
   assert.equal(out.take().toString(), 'VA 1\r\nB\r\nSTORED\r\nMN\r\n');
 });
+
+test('metadump: memcached 1.6 lines with URL-encoded keys, END only after the last part', () => {
+  const dump = (items: { key: Buffer; size: number; exptime: number; lastAccess: number; cas: number; fetched: boolean }[], next: number | null): Reply =>
+    ({ kind: 'metadump', items, itemOverhead: 51, next });
+  const one = { key: b('user:1'), size: 10, exptime: 0, lastAccess: 1_700_000_000, cas: 42, fetched: true };
+  const two = { key: b('a b%~._-Z9'), size: 0, exptime: 1_700_000_100, lastAccess: 1_700_000_001, cas: 2 ** 53 - 1, fetched: false };
+  assert.equal(answer('lru_crawler metadump all\r\n', dump([one, two], null)),
+    'key=user%3A1 exp=-1 la=1700000000 cas=42 fetch=yes cls=1 size=67\n'
+    + `key=a%20b%25~._-Z9 exp=1700000100 la=1700000001 cas=${2 ** 53 - 1} fetch=no cls=1 size=61\nEND\r\n`);
+  assert.equal(answer('lru_crawler metadump all\r\n', dump([one], 7)), 'key=user%3A1 exp=-1 la=1700000000 cas=42 fetch=yes cls=1 size=67\n');
+  assert.equal(answer('lru_crawler metadump all\r\n', dump([], null)), 'END\r\n');
+  // Every byte value: letters, digits and -._~ bare, the rest %XX in upper case.
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  const line = answer('lru_crawler metadump all\r\n', dump([{ ...one, key: all }], null));
+  let want = '';
+  for (let c = 0; c < 256; c++) {
+    const ch = String.fromCharCode(c);
+    want += /[A-Za-z0-9]/.test(ch) || '-._~'.includes(ch) ? ch : `%${c < 16 ? '0' : ''}${c.toString(16).toUpperCase()}`;
+  }
+  assert.equal(line, `key=${want} exp=-1 la=1700000000 cas=42 fetch=yes cls=1 size=${256 + 10 + 51}\nEND\r\n`);
+});

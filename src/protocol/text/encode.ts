@@ -4,7 +4,7 @@
  * of its request, errors included (as memcached does). Meta `q` hides only the nominal
  * reply (EN, HD); errors always show. Meta reply tokens follow the request's flag order.
  */
-import type { Command, ItemView, Reply } from '../command.ts';
+import type { Command, DumpItem, ItemView, Reply } from '../command.ts';
 import type { ReplyBuffer } from '../reply-buffer.ts';
 import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
 import type { ClassicFrame, MetaFrame, TextFrame } from './frame.ts';
@@ -83,11 +83,53 @@ function encodeClassic(frame: ClassicFrame, reply: Reply, out: ReplyBuffer): voi
     case 'error':
       out.bytes(ERROR_LINES[reply.code]);
       return;
+    case 'metadump':
+      encodeMetadump(reply.items, reply.itemOverhead, out);
+      if (reply.next === null) out.bytes(END);
+      return;
     case 'debug':
     case 'sasl-mechs':
       // Never produced for a classic text request; answer as an unknown command rather than hang.
       out.bytes(ERROR_LINES.UNKNOWN_COMMAND);
       return;
+  }
+}
+
+// memcached's metadump key encoding (util.c uriencode): letters, digits and -._~ stay,
+// any other byte becomes %XX.
+const URI_BARE = new Uint8Array(256);
+const URI_ESCAPE: readonly Buffer[] = Array.from({ length: 256 }, (_, c) => {
+  const ch = String.fromCharCode(c);
+  URI_BARE[c] = /[A-Za-z0-9._~-]/.test(ch) ? 1 : 0;
+  return Buffer.from(`%${c.toString(16).toUpperCase().padStart(2, '0')}`, 'latin1');
+});
+const [KEY_EQ, EXP_NEVER, EXP_EQ, LA_EQ, CAS_EQ, FETCHED_YES, FETCHED_NO] =
+  ['key=', ' exp=-1', ' exp=', ' la=', ' cas=', ' fetch=yes cls=1 size=', ' fetch=no cls=1 size='].map((t) => Buffer.from(t, 'latin1'));
+
+/**
+ * memcached 1.6's metadump lines (crawler.c, before 1.6.39 added flags): absolute exp (-1:
+ * never) and la, `cls` 1 as there are no slab classes here, `size` the item as the cache
+ * counts it. Lines end in a bare LF, as memcached's do; only END has CRLF. Written byte
+ * by byte into the reply, no strings: a dump is a line per item.
+ */
+function encodeMetadump(items: readonly DumpItem[], itemOverhead: number, out: ReplyBuffer): void {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const key = item.key;
+    out.bytes(KEY_EQ);
+    let bare = 0;
+    for (let j = 0; j < key.length; j++) {
+      const c = key[j]!;
+      if (URI_BARE[c] === 1) continue;
+      if (j > bare) out.bytes(key.subarray(bare, j));
+      out.bytes(URI_ESCAPE[c]!);
+      bare = j + 1;
+    }
+    if (bare < key.length) out.bytes(bare === 0 ? key : key.subarray(bare));
+    if (item.exptime === 0) out.bytes(EXP_NEVER);
+    else out.bytes(EXP_EQ).decimal(item.exptime);
+    out.bytes(LA_EQ).decimal(item.lastAccess).bytes(CAS_EQ).decimal(item.cas)
+      .bytes(item.fetched ? FETCHED_YES : FETCHED_NO).decimal(key.length + item.size + itemOverhead).uint8(10);
   }
 }
 
@@ -145,6 +187,7 @@ function encodeMeta(frame: MetaFrame, command: Command, reply: Reply, out: Reply
     case 'stats':
     case 'version':
     case 'sasl-mechs':
+    case 'metadump':
       // Never produced for a meta request.
       out.bytes(ERROR_LINES.UNKNOWN_COMMAND);
       return;

@@ -8,7 +8,7 @@ export type ClassicVerb =
   | 'get' | 'gets' | 'gat' | 'gats'
   | 'set' | 'add' | 'replace' | 'append' | 'prepend' | 'cas'
   | 'delete' | 'incr' | 'decr' | 'touch'
-  | 'flush_all' | 'stats' | 'version' | 'verbosity' | 'quit';
+  | 'flush_all' | 'stats' | 'version' | 'verbosity' | 'quit' | 'lru_crawler';
 
 export interface ClassicFrame {
   readonly kind: 'classic';
@@ -47,7 +47,7 @@ export type TextFrame = ClassicFrame | MetaFrame;
 
 const CLASSIC_VERBS: readonly ClassicVerb[] = [
   'get', 'gets', 'gat', 'gats', 'set', 'add', 'replace', 'append', 'prepend', 'cas',
-  'delete', 'incr', 'decr', 'touch', 'flush_all', 'stats', 'version', 'verbosity', 'quit',
+  'delete', 'incr', 'decr', 'touch', 'flush_all', 'stats', 'version', 'verbosity', 'quit', 'lru_crawler',
 ];
 
 // Classic frames carry no per-request data, so every request shares one of these.

@@ -356,3 +356,21 @@ test('a long data block is not a long line', () => {
   assert.deepEqual(parseText(buf.subarray(0, buf.length - 1), limits), { type: 'incomplete' });
   assert.deepEqual((parseOne(buf, limits).command as { value: Buffer }).value, b(value));
 });
+
+test('lru_crawler metadump: all, hash and class lists; other subcommands are ERROR, bad classes BADCLASS', () => {
+  const dump = (all: boolean) => ({ command: { kind: 'metadump', all }, frame: classic('lru_crawler') });
+  assert.deepEqual(parseOne(line('lru_crawler', 'metadump', 'all')), dump(true));
+  assert.deepEqual(parseOne(line('lru_crawler', 'metadump', 'hash')), dump(true));
+  assert.deepEqual(parseOne(b('lru_crawler  metadump all\n')), dump(true));
+  assert.deepEqual(parseOne(line('lru_crawler', 'metadump', '1')), dump(true));
+  assert.deepEqual(parseOne(line('lru_crawler', 'metadump', '5,1,63')), dump(true));
+  assert.deepEqual(parseOne(line('lru_crawler', 'metadump', ',2,,3,')), dump(false));
+  for (const cls of ['0', '64', 'x', '1,a', '-1', '1,0', 'ALL', '100000000000']) {
+    assert.deepEqual(parseError(line('lru_crawler', 'metadump', cls)), { code: 'BAD_CLASS', consumed: 23 + cls.length }, cls);
+  }
+  for (const l of [line('lru_crawler'), line('lru_crawler', 'metadump'), line('lru_crawler', 'metadump', 'all', 'x'),
+    line('lru_crawler', 'crawl', 'all'), line('lru_crawler', 'mgdump', 'all'), line('lru_crawler', 'enable'),
+    line('lru_crawler', 'tocrawl', 10), line('lru_crawler', 'sleep', 10), line('lru_crawlers', 'metadump', 'all')]) {
+    assert.deepEqual(parseError(l), { code: 'UNKNOWN_COMMAND', consumed: l.length }, l.toString());
+  }
+});

@@ -124,8 +124,46 @@ export function parseText(buf: Buffer, limits: ProtocolLimits): Result {
       if (tokenIs(buf, 0, 'flush_all')) return parseFlush(buf, n, next);
       if (tokenIs(buf, 0, 'verbosity')) return parseVerbosity(buf, n, next);
       break;
+    case 11:
+      if (tokenIs(buf, 0, 'lru_crawler')) return parseLruCrawler(buf, n, next);
+      break;
   }
   return fail('UNKNOWN_COMMAND', next);
+}
+
+const METADUMP_ALL: Command = Object.freeze({ kind: 'metadump', all: true });
+const METADUMP_NONE: Command = Object.freeze({ kind: 'metadump', all: false });
+/** memcached's slab class ids run 1..63; every item here is in class 1. */
+const MAX_CLASS_ID = 63;
+
+/**
+ * lru_crawler metadump all|hash|<id,id,...>. The other subcommands (crawl, mgdump,
+ * tocrawl, sleep, enable, disable) tune or run memcached's crawler thread, which a cache
+ * here does not have: they get ERROR, memcached's answer to a subcommand it lacks.
+ */
+function parseLruCrawler(buf: Buffer, n: number, next: number): Result {
+  if (n !== 3 || !tokenIs(buf, 1, 'metadump')) return fail('UNKNOWN_COMMAND', next);
+  const frame = classicFrame('lru_crawler', false);
+  if (tokenIs(buf, 2, 'all') || tokenIs(buf, 2, 'hash')) return request(METADUMP_ALL, frame, next);
+  // A class list, as memcached reads it: ids separated by commas, each 1..63.
+  const s = tok[4]!;
+  const e = tok[5]!;
+  let all = false;
+  let id = -1;
+  for (let i = s; i <= e; i++) {
+    const c = i < e ? buf[i]! : 44;
+    if (c >= 48 && c <= 57) {
+      id = (id < 0 ? 0 : id * 10) + (c - 48);
+      if (id > MAX_CLASS_ID) return fail('BAD_CLASS', next);
+    } else if (c === 44 && id !== 0) {
+      // Empty entries are skipped, as memcached's strtok does.
+      if (id === 1) all = true;
+      id = -1;
+    } else {
+      return fail('BAD_CLASS', next);
+    }
+  }
+  return request(all ? METADUMP_ALL : METADUMP_NONE, frame, next);
 }
 
 /** get|gets key+ ; gat|gats exptime key+ */
