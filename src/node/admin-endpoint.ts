@@ -18,6 +18,7 @@ import { resetCounters } from '../store/stats.ts';
 import { decideMetricsAccess, sameSecret, type MetricsAccessOptions } from '../shared/metrics-access.ts';
 import type { Tenants } from './tenants.ts';
 import { isIntrospectionRoute, serveIntrospection } from './admin-introspection.ts';
+import { serveKeyList } from './admin-keys.ts';
 import type { MetricsText } from './node-metrics.ts';
 
 export interface AdminEndpointOptions {
@@ -65,6 +66,12 @@ export function createAdminEndpoint(opts: AdminEndpointOptions): Server {
     }
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true });
     const intro = /^\/caches\/(\d+)\/introspection\/([a-z]+)$/.exec(url.pathname);
+    if (intro && req.method === 'GET' && intro[2] === 'keys') {
+      const tenant = opts.tenants.get(Number(intro[1]));
+      if (!tenant) return send(res, 404, { error: 'no such cache on this node' });
+      const answer = serveKeyList(tenant, url.searchParams, Math.floor(Date.now() / 1000));
+      return send(res, answer.status, answer.body);
+    }
     if (intro && req.method === 'GET' && isIntrospectionRoute(intro[2]!)) {
       const tenant = opts.tenants.get(Number(intro[1]));
       if (!tenant) return send(res, 404, { error: 'no such cache on this node' });
