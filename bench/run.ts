@@ -9,7 +9,11 @@
  * so neither always gets the fresher machine (the full run does two; the table shows each
  * round's ratio and the best result per server, because other processes on a shared
  * machine only ever make a run slower).
+ * The introspection rows (issue 14) run the same way with a second cachier node started
+ * with --no-introspection, on the same core, as their baseline instead of memcached.
  * Then memory: each server started fresh, RSS before and after storing N items of 100 B.
+ * Then introspection-memory: 1,000 caches made in the catalog, a cachier node's RSS before
+ * and after a login and a little traffic to each, introspection on and then off.
  * Every row is also judged on correctness (bench/harness/verdicts.ts): errors, misses
  * beyond what its workload can produce, values that differ, items lost. Prints the table
  * and the verdicts, writes bench/results/latest.json, and exits 1 when any verdict is FAIL.
@@ -18,7 +22,7 @@
  * --quick      about a minute: short runs, one round, 200k items for memory
  * --profile    start the cachier node with --cpu-prof (into bench/results/profile) and
  *              print its top functions by self time; pair with --only memcaslap-ascii
- * --only LIST  comma-separated workload names and/or `memory`
+ * --only LIST  comma-separated workload names and/or `memory`, `introspection-memory`
  * --rounds N   rounds per workload (default 1 quick, 2 full)
  * --rate R     offered req/s for ascii-fixed-rate instead of half memcached's peak
  * --publish    also copy the results and the printed table to bench/results/published/
@@ -37,9 +41,10 @@ import { sampleCpu, waitForQuiet, type CpuShare } from './harness/machine-sample
 import { runMemcaslap } from './harness/memcaslap.ts';
 import { PINNED, requireTool } from './harness/processes.ts';
 import { loadAverage, rssBytes } from './harness/proc-stats.ts';
+import { createCaches, driveCaches } from './harness/introspection-memory.ts';
 import {
-  cpuUsPerOp, formatMemoryTable, formatThroughputTable, formatVerdicts,
-  type Measurement, type MemoryOutcome, type WorkloadOutcome,
+  cpuUsPerOp, formatIntrospectionMemoryTable, formatMemoryTable, formatThroughputTable, formatVerdicts,
+  type IntrospectionMemoryOutcome, type IntrospectionMemoryRun, type Measurement, type MemoryOutcome, type WorkloadOutcome,
 } from './harness/report.ts';
 import { counterDelta, readServerCounters } from './harness/server-stats.ts';
 import { exitCode, judge, summarize } from './harness/verdicts.ts';
@@ -48,8 +53,9 @@ import {
   type BenchCache, type RunningServer, type ServerName,
 } from './harness/servers.ts';
 import {
-  CONNECTIONS, FULL, GET_RATIO, KEYS, MEMCASLAP_KEY_SIZE, QUICK, VALUE_SIZE, WORKLOADS,
-  type RunProfile, type Workload,
+  CONNECTIONS, FULL, GET_RATIO, INTROSPECTION_CACHES, INTROSPECTION_GETS_PER_CACHE, INTROSPECTION_KEYS_PER_CACHE,
+  INTROSPECTION_MEMORY_CAP, INTROSPECTION_SETS_PER_CACHE, KEYS, MEMCASLAP_KEY_SIZE, MIN_INTROSPECTION_RATIO, QUICK,
+  SERVER_LABEL, VALUE_SIZE, WORKLOADS, type RunProfile, type Workload,
 } from './harness/workloads.ts';
 import { formatProfileSummary, newestProfile, summarizeProfile, type ProfileSummary, type SampleWindow } from './profile-summary.ts';
 
@@ -77,10 +83,11 @@ const { values: flags } = parseArgs({
 const base = flags.quick ? QUICK : FULL;
 const profile: RunProfile = { ...base, rounds: flags.rounds ? Math.max(1, Number(flags.rounds)) : base.rounds };
 const only = flags.only?.split(',').map((s) => s.trim()).filter(Boolean);
-const known = new Set([...WORKLOADS.map((w) => w.name), 'memory']);
+const known = new Set([...WORKLOADS.map((w) => w.name), 'memory', 'introspection-memory']);
 for (const name of only ?? []) if (!known.has(name)) fail(`--only: unknown "${name}" (one of ${[...known].join(', ')})`);
 const selected = WORKLOADS.filter((w) => !only || only.includes(w.name));
 const runMemory = !only || only.includes('memory');
+const runIntrospectionMemory = !only || only.includes('introspection-memory');
 const outFile = path.resolve(flags.out ?? path.join(RESULTS_DIR, 'latest.json'));
 
 function fail(message: string): never {
@@ -176,13 +183,18 @@ async function measure(
 }
 
 async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outcomes: WorkloadOutcome[]; commands: Record<string, string> }> {
-  const memcached = await startMemcached();
+  // Each server only when a selected row runs on it: the introspection rows alone need no
+  // memcached; their baseline is a second node on the same data and core (idle while the
+  // other is measured).
+  const memcached = needsServer('memcached') ? await startMemcached() : undefined;
   const cachier = await startCachier({ dataDir, cacheId: cache.id, ...(flags.profile ? { profileDir: PROFILE_DIR } : {}) });
-  const servers: Record<ServerName, RunningServer> = { memcached, cachier };
+  const off = needsServer('cachier-no-introspection') ? await startCachier({ dataDir, cacheId: cache.id, introspection: false }) : undefined;
+  const running = [memcached, cachier, off].filter((s) => s !== undefined);
+  const servers: Partial<Record<ServerName, RunningServer>> = Object.fromEntries(running.map((s) => [s.name, s]));
   sources.throughput = cachier.source!;
-  log(`memcached pid ${memcached.pid} on :${memcached.port}; cachier pid ${cachier.pid} on :${cachier.port} (sources ${cachier.source})`);
+  log(running.map((s) => `${SERVER_LABEL[s.name]} pid ${s.pid} on :${s.port}`).join('; ') + ` (cachier sources ${cachier.source})`);
   try {
-    for (const s of [memcached, cachier]) {
+    for (const s of running) {
       const f = await runLoad({ mode: 'fill', host: s.host, port: s.port, connections: 1, items: KEYS, valueSize: VALUE_SIZE });
       // Every row's gets count on these keys: anything short of all of them voids the run.
       if (f.currItems !== KEYS || f.evictions !== 0) {
@@ -190,19 +202,21 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
       }
     }
     const outcomes = new Map<string, WorkloadOutcome>();
-    for (const w of selected) outcomes.set(w.name, { name: w.name, description: w.description, measurements: [], best: {} });
+    for (const w of selected) outcomes.set(w.name, { name: w.name, description: w.description, baseline: w.baseline, measurements: [], best: {} });
     const memcachedPeak = () => {
       const candidates = selected.filter((w) => w.tool === 'memcaslap' ? w.division === 1 && !w.binary : w.tool === 'load-closed' && w.peakCandidate);
       const rates = candidates.flatMap((w) => outcomes.get(w.name)!.measurements.filter((m) => m.server === 'memcached').map((m) => m.opsPerSec));
       return rates.length ? Math.max(...rates) : undefined;
     };
-    const ignore = [memcached.pid, cachier.pid, process.pid];
+    const ignore = [...running.map((s) => s.pid), process.pid];
 
-    // Paired rounds: memcached first in odd rounds, cachier first in even ones.
+    // Paired rounds: the baseline first in odd rounds, cachier first in even ones.
     const runOnServers = async (w: Workload, round: number, peak: () => number | undefined) => {
       const order = round % 2 === 1 ? w.servers : [...w.servers].reverse();
       for (const name of order) {
-        const measured = await measure(w, servers[name], round, cache, ignore, peak);
+        const server = servers[name];
+        if (!server) throw new Error(`${w.name}: ${name} was not started`);
+        const measured = await measure(w, server, round, cache, ignore, peak);
         const perOp = cpuUsPerOp(measured);
         const m: Measurement = perOp === undefined ? measured : { ...measured, serverCpuUsPerOp: Math.round(perOp * 10) / 10 };
         if (name === 'cachier') cachierWindows.set(w.name, [...(cachierWindows.get(w.name) ?? []), m.window]);
@@ -213,7 +227,7 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
         const offered = m.offeredRate !== undefined
           ? ` (offered ${m.offeredRate}/s, unanswered ${m.unanswered}, client send lag p99 ${m.sendLagP99Us} µs)`
           : '';
-        log(`round ${round} ${w.name} ${name}: ${m.opsPerSec} ops/s${offered} p50 ${m.p50Us} µs p99 ${m.p99Us} µs${cpu}` +
+        log(`round ${round} ${w.name} ${SERVER_LABEL[name]}: ${m.opsPerSec} ops/s${offered} p50 ${m.p50Us} µs p99 ${m.p99Us} µs${cpu}` +
           `${m.serverCpuUsPerOp !== undefined ? `, ${m.serverCpuUsPerOp} µs cpu/op` : ''}` +
           `${badNote(m)}${(m.otherCpuBefore ?? 0) >= QUIET_PERCENT ? ` (machine busy: ${m.otherCpuBefore}% before)` : ''}`);
       }
@@ -230,7 +244,7 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
       if (!flags.rate && memcachedPeak() === undefined) {
         const calib = WORKLOADS.find((x) => x.name === 'ascii')!;
         log(`no memcached peak in this selection: measuring "${calib.name}" on memcached first`);
-        outcomes.set(calib.name, { name: calib.name, description: calib.description, measurements: [], best: {} });
+        outcomes.set(calib.name, { name: calib.name, description: calib.description, baseline: calib.baseline, measurements: [], best: {} });
         await runOnServers({ ...calib, servers: ['memcached'] }, 1, memcachedPeak);
       }
       const peak = memcachedPeak();
@@ -242,10 +256,10 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
     const order = WORKLOADS.map((w) => w.name);
     return {
       outcomes: [...outcomes.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name)),
-      commands: { memcached: memcached.command, cachier: cachier.command },
+      commands: Object.fromEntries(running.map((s) => [s.name, s.command])),
     };
   } catch (e) {
-    for (const s of [memcached, cachier]) {
+    for (const s of running) {
       const tail = s.output().slice(-3000).trim();
       if (tail) log(`${s.name} output (tail):\n${tail}`);
     }
@@ -253,8 +267,14 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
   } finally {
     // cachier first and gracefully: --cpu-prof writes its profile on exit.
     await cachier.stop();
-    await memcached.stop();
+    await off?.stop();
+    await memcached?.stop();
   }
+}
+
+/** Whether a selected workload runs on `name` (the fixed-rate rows calibrate on memcached). */
+function needsServer(name: ServerName): boolean {
+  return selected.some((w) => w.servers.includes(name));
 }
 
 // ---------------------------------------------------------------- memory
@@ -285,6 +305,59 @@ async function runMemoryPhase(dataDir: string, cacheId: number): Promise<MemoryO
   return out;
 }
 
+// ---------------------------------------------------------------- introspection memory
+
+/**
+ * Issue 14's "node's memory for 1,000 active caches": the caches go into the catalog
+ * before any node starts (the node reads them at start); then for introspection on, then
+ * off, a fresh node's RSS before and after a login and a little traffic to every cache.
+ * The difference of the two growths is introspection's state (each cache's store grows
+ * the same on both). Reported, not judged, except that every reply must be right.
+ */
+async function runIntrospectionMemoryPhase(dataDir: string, cacheId: number): Promise<IntrospectionMemoryOutcome> {
+  const t0 = performance.now();
+  // 1 MiB plans: 50 items of ~130 B fit many times over.
+  const caches = await createCaches(dataDir, INTROSPECTION_CACHES, 1 << 20);
+  log(`introspection-memory: created ${caches.length} caches in the catalog in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const runs: IntrospectionMemoryRun[] = [];
+  for (const introspection of [true, false]) {
+    const s = await startCachier({ dataDir, cacheId, introspection });
+    if (introspection) sources.introspectionMemory = s.source!;
+    try {
+      await sleep(1000);
+      const before = rssBytes(s.pid);
+      const r = await driveCaches({
+        host: s.host, port: s.port, caches, keysPerCache: INTROSPECTION_KEYS_PER_CACHE, setsPerCache: INTROSPECTION_SETS_PER_CACHE,
+        getsPerCache: INTROSPECTION_GETS_PER_CACHE, valueSize: VALUE_SIZE, concurrency: CONNECTIONS, timeoutMs: 15_000,
+      });
+      await sleep(1000);
+      const after = rssBytes(s.pid);
+      const run: IntrospectionMemoryRun = {
+        server: s.name as IntrospectionMemoryRun['server'], caches: caches.length, rssBeforeBytes: before, rssAfterBytes: after,
+        requests: r.requests, answeredCorrectly: r.answeredCorrectly, failedCaches: r.failedCaches, problems: r.problems, seconds: r.seconds,
+      };
+      log(`introspection-memory ${SERVER_LABEL[s.name]}: RSS ${before} → ${after} (+${((after - before) / 2 ** 20).toFixed(1)} MiB), ` +
+        `${r.answeredCorrectly} of ${r.requests} replies right in ${r.seconds.toFixed(1)} s` +
+        `${r.failedCaches ? `; ${r.failedCaches} caches WRONG: ${r.problems.slice(0, 3).join('; ')}` : ''}`);
+      runs.push(run);
+    } catch (e) {
+      const tail = s.output().slice(-3000).trim();
+      if (tail) log(`${s.name} output (tail):\n${tail}`);
+      throw e;
+    } finally {
+      await s.stop();
+    }
+  }
+  const on = runs.find((r) => r.server === 'cachier');
+  const offRun = runs.find((r) => r.server === 'cachier-no-introspection');
+  const extraBytes = on && offRun ? (on.rssAfterBytes - on.rssBeforeBytes) - (offRun.rssAfterBytes - offRun.rssBeforeBytes) : undefined;
+  return {
+    caches: caches.length, keysPerCache: INTROSPECTION_KEYS_PER_CACHE, setsPerCache: INTROSPECTION_SETS_PER_CACHE,
+    getsPerCache: INTROSPECTION_GETS_PER_CACHE, cap: INTROSPECTION_MEMORY_CAP, runs,
+    ...(extraBytes !== undefined ? { extraBytes, extraBytesPerCache: extraBytes / caches.length } : {}),
+  };
+}
+
 /** Errors and misses of one measurement for the progress log. */
 function badNote(m: Measurement): string {
   const parts = [
@@ -299,7 +372,7 @@ function badNote(m: Measurement): string {
 
 // ---------------------------------------------------------------- main
 
-requireTool('memcached', 'apt-get install memcached');
+if (needsServer('memcached') || runMemory) requireTool('memcached', 'apt-get install memcached');
 if (selected.some((w) => w.tool === 'memcaslap')) requireTool('memcaslap', 'apt-get install libmemcached-tools');
 if (os.platform() !== 'linux') fail('needs Linux (/proc for RSS and CPU)');
 
@@ -320,13 +393,17 @@ try {
     fs.rmSync(PROFILE_DIR, { recursive: true, force: true });
     fs.mkdirSync(PROFILE_DIR, { recursive: true });
   }
-  log(`${profile.name} run: ${selected.length} workloads × ${profile.rounds} round(s)${runMemory ? `, memory with ${profile.memoryItems} items` : ''}; ` +
+  log(`${profile.name} run: ${selected.length} workloads × ${profile.rounds} round(s)${runMemory ? `, memory with ${profile.memoryItems} items` : ''}` +
+    `${runIntrospectionMemory ? `, introspection memory over ${INTROSPECTION_CACHES} caches` : ''}; ` +
     `${PINNED ? 'servers on core 0, load on core 1' : 'NOT pinned (no taskset or one core)'}; load average ${loadAverage()}`);
   const cache = await createBenchCache(workDir, flags['cache-memory']);
   const { outcomes, commands } = selected.length ? await runThroughput(cache, workDir) : { outcomes: [], commands: {} };
   const memory = runMemory ? await runMemoryPhase(workDir, cache.id) : [];
+  // Last: its 1,000 caches stay in this run's catalog, and no other phase should see them.
+  const introspectionMemory = runIntrospectionMemory ? await runIntrospectionMemoryPhase(workDir, cache.id) : undefined;
   const verdictList = judge({
     workloads: WORKLOADS, outcomes, memory, memoryItems: profile.memoryItems, fullMemoryItems: FULL.memoryItems,
+    ...(introspectionMemory ? { introspectionMemory } : {}),
   });
 
   let profileSummary: ProfileSummary | undefined;
@@ -341,24 +418,51 @@ try {
   sources.end = sourceFingerprint();
   const sourceChanged = new Set(Object.values(sources)).size > 1;
   const fixed = outcomes.find((o) => o.name === 'ascii-fixed-rate');
+  const vsMemcached = outcomes.filter((o) => o.baseline === 'memcached');
+  const vsOff = outcomes.filter((o) => o.baseline === 'cachier-no-introspection');
+  const introspectionLines = vsOff.length ? [
+    '',
+    'introspection cost (issue 14): the same cachier, introspection on (the default) vs started with --no-introspection;',
+    'no memcached in these rows. Same memcaslap loads as memcaslap-ascii / memcaslap-mget20, both nodes on the server core.',
+    '',
+    formatThroughputTable(vsOff, 'cachier-no-introspection'),
+    '',
+    `ratio: introspection on/off ops/s, best of each (target >= ${MIN_INTROSPECTION_RATIO}); per round: the same within each round`,
+    '(--no-introspection ran first in odd rounds, on in even ones); errors, misses: off/on over all rounds.',
+  ] : [];
+  const introspectionMemoryLines = introspectionMemory ? [
+    '',
+    `introspection memory (issue 14): node RSS before and after a login and ${introspectionMemory.setsPerCache} sets + ` +
+      `${introspectionMemory.getsPerCache} gets of ${introspectionMemory.keysPerCache} distinct ~30-byte keys (100 B values)`,
+    `to each of ${introspectionMemory.caches.toLocaleString('en-US')} caches (${CONNECTIONS} at a time, pipelined), a fresh node each; ` +
+      `growth includes each cache's store, the same on both. Reported, not judged.`,
+    '',
+    formatIntrospectionMemoryTable(introspectionMemory),
+  ] : [];
   const lines = [
     '',
-    `cachier vs memcached — ${profile.name} run, ${startedAt.toISOString()}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ` +
+    `${vsMemcached.length || memory.length ? 'cachier vs memcached' : 'cachier'} — ${profile.name} run, ${startedAt.toISOString()}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ` +
       `${PINNED ? 'servers pinned to core 0, load to core 1' : 'not pinned'}`,
-    `${version('memcached', ['-V'])}; node ${process.version}; best of ${profile.rounds} round(s) per server; ` +
-      `latency of memcaslap rows from its log2 histogram (coarse)`,
+    `${vsMemcached.length || memory.length ? `${version('memcached', ['-V'])}; ` : ''}node ${process.version}; ` +
+      `best of ${profile.rounds} round(s) per server; latency of memcaslap rows from its log2 histogram (coarse)`,
     '',
-    formatThroughputTable(outcomes),
-    '',
-    'ratio: cachier/memcached ops/s, except ascii-fixed-rate: cachier/memcached p99, best result of each server;',
-    'per round: the same within each round (memcached ran first in odd rounds, cachier in even ones).',
-    'errors, misses: memcached/cachier summed over all rounds; misses are the larger of the load tool\'s count and',
-    'the server\'s get_misses. Any error, or a miss (no row can legitimately miss), fails the row whatever its speed.',
-    'cpu µs/op: server CPU time per op (user + system, sampled over the run); other cpu %: the rest of the machine',
-    'during the memcached/cachier run, in % of one core — high values mean the numbers above are disturbed.',
+    ...(vsMemcached.length ? [
+      formatThroughputTable(vsMemcached),
+      '',
+      'ratio: cachier/memcached ops/s, except ascii-fixed-rate: cachier/memcached p99, best result of each server;',
+      'per round: the same within each round (memcached ran first in odd rounds, cachier in even ones).',
+      'errors, misses: memcached/cachier summed over all rounds; misses are the larger of the load tool\'s count and',
+      'the server\'s get_misses. Any error, or a miss (no row can legitimately miss), fails the row whatever its speed.',
+    ] : []),
     ...(fixed?.best.memcached?.offeredRate ? [`ascii-fixed-rate offered ${fixed.best.memcached.offeredRate} req/s (half of memcached's best closed-loop ASCII get/set ops/s in this run)`] : []),
+    ...introspectionLines,
+    ...(outcomes.length ? [
+      'cpu µs/op: server CPU time per op (user + system, sampled over the run); other cpu %: the rest of the machine',
+      'during each server\'s run (baseline/cachier), in % of one core — high values mean the numbers are disturbed.',
+    ] : []),
     ...(sourceChanged ? [`WARNING: cachier's sources changed during the run (${JSON.stringify(sources)}): phases measured different code.`] : []),
     ...(memory.length ? ['', formatMemoryTable(memory)] : []),
+    ...introspectionMemoryLines,
     ...(verdictList.length ? ['', formatVerdicts(verdictList)] : []),
     ...(profileSummary ? ['', formatProfileSummary(profileSummary)] : []),
     '',
@@ -383,6 +487,7 @@ try {
     commands: { bench: benchCommand, ...commands },
     workloads: outcomes,
     memory,
+    ...(introspectionMemory ? { introspectionMemory } : {}),
     targets: verdictList,
     ...(profileSummary ? { profile: profileSummary } : {}),
   };

@@ -2,6 +2,7 @@
 import type { CpuShare } from './machine-sampler.ts';
 import type { ServerCounters } from './server-stats.ts';
 import type { ServerName } from './servers.ts';
+import { SERVER_LABEL, type Baseline } from './workloads.ts';
 
 export interface Measurement {
   readonly round: number;
@@ -40,10 +41,12 @@ export interface Measurement {
 export interface WorkloadOutcome {
   readonly name: string;
   readonly description: string;
+  /** The server cachier is compared with in this row (workloads.ts). */
+  readonly baseline: Baseline;
   readonly measurements: Measurement[];
   /** The measurement reported for each server: best throughput, or best p99 at a fixed rate. */
   best: Partial<Record<ServerName, Measurement>>;
-  /** cachier / memcached: ops/s (closed loop) or p99 (open loop), best of each server. */
+  /** cachier / baseline: ops/s (closed loop) or p99 (open loop), best of each server. */
   ratio?: number;
   /** The same ratio within each round (index 0 = round 1), where both servers ran it. */
   roundRatios?: (number | undefined)[];
@@ -58,6 +61,34 @@ export interface MemoryOutcome {
   readonly currItems: number | undefined;
   readonly evictions: number | undefined;
   readonly fillSeconds: number;
+}
+
+/** One node's RSS around the introspection-memory phase's traffic to many caches. */
+export interface IntrospectionMemoryRun {
+  readonly server: Extract<ServerName, 'cachier' | 'cachier-no-introspection'>;
+  readonly caches: number;
+  readonly rssBeforeBytes: number;
+  readonly rssAfterBytes: number;
+  /** Requests sent (logins included) and those answered exactly as expected. */
+  readonly requests: number;
+  readonly answeredCorrectly: number;
+  /** Caches with any wrong, missing or late reply, and the first few problems. */
+  readonly failedCaches: number;
+  readonly problems: readonly string[];
+  readonly seconds: number;
+}
+
+export interface IntrospectionMemoryOutcome {
+  readonly caches: number;
+  readonly keysPerCache: number;
+  readonly setsPerCache: number;
+  readonly getsPerCache: number;
+  /** The nodes' --introspection-memory (the default): the bound on the difference. */
+  readonly cap: string;
+  readonly runs: readonly IntrospectionMemoryRun[];
+  /** (RSS growth with introspection − without) / caches, when both ran. */
+  readonly extraBytesPerCache?: number;
+  readonly extraBytes?: number;
 }
 
 /** RERUN: it would pass, but it was measured on a disturbed machine. */
@@ -101,21 +132,27 @@ export function cpuUsPerOp(m: Measurement | undefined): number | undefined {
   return (m.cpu.serverPercent / 100 / m.opsPerSec) * 1e6;
 }
 
-export function formatThroughputTable(outcomes: readonly WorkloadOutcome[]): string {
+/**
+ * The rows compared with `baseline`, one column group per server, headed with the server
+ * each really is: the introspection rows get their own table, never a memcached column.
+ */
+export function formatThroughputTable(outcomes: readonly WorkloadOutcome[], baseline: Baseline = 'memcached'): string {
+  const servers = [baseline, 'cachier'] as const;
+  const cachierLabel = baseline === 'memcached' ? SERVER_LABEL.cachier : `${SERVER_LABEL.cachier} (introspection on)`;
   const header = [
-    'workload', 'memcached ops/s', 'p50 µs', 'p99 µs', 'cpu µs/op', 'cachier ops/s', 'p50 µs', 'p99 µs', 'cpu µs/op', 'ratio',
+    'workload', `${SERVER_LABEL[baseline]} ops/s`, 'p50 µs', 'p99 µs', 'cpu µs/op', `${cachierLabel} ops/s`, 'p50 µs', 'p99 µs', 'cpu µs/op', 'ratio',
     'per round', 'errors', 'misses', 'other cpu %',
   ];
-  const rows = outcomes.map((o) => {
-    const m = o.best.memcached;
+  const rows = outcomes.filter((o) => o.baseline === baseline).map((o) => {
+    const m = o.best[baseline];
     const c = o.best.cachier;
     const cpu = (x: Measurement | undefined) => {
       const v = cpuUsPerOp(x);
       return v === undefined ? '-' : v.toFixed(1);
     };
     const other = [m, c].map((x) => (x?.cpu ? String(x.cpu.otherPercent) : '-')).join('/');
-    // Over every round, memcached/cachier: a bad reply in any round counts, not only in the best.
-    const total = (key: 'errors' | 'misses') => (['memcached', 'cachier'] as const)
+    // Over every round, baseline/cachier: a bad reply in any round counts, not only in the best.
+    const total = (key: 'errors' | 'misses') => servers
       .map((server) => {
         const ms = o.measurements.filter((x) => x.server === server);
         return ms.length ? fmtInt(ms.reduce((sum, x) => sum + badReplies(x)[key], 0)) : '-';
@@ -144,6 +181,22 @@ export function formatMemoryTable(memory: readonly MemoryOutcome[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [pad(header, widths), pad(widths.map((w) => '-'.repeat(w)), widths), ...rows.map((r) => pad(r, widths))].join('\n');
+}
+
+export function formatIntrospectionMemoryTable(o: IntrospectionMemoryOutcome): string {
+  const header = ['server', 'caches', 'RSS before', 'RSS after', 'growth', 'requests', 'answered ok', 'seconds'];
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  const rows = o.runs.map((r) => [
+    SERVER_LABEL[r.server], fmtInt(r.caches), mib(r.rssBeforeBytes), mib(r.rssAfterBytes), mib(r.rssAfterBytes - r.rssBeforeBytes),
+    fmtInt(r.requests), fmtInt(r.answeredCorrectly), r.seconds.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const lines = [pad(header, widths), pad(widths.map((w) => '-'.repeat(w)), widths), ...rows.map((r) => pad(r, widths))];
+  if (o.extraBytes !== undefined && o.extraBytesPerCache !== undefined) {
+    lines.push(`introspection on − off: ${(o.extraBytes / 2 ** 20).toFixed(1)} MiB for ${fmtInt(o.caches)} active caches, ` +
+      `${(o.extraBytesPerCache / 1024).toFixed(1)} KiB/cache (node cap --introspection-memory ${o.cap}, the default)`);
+  }
+  return lines.join('\n');
 }
 
 export function formatVerdicts(verdicts: readonly TargetVerdict[]): string {

@@ -1,7 +1,8 @@
 /**
- * The two servers under test, each started fresh on a free loopback port and pinned to
- * the server core: memcached with one worker thread, and one cachier node (the real CLI,
- * `cachier start`, serving its anonymous cache so memcaslap needs no login).
+ * The servers under test, each started fresh on a free loopback port and pinned to the
+ * server core: memcached with one worker thread, and one cachier node (the real CLI,
+ * `cachier start`, serving its anonymous cache so memcaslap needs no login); for the
+ * introspection rows also a second cachier node started with `--no-introspection`.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -16,7 +17,8 @@ import { SERVER_CORE, pinned, runBounded, startTracked, stopTracked } from './pr
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(REPO_ROOT, 'bin', 'cachier.js');
 
-export type ServerName = 'memcached' | 'cachier';
+/** `cachier` is always the default node (introspection on); the other cachier is its baseline. */
+export type ServerName = 'memcached' | 'cachier' | 'cachier-no-introspection';
 
 export interface RunningServer {
   readonly name: ServerName;
@@ -104,6 +106,8 @@ export interface CachierOptions {
   readonly cacheId: number;
   /** Write a V8 CPU profile of the node process into this directory when it exits. */
   readonly profileDir?: string;
+  /** false: `--no-introspection`, and the server is named cachier-no-introspection. */
+  readonly introspection?: boolean;
 }
 
 export async function startCachier(opts: CachierOptions): Promise<RunningServer> {
@@ -115,6 +119,7 @@ export async function startCachier(opts: CachierOptions): Promise<RunningServer>
   const cliArgs = [
     'start', '--data', opts.dataDir, '--host', HOST, '--http-port', String(httpPort), '--port', String(port),
     '--anonymous-cache', String(opts.cacheId),
+    ...(opts.introspection === false ? ['--no-introspection'] : []),
   ];
   const child = startTracked(pinned(SERVER_CORE, [process.execPath, ...nodeFlags, CLI, ...cliArgs]), {
     cwd: REPO_ROOT,
@@ -139,7 +144,8 @@ export async function startCachier(opts: CachierOptions): Promise<RunningServer>
     });
   });
   const command = `node ${nodeFlags.join(' ')}${nodeFlags.length ? ' ' : ''}bin/cachier.js ${cliArgs.join(' ')}`;
-  return { ...server('cachier', child, port, command, () => `${out}${err}`), source };
+  const name: ServerName = opts.introspection === false ? 'cachier-no-introspection' : 'cachier';
+  return { ...server(name, child, port, command, () => `${out}${err}`), source };
 }
 
 function server(name: ServerName, child: ChildProcess, port: number, command: string, output: () => string): RunningServer {

@@ -8,7 +8,10 @@ import { describe, it } from 'node:test';
 import { rawResponse } from '../../src/protocol/binary/testing/frames.ts';
 import { asciiFramer, binaryFramer, framed, metaFramer, OP_GET, OP_SET, REPLY_ERROR, REPLY_HIT, REPLY_MISS, valueOf } from '../load/protocols.ts';
 import { parseFailures } from './memcaslap.ts';
-import { formatThroughputTable, formatVerdicts, type Measurement, type MemoryOutcome, type WorkloadOutcome } from './report.ts';
+import {
+  formatIntrospectionMemoryTable, formatThroughputTable, formatVerdicts, type IntrospectionMemoryOutcome, type IntrospectionMemoryRun,
+  type Measurement, type MemoryOutcome, type WorkloadOutcome,
+} from './report.ts';
 import { exitCode, judge, summarize } from './verdicts.ts';
 import { WORKLOADS } from './workloads.ts';
 import type { ServerName } from './servers.ts';
@@ -25,7 +28,7 @@ function measurement(server: ServerName, round: number, over: Partial<Measuremen
 }
 
 function outcome(name: string, ms: Measurement[]): WorkloadOutcome {
-  const o: WorkloadOutcome = { name, description: '', measurements: ms, best: {} };
+  const o: WorkloadOutcome = { name, description: '', baseline: workload(name).baseline, measurements: ms, best: {} };
   return Object.assign(o, summarize(workload(name), ms));
 }
 
@@ -34,8 +37,10 @@ const memory = (over: Partial<MemoryOutcome> = {}): MemoryOutcome[] => [
   { server: 'cachier', items: 1000, rssBeforeBytes: 0, rssAfterBytes: 180_000, bytesPerItem: 180, currItems: 1000, evictions: 0, fillSeconds: 1, ...over },
 ];
 
-function run(outcomes: WorkloadOutcome[], mem: MemoryOutcome[] = []) {
-  const verdicts = judge({ workloads: WORKLOADS, outcomes, memory: mem, memoryItems: 1000, fullMemoryItems: 1000 });
+function run(outcomes: WorkloadOutcome[], mem: MemoryOutcome[] = [], introspectionMemory?: IntrospectionMemoryOutcome) {
+  const verdicts = judge({
+    workloads: WORKLOADS, outcomes, memory: mem, memoryItems: 1000, fullMemoryItems: 1000, ...(introspectionMemory ? { introspectionMemory } : {}),
+  });
   const status = (prefix: string) => verdicts.filter((v) => v.target.startsWith(prefix)).map((v) => v.status);
   return { verdicts, status, code: exitCode(verdicts) };
 }
@@ -114,6 +119,82 @@ describe('bench verdicts', () => {
     assert.equal(o.ratio, 45_000 / 60_000);
     assert.deepEqual(o.roundRatios, [0.8, 0.75]);
     assert.match(formatThroughputTable([o]), /0\.75 +0\.80 0\.75 +0\/0 +0\/0/);
+  });
+});
+
+describe('introspection cost rows (baseline cachier --no-introspection)', () => {
+  const OFF = 'cachier-no-introspection' as const;
+  const paired = (name: string, onOps: number, over: Partial<Measurement> = {}) =>
+    outcome(name, [measurement(OFF, 1, { opsPerSec: 50_000 }), measurement('cachier', 1, { opsPerSec: onOps, ...over })]);
+
+  it('the ratio is on/off and passes at 0.97, fails below', () => {
+    const pass = run([paired('introspection-ascii', 48_500), paired('introspection-mget20', 49_000)]);
+    assert.deepEqual(pass.status('introspection-'), ['PASS', 'PASS', 'PASS', 'PASS']);
+    assert.ok(pass.verdicts.some((v) => v.target === 'introspection-ascii: throughput introspection on/off (cachier)' && v.value === 0.97));
+    const slow = run([paired('introspection-ascii', 48_000)]);
+    assert.deepEqual(slow.status('introspection-ascii:'), ['PASS', 'FAIL']);
+    assert.equal(slow.code, 1);
+  });
+
+  it('never reads a memcached measurement: a memcached one in the row is ignored', () => {
+    const o = outcome('introspection-ascii', [
+      measurement('memcached', 1, { opsPerSec: 1_000 }), measurement(OFF, 1, { opsPerSec: 50_000 }), measurement('cachier', 1, { opsPerSec: 45_000 }),
+    ]);
+    assert.equal(o.ratio, 0.9);
+    assert.deepEqual(o.roundRatios, [0.9]);
+  });
+
+  it('an error on either node fails the row; the note names the node as it is', () => {
+    const o = outcome('introspection-mget20', [measurement(OFF, 1, { errors: 2 }), measurement('cachier', 1)]);
+    const r = run([o]);
+    assert.deepEqual(r.status('introspection-mget20:'), ['FAIL', 'FAIL']);
+    assert.match(r.verdicts[0]!.note!, /cachier --no-introspection round 1: 2 errors/);
+  });
+
+  it('rounds pair off with on, in either order', () => {
+    const o = outcome('introspection-ascii', [
+      measurement(OFF, 1, { opsPerSec: 50_000 }), measurement('cachier', 1, { opsPerSec: 49_000 }),
+      measurement('cachier', 2, { opsPerSec: 47_000 }), measurement(OFF, 2, { opsPerSec: 50_000 }),
+    ]);
+    assert.deepEqual(o.roundRatios, [0.98, 0.94]);
+    assert.equal(o.ratio, 0.98);
+  });
+
+  it('the tables keep them apart: no memcached column over an introspection row', () => {
+    const rows = [clean('memcaslap-ascii'), paired('introspection-ascii', 49_000)];
+    const vsMemcached = formatThroughputTable(rows);
+    assert.match(vsMemcached, /^workload +memcached ops\/s/);
+    assert.doesNotMatch(vsMemcached, /introspection-ascii/);
+    const vsOff = formatThroughputTable(rows, OFF);
+    assert.match(vsOff, /^workload +cachier --no-introspection ops\/s .* cachier \(introspection on\) ops\/s/);
+    assert.doesNotMatch(vsOff, /memcached|memcaslap-ascii/);
+    assert.match(vsOff, /introspection-ascii .* 0\.98 /);
+  });
+});
+
+describe('introspection memory phase', () => {
+  const r = (server: IntrospectionMemoryRun['server'], growth: number, over: Partial<IntrospectionMemoryRun> = {}): IntrospectionMemoryRun => ({
+    server, caches: 1000, rssBeforeBytes: 100 * 2 ** 20, rssAfterBytes: 100 * 2 ** 20 + growth, requests: 301_000,
+    answeredCorrectly: 301_000, failedCaches: 0, problems: [], seconds: 3, ...over,
+  });
+  const phase = (runs: IntrospectionMemoryRun[]): IntrospectionMemoryOutcome => ({
+    caches: 1000, keysPerCache: 50, setsPerCache: 100, getsPerCache: 200, cap: '64 MiB', runs,
+    extraBytes: 20 * 2 ** 20, extraBytesPerCache: (20 * 2 ** 20) / 1000,
+  });
+
+  it('is reported, not judged on size: PASS when every reply is right, whatever the growth', () => {
+    const res = run([], [], phase([r('cachier', 500 * 2 ** 20), r('cachier-no-introspection', 0)]));
+    assert.deepEqual(res.status('introspection-memory'), ['PASS']);
+    assert.match(formatIntrospectionMemoryTable(phase([r('cachier', 30 * 2 ** 20), r('cachier-no-introspection', 10 * 2 ** 20)])),
+      /introspection on − off: 20\.0 MiB for 1,000 active caches, 20\.5 KiB\/cache \(node cap --introspection-memory 64 MiB/);
+  });
+
+  it('a wrong reply on either node fails it', () => {
+    const bad = r('cachier-no-introspection', 0, { answeredCorrectly: 300_999, failedCaches: 1, problems: ['cache 7: reply 3 of 300 wrong: "END\\r\\n"'] });
+    const res = run([], [], phase([r('cachier', 0), bad]));
+    assert.deepEqual(res.status('introspection-memory'), ['FAIL']);
+    assert.match(res.verdicts[0]!.note!, /cachier --no-introspection: 1 caches wrong \(cache 7/);
+    assert.equal(res.code, 1);
   });
 });
 

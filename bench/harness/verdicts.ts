@@ -5,10 +5,11 @@
  * is FAIL whatever the speed. A speed target met on a disturbed machine is RERUN, not PASS.
  */
 import {
-  badReplies, type Measurement, type MemoryOutcome, type TargetVerdict, type VerdictStatus, type WorkloadOutcome,
+  badReplies, type IntrospectionMemoryOutcome, type Measurement, type MemoryOutcome, type TargetVerdict, type VerdictStatus,
+  type WorkloadOutcome,
 } from './report.ts';
 import type { ServerName } from './servers.ts';
-import { MAX_AUTH_COST, MAX_MEMORY_RATIO, type Workload } from './workloads.ts';
+import { MAX_AUTH_COST, MAX_MEMORY_RATIO, SERVER_LABEL, type Workload } from './workloads.ts';
 
 /** Other processes used at least this much of a core during a measurement: its verdict is disturbed. */
 export const DISTURBED_PERCENT = 50;
@@ -25,9 +26,14 @@ export function disturbance(...ms: (Measurement | undefined)[]): string | undefi
   return why.length ? `[DISTURBED: ${why.join('; ')}]` : undefined;
 }
 
-/** The ratio the workload is judged by: cachier/memcached ops/s, or p99 for a fixed rate. */
-function ratioOf(w: Workload, m: Measurement, c: Measurement): number {
-  return w.tool === 'load-open' ? c.p99Us / m.p99Us : c.opsPerSec / m.opsPerSec;
+/** The ratio the workload is judged by: cachier/baseline ops/s, or p99 for a fixed rate. */
+function ratioOf(w: Workload, b: Measurement, c: Measurement): number {
+  return w.tool === 'load-open' ? c.p99Us / b.p99Us : c.opsPerSec / b.opsPerSec;
+}
+
+/** "cachier/memcached", or "introspection on/off (cachier)": what a row's ratio divides. */
+export function ratioLabel(w: Workload): string {
+  return w.baseline === 'memcached' ? 'cachier/memcached' : 'introspection on/off (cachier)';
 }
 
 /** Best per server (other processes only ever slow a run down), its ratio, and the ratio of each round. */
@@ -41,12 +47,13 @@ export function summarize(w: Workload, ms: readonly Measurement[]): Pick<Workloa
   const rounds = Math.max(0, ...ms.map((m) => m.round));
   const roundRatios: (number | undefined)[] = [];
   for (let r = 1; r <= rounds; r++) {
-    const m = ms.find((x) => x.round === r && x.server === 'memcached');
+    const b = ms.find((x) => x.round === r && x.server === w.baseline);
     const c = ms.find((x) => x.round === r && x.server === 'cachier');
-    roundRatios.push(m && c ? ratioOf(w, m, c) : undefined);
+    roundRatios.push(b && c ? ratioOf(w, b, c) : undefined);
   }
-  const { memcached: m, cachier: c } = best;
-  return { best, ...(m && c ? { ratio: ratioOf(w, m, c), roundRatios } : {}) };
+  const b = best[w.baseline];
+  const c = best.cachier;
+  return { best, ...(b && c ? { ratio: ratioOf(w, b, c), roundRatios } : {}) };
 }
 
 /** What is wrong with one measurement of workload `w`; empty when nothing is. */
@@ -68,7 +75,7 @@ export function measurementProblems(w: Workload, m: Measurement): string[] {
   return out;
 }
 
-/** The correctness verdict of a workload over all its measurements, every round, both servers. */
+/** The correctness verdict of a workload over all its measurements, every round, every server. */
 export function correctnessVerdict(w: Workload, o: WorkloadOutcome): TargetVerdict {
   let errors = 0;
   let misses = 0;
@@ -77,7 +84,7 @@ export function correctnessVerdict(w: Workload, o: WorkloadOutcome): TargetVerdi
     const bad = badReplies(m);
     errors += bad.errors;
     misses += bad.misses;
-    for (const p of measurementProblems(w, m)) problems.push(`${m.server} round ${m.round}: ${p}`);
+    for (const p of measurementProblems(w, m)) problems.push(`${SERVER_LABEL[m.server]} round ${m.round}: ${p}`);
   }
   const verified = w.tool === 'memcaslap' && w.verify ? '(values checked by memcaslap --verify)' : w.tool === 'memcaslap' ? '' : '(every hit checked to carry the value set)';
   const note = [problems.join('; '), verified].filter(Boolean).join(' ');
@@ -122,9 +129,31 @@ export interface JudgeInput {
   /** Items the memory phase wrote to each server, and the full run's count (the target is set there). */
   readonly memoryItems: number;
   readonly fullMemoryItems: number;
+  /** The introspection-memory phase, when it ran: judged on its replies only. */
+  readonly introspectionMemory?: IntrospectionMemoryOutcome;
 }
 
-export function judge({ workloads, outcomes, memory, memoryItems, fullMemoryItems }: JudgeInput): TargetVerdict[] {
+/**
+ * The introspection-memory phase is reported, not judged on size; but every login, set
+ * and get to each of its caches must be answered exactly, on both nodes.
+ */
+export function introspectionMemoryVerdict(o: IntrospectionMemoryOutcome): TargetVerdict {
+  const requests = o.runs.reduce((sum, r) => sum + r.requests, 0);
+  const ok = o.runs.reduce((sum, r) => sum + r.answeredCorrectly, 0);
+  const bad = o.runs.filter((r) => r.failedCaches > 0 || r.answeredCorrectly !== r.requests);
+  const pass = o.runs.length > 0 && bad.length === 0;
+  return {
+    target: 'introspection-memory: every request answered correctly',
+    value: `${ok} of ${requests}`,
+    limit: 'all, on both nodes',
+    status: pass ? 'PASS' : 'FAIL',
+    note: pass
+      ? `(RSS reported, not judged; node cap --introspection-memory ${o.cap})`
+      : bad.map((r) => `${SERVER_LABEL[r.server]}: ${r.failedCaches} caches wrong (${r.problems.slice(0, 3).join('; ')})`).join('; '),
+  };
+}
+
+export function judge({ workloads, outcomes, memory, memoryItems, fullMemoryItems, introspectionMemory }: JudgeInput): TargetVerdict[] {
   const v: TargetVerdict[] = [];
   const get = (name: string) => outcomes.find((o) => o.name === name);
   const correct = new Map<string, boolean>();
@@ -135,23 +164,26 @@ export function judge({ workloads, outcomes, memory, memoryItems, fullMemoryItem
     correct.set(w.name, c.status === 'PASS');
     v.push(c);
     if (o.ratio === undefined) continue;
-    const { memcached: m, cachier: ca } = o.best;
+    const m = o.best[w.baseline];
+    const ca = o.best.cachier;
     const disturbed = disturbance(m, ca);
     const rowOk = c.status === 'PASS';
     if (w.tool !== 'load-open' && w.minThroughputRatio !== undefined) {
+      // cpu/op baseline/cachier: above 1 means cachier spends more per op.
+      const cpuLabel = w.baseline === 'memcached' ? 'memcached/cachier' : 'off/on';
       v.push({
-        target: `${w.name}: throughput cachier/memcached`, value: o.ratio, limit: `>= ${w.minThroughputRatio}`,
+        target: `${w.name}: throughput ${ratioLabel(w)}`, value: o.ratio, limit: `>= ${w.minThroughputRatio}`,
         status: speedStatus(o.ratio >= w.minThroughputRatio, rowOk, disturbed),
         ...noteOf(
           rowOk ? undefined : WRONG,
-          m?.serverCpuUsPerOp && ca?.serverCpuUsPerOp ? `(server cpu/op memcached/cachier ${(m.serverCpuUsPerOp / ca.serverCpuUsPerOp).toFixed(2)})` : undefined,
+          m?.serverCpuUsPerOp && ca?.serverCpuUsPerOp ? `(server cpu/op ${cpuLabel} ${(m.serverCpuUsPerOp / ca.serverCpuUsPerOp).toFixed(2)})` : undefined,
           disturbed,
         ),
       });
     }
     if (w.tool === 'load-open') {
       v.push({
-        target: `${w.name}: p99 cachier/memcached`, value: o.ratio, limit: `<= ${w.maxP99Ratio}`,
+        target: `${w.name}: p99 ${ratioLabel(w)}`, value: o.ratio, limit: `<= ${w.maxP99Ratio}`,
         status: speedStatus(o.ratio <= w.maxP99Ratio, rowOk, disturbed),
         ...noteOf(rowOk ? undefined : WRONG, `(offered ${m?.offeredRate} req/s)`, disturbed),
       });
@@ -196,6 +228,7 @@ export function judge({ workloads, outcomes, memory, memoryItems, fullMemoryItem
       });
     }
   }
+  if (introspectionMemory) v.push(introspectionMemoryVerdict(introspectionMemory));
   return v;
 }
 

@@ -1,7 +1,8 @@
 /**
- * The workloads of `npm run bench`, in the order they run. Each names its load tool, the
- * servers it runs against (memcached first, then cachier), and the throughput ratio it is
- * judged by, if any. Durations come from the run profile (quick or full).
+ * The workloads of `npm run bench`, in the order they run. Each names its load tool, its
+ * baseline (memcached, or cachier with introspection off), the servers it runs against
+ * (baseline first, then cachier), and the throughput ratio it is judged by, if any.
+ * Durations come from the run profile (quick or full).
  */
 import type { Protocol } from '../load/protocols.ts';
 import type { ServerName } from './servers.ts';
@@ -16,11 +17,35 @@ export const MEMCASLAP_KEY_SIZE = 16;
 
 export type Auth = 'none' | 'ascii-login' | 'sasl-plain';
 
+/**
+ * What a row's cachier figure is compared with: memcached, or the same cachier started
+ * with `--no-introspection` (issue 14's cost of introspection). A row's ratio is always
+ * cachier / baseline.
+ */
+export type Baseline = Extract<ServerName, 'memcached' | 'cachier-no-introspection'>;
+
+/** How the report names each server's column. */
+export const SERVER_LABEL: Readonly<Record<ServerName, string>> = {
+  memcached: 'memcached',
+  cachier: 'cachier',
+  'cachier-no-introspection': 'cachier --no-introspection',
+};
+
+/** The nodes' default cap on introspection state (`--introspection-memory`), for the report. */
+export const INTROSPECTION_MEMORY_CAP = '64 MiB';
+/** Caches the introspection-memory phase creates and drives, and what each gets. */
+export const INTROSPECTION_CACHES = 1000;
+export const INTROSPECTION_KEYS_PER_CACHE = 50;
+export const INTROSPECTION_SETS_PER_CACHE = 100;
+export const INTROSPECTION_GETS_PER_CACHE = 200;
+
 interface Base {
   readonly name: string;
   readonly description: string;
+  readonly baseline: Baseline;
+  /** Baseline first (the order of odd rounds), then cachier; or cachier alone. */
   readonly servers: readonly ServerName[];
-  /** cachier / memcached ops/s must reach this. */
+  /** cachier / baseline ops/s must reach this. */
   readonly minThroughputRatio?: number;
   /**
    * Misses the workload can legitimately produce, as a share of its gets; more is FAIL.
@@ -70,6 +95,9 @@ export type Workload = MemcaslapWorkload | ClosedLoopWorkload | OpenLoopWorkload
 
 const BOTH: readonly ServerName[] = ['memcached', 'cachier'];
 const CACHIER: readonly ServerName[] = ['cachier'];
+const INTROSPECTION_OFF_ON: readonly ServerName[] = ['cachier-no-introspection', 'cachier'];
+/** Issue 14: introspection on keeps at least this share of the throughput with it off. */
+export const MIN_INTROSPECTION_RATIO = 0.97;
 
 /** Most SASL costs may be against the same workload unauthenticated: 5 %. */
 export const MAX_AUTH_COST = 0.05;
@@ -79,52 +107,66 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'memcaslap-ascii',
     description: 'memcaslap ASCII, 1 thread, 32 conns, 100 B values, 90% get / 10% set',
-    tool: 'memcaslap', binary: false, division: 1, servers: BOTH, minThroughputRatio: 0.8, verify: 1, maxMissRate: 0,
+    tool: 'memcaslap', binary: false, division: 1, baseline: 'memcached', servers: BOTH, minThroughputRatio: 0.8, verify: 1, maxMissRate: 0,
   },
   {
     name: 'memcaslap-binary',
     description: 'memcaslap binary, same mix',
-    tool: 'memcaslap', binary: true, division: 1, servers: BOTH, minThroughputRatio: 0.8, verify: 1, maxMissRate: 0,
+    tool: 'memcaslap', binary: true, division: 1, baseline: 'memcached', servers: BOTH, minThroughputRatio: 0.8, verify: 1, maxMissRate: 0,
   },
   {
     name: 'memcaslap-mget20',
     description: 'memcaslap ASCII, 20-key multi-gets (ops/s counts keys)',
-    tool: 'memcaslap', binary: false, division: 20, servers: BOTH, minThroughputRatio: 0.7, maxMissRate: 0,
+    tool: 'memcaslap', binary: false, division: 20, baseline: 'memcached', servers: BOTH, minThroughputRatio: 0.7, maxMissRate: 0,
   },
   {
     name: 'ascii',
     description: 'ours: ASCII get/set 90/10, 32 conns, closed loop, 1 in flight each',
-    tool: 'load-closed', protocol: 'ascii', auth: 'none', depth: 1, servers: BOTH, minThroughputRatio: 0.8, peakCandidate: true, maxMissRate: 0,
+    tool: 'load-closed', protocol: 'ascii', auth: 'none', depth: 1, baseline: 'memcached', servers: BOTH, minThroughputRatio: 0.8, peakCandidate: true, maxMissRate: 0,
   },
   {
     name: 'ascii-login',
     description: 'ours: same as ascii, every connection after the ASCII login (cachier only)',
-    tool: 'load-closed', protocol: 'ascii', auth: 'ascii-login', depth: 1, servers: CACHIER, authCostAgainst: 'ascii', maxMissRate: 0,
+    tool: 'load-closed', protocol: 'ascii', auth: 'ascii-login', depth: 1, baseline: 'memcached', servers: CACHIER, authCostAgainst: 'ascii', maxMissRate: 0,
   },
   {
     name: 'binary',
     description: 'ours: binary get/set 90/10, 32 conns, closed loop',
-    tool: 'load-closed', protocol: 'binary', auth: 'none', depth: 1, servers: BOTH, minThroughputRatio: 0.8, maxMissRate: 0,
+    tool: 'load-closed', protocol: 'binary', auth: 'none', depth: 1, baseline: 'memcached', servers: BOTH, minThroughputRatio: 0.8, maxMissRate: 0,
   },
   {
     name: 'binary-sasl',
     description: 'ours: same as binary, every connection after SASL PLAIN (cachier only)',
-    tool: 'load-closed', protocol: 'binary', auth: 'sasl-plain', depth: 1, servers: CACHIER, authCostAgainst: 'binary', maxMissRate: 0,
+    tool: 'load-closed', protocol: 'binary', auth: 'sasl-plain', depth: 1, baseline: 'memcached', servers: CACHIER, authCostAgainst: 'binary', maxMissRate: 0,
   },
   {
     name: 'meta',
     description: 'ours: meta mg/ms 90/10, 32 conns, closed loop',
-    tool: 'load-closed', protocol: 'meta', auth: 'none', depth: 1, servers: BOTH, maxMissRate: 0,
+    tool: 'load-closed', protocol: 'meta', auth: 'none', depth: 1, baseline: 'memcached', servers: BOTH, maxMissRate: 0,
   },
   {
     name: 'ascii-pipelined',
     description: 'ours: ASCII get/set 90/10, 32 conns, 16 in flight each',
-    tool: 'load-closed', protocol: 'ascii', auth: 'none', depth: 16, servers: BOTH, peakCandidate: true, maxMissRate: 0,
+    tool: 'load-closed', protocol: 'ascii', auth: 'none', depth: 16, baseline: 'memcached', servers: BOTH, peakCandidate: true, maxMissRate: 0,
   },
   {
     name: 'ascii-fixed-rate',
     description: "ours: ASCII get/set 90/10, open loop at half memcached's peak, 32 conns",
-    tool: 'load-open', protocol: 'ascii', fractionOfPeak: 0.5, servers: BOTH, maxP99Ratio: 2, maxMissRate: 0,
+    tool: 'load-open', protocol: 'ascii', fractionOfPeak: 0.5, baseline: 'memcached', servers: BOTH, maxP99Ratio: 2, maxMissRate: 0,
+  },
+  // Issue 14: the same memcaslap loads as memcaslap-ascii / memcaslap-mget20, against
+  // cachier with introspection on (the default) and off; no memcached involved.
+  {
+    name: 'introspection-ascii',
+    description: 'memcaslap ASCII as memcaslap-ascii: cachier introspection on vs --no-introspection',
+    tool: 'memcaslap', binary: false, division: 1, baseline: 'cachier-no-introspection', servers: INTROSPECTION_OFF_ON,
+    minThroughputRatio: MIN_INTROSPECTION_RATIO, verify: 1, maxMissRate: 0,
+  },
+  {
+    name: 'introspection-mget20',
+    description: 'memcaslap 20-key multi-gets as memcaslap-mget20: cachier introspection on vs --no-introspection',
+    tool: 'memcaslap', binary: false, division: 20, baseline: 'cachier-no-introspection', servers: INTROSPECTION_OFF_ON,
+    minThroughputRatio: MIN_INTROSPECTION_RATIO, maxMissRate: 0,
   },
 ];
 
