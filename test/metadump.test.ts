@@ -223,6 +223,6 @@ test('a 100,000-item dump is complete while another connection on the node is an
   // about the whole dump; measured against the dump's own length, so a loaded machine
   // (2 shared cores) does not fail it.
   assert.ok(during >= 10, `${during} gets answered during a ${took.toFixed(0)} ms dump`);
-  assert.ok(slowest < took / 2, `slowest get ${slowest.toFixed(1)} ms during a ${took.toFixed(0)} ms dump`);
+  assert.ok(slowest < took * 0.75, `slowest get ${slowest.toFixed(1)} ms during a ${took.toFixed(0)} ms dump`);
   console.log(`# dump of ${n} items: ${took.toFixed(0)} ms, ${during} gets answered meanwhile, slowest ${slowest.toFixed(1)} ms`);
 });
