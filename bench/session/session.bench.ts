@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/session/session.bench.ts [--seconds S] [--profile]`
+ * `node --import tsx bench/session/session.bench.ts [--seconds S] [--no-introspection]`
  *
  * The CPU cost of our own request path, without sockets: a real node, built but not
  * listening, serving a Connection that swallows writes, fed whole requests as a socket would. Prints ns per
@@ -16,7 +16,7 @@ import { createCacheNode } from '../../src/node/cache-node.ts';
 import { req } from '../../src/protocol/binary/testing/frames.ts';
 import type { Connection, ConnectionHandlers } from '../../src/node/io/connection.ts';
 
-const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '2' } } });
+const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, 'no-introspection': { type: 'boolean' } } });
 const seconds = Number(flags.seconds);
 
 class NullConnection implements Connection {
@@ -42,7 +42,9 @@ class NullConnection implements Connection {
 const dataDir = mkdtempSync(join(tmpdir(), 'cachier-session-bench-'));
 const catalog = openSqliteCatalog(dataDir);
 const { cache } = await catalog.createCache({ memoryBytes: 256 * 1024 * 1024 });
-const node = createCacheNode({ catalog, anonymousCacheId: cache.id });
+const node = createCacheNode({
+  catalog, anonymousCacheId: cache.id, introspection: { enabled: !flags['no-introspection'], memoryBytes: 64 * 1024 * 1024 },
+});
 await node.sync.syncNow();
 
 /** A connection to the node that swallows its replies. */
