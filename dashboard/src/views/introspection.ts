@@ -195,6 +195,7 @@ export function introspectionView(ctx: AppContext): View {
     setText(disabledText, text);
     disabledPanel.hidden = false;
     body.hidden = true;
+    liveSwitch.hidden = refresh.hidden = true; // "Check again" is the one thing to do
     setText(status, 'Introspection is disabled for this cache');
   }
 
@@ -766,6 +767,7 @@ export function introspectionView(ctx: AppContext): View {
   async function loadAll(): Promise<void> {
     disabledPanel.hidden = true;
     body.hidden = false;
+    liveSwitch.hidden = refresh.hidden = false;
     await Promise.all([poll(), loadPrefixes(), browse(true)]);
     if (!disabled && shownDetail !== undefined) void loadCharts();
   }
