@@ -6,6 +6,7 @@
 import type { AccessCatalog } from './access.ts';
 import type { AlertCatalog } from './alerts.ts';
 import type { ApiTokenCatalog } from './api-tokens.ts';
+import type { ClusterRecord } from './clusters.ts';
 import type { LatencyLevel, LatencyProbe, LatencyRollupRow } from './latency.ts';
 import type { RollupLevel, RollupRetention, RollupRow } from './rollups.ts';
 
@@ -20,6 +21,8 @@ export interface CacheRecord {
   readonly introspection: boolean;
   /** Oldest first; at most MAX_WATCHED_PREFIXES. On the row, so nodes learn them with the cache's own changes. */
   readonly watchedPrefixes: readonly WatchedPrefix[];
+  /** The cluster whose nodes serve it (clusters.ts); its plan is split over them only. */
+  readonly cluster: string;
 }
 
 /** A prefix whose keys the cache's nodes count exactly, from the moment it was watched. */
@@ -77,6 +80,20 @@ export interface NodeRecord {
   /** host:port of the node's admin endpoint (control plane only). */
   readonly adminAddress: string;
   readonly lastSeen: number;
+  /** The cluster it serves (clusters.ts). */
+  readonly cluster: string;
+  /** OS process id of the node, as it last registered; null when it did not say. */
+  readonly pid: number | null;
+  /** Memory it offers its caches, in bytes (placement counts it; DEFAULT_NODE_CAPACITY unless said). */
+  readonly capacityBytes: number;
+}
+
+/** What a node says of itself when it registers; absent fields keep what the catalog holds (defaults for a new node). */
+export interface NodeRegistration {
+  /** Created if missing, so `cachier node --cluster NAME` is enough to start a cluster. Default `default`. */
+  readonly cluster?: string;
+  readonly pid?: number;
+  readonly capacityBytes?: number;
 }
 
 /** What updateCache changes; absent fields stay as they are. */
@@ -180,7 +197,11 @@ export const CHANGE_LOG_RETENTION_S = 3600;
  * `AlertCatalog` (alerts.ts): alerts, delivery configs, alert state, deliveries, events.
  */
 export interface Catalog extends AccessCatalog, ApiTokenCatalog, AlertCatalog {
-  createCache(input: { name?: string; memoryBytes: number }): Promise<{ cache: CacheRecord } & NewCredential>;
+  /**
+   * Places the cache on `cluster`, or on the cluster with the most unallocated memory
+   * (clusters.ts, placeCache). Throws UnknownClusterError for a cluster that does not exist.
+   */
+  createCache(input: { name?: string; memoryBytes: number; cluster?: string }): Promise<{ cache: CacheRecord } & NewCredential>;
   getCache(id: number): Promise<CacheRecord | undefined>;
   listCaches(): Promise<CacheRecord[]>;
   updateCache(id: number, patch: CachePatch): Promise<CacheRecord | undefined>;
@@ -213,10 +234,24 @@ export interface Catalog extends AccessCatalog, ApiTokenCatalog, AlertCatalog {
   /** Refuses (returns 'primary') to delete a cache's primary credential. */
   deleteCredential(id: number): Promise<'deleted' | 'not_found' | 'primary'>;
 
-  /** Registers (or refreshes) a node by its client address. */
-  registerNode(address: string, adminAddress: string): Promise<NodeRecord>;
-  listNodes(): Promise<NodeRecord[]>;
+  /**
+   * Registers (or refreshes) a node by its client address. A change of address, cluster or
+   * capacity moves the revision (nodes recompute their share); a heartbeat does not.
+   */
+  registerNode(address: string, adminAddress: string, opts?: NodeRegistration): Promise<NodeRecord>;
+  /** Every node, or those of one cluster; by id. */
+  listNodes(cluster?: string): Promise<NodeRecord[]>;
   removeNode(address: string): Promise<void>;
+
+  /** Every cluster with its node count, capacity and allocation, by name. */
+  listClusters(): Promise<ClusterRecord[]>;
+  /** Makes a cluster (no nodes yet); an existing name is returned as it is. Throws a RangeError for a bad name. */
+  createCluster(name: string): Promise<ClusterRecord>;
+  /**
+   * Moves a cache to another cluster (its data is not moved: the old nodes drop it, the new
+   * ones start empty). Undefined for an unknown cache; UnknownClusterError for an unknown cluster.
+   */
+  moveCache(id: number, cluster: string): Promise<CacheRecord | undefined>;
 
   /** The secret nodes and control planes share for the admin endpoint; made once. */
   clusterSecret(): Promise<string>;
@@ -285,7 +320,7 @@ export interface Catalog extends AccessCatalog, ApiTokenCatalog, AlertCatalog {
   close(): Promise<void>;
 }
 
-/** Where a cache's clients connect: every node of the cluster, or the default before any ran. */
+/** Where a cache's clients connect: every node of its cluster (listNodes(cache.cluster)), or the default before any ran. */
 export function serversOf(nodes: readonly NodeRecord[], fallback = '127.0.0.1:11211'): string[] {
   return nodes.length ? nodes.map((n) => n.address) : [fallback];
 }

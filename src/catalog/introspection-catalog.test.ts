@@ -208,7 +208,7 @@ async function assertUpgraded(c: Catalog): Promise<void> {
 
 describe('introspection migration: SQLite user_version 6 → 7', () => {
   test('an existing file upgrades in place: its caches get the defaults, rows changed after carry the new fields', async () => {
-    assert.equal(SQLITE_MIGRATIONS.length, 7);
+    assert.ok(SQLITE_MIGRATIONS.length >= 7);
     const dir = mkdtempSync(join(tmpdir(), 'cachier-introspection-'));
     try {
       const db = new Database(join(dir, 'catalog.sqlite'));
@@ -220,7 +220,7 @@ describe('introspection migration: SQLite user_version 6 → 7', () => {
       const c = openSqliteCatalog(dir, () => {}); // the file made here is 0644: no warning wanted
       try {
         const check = new Database(join(dir, 'catalog.sqlite'), { readonly: true });
-        assert.equal(check.pragma('user_version', { simple: true }), 7);
+        assert.equal(check.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.length);
         check.close();
         await assertUpgraded(c);
       } finally {
@@ -234,7 +234,7 @@ describe('introspection migration: SQLite user_version 6 → 7', () => {
 
 describe('introspection migration: PostgreSQL schema 9 → 10', { skip: pgSkip }, () => {
   test('an existing schema upgrades in place: its caches get the defaults, rows changed after carry the new fields', async () => {
-    assert.equal(POSTGRES_MIGRATIONS.length, 10);
+    assert.ok(POSTGRES_MIGRATIONS.length >= 10);
     const s = await createTestSchema();
     try {
       await s.sql(`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
@@ -243,7 +243,7 @@ describe('introspection migration: PostgreSQL schema 9 → 10', { skip: pgSkip }
         INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);`);
       const c = await openPostgresCatalog(s.url);
       try {
-        assert.equal((await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'"))[0]!.value, '10');
+        assert.equal((await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'"))[0]!.value, String(POSTGRES_MIGRATIONS.length));
         await assertUpgraded(c);
       } finally {
         await c.close();

@@ -30,7 +30,7 @@ import pg, { type PoolClient, type PoolConfig } from 'pg';
 import { generatePassword, generateToken, generateUsername, hashSecret, verifySecret } from '../shared/secrets.ts';
 import type {
   CacheRecord, CachePatch, Capabilities, Catalog, CatalogChanges, CatalogSnapshot, CredentialRecord, HistoryQuery, HistorySample,
-  NewCredential, NodeRecord, PrefixSample, RetentionPolicy,
+  NewCredential, NodeRecord, NodeRegistration, PrefixSample, RetentionPolicy,
 } from './catalog.ts';
 import { CHANGE_LOG_RETENTION_S, CredentialLimitError, MAX_CREDENTIALS_PER_CACHE } from './catalog.ts';
 import { collectHistory, readHistoryPages } from './history-pages.ts';
@@ -46,6 +46,8 @@ import type { LatencyLevel, LatencyProbe } from './latency.ts';
 import type { RollupLevel } from './rollups.ts';
 import { POSTGRES_INTROSPECTION_MIGRATION, PostgresIntrospection } from './postgres-introspection.ts';
 import { readWatchedPrefixes } from './prefix-watch.ts';
+import { postgresClustersMigration, PostgresClusters } from './postgres-clusters.ts';
+import { checkClusterName, DEFAULT_CLUSTER, DEFAULT_NODE_CAPACITY, placeCache } from './clusters.ts';
 
 const HOUR_MS = 3_600_000;
 export const CHANGE_CHANNEL = 'cachier_catalog';
@@ -203,23 +205,27 @@ CREATE TRIGGER nodes_moved AFTER UPDATE ON nodes
   POSTGRES_ALERTS_MIGRATION,
   // 10: introspection — the flag and watched prefixes on the cache row, prefix history (postgres-introspection.ts).
   POSTGRES_INTROSPECTION_MIGRATION,
+  // 11: clusters — the table (with `default`), the cluster of every cache and node, each node's pid and capacity (postgres-clusters.ts).
+  postgresClustersMigration(CHANGE_CHANNEL),
 ];
 const LIVE_CACHE_IDS = '(SELECT id FROM caches WHERE NOT deleted)';
 
 interface CacheRow {
   id: number; name: string; memory_bytes: string; enabled: boolean; created_at: string; deleted?: boolean;
-  introspection: boolean; watched_prefixes: unknown;
+  introspection: boolean; watched_prefixes: unknown; cluster: string;
 }
 interface CredRow {
   id: number; cache_id: number; username: string; salt: string; hash: string;
   write_cap: boolean; flush_cap: boolean; api_cap: boolean; is_primary: boolean;
 }
-interface NodeRow { id: number; address: string; admin_address: string; last_seen: string }
+interface NodeRow {
+  id: number; address: string; admin_address: string; last_seen: string; cluster: string; pid: number | null; capacity_bytes: string;
+}
 interface ChangeRow { kind: 'cache' | 'credential' | 'node'; id: number; key: string | null }
 
 const toCache = (r: CacheRow): CacheRecord => ({
   id: r.id, name: r.name, memoryBytes: Number(r.memory_bytes), enabled: r.enabled, createdAt: Number(r.created_at),
-  introspection: r.introspection, watchedPrefixes: readWatchedPrefixes(r.watched_prefixes),
+  introspection: r.introspection, watchedPrefixes: readWatchedPrefixes(r.watched_prefixes), cluster: r.cluster,
 });
 const toCred = (r: CredRow): CredentialRecord => ({
   id: r.id, cacheId: r.cache_id, username: r.username, salt: r.salt, hash: r.hash,
@@ -227,6 +233,7 @@ const toCred = (r: CredRow): CredentialRecord => ({
 });
 const toNode = (r: NodeRow): NodeRecord => ({
   id: r.id, address: r.address, adminAddress: r.admin_address, lastSeen: Number(r.last_seen),
+  cluster: r.cluster, pid: r.pid, capacityBytes: Number(r.capacity_bytes),
 });
 
 export interface PostgresCatalogOptions {
@@ -292,6 +299,7 @@ export class PostgresCatalog implements Catalog {
   private readonly tokens: PostgresTokens;
   private readonly alerts: PostgresAlerts;
   private readonly introspection: PostgresIntrospection;
+  private readonly clusters: PostgresClusters;
   /** The schema the tables live in, as triggers name it in NOTIFY payloads. */
   private schema = '';
   private readonly listeners = new Set<() => void>();
@@ -305,6 +313,7 @@ export class PostgresCatalog implements Catalog {
     this.alerts = new PostgresAlerts(this.pool);
     this.tokens = new PostgresTokens(this.pool);
     this.introspection = new PostgresIntrospection(this.pool);
+    this.clusters = new PostgresClusters(this.pool);
     // An idle pooled connection dropped by the server must not crash the process.
     this.pool.on('error', (e) => this.onError(e));
   }
@@ -358,14 +367,18 @@ export class PostgresCatalog implements Catalog {
     return (await this.pool.query<R>(sql, params)).rows;
   }
 
-  async createCache(input: { name?: string; memoryBytes: number }) {
+  async createCache(input: { name?: string; memoryBytes: number; cluster?: string }) {
     return this.tx(async (c) => {
       const now = Date.now();
+      // Placement reads without locking: two control planes placing at once may pick the same
+      // cluster, which only makes placement a little less even.
+      if (input.cluster !== undefined) await this.clusters.mustExist(c, input.cluster);
+      const cluster = input.cluster ?? placeCache(await this.clusters.list(c)) ?? DEFAULT_CLUSTER;
       const row = (await c.query<CacheRow>(
         `WITH n AS (SELECT nextval(pg_get_serial_sequence('caches', 'id'))::integer AS id)
-         INSERT INTO caches (id, name, memory_bytes, created_at)
-         SELECT id, COALESCE(NULLIF($1, ''), 'mc-' || id), $2, $3 FROM n RETURNING *`,
-        [input.name ?? null, input.memoryBytes, now],
+         INSERT INTO caches (id, name, memory_bytes, created_at, cluster)
+         SELECT id, COALESCE(NULLIF($1, ''), 'mc-' || id), $2, $3, $4 FROM n RETURNING *`,
+        [input.name ?? null, input.memoryBytes, now, cluster],
       )).rows[0]!;
       const made = await insertCredential(c, row.id, {}, true);
       return { cache: toCache(row), ...made };
@@ -460,18 +473,44 @@ export class PostgresCatalog implements Catalog {
     });
   }
 
-  async registerNode(address: string, adminAddress: string) {
+  async registerNode(address: string, adminAddress: string, opts: NodeRegistration = {}) {
+    if (opts.cluster !== undefined) checkClusterName(opts.cluster);
+    if (opts.cluster !== undefined) await this.clusters.ensure(this.pool, opts.cluster);
+    // A field the node does not give keeps what the row holds (a heartbeat gives none).
     const row = (await this.query<NodeRow>(
-      `INSERT INTO nodes (address, admin_address, last_seen) VALUES ($1, $2, $3)
-       ON CONFLICT (address) DO UPDATE SET admin_address = excluded.admin_address, last_seen = excluded.last_seen
+      `INSERT INTO nodes (address, admin_address, last_seen, cluster, pid, capacity_bytes)
+       VALUES ($1, $2, $3, COALESCE($4::text, '${DEFAULT_CLUSTER}'), $5::integer, COALESCE($6::bigint, ${DEFAULT_NODE_CAPACITY}))
+       ON CONFLICT (address) DO UPDATE SET admin_address = excluded.admin_address, last_seen = excluded.last_seen,
+         cluster = COALESCE($4::text, nodes.cluster), pid = COALESCE($5::integer, nodes.pid),
+         capacity_bytes = COALESCE($6::bigint, nodes.capacity_bytes)
        RETURNING *`,
-      [address, adminAddress, Date.now()],
+      [address, adminAddress, Date.now(), opts.cluster ?? null, opts.pid ?? null, opts.capacityBytes ?? null],
     ))[0]!;
     return toNode(row);
   }
 
-  async listNodes() {
-    return (await this.query<NodeRow>('SELECT * FROM nodes ORDER BY id')).map(toNode);
+  async listNodes(cluster?: string) {
+    const rows = cluster === undefined
+      ? await this.query<NodeRow>('SELECT * FROM nodes ORDER BY id')
+      : await this.query<NodeRow>('SELECT * FROM nodes WHERE cluster = $1 ORDER BY id', [cluster]);
+    return rows.map(toNode);
+  }
+
+  // Clusters and placement: postgres-clusters.ts, clusters.ts.
+  async listClusters() {
+    return this.clusters.list();
+  }
+
+  async createCluster(name: string) {
+    return this.clusters.create(name);
+  }
+
+  async moveCache(id: number, cluster: string) {
+    return this.tx(async (c) => {
+      await this.clusters.move(c, id, cluster);
+      const row = (await c.query<CacheRow>('SELECT * FROM caches WHERE id = $1 AND NOT deleted', [id])).rows[0];
+      return row && toCache(row);
+    });
   }
 
   async removeNode(address: string) {

@@ -12,6 +12,7 @@ import { generatePassword, generateToken, generateUsername, hashSecret, verifySe
 import {
   CHANGE_LOG_RETENTION_S, CredentialLimitError, MAX_CREDENTIALS_PER_CACHE, type CacheRecord, type CachePatch, type Capabilities, type Catalog,
   type CatalogChanges, type CatalogSnapshot, type CredentialRecord, type HistoryQuery, type HistorySample, type NewCredential, type NodeRecord,
+  type NodeRegistration,
   type PrefixSample, type RetentionPolicy,
 } from './catalog.ts';
 import { CATALOG_FILES, prepareCatalogFiles, settleCatalogFiles, tightenedMessage } from './file-modes.ts';
@@ -28,6 +29,8 @@ import type { LatencyLevel, LatencyProbe } from './latency.ts';
 import type { RollupLevel } from './rollups.ts';
 import { SQLITE_INTROSPECTION_MIGRATION, SqliteIntrospection } from './sqlite-introspection.ts';
 import { readWatchedPrefixes } from './prefix-watch.ts';
+import { sqliteClustersMigration, SqliteClusters } from './sqlite-clusters.ts';
+import { checkClusterName, DEFAULT_CLUSTER, DEFAULT_NODE_CAPACITY, placeCache } from './clusters.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -136,22 +139,26 @@ DROP TRIGGER caches_upd;
 CREATE TRIGGER caches_upd AFTER UPDATE OF name, memory_bytes, enabled, created_at, deleted, introspection, watched_prefixes ON caches
   BEGIN ${stamp('caches')} END;
 `,
+  // 8: clusters — the table (with `default`), the cluster of every cache and node, each node's pid and capacity (sqlite-clusters.ts).
+  sqliteClustersMigration(BUMP, stamp('caches'), logged('node', 'NEW', 'NULL')),
 ];
 
 interface CacheRow {
   id: number; name: string; memory_bytes: number; enabled: number; created_at: number; deleted?: number;
-  introspection: number; watched_prefixes: string;
+  introspection: number; watched_prefixes: string; cluster: string;
 }
 interface CredRow {
   id: number; cache_id: number; username: string; salt: string; hash: string;
   write_cap: number; flush_cap: number; api_cap: number; is_primary: number;
 }
-interface NodeRow { id: number; address: string; admin_address: string; last_seen: number }
+interface NodeRow {
+  id: number; address: string; admin_address: string; last_seen: number; cluster: string; pid: number | null; capacity_bytes: number;
+}
 interface ChangeRow { kind: 'cache' | 'credential' | 'node'; id: number; key: string | null }
 
 const toCache = (r: CacheRow): CacheRecord => ({
   id: r.id, name: r.name, memoryBytes: r.memory_bytes, enabled: r.enabled === 1, createdAt: r.created_at,
-  introspection: r.introspection === 1, watchedPrefixes: readWatchedPrefixes(r.watched_prefixes),
+  introspection: r.introspection === 1, watchedPrefixes: readWatchedPrefixes(r.watched_prefixes), cluster: r.cluster,
 });
 const toCred = (r: CredRow): CredentialRecord => ({
   id: r.id, cacheId: r.cache_id, username: r.username, salt: r.salt, hash: r.hash,
@@ -159,6 +166,7 @@ const toCred = (r: CredRow): CredentialRecord => ({
 });
 const toNode = (r: NodeRow): NodeRecord => ({
   id: r.id, address: r.address, adminAddress: r.admin_address, lastSeen: r.last_seen,
+  cluster: r.cluster, pid: r.pid, capacityBytes: r.capacity_bytes,
 });
 
 /**
@@ -182,6 +190,7 @@ export class SqliteCatalog implements Catalog {
   private readonly tokens: SqliteTokens;
   private readonly alerts: SqliteAlerts;
   private readonly introspection: SqliteIntrospection;
+  private readonly clusters: SqliteClusters;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -196,6 +205,7 @@ export class SqliteCatalog implements Catalog {
     this.tokens = new SqliteTokens(this.db);
     this.alerts = new SqliteAlerts(this.db);
     this.introspection = new SqliteIntrospection(this.db);
+    this.clusters = new SqliteClusters(this.db);
   }
 
   private liveCacheIds = '(SELECT id FROM caches WHERE deleted = 0)';
@@ -213,18 +223,21 @@ export class SqliteCatalog implements Catalog {
     }).immediate();
   }
 
-  async createCache(input: { name?: string; memoryBytes: number }) {
+  async createCache(input: { name?: string; memoryBytes: number; cluster?: string }) {
+    // IMMEDIATE: placement reads the allocation it adds to, so no other process places in between.
     return this.db.transaction(() => {
       const now = Date.now();
       const placeholder = `pending-${now}-${Math.random()}`;
+      if (input.cluster !== undefined) this.clusters.mustExist(input.cluster);
+      const cluster = input.cluster ?? placeCache(this.clusters.list()) ?? DEFAULT_CLUSTER;
       const { lastInsertRowid } = this.db
-        .prepare('INSERT INTO caches (name, memory_bytes, created_at) VALUES (?, ?, ?)')
-        .run(input.name ?? placeholder, input.memoryBytes, now);
+        .prepare('INSERT INTO caches (name, memory_bytes, created_at, cluster) VALUES (?, ?, ?, ?)')
+        .run(input.name ?? placeholder, input.memoryBytes, now, cluster);
       const id = Number(lastInsertRowid);
       if (!input.name) this.db.prepare('UPDATE caches SET name = ? WHERE id = ?').run(`mc-${id}`, id);
       const made = this.insertCredential(id, {}, true);
       return { cache: this.cacheById(id)!, ...made };
-    })();
+    }).immediate();
   }
 
   private cacheById(id: number): CacheRecord | undefined {
@@ -336,17 +349,42 @@ export class SqliteCatalog implements Catalog {
     })();
   }
 
-  async registerNode(address: string, adminAddress: string) {
-    const now = Date.now();
-    this.db
-      .prepare(`INSERT INTO nodes (address, admin_address, last_seen) VALUES (?, ?, ?)
-                ON CONFLICT(address) DO UPDATE SET admin_address = excluded.admin_address, last_seen = excluded.last_seen`)
-      .run(address, adminAddress, now);
-    return toNode(this.db.prepare('SELECT * FROM nodes WHERE address = ?').get(address) as NodeRow);
+  async registerNode(address: string, adminAddress: string, opts: NodeRegistration = {}) {
+    if (opts.cluster !== undefined) checkClusterName(opts.cluster);
+    return this.db.transaction(() => {
+      if (opts.cluster !== undefined) this.clusters.ensure(opts.cluster);
+      // A field the node does not give keeps what the row holds (a heartbeat gives none).
+      this.db
+        .prepare(`INSERT INTO nodes (address, admin_address, last_seen, cluster, pid, capacity_bytes) VALUES (?, ?, ?, ?, ?, ?)
+                  ON CONFLICT(address) DO UPDATE SET admin_address = excluded.admin_address, last_seen = excluded.last_seen,
+                    cluster = COALESCE(?, cluster), pid = COALESCE(?, pid), capacity_bytes = COALESCE(?, capacity_bytes)`)
+        .run(address, adminAddress, Date.now(), opts.cluster ?? DEFAULT_CLUSTER, opts.pid ?? null,
+          opts.capacityBytes ?? DEFAULT_NODE_CAPACITY, opts.cluster ?? null, opts.pid ?? null, opts.capacityBytes ?? null);
+      return toNode(this.db.prepare('SELECT * FROM nodes WHERE address = ?').get(address) as NodeRow);
+    }).immediate();
   }
 
-  async listNodes() {
-    return (this.db.prepare('SELECT * FROM nodes ORDER BY id').all() as NodeRow[]).map(toNode);
+  async listNodes(cluster?: string) {
+    const rows = cluster === undefined
+      ? this.db.prepare('SELECT * FROM nodes ORDER BY id').all()
+      : this.db.prepare('SELECT * FROM nodes WHERE cluster = ? ORDER BY id').all(cluster);
+    return (rows as NodeRow[]).map(toNode);
+  }
+
+  // Clusters and placement: sqlite-clusters.ts, clusters.ts.
+  async listClusters() {
+    return this.clusters.list();
+  }
+
+  async createCluster(name: string) {
+    return this.clusters.create(name);
+  }
+
+  async moveCache(id: number, cluster: string) {
+    return this.db.transaction(() => {
+      this.clusters.move(id, cluster);
+      return this.cacheById(id);
+    }).immediate();
   }
 
   async removeNode(address: string) {
