@@ -94,7 +94,8 @@ describe('introspection on a node', () => {
     for (const bad of ['0', '1001', 'x', '-1']) assert.equal((await admin(t, `/caches/${a.id}/introspection/recent?limit=${bad}`)).status, 400);
     // Cache b's ring holds only b's requests.
     const rb = await admin(t, `/caches/${b.id}/introspection/recent?limit=1000`);
-    assert.ok(rb.body.lines.every((l: any) => Buffer.from(l.key, 'base64').toString() === 'secret:b'));
+    assert.ok(rb.body.lines.every((l: any) => l.command === 'AUTH' || Buffer.from(l.key, 'base64').toString() === 'secret:b'));
+    assert.equal(rb.body.lines[0].command, 'AUTH', 'a login shows');
   });
 
   test('binary protocol: keys of every byte value and 250-byte keys are counted and logged byte for byte', async () => {
@@ -204,7 +205,7 @@ describe('the node-wide cap and --no-introspection', () => {
       // The newest caches kept theirs, the oldest lost theirs.
       const last = caches.at(-1)!;
       const r = await admin(t, `/caches/${last.id}/introspection/recent`);
-      assert.equal(r.body.lines.length, 1); // the get (the login is not a request on the cache)
+      assert.deepEqual(r.body.lines.map((l: any) => `${l.command} ${l.status}`), ['AUTH OK', 'GET MISS']);
       assert.equal((await admin(t, `/caches/${caches[0]!.id}/introspection/recent`)).body.lines.length, 0);
     } finally {
       await t.close();

@@ -36,6 +36,8 @@ export interface ExecContext extends SessionContext {
   readonly tenants: Tenants;
   /** Unix seconds. */
   readonly now: number;
+  /** Milliseconds since the epoch, read once per batch of requests (the request log's time). */
+  readonly nowMs: number;
   /** Reply bytes the connection may still queue before a multi-key get pauses (see retrieval.ts). */
   readonly replyRoom: number;
 }

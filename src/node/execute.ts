@@ -33,7 +33,7 @@ export function execute(cmd: Command, ctx: ExecContext): Reply {
   const reply = dispatch(cmd, ctx);
   // The cache's request ring (introspection) hears every command of a logged-in connection.
   const log = ctx.tenant.introspection;
-  if (log !== null) logRequest(log, cmd, reply, 0);
+  if (log !== null) logRequest(log, cmd, reply, 0, ctx.nowMs);
   return reply;
 }
 
@@ -74,6 +74,6 @@ export function executeSessionCommand(cmd: SessionCommand, ctx: SessionContext):
 export function resumeGet(cmd: GetCommand, from: number, ctx: ExecContext): Reply {
   const reply = get(cmd, ctx, from);
   const log = ctx.tenant.introspection;
-  if (log !== null) logRequest(log, cmd, reply, from);
+  if (log !== null) logRequest(log, cmd, reply, from, ctx.nowMs);
   return reply;
 }

@@ -18,9 +18,11 @@ function errorStatus(reply: Reply): number {
   return reply.kind === 'error' && (reply.code === 'WRITE_FORBIDDEN' || reply.code === 'FLUSH_FORBIDDEN') ? ST.DENIED : ST.ERROR;
 }
 
-/** Records `cmd` answered by `reply`; for a streamed get, the keys from index `from` that this reply answered. */
-export function logRequest(log: CacheIntrospection, cmd: Command, reply: Reply, from: number): void {
-  const time = Date.now();
+/**
+ * Records `cmd` answered by `reply` at `time` (ms); for a streamed get, the keys from index
+ * `from` that this reply answered.
+ */
+export function logRequest(log: CacheIntrospection, cmd: Command, reply: Reply, from: number, time: number): void {
   switch (cmd.kind) {
     case 'get': {
       const command = cmd.touchExptime === undefined ? CMD.GET : CMD.GAT;

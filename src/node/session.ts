@@ -29,6 +29,7 @@ import type { ExecContext, NodeInfo, SessionContext, SessionControl } from './ex
 import { execute, executeSessionCommand, isSessionCommand, resumeGet } from './execute.ts';
 import { metadump } from './commands/metadump.ts';
 import { Inbox } from './inbox.ts';
+import { CMD, ST } from '../introspection/request-ring.ts';
 import type { Receiver } from './receive-budget.ts';
 import { PRE_LOGIN_LIMITS, type NodeLimits } from './limits.ts';
 import { ANONYMOUS, type Credential, type Tenant, type TenantConnection, type Tenants } from './tenants.ts';
@@ -201,13 +202,15 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     this.tenant = tenant;
     this.credential = credential;
     if (this.ctx === undefined) {
-      this.ctx = { tenant, credential, tenants: this.opts.tenants, node: this.opts.node, session: this, now: 0, replyRoom: 0 };
+      this.ctx = { tenant, credential, tenants: this.opts.tenants, node: this.opts.node, session: this, now: 0, nowMs: 0, replyRoom: 0 };
     } else {
       this.ctx.tenant = tenant;
       this.ctx.credential = credential;
     }
     tenant.connections.add(this);
     tenant.store.counters.total_connections++;
+    // The cache's request log shows logins (only successful ones: a stranger's failures must not push its lines out).
+    tenant.introspection?.log(Date.now(), CMD.AUTH, ST.OK, null, 0);
     return undefined;
   }
 
@@ -423,6 +426,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
   /** The logged-in context, brought up to this command's clock and reply room. */
   private context(ctx: Mutable<ExecContext>): ExecContext {
     ctx.now = this.now;
+    ctx.nowMs = this.lastActive;
     ctx.replyRoom = this.opts.limits.replyQueueBytes - this.out.length;
     return ctx;
   }
