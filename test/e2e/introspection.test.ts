@@ -6,7 +6,8 @@
 // bytes; a prefix watched shows in the list and through the API, its five charts show the
 // API's series (120 keys under it) and its own hot keys; recent requests filtered by
 // command and status; the key browser lists exactly the 130 keys under a prefix, a page at
-// a time through the cursor; a prefix unwatched after a confirmation; an operator switching
+// a time through the cursor; a prefix unwatched by another client leaves the screen (a 404
+// that is not a sign-out); a prefix unwatched after a confirmation; an operator switching
 // introspection off shows the API's 403 as a notice (still signed in), and on again comes
 // back. A key `<img src=x onerror=alert(1)>` is shown as text everywhere: no img element,
 // no dialog. Screenshots: test-output/screenshots/introspection-*.png. Console errors fail
@@ -298,6 +299,20 @@ for (const spec of WIDTHS) {
       await page.waitForFunction(() => document.getElementById('key-browser')?.dataset.count === '1');
       assert.equal(await page.textContent('#keys-table tbody .key-link'), XSS);
       assert.equal(await page.locator('img').count(), 0);
+
+      // ---- a prefix unwatched elsewhere (another tab, a script): it leaves the screen, which stays signed in
+      await page.fill('#prefix-name', 'page:');
+      await page.click('#add-prefix');
+      await page.waitForSelector('#prefixes-table tr[data-name="page:"]');
+      const pagePrefix = (await api<{ id: number; name: string }[]>(cluster, v2('prefixes'), auth)).body.find((p) => p.name === 'page:')!;
+      await page.waitForSelector(`#prefix-detail[data-prefix-id="${pagePrefix.id}"]:not([hidden])`);
+      assert.equal((await api(cluster, v2(`prefixes/${pagePrefix.id}`), auth, { method: 'DELETE' })).status, 204);
+      await s.expecting(/404/, async () => {
+        await page.waitForSelector('#prefixes-table tr[data-name="page:"]', { state: 'detached' });
+        await page.waitForSelector('#prefix-detail', { state: 'hidden' });
+      });
+      assert.equal(await page.isVisible('#tab-introspection[aria-current="page"]'), true, 'still signed in');
+      assert.doesNotMatch(page.url(), /prefix=/);
 
       // ---- stop watching (a cancelled confirmation first)
       const unwatch = `#prefixes-table tr[data-name="user:"] [data-action="unwatch"]`;

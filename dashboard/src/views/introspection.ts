@@ -49,6 +49,11 @@ function isDisabled(e: unknown): e is ApiRequestError {
   return e instanceof ApiRequestError && e.status === 403 && /introspection/i.test(e.message);
 }
 
+/** A watched prefix gone (another tab or client stopped watching it): not the cache gone. */
+function isPrefixGone(e: unknown): e is ApiRequestError {
+  return e instanceof ApiRequestError && e.status === 404 && /prefix/i.test(e.message);
+}
+
 /** A key as text, in a button that looks it up. */
 function keyButton(key: KeyRef, onLookup: (key: KeyRef) => void, label = 'Look up'): HTMLButtonElement {
   const b = h('button', { class: 'key-link', type: 'button', title: `${label} ${key.name}`, 'data-key': key.key_base64 ?? null },
@@ -153,6 +158,10 @@ export function introspectionView(ctx: AppContext): View {
     if (destroyed) return true;
     if (isDisabled(e)) {
       showDisabled(e.message);
+      return true;
+    }
+    if (isPrefixGone(e)) {
+      void loadPrefixes(); // the list without it, and nothing selected
       return true;
     }
     return ctx.lostAccess(e);
@@ -285,6 +294,7 @@ export function introspectionView(ctx: AppContext): View {
   // ---------------------------------------------------------------- hot keys
 
   let windowText = '3 min';
+  let lastPopular: PopularItems | undefined;
   const hotAlert = alertBox('hot-alert');
   const hot = popularLists('hot', lookUpKey, {
     watched: (name) => watched.some((p) => p.name === name),
@@ -390,6 +400,7 @@ export function introspectionView(ctx: AppContext): View {
     if (selectedId !== undefined && !watched.some((p) => p.id === selectedId)) select(undefined);
     renderPrefixes();
     showDetail();
+    if (lastPopular) hot.render(lastPopular); // its Watch buttons follow the list
   }
 
   // ---- the selected prefix: five charts and its hot keys
@@ -503,7 +514,7 @@ export function introspectionView(ctx: AppContext): View {
     } finally {
       if (gen === chartGen) detail.classList.remove('is-loading');
     }
-    if (gen === chartGen && !destroyed && !disabled) {
+    if (gen === chartGen && !destroyed && !disabled && selectedId === id) {
       chartTimer = setTimeout(() => {
         if (document.visibilityState !== 'hidden') void loadCharts();
       }, refreshMs(bucketMs));
@@ -742,6 +753,7 @@ export function introspectionView(ctx: AppContext): View {
       hotAlert.clear();
       windowText = windowLabel(popular.value.time_slice);
       setText(hotSub, `Requests per key over the last ${windowText} (a ${windowText} window, read every ${LIVE_MS / 1000}\u00a0s while Live is on). Click a key to look it up.`);
+      lastPopular = popular.value;
       hot.render(popular.value);
       hotSection.dataset.loaded = 'true';
     } else {
