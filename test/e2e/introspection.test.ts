@@ -163,7 +163,14 @@ for (const spec of WIDTHS) {
       assert.ok(xssHot, `the XSS key is among the hot keys: ${JSON.stringify(hit)}`);
       assert.equal(xssHot.text, XSS, 'shown as text');
       assert.equal(await page.locator('img').count(), 0, 'no img element');
+      // A list of 20 (every set is a mutation) shows its top 10 until asked for all.
+      const visibleRows = () => page.locator('#hot-mutated li.hot-item:visible').count();
+      assert.equal(await page.textContent('#hot-mutated .hot-toggle'), 'Show all 20');
+      assert.equal(await visibleRows(), 10);
       await shot('introspection');
+      await page.click('#hot-mutated .hot-toggle');
+      assert.equal(await visibleRows(), 20);
+      assert.equal(await page.getAttribute('#hot-mutated .hot-toggle', 'aria-expanded'), 'true');
 
       // Live: a key first read now shows up without a click.
       for (let i = 0; i < 30; i++) await mc.get('fresh:key');
@@ -333,10 +340,19 @@ for (const spec of WIDTHS) {
       assert.equal((await operator(false)).status, 200);
       const off = await api<{ message: string }>(cluster, v2('popular_items'), auth);
       assert.deepEqual([off.status, off.body.message], [403, 'Introspection is disabled for this cache.']);
+      // Refresh reads four things at once (hot keys, recent requests, prefixes, keys): all four are refused.
+      let refusals = 0;
+      const count403 = (r: Response) => {
+        if (r.status() === 403 && r.url().includes('/introspection/')) refusals++;
+      };
+      page.on('response', count403);
       await s.expecting(/403/, async () => {
         await page.click('#introspection-refresh');
         await page.waitForSelector('#introspection-disabled:not([hidden])');
+        await until('the four refusals', async () => refusals >= 4);
+        await page.waitForTimeout(300); // their console lines follow the responses
       });
+      page.off('response', count403);
       assert.equal(await page.textContent('#introspection-disabled-text'), 'Introspection is disabled for this cache.');
       assert.equal(await page.isHidden('#introspection-body'), true);
       assert.equal(await page.isVisible('#tab-introspection[aria-current="page"]'), true, 'still signed in');

@@ -33,6 +33,8 @@ import { alertBox, confirmDialog, pageHead } from './components.ts';
 import type { AppContext, View } from './shell.ts';
 
 const LIVE_MS = 5_000;
+/** Entries of a hot-key list shown before "Show all" (the API sends up to 20). */
+const HOT_SHOWN = 10;
 const RECENT_LIMIT = 1000;
 /** Rows drawn at once; "Show all" lifts it (a thousand lines a server, several servers). */
 const RECENT_SHOWN = 200;
@@ -75,12 +77,25 @@ function popularLists(idBase: string, onLookup: (key: KeyRef) => void,
   prefixActions?: { watched(name: string): boolean; watch(name: string): void; browse(prefix: KeyRef): void }): PopularLists {
   const lists = POPULAR_LISTS.map((l) => {
     const list = h('ol', { class: 'hot-items', id: `${idBase}-${l.id}-items` }, h('li', { class: 'hot-empty' }, 'Loading…'));
+    const toggle = h('button', { class: 'link-btn hot-toggle', type: 'button', 'data-action': 'toggle', 'aria-controls': list.id, 'aria-expanded': 'false', hidden: true });
     const card = h('section', { class: 'card hot-list', id: `${idBase}-${l.id}`, 'data-list': l.id, 'aria-labelledby': `${idBase}-${l.id}-title` },
       h('h3', { class: 'card-title', id: `${idBase}-${l.id}-title` }, l.title),
       h('p', { class: 'hot-help' }, l.help),
-      list);
-    return { ...l, card, list };
+      list, toggle);
+    const state = { ...l, card, list, toggle, expanded: false, count: 0 };
+    toggle.addEventListener('click', () => {
+      state.expanded = !state.expanded;
+      showRows(state);
+    });
+    return state;
   });
+  /** The first HOT_SHOWN of a list, or all of it once expanded (the choice outlives refreshes). */
+  function showRows(l: (typeof lists)[number]): void {
+    l.list.querySelectorAll<HTMLElement>('li.hot-item').forEach((li, i) => (li.hidden = !l.expanded && i >= HOT_SHOWN));
+    l.toggle.hidden = l.count <= HOT_SHOWN;
+    l.toggle.setAttribute('aria-expanded', String(l.expanded));
+    setText(l.toggle, l.expanded ? `Show the top ${HOT_SHOWN}` : `Show all ${l.count}`);
+  }
   return {
     el: h('div', { class: 'hot-grid' }, lists.map((l) => l.card)),
     render(items) {
@@ -92,8 +107,10 @@ function popularLists(idBase: string, onLookup: (key: KeyRef) => void,
         const focusAction = focused?.dataset.action ?? 'lookup';
         const max = Math.max(1, ...entries.map((e) => e.popularity));
         l.card.dataset.count = String(entries.length);
+        l.count = entries.length;
         if (!entries.length) {
           replace(l.list, h('li', { class: 'hot-empty' }, l.empty));
+          showRows(l);
           continue;
         }
         replace(l.list, entries.map((e, i) => {
@@ -117,10 +134,12 @@ function popularLists(idBase: string, onLookup: (key: KeyRef) => void,
           return h('li', { class: 'hot-item', 'data-name': e.name, 'data-popularity': String(e.popularity) },
             h('span', { class: 'hot-rank', 'aria-hidden': 'true' }, String(i + 1)),
             h('span', { class: 'hot-main' },
-              h('span', { class: 'hot-line' }, name, h('span', { class: 'hot-count', title: 'Requests in the window' }, formatCount(e.popularity))),
-              h('span', { class: 'hot-bar', 'aria-hidden': 'true' }, fill),
-              actions.length ? h('span', { class: 'hot-actions' }, actions) : null));
+              h('span', { class: 'hot-line' }, name,
+                actions.length ? h('span', { class: 'hot-actions' }, actions) : null,
+                h('span', { class: 'hot-count', title: 'Requests in the window' }, formatCount(e.popularity))),
+              h('span', { class: 'hot-bar', 'aria-hidden': 'true' }, fill)));
         }));
+        showRows(l);
         if (focusKey !== undefined) {
           const again = [...l.list.querySelectorAll<HTMLElement>('li')].find((li) => li.dataset.name === focusKey);
           (again?.querySelector<HTMLElement>(`[data-action="${focusAction}"]`) ?? again?.querySelector<HTMLElement>('button'))?.focus();
