@@ -1,6 +1,7 @@
 /**
  * The flags of every command that runs cache nodes (`start`, `node`): connection limits,
- * timeouts, request size, TLS on the memcache port; and the HTTPS flags of every command
+ * timeouts, request size, TLS on the memcache port, the cluster a node serves and the memory
+ * it offers (placement's capacity); and the HTTPS flags of every command
  * that runs a control plane (`start`, `control`). Certificate files are read here, once,
  * so a missing file is a usage error at start-up.
  */
@@ -10,6 +11,7 @@ import type { TlsFiles } from '../node/cache-node.ts';
 import { IO_MODES, isIoMode, type IoMode } from '../node/io/native-addon.ts';
 import { parseSize } from '../shared/sizes.ts';
 import { DEFAULT_INTROSPECTION_MEMORY, type IntrospectionSettings } from '../introspection/registry.ts';
+import { isClusterName } from '../catalog/clusters.ts';
 import { intOption, UsageError } from './args.ts';
 
 export const NODE_FLAGS = {
@@ -27,6 +29,8 @@ export const NODE_FLAGS = {
   io: { type: 'string' },
   'introspection-memory': { type: 'string' },
   'no-introspection': { type: 'boolean' },
+  cluster: { type: 'string' },
+  'node-memory': { type: 'string' },
 } as const;
 
 export const HTTPS_FLAGS = {
@@ -41,6 +45,10 @@ export interface NodeFlagOptions {
   readonly tls: TlsFiles | undefined;
   readonly io: IoMode | undefined;
   readonly introspection: IntrospectionSettings;
+  /** --cluster NAME (made in the catalog if missing); undefined: `default`. */
+  readonly cluster: string | undefined;
+  /** --node-memory SIZE: what the node offers its cluster's caches (placement); undefined: the catalog's default, 1gb. */
+  readonly capacityBytes: number | undefined;
 }
 
 const MIN_ITEM_SIZE = 1024;
@@ -69,7 +77,11 @@ export function nodeFlagOptions(o: FlagValues<typeof NODE_FLAGS>): NodeFlagOptio
     enabled: o['no-introspection'] !== true,
     memoryBytes: sizeOption(o['introspection-memory'], 'introspection-memory', DEFAULT_INTROSPECTION_MEMORY, 0, 2 ** 40),
   };
-  return { limits, tls: pemPair(o['tls-cert'], o['tls-key'], 'tls'), io: ioOption(o.io), introspection };
+  if (o.cluster !== undefined && !isClusterName(o.cluster)) {
+    throw new UsageError(`--cluster "${o.cluster}": use 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+  const capacityBytes = o['node-memory'] === undefined ? undefined : sizeOption(o['node-memory'], 'node-memory', 0, 1024 * 1024, 2 ** 50);
+  return { limits, tls: pemPair(o['tls-cert'], o['tls-key'], 'tls'), io: ioOption(o.io), introspection, cluster: o.cluster, capacityBytes };
 }
 
 /** --io auto|native|stream: how the memcache port does socket I/O (see src/node/io/). */

@@ -1,9 +1,10 @@
 /**
  * `cachier node`: one cache node alone, joining a shared catalog (PostgreSQL with
  * --database-url; the SQLite file under --data works for several nodes on one machine).
- * It serves every cache of the catalog with its share of each plan (plan ÷ registered
- * nodes), registers itself under its client address (--advertise, or host:port) and
- * refreshes that registration every 10 s (`lastSeen`; a heartbeat is not a catalog change).
+ * It serves every cache of its cluster (--cluster, default `default`) with its share of
+ * each plan (plan ÷ the cluster's registered nodes), registers itself under its client
+ * address (--advertise, or host:port) with its cluster, pid and capacity (--node-memory),
+ * and refreshes that registration every 10 s (`lastSeen`; a heartbeat is not a catalog change).
  *
  * A node that stops stays registered, on purpose: the servers list clients were given
  * still names it, the plan stays split the same way when it comes back, and the API shows
@@ -11,7 +12,8 @@
  * good is an explicit act: `cachier node --deregister --advertise host:port` (or the same
  * --host/--port) removes the entry; the other nodes then take a larger share of each plan.
  */
-import type { Catalog } from '../catalog/catalog.ts';
+import type { Catalog, NodeRegistration } from '../catalog/catalog.ts';
+import { DEFAULT_CLUSTER } from '../catalog/clusters.ts';
 import { openCatalog } from '../catalog/open.ts';
 import { createCacheNode } from '../node/cache-node.ts';
 import { intOption, parse, UsageError } from './args.ts';
@@ -70,15 +72,17 @@ export async function runNode(argv: string[]): Promise<void> {
     throw new UsageError(`--anonymous-cache ${anonymousCacheId}: no such cache`);
   }
 
-  const { limits, tls, io, introspection } = nodeOptions;
-  const node = await createCacheNode({ catalog, limits, anonymousCacheId, introspection, logger: logger.child({ part: 'node' }) })
+  const { limits, tls, io, introspection, capacityBytes } = nodeOptions;
+  const cluster = nodeOptions.cluster ?? DEFAULT_CLUSTER;
+  const node = await createCacheNode({ catalog, limits, anonymousCacheId, introspection, cluster, capacityBytes, logger: logger.child({ part: 'node' }) })
     .listen({ host, port, advertise: address, adminPort, tls, io, register: false, metricsToken: token });
   // The admin endpoint is reached where clients reach the node, on its own port.
   const adminPortBound = node.adminAddress.slice(node.adminAddress.lastIndexOf(':') + 1);
   const adminAddress = `${splitHostPort(address, 'advertise').host}:${adminPortBound}`;
-  await catalog.registerNode(address, adminAddress);
+  const registration: NodeRegistration = { cluster, pid: process.pid, capacityBytes };
+  await catalog.registerNode(address, adminAddress, registration);
   await node.sync.syncNow();
-  const heartbeat = startHeartbeat(catalog, address, adminAddress, logger.child({ part: 'node', node: address }));
+  const heartbeat = startHeartbeat(catalog, address, adminAddress, registration, logger.child({ part: 'node', node: address }));
 
   console.log(`cachier node ready: ${address}${nodeOptions.tls ? ' (TLS)' : ''}`);
 
@@ -95,10 +99,10 @@ export async function runNode(argv: string[]): Promise<void> {
   process.on('SIGINT', () => void stop());
 }
 
-function startHeartbeat(catalog: Catalog, address: string, adminAddress: string, log: Logger): NodeJS.Timeout {
+function startHeartbeat(catalog: Catalog, address: string, adminAddress: string, registration: NodeRegistration, log: Logger): NodeJS.Timeout {
   const report = logOnce(log, 'heartbeat');
   return setInterval(() => {
-    catalog.registerNode(address, adminAddress).then(() => report(undefined), (e: Error) => report(e));
+    catalog.registerNode(address, adminAddress, registration).then(() => report(undefined), (e: Error) => report(e));
   }, HEARTBEAT_MS);
 }
 

@@ -63,6 +63,10 @@ export interface CacheNodeOptions {
   readonly loadSocketLoop?: () => SocketLoopLoad;
   /** Introspection (src/introspection): on, with a 64 MiB cap, unless said otherwise. */
   readonly introspection?: IntrospectionSettings;
+  /** The cluster it serves (only that cluster's caches); `default` unless said. */
+  readonly cluster?: string;
+  /** Memory it offers its cluster's caches, registered for placement (catalog DEFAULT_NODE_CAPACITY unless said). */
+  readonly capacityBytes?: number;
 }
 
 export interface ListenOptions {
@@ -146,6 +150,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
   const tenants = new Tenants(
     (limit) => createArenaStore({ limit, maxItemSize: limits.maxItemSize }), limits.receiveBufferBytes, registry,
   );
+  if (opts.cluster !== undefined) tenants.cluster = opts.cluster;
   const sync = new CatalogSync(opts.catalog, tenants);
   let log = opts.logger ?? silentLogger;
   const events = new NodeEvents(log);
@@ -213,7 +218,9 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
       const adminPort = await listenOn(admin, where.host, where.adminPort ?? 0);
       const address = where.advertise ?? `${where.host}:${port}`;
       const adminAddress = `${where.host}:${adminPort}`;
-      if (where.register !== false) await opts.catalog.registerNode(address, adminAddress);
+      if (where.register !== false) {
+        await opts.catalog.registerNode(address, adminAddress, { cluster: tenants.cluster, pid: process.pid, capacityBytes: opts.capacityBytes });
+      }
       log = log.child({ node: address });
       events.setLogger(log);
       sync.log = log;

@@ -4,8 +4,14 @@
  * mutates the live credential object (so it applies from the next command), a deleted
  * credential or a disabled/deleted cache closes its connections at once. A delta costs
  * what changed, not what the catalog holds.
+ *
+ * A node serves only the caches of its cluster, each with its plan split over that
+ * cluster's nodes. A cache moved to another cluster goes as a deleted one does (connections
+ * closed, data freed) but its credentials stay known, so it can come back with no
+ * credential change; a login needs the cache to be served here.
  */
-import type { CacheRecord, CatalogChanges, CatalogSnapshot, CredentialRecord } from '../catalog/catalog.ts';
+import type { CacheRecord, CatalogChanges, CatalogSnapshot, CredentialRecord, NodeRecord } from '../catalog/catalog.ts';
+import { DEFAULT_CLUSTER } from '../catalog/clusters.ts';
 import { verifySecret } from '../shared/secrets.ts';
 import { snapshotStats, type StatsSnapshot } from '../store/stats.ts';
 import type { TenantStore } from '../store/tenant-store.ts';
@@ -57,6 +63,8 @@ export class Tenants {
   private readonly byId = new Map<number, Tenant>();
   private readonly credentials = new Map<string, Credential>();
   private nodeCount = 1;
+  /** The cluster this node serves; set before the first snapshot is applied. */
+  cluster = DEFAULT_CLUSTER;
 
   /** `receiveBytes`: each cache's budget for partly received requests (see receive-budget.ts). */
   constructor(
@@ -90,7 +98,7 @@ export class Tenants {
 
   /** The whole catalog: whatever it does not hold goes. */
   apply(snapshot: CatalogSnapshot): void {
-    this.nodeCount = Math.max(1, snapshot.nodes.length);
+    this.nodeCount = this.countNodes(snapshot.nodes);
     const seenCaches = new Set<number>();
     for (const c of snapshot.caches) {
       seenCaches.add(c.id);
@@ -109,10 +117,10 @@ export class Tenants {
   /** What changed since the last snapshot or delta applied (Catalog.changesSince). */
   applyChanges(changes: CatalogChanges): void {
     const before = this.nodeCount;
-    if (changes.nodes) this.nodeCount = Math.max(1, changes.nodes.length);
+    if (changes.nodes) this.nodeCount = this.countNodes(changes.nodes);
     for (const id of changes.removedCaches) this.dropCache(id);
     for (const c of changes.caches) this.upsertCache(c);
-    // The plan is split over the registered nodes: a new count changes every cache's share
+    // The plan is split over the cluster's registered nodes: a new count changes every cache's share
     // (after the upserts, so a cache whose plan also changed is resized once).
     if (this.nodeCount !== before) {
       for (const t of this.byId.values()) {
@@ -127,7 +135,12 @@ export class Tenants {
     for (const r of changes.credentials) this.upsertCredential(r);
   }
 
+  private countNodes(nodes: readonly NodeRecord[]): number {
+    return Math.max(1, nodes.filter((n) => (n.cluster ?? DEFAULT_CLUSTER) === this.cluster).length);
+  }
+
   private upsertCache(c: CacheRecord): void {
+    if ((c.cluster ?? DEFAULT_CLUSTER) !== this.cluster) return this.release(c.id, 'cache moved to another cluster');
     const limit = this.shareOf(c.memoryBytes);
     let t = this.byId.get(c.id);
     if (!t) {
@@ -166,15 +179,19 @@ export class Tenants {
 
   /** A deleted cache: its connections close, its data and its credentials go. */
   private dropCache(id: number): void {
-    const t = this.byId.get(id);
-    if (t) {
-      this.closeAll(t, 'cache deleted');
-      if (t.introspection !== null) this.introspection?.release(t.introspection);
-      t.store.listener = null;
-      t.store.clear();
-      this.byId.delete(id);
-    }
+    this.release(id, 'cache deleted');
     for (const [name, cred] of this.credentials) if (cred.cacheId === id) this.credentials.delete(name);
+  }
+
+  /** No longer served here: its connections close and its data goes (its credentials stay). */
+  private release(id: number, reason: string): void {
+    const t = this.byId.get(id);
+    if (!t) return;
+    this.closeAll(t, reason);
+    if (t.introspection !== null) this.introspection?.release(t.introspection);
+    t.store.listener = null;
+    t.store.clear();
+    this.byId.delete(id);
   }
 
   private upsertCredential(r: CredentialRecord): void {
