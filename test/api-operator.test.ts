@@ -68,7 +68,7 @@ test('list and show (credentials without passwords); unknown ids 404', async () 
   const made = (await op('/caches', { method: 'POST', json: { memory: '16mb' } })).json();
   const list = (await op('/caches')).json();
   const row = list.find((c: { id: number }) => c.id === made.id);
-  assert.deepEqual(Object.keys(row).sort(), ['created_at', 'enabled', 'id', 'introspection', 'memory', 'memory_bytes', 'name', 'servers']);
+  assert.deepEqual(Object.keys(row).sort(), ['cluster', 'created_at', 'enabled', 'id', 'introspection', 'memory', 'memory_bytes', 'name', 'servers']);
   const shown = await op(`/caches/${made.id}`);
   assert.equal(shown.status, 200);
   assert.ok(!shown.text.includes(made.password));

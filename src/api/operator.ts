@@ -8,6 +8,8 @@ import { CredentialView, CredentialParams } from './v1.ts';
 /** A memory size: bytes as an integer, or binary units as a string ("64mb" = 64 × 2^20). */
 const Memory = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', minLength: 1, maxLength: 32 }] } as const;
 const Name = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
+/** A cluster's name: as a cache's (src/catalog/clusters.ts checks the same). */
+const ClusterName = Name;
 
 /** A cache id: PostgreSQL's `serial` is a 32-bit integer, so a larger id is a 400 rather than a failed query (500). */
 const CACHE_ID = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
@@ -19,9 +21,10 @@ export const OperatorCacheParams = {
 } as const;
 export type OperatorCacheParams = Static<typeof OperatorCacheParams>;
 
+/** `cluster` left out: the cluster with the most unallocated memory (src/catalog/clusters.ts). */
 export const CreateCacheBody = {
   type: 'object',
-  properties: { memory: Memory, name: Name },
+  properties: { memory: Memory, name: Name, cluster: ClusterName },
   additionalProperties: false,
 } as const;
 export type CreateCacheBody = Static<typeof CreateCacheBody>;
@@ -34,10 +37,15 @@ export const ResizeCacheBody = {
 } as const;
 export type ResizeCacheBody = Static<typeof ResizeCacheBody>;
 
-/** `introspection`: per-key analytics on the cache's nodes (docs/introspection.md). */
+/**
+ * `introspection`: per-key analytics on the cache's nodes (docs/introspection.md).
+ * `cluster`: moves the cache there (its data is not moved; an unknown cluster is a 400).
+ */
 export const UpdateCacheBody = {
   type: 'object',
-  properties: { memory: Memory, name: Name, enabled: { type: 'boolean' }, introspection: { type: 'boolean' } },
+  properties: {
+    memory: Memory, name: Name, enabled: { type: 'boolean' }, introspection: { type: 'boolean' }, cluster: ClusterName,
+  },
   additionalProperties: false,
 } as const;
 export type UpdateCacheBody = Static<typeof UpdateCacheBody>;
@@ -53,10 +61,12 @@ const cacheProperties = {
   created_at: { type: 'integer' },
   /** Per-key analytics (hot keys, watched prefixes, recent requests) on; default true. */
   introspection: { type: 'boolean' },
-  /** Every node of the cluster, host:port: what MEMCACHIER_SERVERS lists. */
+  /** The cluster whose nodes serve it. */
+  cluster: { type: 'string' },
+  /** Every node of its cluster, host:port: what MEMCACHIER_SERVERS lists. */
   servers: { type: 'array', items: { type: 'string' } },
 } as const;
-const cacheRequired = ['id', 'name', 'memory', 'memory_bytes', 'enabled', 'created_at', 'introspection', 'servers'] as const;
+const cacheRequired = ['id', 'name', 'memory', 'memory_bytes', 'enabled', 'created_at', 'introspection', 'cluster', 'servers'] as const;
 
 export const CacheView = { type: 'object', properties: cacheProperties, required: cacheRequired } as const;
 export type CacheView = Static<typeof CacheView>;
@@ -129,12 +139,48 @@ export const NodeList = {
       address: { type: 'string' },
       admin_address: { type: 'string' },
       last_seen: { type: 'integer' },
+      cluster: { type: 'string' },
+      /** Memory it offers its cluster's caches (`--node-memory`), bytes. */
+      capacity_bytes: { type: 'integer' },
       /** Whether this control plane's process runs the node (`cachier start`). */
       local: { type: 'boolean' },
       /** listening or stopped for a local node; unknown for another process's. */
       state: { enum: ['listening', 'stopped', 'unknown'] },
     },
-    required: ['address', 'admin_address', 'last_seen', 'local', 'state'],
+    required: ['address', 'admin_address', 'last_seen', 'cluster', 'capacity_bytes', 'local', 'state'],
   },
 } as const;
 export type NodeList = Static<typeof NodeList>;
+
+/**
+ * A cluster: a named group of nodes serving its caches. Unallocated memory, what placement
+ * compares, is capacity_bytes − allocated_bytes (negative when over-committed).
+ */
+export const ClusterView = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    /** Milliseconds since the epoch. */
+    created_at: { type: 'integer' },
+    nodes: { type: 'integer' },
+    /** Sum of its nodes' capacities, bytes. */
+    capacity_bytes: { type: 'integer' },
+    /** Sum of its live caches' plans, bytes. */
+    allocated_bytes: { type: 'integer' },
+    unallocated_bytes: { type: 'integer' },
+  },
+  required: ['name', 'created_at', 'nodes', 'capacity_bytes', 'allocated_bytes', 'unallocated_bytes'],
+} as const;
+export type ClusterView = Static<typeof ClusterView>;
+
+export const ClusterList = { type: 'array', items: ClusterView } as const;
+export type ClusterList = Static<typeof ClusterList>;
+
+/** `POST /api/operator/clusters`: an existing name answers that cluster as it is. */
+export const CreateClusterBody = {
+  type: 'object',
+  properties: { name: ClusterName },
+  required: ['name'],
+  additionalProperties: false,
+} as const;
+export type CreateClusterBody = Static<typeof CreateClusterBody>;

@@ -3,7 +3,8 @@
  * the control plane's routes and the CLI's --json output. Imports only catalog types.
  */
 import type { CacheRecord, CredentialRecord, HistorySample } from '../catalog/catalog.ts';
-import type { CacheView } from './operator.ts';
+import { unallocatedBytes, type ClusterRecord } from '../catalog/clusters.ts';
+import type { CacheView, ClusterView } from './operator.ts';
 import type { CapabilitiesView, CredentialView, HistoryRecord } from './v1.ts';
 import { formatSize } from '../shared/sizes.ts';
 
@@ -25,6 +26,13 @@ export function historyView(s: HistorySample): HistoryRecord {
 export function cacheView(c: CacheRecord, servers: string[]): CacheView {
   return {
     id: c.id, name: c.name, memory: formatSize(c.memoryBytes), memory_bytes: c.memoryBytes, enabled: c.enabled,
-    created_at: c.createdAt, introspection: c.introspection, servers,
+    created_at: c.createdAt, introspection: c.introspection, cluster: c.cluster, servers,
+  };
+}
+
+export function clusterView(c: ClusterRecord): ClusterView {
+  return {
+    name: c.name, created_at: c.createdAt, nodes: c.nodes, capacity_bytes: c.capacityBytes,
+    allocated_bytes: c.allocatedBytes, unallocated_bytes: unallocatedBytes(c),
   };
 }

@@ -66,7 +66,7 @@ export async function runCacheAdmin(sub: Sub, argv: string[]): Promise<void> {
     }
     const patch = sub === 'resize' ? { memoryBytes } : { enabled: sub === 'enable' };
     const updated = (await catalog.updateCache(id, patch))!;
-    const view = cacheView(updated, serversOf(await catalog.listNodes()));
+    const view = cacheView(updated, serversOf(await catalog.listNodes(updated.cluster)));
     if (sub === 'resize') print(`Cache ${id} (${updated.name}) resized to ${formatSize(updated.memoryBytes)}`, view);
     else print(`Cache ${id} (${updated.name}) ${updated.enabled ? 'enabled' : 'disabled'}`, view);
   } finally {
@@ -75,14 +75,14 @@ export async function runCacheAdmin(sub: Sub, argv: string[]): Promise<void> {
 }
 
 async function show(catalog: Catalog, cache: CacheRecord, json: boolean): Promise<void> {
-  const servers = serversOf(await catalog.listNodes());
+  const servers = serversOf(await catalog.listNodes(cache.cluster));
   const credentials = (await catalog.listCredentials(cache.id)).map(credentialView);
   if (json) {
     console.log(JSON.stringify({ ...cacheView(cache, servers), credentials }));
     return;
   }
   const yes = (b: boolean) => (b ? 'yes' : 'no');
-  console.log(`Cache ${cache.id} (${cache.name}): ${formatSize(cache.memoryBytes)}, ${cache.enabled ? 'enabled' : 'disabled'}`);
+  console.log(`Cache ${cache.id} (${cache.name}): ${formatSize(cache.memoryBytes)}, ${cache.enabled ? 'enabled' : 'disabled'}, cluster ${cache.cluster}`);
   console.log(`MEMCACHIER_SERVERS=${servers.join(',')}`);
   console.log('credentials:');
   console.log('  id\tusername\tprimary\twrite\tflush\tapi');

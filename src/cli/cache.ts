@@ -1,16 +1,22 @@
-/** `cachier cache create|list`: provisioning straight against the catalog (SQLite --data or PostgreSQL --database-url). */
+/**
+ * `cachier cache create|list|move`: provisioning straight against the catalog (SQLite --data or PostgreSQL --database-url).
+ * A new cache goes to `--cluster`, else to the cluster with the most unallocated memory; `move` puts it on another.
+ */
 import { serversOf } from '../catalog/catalog.ts';
+import { UnknownClusterError } from '../catalog/clusters.ts';
 import { openCatalog } from '../catalog/open.ts';
 import { formatSize, parseSize } from '../shared/sizes.ts';
 import { parse, UsageError } from './args.ts';
 import { isCacheAdminSubcommand, runCacheAdmin } from './cache-admin.ts';
+import { runCacheMove } from './cluster.ts';
 
 export async function runCache(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'create') return create(rest);
   if (sub === 'list') return list(rest);
+  if (sub === 'move') return runCacheMove(rest);
   if (isCacheAdminSubcommand(sub)) return runCacheAdmin(sub, rest);
-  throw new UsageError('usage: cachier cache create|list|show|resize|disable|enable|delete [--data DIR | --database-url URL] [...]');
+  throw new UsageError('usage: cachier cache create|list|show|resize|disable|enable|delete|move [--data DIR | --database-url URL] [...]');
 }
 
 async function create(argv: string[]): Promise<void> {
@@ -19,6 +25,7 @@ async function create(argv: string[]): Promise<void> {
     'database-url': { type: 'string' },
     memory: { type: 'string', default: '64mb' },
     name: { type: 'string' },
+    cluster: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   let memoryBytes: number;
@@ -29,15 +36,17 @@ async function create(argv: string[]): Promise<void> {
   }
   const catalog = await openCatalog({ dataDir: o.data, databaseUrl: o['database-url'] });
   try {
-    const { cache, credential, password } = await catalog.createCache({ name: o.name, memoryBytes });
-    const servers = serversOf(await catalog.listNodes());
+    const { cache, credential, password } = await catalog.createCache({ name: o.name, memoryBytes, cluster: o.cluster }).catch((e: unknown) => {
+      throw e instanceof UnknownClusterError ? new UsageError(`--cluster: ${e.message} (cachier cluster list; cachier cluster create NAME)`) : e;
+    });
+    const servers = serversOf(await catalog.listNodes(cache.cluster));
     const out = {
       id: cache.id, name: cache.name, memory: formatSize(cache.memoryBytes), memory_bytes: cache.memoryBytes,
-      servers, username: credential.username, password,
+      cluster: cache.cluster, servers, username: credential.username, password,
     };
     if (o.json) console.log(JSON.stringify(out));
     else {
-      console.log(`Created cache ${cache.id} (${cache.name}, ${out.memory})`);
+      console.log(`Created cache ${cache.id} (${cache.name}, ${out.memory}) on cluster ${cache.cluster}`);
       console.log(`MEMCACHIER_SERVERS=${servers.join(',')}`);
       console.log(`MEMCACHIER_USERNAME=${credential.username}`);
       console.log(`MEMCACHIER_PASSWORD=${password}`);

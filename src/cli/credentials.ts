@@ -74,7 +74,8 @@ async function create(catalog: Catalog, cacheId: number, primary: boolean, json:
   });
   let credential: CredentialRecord = made.credential;
   if (primary) credential = (await catalog.promoteCredential(credential.id)) ?? credential;
-  const servers = serversOf(await catalog.listNodes());
+  const cache = await catalog.getCache(cacheId);
+  const servers = serversOf(await catalog.listNodes(cache?.cluster));
   if (json) {
     console.log(JSON.stringify({ ...credentialView(credential), username: credential.username, password: made.password, servers }));
     return;

@@ -1,6 +1,7 @@
 /** Entry point of the `cachier` command: picks the subcommand. */
 import { runCache } from './cache.ts';
 import { runClusterSecret } from './cluster-secret.ts';
+import { runCluster } from './cluster.ts';
 import { runCredentials } from './credentials.ts';
 import { UsageError } from './args.ts';
 import { runControl } from './control.ts';
@@ -16,10 +17,12 @@ const USAGE = `usage:
   cachier node --deregister [--database-url URL | --data DIR] (--advertise HOST:PORT | --host H --port P)
   cachier control [--database-url URL | --data DIR] [--host H] [--http-port P] [--disable-idle-days D] [--history-interval S]
                   [--history-raw-days D] [--history-hourly-days D] [INSIGHT] [ALERTS] [METRICS] [--https-cert F --https-key F]
-  cachier cache create [--data DIR | --database-url URL] [--memory 64mb] [--name NAME] [--json]
+  cachier cache create [--data DIR | --database-url URL] [--memory 64mb] [--name NAME] [--cluster NAME] [--json]
   cachier cache list [--data DIR | --database-url URL] [--json]
   cachier cache show|disable|enable|delete ID [--data DIR | --database-url URL] [--json]
   cachier cache resize ID --memory SIZE [--data DIR | --database-url URL] [--json]
+  cachier cache move ID --cluster NAME [--data DIR | --database-url URL] [--json]
+  cachier cluster list|create NAME [--data DIR | --database-url URL] [--json]
   cachier credentials list|create CACHE_ID [--data DIR | --database-url URL] [--json]   (create: [--primary])
   cachier credentials delete CACHE_ID CRED [--data DIR | --database-url URL] [--json]
   cachier cluster-secret rotate [--data DIR | --database-url URL]
@@ -29,6 +32,8 @@ NODE LIMITS: [--max-connections N (4096)] [--max-pending-connections N (1024)] [
   [--tls-cert F --tls-key F]
   [--io auto|native|stream (auto: the native socket loop where it is built, else Node sockets)]
   [--no-introspection] [--introspection-memory SIZE (64mb: hot keys and request logs of all caches together)]
+  [--cluster NAME (default: the cluster whose caches the node serves; made if missing)]
+  [--node-memory SIZE (1gb: what a node offers its cluster's caches; new caches go where most is unallocated)]
 LOGS (start, control, node; JSON lines on stderr): [--log-level fatal|error|warn|info|debug|trace|silent (info)]
   [--log-format json|pretty (pretty on a terminal, else json)]
 METRICS (GET /metrics; README, Metrics): [--metrics-token T (start, control, node; else CACHIER_METRICS_TOKEN; none: open on a loopback
@@ -43,6 +48,7 @@ try {
   if (command === 'start') await runStart(rest);
   else if (command === 'cache') await runCache(rest);
   else if (command === 'cluster-secret') await runClusterSecret(rest);
+  else if (command === 'cluster') await runCluster(rest);
   else if (command === 'credentials') await runCredentials(rest);
   else if (command === 'node') await runNode(rest);
   else if (command === 'control') await runControl(rest);

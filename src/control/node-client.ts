@@ -1,9 +1,10 @@
 /**
  * The control plane's side of each node's admin endpoint: a cache's stats, flush,
  * "sync now", and introspection (docs/introspection.md; answers checked and merged in
- * introspection-merge.ts). Every call goes to all nodes of the catalog in parallel, each with a short
- * deadline, and reports which nodes (by client address, the stats key) failed to answer,
- * so a dead node costs one deadline, not one per node.
+ * introspection-merge.ts). A call about one cache goes to the nodes of that cache's cluster
+ * (syncAll to every node), all in parallel, each with a short deadline, and reports which
+ * nodes (by client address, the stats key) failed to answer, so a dead node costs one
+ * deadline, not one per node.
  *
  * The cluster secret is read from the catalog once and kept; after a rotation a node
  * answers 401 to the old one, and the call re-reads the secret and retries once, within
@@ -59,12 +60,12 @@ export class NodeClient {
 
   /** One cache's stats from every node. */
   async stats(cacheId: number, nodes?: readonly NodeRecord[]): Promise<FanOut<ServerStats>> {
-    return this.fanOut(nodes, async (node) => toStats(await this.call(node, 'GET', `/caches/${cacheId}/stats`)));
+    return this.fanOut(nodes ?? await this.nodesOf(cacheId), async (node) => toStats(await this.call(node, 'GET', `/caches/${cacheId}/stats`)));
   }
 
   /** Flushes one cache on every node. */
   async flush(cacheId: number): Promise<FanOut<true>> {
-    return this.fanOut(undefined, async (node) => {
+    return this.fanOut(await this.nodesOf(cacheId), async (node) => {
       await this.call(node, 'POST', `/caches/${cacheId}/flush`);
       return true as const;
     });
@@ -72,7 +73,7 @@ export class NodeClient {
 
   /** Zeroes one cache's counters on every node (gauges kept), as memcache `stats reset`. */
   async resetStats(cacheId: number): Promise<FanOut<true>> {
-    return this.fanOut(undefined, async (node) => {
+    return this.fanOut(await this.nodesOf(cacheId), async (node) => {
       await this.call(node, 'POST', `/caches/${cacheId}/reset_stats`);
       return true as const;
     });
@@ -93,23 +94,23 @@ export class NodeClient {
   async popular(cacheId: number, limit: number, prefix?: Buffer): Promise<FanOut<NodePopular>> {
     const q = new URLSearchParams({ limit: String(limit) });
     if (prefix) q.set('prefix', prefix.toString('base64'));
-    return this.fanOut(undefined, async (node) => parsePopular(await this.call(node, 'GET', `/caches/${cacheId}/introspection/popular?${q}`)));
+    return this.fanOut(await this.nodesOf(cacheId), async (node) => parsePopular(await this.call(node, 'GET', `/caches/${cacheId}/introspection/popular?${q}`)));
   }
 
   /** One key's size and window counts on each node. */
   async keyStats(cacheId: number, key: Buffer): Promise<FanOut<NodeKeyStats>> {
     const q = new URLSearchParams({ key: key.toString('base64') });
-    return this.fanOut(undefined, async (node) => parseKeyStats(await this.call(node, 'GET', `/caches/${cacheId}/introspection/key?${q}`)));
+    return this.fanOut(await this.nodesOf(cacheId), async (node) => parseKeyStats(await this.call(node, 'GET', `/caches/${cacheId}/introspection/key?${q}`)));
   }
 
   /** The last `limit` requests of one cache on each node, oldest first. */
   async recent(cacheId: number, limit: number): Promise<FanOut<NodeRecentLine[]>> {
-    return this.fanOut(undefined, async (node) => parseRecent(await this.call(node, 'GET', `/caches/${cacheId}/introspection/recent?limit=${limit}`)));
+    return this.fanOut(await this.nodesOf(cacheId), async (node) => parseRecent(await this.call(node, 'GET', `/caches/${cacheId}/introspection/recent?limit=${limit}`)));
   }
 
   /** The cumulative counters of one cache's watched prefixes on each node. */
   async prefixCounters(cacheId: number, nodes?: readonly NodeRecord[]): Promise<FanOut<NodePrefixCounters[]>> {
-    return this.fanOut(nodes, async (node) => parsePrefixes(await this.call(node, 'GET', `/caches/${cacheId}/introspection/prefixes`)));
+    return this.fanOut(nodes ?? await this.nodesOf(cacheId), async (node) => parsePrefixes(await this.call(node, 'GET', `/caches/${cacheId}/introspection/prefixes`)));
   }
 
   /** A page of one cache's keys from each node asked, each with its own cursor and limit. */
@@ -124,6 +125,12 @@ export class NodeClient {
       if (ask.cursor !== undefined) q.set('cursor', ask.cursor);
       return parseKeysPage(await this.call(node, 'GET', `/caches/${cacheId}/introspection/keys?${q}`));
     });
+  }
+
+  /** The nodes that serve a cache: those of its cluster (none for a cache that is gone). */
+  private async nodesOf(cacheId: number): Promise<NodeRecord[]> {
+    const cache = await this.catalog.getCache(cacheId);
+    return cache ? this.catalog.listNodes(cache.cluster) : [];
   }
 
   private async fanOut<T>(given: readonly NodeRecord[] | undefined, fn: (node: NodeRecord) => Promise<T>): Promise<FanOut<T>> {

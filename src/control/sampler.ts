@@ -107,7 +107,8 @@ export class HistorySampler {
     const latest = new Map<number, ReadonlyMap<string, ServerStats>>();
     const perCache = await Promise.all(
       caches.filter((c) => c.enabled).map(async (cache) => {
-        const [{ ok, failed }] = await Promise.all([client.stats(cache.id, nodes), this.samplePrefixes(cache, nodes, now).catch((e) => this.opts.onError?.(e))]);
+        const serving = nodes.filter((n) => n.cluster === cache.cluster);
+        const [{ ok, failed }] = await Promise.all([client.stats(cache.id, serving), this.samplePrefixes(cache, serving, now).catch((e) => this.opts.onError?.(e))]);
         round.push({ cacheId: cache.id, stats: ok, incomplete: failed.length > 0 });
         latest.set(cache.id, ok);
         this.counts.nodeFailures += failed.length;

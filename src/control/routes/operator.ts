@@ -1,17 +1,19 @@
 /**
  * The operator API, `/api/operator/…` with `Authorization: Bearer <operator token>`:
- * provisioning caches (create, list, show, resize, rename, disable, enable, introspection on/off, delete), minting
- * and deleting a cache's credentials (the way back for a tenant who lost its only password:
- * passwords are stored hashed and shown once), and listing nodes. Changes go to the catalog, then nodes are asked to sync at once; a resize
+ * provisioning caches (create, list, show, resize, rename, disable, enable, introspection on/off, move to another
+ * cluster, delete), minting and deleting a cache's credentials (the way back for a tenant who lost its only password:
+ * passwords are stored hashed and shown once), listing nodes, listing and creating clusters. A cache's
+ * `servers` are the nodes of its cluster. Changes go to the catalog, then nodes are asked to sync at once; a resize
  * reaches each node as a new limit for the cache's store, its data kept. Creating a cache
  * also makes its dashboard sign-in link (shown once; `…/rotate_sso` makes a new one).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CredentialLimitError, serversOf, type CacheRecord, type Catalog } from '../../catalog/catalog.ts';
+import { UnknownClusterError } from '../../catalog/clusters.ts';
 import { ApiError } from '../../api/errors.ts';
 import {
-  CacheDetail, CacheList, CacheView, CreateCacheBody, CreateCredentialBody, NewCacheView, NodeList, OperatorCacheParams,
-  OperatorCredentialParams, OperatorNewCredential, ResizeCacheBody, SsoLinkView, UpdateCacheBody,
+  CacheDetail, CacheList, CacheView, ClusterList, ClusterView, CreateCacheBody, CreateClusterBody, CreateCredentialBody, NewCacheView,
+  NodeList, OperatorCacheParams, OperatorCredentialParams, OperatorNewCredential, ResizeCacheBody, SsoLinkView, UpdateCacheBody,
 } from '../../api/operator.ts';
 import { resolveCredential } from './credentials.ts';
 import { nodeState } from '../readiness.ts';
@@ -19,13 +21,13 @@ import { parseSize } from '../../shared/sizes.ts';
 import { operatorGuard } from '../auth.ts';
 import { signInLink } from '../sessions.ts';
 import type { Routes } from '../app.ts';
-import { cacheView, credentialView } from '../../api/views.ts';
+import { cacheView, clusterView, credentialView } from '../../api/views.ts';
 
 type ById = { Params: OperatorCacheParams };
 
 export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
   const onRequest = operatorGuard(catalog);
-  const servers = async () => serversOf(await catalog.listNodes());
+  const servers = async (cache: CacheRecord) => serversOf(await catalog.listNodes(cache.cluster));
   const changed = async () => {
     try {
       await nodes.syncAll();
@@ -34,27 +36,43 @@ export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
     }
   };
   const update = async (
-    id: number, patch: { memory?: number | string; name?: string; enabled?: boolean; introspection?: boolean },
+    id: number, patch: { memory?: number | string; name?: string; enabled?: boolean; introspection?: boolean; cluster?: string },
   ): Promise<CacheView> => {
     await mustExist(catalog, id);
     if (patch.name !== undefined) await nameFree(catalog, patch.name, id);
+    // Checked first, so a 400 for the cluster leaves the rest of the patch unapplied too.
+    if (patch.cluster !== undefined && !(await catalog.listClusters()).some((c) => c.name === patch.cluster)) {
+      throw new ApiError('BAD_REQUEST', new UnknownClusterError(patch.cluster).message);
+    }
     const memoryBytes = patch.memory === undefined ? undefined : memoryFrom(patch.memory);
-    const cache = await catalog.updateCache(id, { memoryBytes, name: patch.name, enabled: patch.enabled, introspection: patch.introspection });
+    let cache = await catalog.updateCache(id, { memoryBytes, name: patch.name, enabled: patch.enabled, introspection: patch.introspection });
+    if (cache && patch.cluster !== undefined) cache = await catalog.moveCache(id, patch.cluster).catch(badCluster);
     if (!cache) throw new ApiError('NO_CACHE');
     await changed();
-    return cacheView(cache, await servers());
+    return cacheView(cache, await servers(cache));
   };
 
   app.get('/api/operator/nodes', { onRequest, schema: { response: { 200: NodeList } } }, async (): Promise<NodeList> => {
     const local = localNodes();
     return (await catalog.listNodes()).map((n) => ({
-      address: n.address, admin_address: n.adminAddress, last_seen: n.lastSeen, ...nodeState(n.address, local),
+      address: n.address, admin_address: n.adminAddress, last_seen: n.lastSeen, cluster: n.cluster, capacity_bytes: n.capacityBytes,
+      ...nodeState(n.address, local),
     }));
   });
 
+  app.get('/api/operator/clusters', { onRequest, schema: { response: { 200: ClusterList } } }, async (): Promise<ClusterList> => {
+    return (await catalog.listClusters()).map(clusterView);
+  });
+
+  app.post<{ Body: CreateClusterBody }>(
+    '/api/operator/clusters',
+    { onRequest, schema: { body: CreateClusterBody, response: { 200: ClusterView } } },
+    async (request): Promise<ClusterView> => clusterView(await catalog.createCluster(request.body.name)),
+  );
+
   app.get('/api/operator/caches', { onRequest, schema: { response: { 200: CacheList } } }, async (): Promise<CacheList> => {
-    const list = await servers();
-    return (await catalog.listCaches()).map((c) => cacheView(c, list));
+    const [caches, nodes] = await Promise.all([catalog.listCaches(), catalog.listNodes()]);
+    return caches.map((c) => cacheView(c, serversOf(nodes.filter((n) => n.cluster === c.cluster))));
   });
 
   app.post<{ Body: CreateCacheBody }>(
@@ -63,11 +81,12 @@ export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
     async (request): Promise<NewCacheView> => {
       const memoryBytes = memoryFrom(request.body.memory ?? '64mb');
       if (request.body.name !== undefined) await nameFree(catalog, request.body.name);
-      const { cache, credential, password } = await catalog.createCache({ name: request.body.name, memoryBytes });
+      const { cache, credential, password } = await catalog.createCache({ name: request.body.name, memoryBytes, cluster: request.body.cluster })
+        .catch(badCluster);
       const token = await catalog.rotateSsoToken(cache.id);
       if (token === undefined) throw new ApiError('NO_CACHE');
       await changed();
-      return { ...cacheView(cache, await servers()), username: credential.username, password, sso_url: signInLink(request, cache.id, token) };
+      return { ...cacheView(cache, await servers(cache)), username: credential.username, password, sso_url: signInLink(request, cache.id, token) };
     },
   );
 
@@ -77,7 +96,7 @@ export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
     async (request): Promise<CacheDetail> => {
       const cache = await mustExist(catalog, request.params.id);
       const credentials = (await catalog.listCredentials(cache.id)).map(credentialView);
-      return { ...cacheView(cache, await servers()), credentials };
+      return { ...cacheView(cache, await servers(cache)), credentials };
     },
   );
 
@@ -123,7 +142,7 @@ export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
       });
       const credential = request.body.primary ? (await catalog.promoteCredential(made.credential.id)) ?? made.credential : made.credential;
       await changed();
-      return { ...credentialView(credential), username: credential.username, password: made.password, servers: await servers() };
+      return { ...credentialView(credential), username: credential.username, password: made.password, servers: await servers(cache) };
     },
   );
 
@@ -151,6 +170,11 @@ export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
     },
   );
 };
+
+/** An unknown cluster named in a request is the caller's mistake. */
+function badCluster(e: unknown): never {
+  throw e instanceof UnknownClusterError ? new ApiError('BAD_REQUEST', e.message) : e;
+}
 
 async function mustExist(catalog: Catalog, id: number): Promise<CacheRecord> {
   const cache = await catalog.getCache(id);

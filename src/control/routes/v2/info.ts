@@ -1,15 +1,13 @@
 /**
  * `GET info`: everything about the cache, as cachier's decisions list it. Answers for a
  * disabled cache too (`enabled: false`), so a client can tell "disabled" from "gone" and
- * call `enable_cache`.
+ * call `enable_cache`. `servers` and `cluster_name` are the cache's cluster;
+ * `can_switch` says whether another cluster exists for `switch_cluster`.
  */
 import { serversOf } from '../../../catalog/catalog.ts';
 import { V2CacheInfo } from '../../../api/v2.ts';
 import { v2CredentialView } from './views.ts';
 import type { V2Routes } from './index.ts';
-
-/** Until clusters exist, every node is one cluster of this name. */
-export const DEFAULT_CLUSTER = 'default';
 
 export const infoRoutes: V2Routes = (app, { catalog, authOf }) => {
   app.get(
@@ -17,7 +15,9 @@ export const infoRoutes: V2Routes = (app, { catalog, authOf }) => {
     { config: { allowDisabledCache: true }, schema: { response: { 200: V2CacheInfo } } },
     async (request): Promise<V2CacheInfo> => {
       const { cache } = authOf(request);
-      const [nodes, credentials] = await Promise.all([catalog.listNodes(), catalog.listCredentials(cache.id)]);
+      const [nodes, credentials, clusters] = await Promise.all([
+        catalog.listNodes(cache.cluster), catalog.listCredentials(cache.id), catalog.listClusters(),
+      ]);
       return {
         id: cache.id,
         name: cache.name,
@@ -26,10 +26,10 @@ export const infoRoutes: V2Routes = (app, { catalog, authOf }) => {
         plan: cache.memoryBytes,
         provider: 'self-hosted',
         enabled: cache.enabled,
-        cluster_name: DEFAULT_CLUSTER,
+        cluster_name: cache.cluster,
         servers: serversOf(nodes),
         credentials: credentials.map(v2CredentialView),
-        can_switch: false,
+        can_switch: clusters.some((c) => c.name !== cache.cluster),
         can_manage_credentials: true,
         can_update_capabilities: true,
       };

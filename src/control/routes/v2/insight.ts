@@ -59,7 +59,7 @@ export const insightRoutes: V2Routes = (app, { catalog, authOf }) => {
         const { cache } = authOf(request);
         const names = statNames(request.query.names);
         const r = range(request.query);
-        const servers = perServer ? { servers: serversOf(await catalog.listNodes()) } : false as const;
+        const servers = perServer ? { servers: serversOf(await catalog.listNodes(cache.cluster)) } : false as const;
         const series = await processedStatsSeries(catalog, cache.id, names, r, servers);
         return reply.type('application/json; charset=utf-8').send(json(series));
       },
@@ -70,9 +70,9 @@ export const insightRoutes: V2Routes = (app, { catalog, authOf }) => {
     '/insight/latency',
     { schema: { querystring: LatencyQuery, response: { 200: LatencyResponse } } },
     async (request, reply) => {
-      authOf(request);
+      const { cache } = authOf(request);
       const r = range(request.query);
-      const series = await latencySeries(catalog, serversOf(await catalog.listNodes()), r);
+      const series = await latencySeries(catalog, serversOf(await catalog.listNodes(cache.cluster)), r);
       return reply.type('application/json; charset=utf-8').send(json(series));
     },
   );

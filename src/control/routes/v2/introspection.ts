@@ -220,7 +220,7 @@ export const introspectionRoutes: V2Routes = (app, { catalog, nodes, authOf, nod
           throw e;
         }
       }
-      const all = await catalog.listNodes();
+      const all = await catalog.listNodes(cache.cluster);
       const addresses = all.map((n) => n.address);
       const byAddress = new Map(all.map((n) => [n.address, n]));
       const asks = planKeysPage(addresses, walk, request.query.limit ?? DEFAULT_KEYS_PAGE)

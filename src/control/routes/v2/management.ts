@@ -10,12 +10,18 @@
  *   inactivity (`--disable-idle-days`), counting now as traffic; 200 without a body, also
  *   when it already was enabled. One an operator disabled: 403 "Not allowed to enable this
  *   cache.". Nodes are told at once.
- * - switch_cluster: until clusters exist (`can_switch` false in info) it is 403.
+ * - switch_cluster: moves the cache to the cluster with the most unallocated memory other
+ *   than its own (the placement of a new cache, src/catalog/clusters.ts) and answers its name
+ *   as a JSON string; nodes are told at once, so the old ones drop its data and connections
+ *   and the new ones accept its credentials within a second. 403 when no other cluster
+ *   exists (`can_switch` false in info). It empties the cache, so it needs all three
+ *   capabilities, as rotate_sso.
  */
 import type { FastifyReply } from 'fastify';
 import { V2Error } from '../../../api/v2-errors.ts';
 import { V2EmptyBody, V2NoContent, V2String } from '../../../api/v2.ts';
 import { ALL, covers } from '../credentials.ts';
+import { placeCache, UnknownClusterError } from '../../../catalog/clusters.ts';
 import { signInLink } from '../../sessions.ts';
 import type { V2Routes } from './index.ts';
 
@@ -53,9 +59,17 @@ export const managementRoutes: V2Routes = (app, { catalog, authOf, nodesChanged 
   app.post<{ Body: V2EmptyBody }>(
     '/switch_cluster',
     { schema: { body: V2EmptyBody, response: { 200: V2String } } },
-    async (): Promise<V2String> => {
-      // Another cluster would have to exist (can_switch in info); none does until clusters come.
-      throw new V2Error('SWITCH_NOT_ALLOWED');
+    async (request, reply) => {
+      const { cache, credential } = authOf(request);
+      if (!covers(credential, ALL)) throw new V2Error('FORBIDDEN');
+      const target = placeCache(await catalog.listClusters(), cache.cluster);
+      if (target === undefined) throw new V2Error('SWITCH_NOT_ALLOWED');
+      const moved = await catalog.moveCache(cache.id, target).catch((e: unknown) => {
+        throw e instanceof UnknownClusterError ? new V2Error('SWITCH_NOT_ALLOWED') : e;
+      });
+      if (!moved) throw new V2Error('CACHE_NOT_FOUND');
+      await nodesChanged();
+      return sendJsonString(reply, moved.cluster);
     },
   );
 };
