@@ -191,6 +191,24 @@ test('watched prefixes: watch, list, duplicate, 400s (empty, 251 bytes, the 51st
   assert.equal((await watch('one-too-many:')).status, 200, 'room again');
 });
 
+test('watched prefixes: a name with NUL or a lone surrogate is a 400 from the route and refused by the catalog', async () => {
+  const c = await t.createCache();
+  const watch = (name: string) => t.api(v2(c, 'introspection/prefixes'), { auth: c, method: 'POST', json: { name } });
+  // U+FFFD is a real character: watched. A lone surrogate would be stored as its bytes (a
+  // second watch of the same prefix) or refused by jsonb; NUL too.
+  const replacement = await watch('\ufffd');
+  assert.equal(replacement.status, 200, replacement.text);
+  for (const [bad, why] of [['a\u0000b', 'U+0000'], ['\u0000', 'U+0000'], ['\ud800', 'well-formed'], ['x\udc00', 'well-formed'], ['\udbff\ud800', 'well-formed']]) {
+    const r = await watch(bad!);
+    assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`);
+    const { message } = r.json();
+    assert.ok(message.startsWith('The prefix name must be') && message.includes(why!), message);
+    await assert.rejects(t.catalog.watchPrefix(c.id, bad!), RangeError, `the catalog refuses ${JSON.stringify(bad)} too`);
+  }
+  assert.deepEqual((await getJson(c, 'introspection/prefixes')).map((p: { name: string }) => p.name), ['\ufffd']);
+  assert.equal((await watch('\ud83d\ude00:')).status, 200, 'a surrogate pair is a character');
+});
+
 test('compound_stats and a watched prefix\'s stats and popular_items over two sampler rounds', async () => {
   const c = await t.createCache();
   const [c0, c1] = [await t.textLogin(c, 0), await t.textLogin(c, 1)];

@@ -11,10 +11,23 @@ export function readWatchedPrefixes(stored: unknown): WatchedPrefix[] {
   return list.map((p) => ({ id: Number(p.id), name: String(p.name), createdAt: Number(p.createdAt) }));
 }
 
-export function checkPrefixName(name: string): void {
+/**
+ * Why `name` cannot be a watched prefix's name, or undefined when it can. A lone surrogate
+ * has no UTF-8 bytes of its own (it would be stored as U+FFFD's, a second watch of the same
+ * bytes) and PostgreSQL's jsonb refuses it and U+0000: neither is a name.
+ */
+export function prefixNameProblem(name: string): string | undefined {
+  if (!(name as string & { isWellFormed(): boolean }).isWellFormed()) return 'not well-formed Unicode (a lone surrogate)';
+  if (name.includes('\u0000')) return 'contains U+0000 (NUL)';
   const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes === 0 || bytes > MAX_PREFIX_NAME_BYTES) {
-    throw new RangeError(`a watched prefix is 1 to ${MAX_PREFIX_NAME_BYTES} bytes of UTF-8, not ${bytes}`);
+  if (bytes === 0 || bytes > MAX_PREFIX_NAME_BYTES) return `${bytes} bytes`;
+  return undefined;
+}
+
+export function checkPrefixName(name: string): void {
+  const problem = prefixNameProblem(name);
+  if (problem !== undefined) {
+    throw new RangeError(`a watched prefix is 1 to ${MAX_PREFIX_NAME_BYTES} bytes of well-formed UTF-8 without NUL: ${problem}`);
   }
 }
 

@@ -13,12 +13,14 @@
  *   Merging is introspection-merge.ts.
  * - compound_stats comes from the cache's history rollups, prefix stats from the samples
  *   the sampler stores each interval (sampler.ts); buckets by span as processed stats.
- * - Watching: a name of 1 to 250 bytes of UTF-8; the 51st is a 400; a name already
- *   watched answers the existing one. Nodes are told at once, so counting starts now.
+ * - Watching: a name of 1 to 250 bytes of well-formed UTF-8 without NUL; the 51st is a
+ *   400; a name already watched answers the existing one. Nodes are told at once, so
+ *   counting starts now.
  */
 import type { FastifyRequest } from 'fastify';
 import type { CacheRecord, WatchedPrefix } from '../../../catalog/catalog.ts';
 import { MAX_PREFIX_NAME_BYTES } from '../../../catalog/catalog.ts';
+import { prefixNameProblem } from '../../../catalog/prefix-watch.ts';
 import { V2Error, v2ServerError } from '../../../api/v2-errors.ts';
 import { V2NoContent } from '../../../api/v2.ts';
 import {
@@ -159,8 +161,8 @@ export const introspectionRoutes: V2Routes = (app, { catalog, nodes, authOf, nod
     async (request) => {
       const cache = cacheOf(request);
       const { name } = request.body;
-      const size = Buffer.byteLength(name, 'utf8');
-      if (size === 0 || size > MAX_PREFIX_NAME_BYTES) throw new V2Error('BAD_PREFIX_NAME', `${size} bytes`);
+      const problem = prefixNameProblem(name);
+      if (problem !== undefined) throw new V2Error('BAD_PREFIX_NAME', problem);
       const watched = await catalog.watchPrefix(cache.id, name);
       if (watched === 'limit') throw new V2Error('TOO_MANY_PREFIXES');
       if (watched === 'no_cache') throw new V2Error('CACHE_NOT_FOUND');
