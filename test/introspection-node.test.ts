@@ -199,7 +199,6 @@ describe('the node-wide cap and --no-introspection', () => {
         await c.text(`get k:${cache.id}\r\n`, 'END\r\n');
       }
       const registry = t.node.tenants.introspection!;
-      registry.enforce();
       assert.ok(registry.memoryBytes <= 1 << 20, `${registry.memoryBytes} bytes held`);
       assert.ok(registry.dropped > 0);
       // The newest caches kept theirs, the oldest lost theirs.
@@ -207,6 +206,33 @@ describe('the node-wide cap and --no-introspection', () => {
       const r = await admin(t, `/caches/${last.id}/introspection/recent`);
       assert.deepEqual(r.body.lines.map((l: any) => `${l.command} ${l.status}`), ['AUTH OK', 'GET MISS']);
       assert.equal((await admin(t, `/caches/${caches[0]!.id}/introspection/recent`)).body.lines.length, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('states that grow (250-byte keys fill the key ring and the sketches) stay under the cap at every moment', async () => {
+    const cap = 1 << 20;
+    const t = await startTestNode({ introspection: { enabled: true, memoryBytes: cap } });
+    try {
+      const clients = [];
+      for (let i = 0; i < 12; i++) clients.push(await t.textLogin(await t.createCache()));
+      const registry = t.node.tenants.introspection!;
+      let highest = 0;
+      const watch = setInterval(() => (highest = Math.max(highest, registry.memoryBytes)), 5);
+      try {
+        for (let round = 0; round < 4; round++) {
+          await Promise.all(clients.map(async (c, i) => {
+            const keys = Array.from({ length: 250 }, (_, j) => `${i}:${round}:${j}:`.padEnd(250, 'k'));
+            for (let j = 0; j < keys.length; j += 25) await c.text(`get ${keys.slice(j, j + 25).join(' ')}\r\n`, 'END\r\n');
+          }));
+          highest = Math.max(highest, registry.memoryBytes);
+        }
+      } finally {
+        clearInterval(watch);
+      }
+      assert.ok(highest <= cap, `${highest} bytes held at the most, cap ${cap}`);
+      assert.ok(registry.dropped > 0, 'the cap had to drop states');
     } finally {
       await t.close();
     }

@@ -39,13 +39,18 @@ export interface PopularLists {
 export interface WindowStateOwner {
   /** Milliseconds of the last request that touched the state. */
   readonly lastActive: number;
-  readonly memoryBytes: number;
-  dropWindowState(): void;
+  /** Bytes charged to the budget for its state now. */
+  readonly charged: number;
+  /** Drops the state (the budget has taken its charge back); not again before `retryAt` ms. */
+  dropWindowState(retryAt: number): void;
 }
 
+/** The node's memory cap on window states: every byte a state holds is charged before it is taken. */
 export interface WindowStateBudget {
-  /** Asks for room for a new window state of `bytes`; false: none (it stays off until asked again later). */
-  admit(owner: WindowStateOwner, bytes: number): boolean;
+  /** Charges `bytes` more to `owner` (making room by dropping others); false: no room. */
+  charge(owner: WindowStateOwner, bytes: number): boolean;
+  /** Gives back `bytes` of `owner`'s charge (its state shrank or went). */
+  refund(bytes: number): void;
 }
 
 class WindowState {
@@ -53,7 +58,11 @@ class WindowState {
   readonly misses = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
   readonly mutations = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
   readonly prefixes = new TopKeys(PREFIX_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
-  readonly ring = new RequestRing(RING_LINES);
+  readonly ring: RequestRing;
+
+  constructor(mayGrow: (bytes: number) => boolean) {
+    this.ring = new RequestRing(RING_LINES, mayGrow);
+  }
 
   get memoryBytes(): number {
     return this.hits.memoryBytes + this.misses.memoryBytes + this.mutations.memoryBytes + this.prefixes.memoryBytes
@@ -62,14 +71,17 @@ class WindowState {
 }
 
 /** A fresh state's size before any key is held: what admission asks for. */
-const EMPTY_STATE_BYTES = new WindowState().memoryBytes;
+const EMPTY_STATE_BYTES = new WindowState(() => true).memoryBytes;
+/** A state dropped to keep under the cap is not made again for this long (no drop-and-rebuild churn). */
+export const DROPPED_RETRY_MS = 5000;
 
 export class CacheIntrospection implements StoreListener, WindowStateOwner {
   readonly watched = new WatchedPrefixes();
   private readonly sampler = new EventSampler();
   private state: WindowState | null = null;
-  /** Refused by the budget at this ms: ask again only a second later. */
-  private refusedAt = -Infinity;
+  /** No state is made before this ms (refused or dropped by the budget). */
+  private retryAt = -Infinity;
+  charged = 0;
   private readonly basis = (Math.random() * 0x100000000) | 0;
   lastActive = 0;
 
@@ -87,8 +99,33 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
     return this.state !== null;
   }
 
-  dropWindowState(): void {
+  dropWindowState(retryAt: number): void {
     this.state = null;
+    this.charged = 0;
+    this.retryAt = retryAt;
+  }
+
+  /**
+   * Brings the charge to what the state holds now: a grown state pays (or, refused, is
+   * dropped), a shrunk one is refunded. After each sampled event and once a second.
+   */
+  settle(): void {
+    const s = this.state;
+    if (s === null) return;
+    const delta = s.memoryBytes - this.charged;
+    if (delta > 0) {
+      if (this.budget.charge(this, delta)) this.charged += delta;
+      else this.release(Date.now() + DROPPED_RETRY_MS);
+    } else if (delta < 0) {
+      this.budget.refund(-delta);
+      this.charged += delta;
+    }
+  }
+
+  /** Drops the state and gives its whole charge back (switched off, or no room for it). */
+  release(retryAt: number): void {
+    this.budget.refund(this.charged);
+    this.dropWindowState(retryAt);
   }
 
   // ---- StoreListener ----
@@ -163,8 +200,8 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
   }
 
   /** Walks a slice of the cache for prefixes still counting existing keys in. */
-  scanStep(store: SlotScanner, maxSlots: number): void {
-    this.watched.scanStep(store, maxSlots);
+  scanStep(store: SlotScanner, maxSlots: number, deadline: number): void {
+    this.watched.scanStep(store, maxSlots, deadline);
   }
 
   // ---- internals ----
@@ -187,16 +224,23 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
     sketch.add(key, 0, len, hashBytes(key, 0, len, this.basis), w, ms);
     const end = prefixEnd(key);
     if (end > 0) s.prefixes.add(key, 0, end, hashBytes(key, 0, end, this.basis), w, ms);
+    this.settle();
   }
 
   private open(ms: number): WindowState | null {
-    if (ms - this.refusedAt < 1000) return null;
+    if (ms < this.retryAt) return null;
     this.lastActive = ms;
-    if (!this.budget.admit(this, EMPTY_STATE_BYTES)) {
-      this.refusedAt = ms;
+    if (!this.budget.charge(this, EMPTY_STATE_BYTES)) {
+      this.retryAt = ms + 1000;
       return null;
     }
-    this.state = new WindowState();
+    this.charged = EMPTY_STATE_BYTES;
+    // The ring's key bytes grow only when charged: no state ever holds more than it paid for.
+    this.state = new WindowState((bytes) => {
+      if (!this.budget.charge(this, bytes)) return false;
+      this.charged += bytes;
+      return true;
+    });
     return this.state;
   }
 }

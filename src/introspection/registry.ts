@@ -5,12 +5,14 @@
  * recently active caches are dropped first (they are made again at their next request);
  * a cap too small for one state leaves windows off.
  */
-import { CacheIntrospection, type WindowStateBudget, type WindowStateOwner } from './cache-introspection.ts';
+import { CacheIntrospection, DROPPED_RETRY_MS, type WindowStateBudget, type WindowStateOwner } from './cache-introspection.ts';
 import type { SlotScanner } from './watched-prefixes.ts';
 
 export const DEFAULT_INTROSPECTION_MEMORY = 64 * 1024 * 1024;
-/** Slots a watched prefix's walk visits per cache per turn of the event loop. */
-const SCAN_SLOTS_PER_TURN = 4096;
+/** Slots a watched prefix's walk visits per step; steps go on within a turn's time budget. */
+const SCAN_SLOTS_PER_STEP = 1024;
+/** Milliseconds of walking per turn of the event loop, over every cache and watch. */
+const WALK_MS_PER_TURN = 2;
 /** After an eviction the states take at most this share of the cap, so evictions come in batches. */
 const REFILL_SHARE = 0.9;
 
@@ -22,6 +24,8 @@ export interface IntrospectionSettings {
 
 export class IntrospectionRegistry implements WindowStateBudget {
   private readonly caches = new Set<CacheIntrospection>();
+  /** Bytes charged by every state together. */
+  private used = 0;
   private readonly walking = new Map<CacheIntrospection, SlotScanner>();
   private walkScheduled = false;
   private readonly timer: NodeJS.Timeout;
@@ -43,7 +47,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
 
   /** The cache went, or an operator switched its introspection off. */
   release(ci: CacheIntrospection): void {
-    ci.dropWindowState();
+    ci.release(0);
     this.caches.delete(ci);
     this.walking.delete(ci);
   }
@@ -57,10 +61,9 @@ export class IntrospectionRegistry implements WindowStateBudget {
     setImmediate(() => this.walkTurn());
   }
 
+  /** Bytes the window states hold, all charged (kept at most the cap at every moment). */
   get memoryBytes(): number {
-    let sum = 0;
-    for (const ci of this.caches) sum += ci.memoryBytes;
-    return sum;
+    return this.used;
   }
 
   /** Caches holding a window state now. */
@@ -70,11 +73,19 @@ export class IntrospectionRegistry implements WindowStateBudget {
     return n;
   }
 
-  admit(owner: WindowStateOwner, bytes: number): boolean {
+  charge(owner: WindowStateOwner, bytes: number): boolean {
     const cap = this.settings.memoryBytes;
-    if (bytes > cap) return false;
-    if (this.memoryBytes + bytes > cap) this.shrinkTo(cap * REFILL_SHARE - bytes, owner);
-    return this.memoryBytes + bytes <= cap;
+    if (owner.charged + bytes > cap) return false;
+    // Over the cap: drop the least recently active others, down to a share of it so the
+    // next few charges need no search.
+    if (this.used + bytes > cap) this.shrinkTo(cap * REFILL_SHARE - bytes, owner);
+    if (this.used + bytes > cap) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  refund(bytes: number): void {
+    this.used -= bytes;
   }
 
   close(): void {
@@ -82,28 +93,31 @@ export class IntrospectionRegistry implements WindowStateBudget {
     this.walking.clear();
   }
 
-  /** Once a second: states grow as they hold more keys, so the cap is checked again. */
+  /** Once a second: each state's charge follows what it holds (sketches shrink as keys age out). */
   enforce(): void {
-    const cap = this.settings.memoryBytes;
-    if (this.memoryBytes > cap) this.shrinkTo(cap * REFILL_SHARE, null);
+    for (const ci of this.caches) ci.settle();
   }
 
-  private shrinkTo(target: number, keep: WindowStateOwner | null): void {
+  private shrinkTo(target: number, keep: WindowStateOwner): void {
     const holders = [...this.caches].filter((ci) => ci.hasWindowState && ci !== keep);
     holders.sort((a, b) => a.lastActive - b.lastActive);
-    let total = this.memoryBytes;
+    const retryAt = Date.now() + DROPPED_RETRY_MS;
     for (const ci of holders) {
-      if (total <= target) break;
-      total -= ci.memoryBytes;
-      ci.dropWindowState();
+      if (this.used <= target) break;
+      this.used -= ci.charged;
+      ci.dropWindowState(retryAt);
       this.dropped++;
     }
   }
 
+  /** Walks within a time budget, then yields; a cache that walked goes to the back of the line. */
   private walkTurn(): void {
+    const deadline = performance.now() + WALK_MS_PER_TURN;
     for (const [ci, store] of this.walking) {
-      ci.scanStep(store, SCAN_SLOTS_PER_TURN);
-      if (!ci.watched.scanning) this.walking.delete(ci);
+      this.walking.delete(ci);
+      ci.scanStep(store, SCAN_SLOTS_PER_STEP, deadline);
+      if (ci.watched.scanning) this.walking.set(ci, store);
+      if (performance.now() >= deadline) break;
     }
     this.walkScheduled = this.walking.size > 0;
     if (this.walkScheduled) setImmediate(() => this.walkTurn());

@@ -47,7 +47,12 @@ export class RequestRing {
   private written = 0;
   private keyBytesWritten = 0;
 
-  constructor(readonly capacity = 1000) {
+  /**
+   * `mayGrow(bytes)`: asked before the key ring grows by `bytes` (a memory budget); when it
+   * says no, the ring stays as it is and the oldest lines whose keys were overwritten are
+   * left out of `lines`.
+   */
+  constructor(readonly capacity = 1000, private readonly mayGrow: (bytes: number) => boolean = () => true) {
     this.times = new Float64Array(capacity);
     this.commands = new Uint8Array(capacity);
     this.statuses = new Uint8Array(capacity);
@@ -104,7 +109,9 @@ export class RequestRing {
   private writeKey(key: Buffer, len: number): void {
     // The oldest line still kept must keep its key: grow while keys are long.
     const oldest = this.written >= this.capacity ? (this.written + 1) % this.capacity : 0;
-    while (this.keyAt[oldest]! < this.keyBytesWritten + len - this.keys.length && this.keys.length < this.maxKeyBytes) this.grow();
+    while (this.keyAt[oldest]! < this.keyBytesWritten + len - this.keys.length && this.keys.length < this.maxKeyBytes) {
+      if (!this.grow()) break;
+    }
     const ring = this.keys;
     const at = this.keyBytesWritten % ring.length;
     const first = Math.min(len, ring.length - at);
@@ -128,11 +135,14 @@ export class RequestRing {
   }
 
   /** Doubles the key ring, keeping the bytes written last at their absolute positions. */
-  private grow(): void {
+  private grow(): boolean {
     const old = this.keys;
-    const next = Buffer.allocUnsafe(Math.min(old.length * 2, this.maxKeyBytes));
+    const size = Math.min(old.length * 2, this.maxKeyBytes);
+    if (!this.mayGrow(size - old.length)) return false;
+    const next = Buffer.allocUnsafe(size);
     const keep = Math.min(this.keyBytesWritten, old.length);
     for (let abs = this.keyBytesWritten - keep; abs < this.keyBytesWritten; abs++) next[abs % next.length] = old[abs % old.length]!;
     this.keys = next;
+    return true;
   }
 }

@@ -64,10 +64,25 @@ test('counts age out of the sliding window, sub-window by sub-window', () => {
   add('old', 50, 0);
   add('new', 10, 150_000);
   assert.deepEqual(s.top(5, 150_000), [{ key: 'old', count: 50 }, { key: 'new', count: 10 }]);
-  // 180 s after the first sub-window began, it has left the window.
-  assert.deepEqual(s.top(5, 180_000), [{ key: 'new', count: 10 }]);
+  assert.deepEqual(s.top(5, 180_000), [{ key: 'old', count: 50 }, { key: 'new', count: 10 }], 'the window is 180 s long');
+  // Half of the first sub-window is older than 180 s: half its count is (as if spread evenly).
+  assert.deepEqual(s.top(5, 195_000), [{ key: 'old', count: 25 }, { key: 'new', count: 10 }]);
+  assert.deepEqual(s.top(5, 210_000), [{ key: 'new', count: 10 }]);
   assert.deepEqual(s.top(5, 400_000), []);
   assert.equal(s.keyBytes, 0, 'freed entries give back their key bytes');
+});
+
+test('a steady stream reads 180 s of it at any moment, not 150 to 180', () => {
+  const s = new TopKeys(8, 6, 30_000);
+  const k = Buffer.from('a');
+  const t0 = 1_800_000_000_000 - (1_800_000_000_000 % 30_000);
+  for (let sec = 0; sec < 400; sec++) {
+    s.add(k, 0, 1, hashBytes(k, 0, 1, 3), 1, t0 + sec * 1000 + 500);
+    if (sec >= 200) {
+      const got = s.top(1, t0 + sec * 1000 + 600)[0]!.count;
+      assert.ok(Math.abs(got - 180) <= 1, `at ${sec} s: ${got}`);
+    }
+  }
 });
 
 test('a full sketch replaces its smallest entry and the newcomer inherits its count (the error bound)', () => {

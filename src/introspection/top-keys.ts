@@ -8,6 +8,10 @@
  *
  * Keys are held as latin1 strings (one char per byte: exact for any bytes) and found by a
  * hash of their bytes in an open-addressing table, so a held key costs no allocation.
+ * One sub-window more than the window is kept: a count read at time t is the window
+ * [t - slots * slotMs, t], the oldest sub-window weighted by the part of it still inside
+ * (as if its events were spread evenly), so the window neither shrinks to (slots - 1) sub-windows
+ * just after a boundary nor reads up to a sub-window low.
  * Callers sample (event-sampler.ts): this class sees a bounded number of updates per second,
  * which is why a replacement may scan all entries for the smallest.
  */
@@ -21,8 +25,9 @@ export interface TopEntry {
 
 export class TopKeys {
   private readonly keys: (string | null)[];
-  /** Per entry: `slots` sub-window counts. */
+  /** Per entry: `width` = slots + 1 sub-window counts. */
   private readonly counts: Float32Array;
+  private readonly width: number;
   private readonly totals: Float64Array;
   private readonly hashes: Int32Array;
   private readonly index: Int32Array;
@@ -35,7 +40,8 @@ export class TopKeys {
 
   constructor(readonly capacity: number, readonly slots: number, readonly slotMs: number) {
     this.keys = new Array<string | null>(capacity).fill(null);
-    this.counts = new Float32Array(capacity * slots);
+    this.width = slots + 1;
+    this.counts = new Float32Array(capacity * this.width);
     this.totals = new Float64Array(capacity);
     this.hashes = new Int32Array(capacity);
     let size = 1;
@@ -53,7 +59,7 @@ export class TopKeys {
   /** Counts `weight` for the bytes key[start, end), hashed as `h`, at time `ms`. */
   add(key: Buffer, start: number, end: number, h: number, weight: number, ms: number): void {
     this.advance(ms);
-    const base = (this.current % this.slots);
+    const base = this.current % this.width;
     let e = this.find(key, start, end, h);
     if (e === EMPTY) {
       if (this.used < this.capacity) {
@@ -64,7 +70,7 @@ export class TopKeys {
         const inherited = this.totals[e]!;
         this.unlink(e);
         this.clearCounts(e);
-        this.counts[e * this.slots + base] = inherited;
+        this.counts[e * this.width + base] = inherited;
         this.totals[e] = inherited;
       }
       const name = key.toString('latin1', start, end);
@@ -73,7 +79,7 @@ export class TopKeys {
       this.hashes[e] = h;
       this.link(e, h);
     }
-    this.counts[e * this.slots + base]! += weight;
+    this.counts[e * this.width + base]! += weight;
     this.totals[e]! += weight;
   }
 
@@ -83,9 +89,10 @@ export class TopKeys {
     const out: TopEntry[] = [];
     for (let e = 0; e < this.used; e++) {
       const key = this.keys[e];
-      if (key === null || key === undefined || this.totals[e]! <= 0) continue;
-      if (filter && !filter(key)) continue;
-      out.push({ key, count: Math.round(this.totals[e]!) });
+      if (key === null || key === undefined) continue;
+      const count = Math.round(this.estimate(e, ms));
+      if (count <= 0 || (filter && !filter(key))) continue;
+      out.push({ key, count });
     }
     out.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
     return out.length > limit ? out.slice(0, limit) : out;
@@ -95,7 +102,14 @@ export class TopKeys {
   countOf(key: Buffer, h: number, ms: number): number {
     this.advance(ms);
     const e = this.find(key, 0, key.length, h);
-    return e === EMPTY ? 0 : Math.round(this.totals[e]!);
+    return e === EMPTY ? 0 : Math.round(this.estimate(e, ms));
+  }
+
+  /** Entry e's count over [ms - window, ms]: the oldest sub-window only for its part inside. */
+  private estimate(e: number, ms: number): number {
+    const oldest = (this.current + 1) % this.width;
+    const outside = (ms % this.slotMs) / this.slotMs;
+    return this.totals[e]! - this.counts[e * this.width + oldest]! * outside;
   }
 
   private find(key: Buffer, start: number, end: number, h: number): number {
@@ -146,7 +160,7 @@ export class TopKeys {
   }
 
   private clearCounts(e: number): void {
-    this.counts.fill(0, e * this.slots, (e + 1) * this.slots);
+    this.counts.fill(0, e * this.width, (e + 1) * this.width);
     this.totals[e] = 0;
   }
 
@@ -157,11 +171,11 @@ export class TopKeys {
     const first = this.current < 0 ? now : this.current + 1;
     this.current = Math.max(this.current, now);
     if (now < first) return; // the clock stepped back: stay in the newer sub-window
-    const steps = Math.min(now - first + 1, this.slots);
-    const slots = this.slots;
+    const steps = Math.min(now - first + 1, this.width);
+    const width = this.width;
     for (let e = 0; e < this.used; e++) {
       for (let s = 0; s < steps; s++) {
-        const at = e * slots + ((first + s) % slots);
+        const at = e * width + ((first + s) % width);
         this.totals[e]! -= this.counts[at]!;
         this.counts[at] = 0;
       }
@@ -178,7 +192,7 @@ export class TopKeys {
           this.keys[live] = this.keys[e]!;
           this.hashes[live] = this.hashes[e]!;
           this.totals[live] = this.totals[e]!;
-          this.counts.copyWithin(live * this.slots, e * this.slots, (e + 1) * this.slots);
+          this.counts.copyWithin(live * this.width, e * this.width, (e + 1) * this.width);
         }
         live++;
       } else if (this.keys[e] !== null) {

@@ -93,10 +93,11 @@ export class WatchedPrefixes {
     }
   }
 
-  /** Walks up to `maxSlots` slots for each watch still walking. */
-  scanStep(store: SlotScanner, maxSlots: number): void {
+  /** Walks up to `maxSlots` slots for each watch still walking, until `deadline` (performance.now() ms). */
+  scanStep(store: SlotScanner, maxSlots: number, deadline = Infinity): void {
     for (const w of this.watches) {
       if (w.cursor === -1) continue;
+      if (performance.now() >= deadline) return;
       w.cursor = store.scanSlots(w.cursor, maxSlots, (_slot, key, size) => {
         if (!under(key, w.prefix)) return;
         w.keys++;
