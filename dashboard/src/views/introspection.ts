@@ -67,6 +67,8 @@ function keyButton(key: KeyRef, onLookup: (key: KeyRef) => void, label = 'Look u
 interface PopularLists {
   readonly el: HTMLElement;
   render(items: PopularItems): void;
+  /** Back to "Loading…" (another prefix's lists must not show meanwhile). */
+  reset(): void;
 }
 
 /**
@@ -98,6 +100,14 @@ function popularLists(idBase: string, onLookup: (key: KeyRef) => void,
   }
   return {
     el: h('div', { class: 'hot-grid' }, lists.map((l) => l.card)),
+    reset() {
+      for (const l of lists) {
+        l.count = 0;
+        delete l.card.dataset.count;
+        replace(l.list, h('li', { class: 'hot-empty' }, 'Loading…'));
+        showRows(l);
+      }
+    },
     render(items) {
       for (const l of lists) {
         const entries: readonly PopularItem[] = Array.isArray(items[l.field]) ? items[l.field] : [];
@@ -312,7 +322,7 @@ export function introspectionView(ctx: AppContext): View {
 
   // ---------------------------------------------------------------- hot keys
 
-  let windowText = '3 min';
+  let windowText = '3\u00a0min';
   let lastPopular: PopularItems | undefined;
   const hotAlert = alertBox('hot-alert');
   const hot = popularLists('hot', lookUpKey, {
@@ -500,6 +510,7 @@ export function introspectionView(ctx: AppContext): View {
     if (shownDetail === p.id) return;
     shownDetail = p.id;
     for (const c of charts) c.setData([], [[]]);
+    prefixHot.reset();
     void loadCharts();
     void loadPrefixHot();
   }
@@ -581,7 +592,8 @@ export function introspectionView(ctx: AppContext): View {
     saveQuery();
     renderRecent();
   }
-  const recentCount = h('p', { class: 'field-help', id: 'recent-count', role: 'status' });
+  // Not a live region: with Live on it changes every few seconds.
+  const recentCount = h('p', { class: 'field-help', id: 'recent-count' });
   const recentAll = h('button', { class: 'btn btn-secondary btn-sm', type: 'button', id: 'recent-all', hidden: true }, 'Show all');
   recentAll.addEventListener('click', () => {
     recentCap = Infinity;
