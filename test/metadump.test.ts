@@ -1,6 +1,7 @@
 // `lru_crawler metadump` over a real socket: memcached 1.6's line format, each cache sees
-// only its own keys, binary keys URL-encoded, and a big cache streams without stalling
-// the node's other connections.
+// only its own keys, only credentials with api_capability and only with introspection on,
+// binary keys URL-encoded, and a big cache streams without stalling the node's other
+// connections.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ITEM_OVERHEAD } from '../src/store/item-cost.ts';
@@ -175,16 +176,57 @@ test('the dump needs a login; other lru_crawler subcommands are ERROR, bad class
   const anon = await t.connect();
   assert.equal(await anon.text(DUMP), 'CLIENT_ERROR authentication required\r\n');
   const cache = await t.createCache();
-  const readOnly = await t.addCredential(cache.id, { write: false, flush: false, api: false });
   const c = await t.textLogin(cache);
   assert.equal(await c.text('set mine 0 0 1\r\n1\r\n'), 'STORED\r\n');
-  const r = await t.textLogin(readOnly);
-  assert.equal(parseDump(await r.text(DUMP, 'END\r\n')).length, 1, 'any logged-in credential may dump its own cache');
+  assert.equal(parseDump(await c.text(DUMP, 'END\r\n')).length, 1, 'a credential with api_capability dumps its own cache');
   for (const sub of ['crawl all', 'mgdump all', 'enable', 'disable', 'tocrawl 5', 'sleep 10', 'metadump', 'metadump all extra', 'nonsense']) {
     assert.equal(await c.text(`lru_crawler ${sub}\r\n`), 'ERROR\r\n', sub);
   }
   for (const cls of ['0', '64', 'abc']) assert.equal(await c.text(`lru_crawler metadump ${cls}\r\n`), 'BADCLASS invalid class id\r\n');
   assert.equal(await c.text('get mine\r\n', 'END\r\n'), 'VALUE mine 0 1\r\n1\r\nEND\r\n', 'the connection stays usable');
+});
+
+test('the dump needs api_capability and introspection on for the cache and the node; anonymous mode may dump', async () => {
+  const cache = await t.createCache();
+  const c = await t.textLogin(cache);
+  assert.equal(await c.text('set mine 0 0 1\r\n1\r\n'), 'STORED\r\n');
+  // Keys are introspection: a credential without api_capability (even one that may write and flush) is refused.
+  const noApi = await t.textLogin(await t.addCredential(cache.id, { write: true, flush: true, api: false }));
+  for (const sub of ['all', 'hash', '1']) {
+    assert.equal(await noApi.text(`lru_crawler metadump ${sub}\r\n`), 'CLIENT_ERROR permission denied: credential lacks api capability\r\n', sub);
+  }
+  assert.equal(await noApi.text('get mine\r\n', 'END\r\n'), 'VALUE mine 0 1\r\n1\r\nEND\r\n', 'the connection stays usable');
+  const apiOnly = await t.textLogin(await t.addCredential(cache.id, { write: false, flush: false, api: true }));
+  assert.equal(parseDump(await apiOnly.text(DUMP, 'END\r\n')).length, 1, 'api_capability is what it takes');
+
+  // The operator switches introspection off for the cache: nobody lists its keys, then on again.
+  await t.catalog.updateCache(cache.id, { introspection: false });
+  await t.node.sync.syncNow();
+  assert.equal(await c.text(DUMP), 'SERVER_ERROR introspection is disabled for this cache\r\n');
+  assert.equal(await c.text('get mine\r\n', 'END\r\n'), 'VALUE mine 0 1\r\n1\r\nEND\r\n');
+  await t.catalog.updateCache(cache.id, { introspection: true });
+  await t.node.sync.syncNow();
+  assert.equal(parseDump(await c.text(DUMP, 'END\r\n')).length, 1);
+
+  // --no-introspection: no cache of the node is listed.
+  const off = await startTestNode({ introspection: { enabled: false, memoryBytes: 64 << 20 } });
+  try {
+    const oc = await off.textLogin(await off.createCache());
+    assert.equal(await oc.text('set k 0 0 1\r\n1\r\n'), 'STORED\r\n');
+    assert.equal(await oc.text(DUMP), 'SERVER_ERROR introspection is disabled for this cache\r\n');
+  } finally {
+    await off.close();
+  }
+
+  // --anonymous-cache: connections that never log in have every capability, the dump included.
+  const anon = await startTestNode({ anonymous: true });
+  try {
+    const a = await anon.connect();
+    assert.equal(await a.text('set k 0 0 1\r\n1\r\n'), 'STORED\r\n');
+    assert.deepEqual(parseDump(await a.text(DUMP, 'END\r\n')).map((l) => l.key.toString()), ['k']);
+  } finally {
+    await anon.close();
+  }
 });
 
 test('a 100,000-item dump is complete while another connection on the node is answered in between', async () => {

@@ -16,6 +16,8 @@ export const BinaryStatus = {
   outOfMemory: 0x82,
   /** ETMPFAIL: try again later (a cache's connection limit). */
   temporaryFailure: 0x86,
+  /** Not supported: something this node does not do for this cache (introspection off). */
+  notSupported: 0x83,
 } as const;
 
 interface ErrorSpec {
@@ -45,6 +47,10 @@ export const ERRORS = {
   WRITE_FORBIDDEN: { text: 'CLIENT_ERROR permission denied: credential lacks write capability', binary: BinaryStatus.authError },
   /** flush_all by a credential without flush_capability. */
   FLUSH_FORBIDDEN: { text: 'CLIENT_ERROR permission denied: credential lacks flush capability', binary: BinaryStatus.authError },
+  /** lru_crawler metadump (it lists keys) by a credential without api_capability. */
+  API_FORBIDDEN: { text: 'CLIENT_ERROR permission denied: credential lacks api capability', binary: BinaryStatus.authError },
+  /** lru_crawler metadump with introspection off for the cache or the node (the operator's choice). */
+  INTROSPECTION_DISABLED: { text: 'SERVER_ERROR introspection is disabled for this cache', binary: BinaryStatus.notSupported },
   /** A login past the node's logged-in slots; in anonymous mode sent as text on accept, before the protocol is known. */
   TOO_MANY_CONNECTIONS: { text: 'SERVER_ERROR too many connections', binary: BinaryStatus.outOfMemory },
   /** A login past the cache's connection limit on this node; the connection is closed. */

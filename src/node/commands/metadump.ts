@@ -1,6 +1,7 @@
 import type { DumpItem, MetadumpCommand, Reply } from '../../protocol/command.ts';
 import { ITEM_OVERHEAD } from '../../store/item-cost.ts';
 import type { ExecContext } from '../exec-context.ts';
+import { API_FORBIDDEN, INTROSPECTION_DISABLED } from './refusals.ts';
 
 /** Items one part of a dump holds at most: well under a millisecond of walking and encoding. */
 const PART_ITEMS = 500;
@@ -13,14 +14,18 @@ const LINE_BYTES = 46;
 
 /**
  * `lru_crawler metadump`: every live item of the connection's own cache, never another's
- * (the store walked is the logged-in tenant's). Any logged-in credential may ask, as for
- * a get: the keys are its cache's own. Answered in parts from `from` (a walk cursor): a
- * part stops after PART_ITEMS items, PART_WALKS walk calls, or the connection's reply
- * room, and the session goes on from `next` once the client has read it (session.ts,
- * the way a multi-key get streams), so a big cache never holds up the node's other
- * connections or queues more than the reply cap.
+ * (the store walked is the logged-in tenant's). Keys are introspection (issue 14): only a
+ * credential with api_capability may list them (anonymous mode has every capability), and
+ * not when the operator switched introspection off for the cache or the node; both are
+ * checked for every part, so a change made mid-dump ends it with the refusal. Answered in
+ * parts from `from` (a walk cursor): a part stops after PART_ITEMS items, PART_WALKS walk
+ * calls, or the connection's reply room, and the session goes on from `next` once the
+ * client has read it (session.ts, the way a multi-key get streams), so a big cache never
+ * holds up the node's other connections or queues more than the reply cap.
  */
 export function metadump(cmd: MetadumpCommand, ctx: ExecContext, from = 0): Reply {
+  if (!ctx.credential.api) return API_FORBIDDEN;
+  if (ctx.tenant.introspection === null) return INTROSPECTION_DISABLED;
   if (!cmd.all) return { kind: 'metadump', items: [], itemOverhead: ITEM_OVERHEAD, next: null };
   const store = ctx.tenant.store;
   const items: DumpItem[] = [];

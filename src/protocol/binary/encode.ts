@@ -21,6 +21,7 @@ const MESSAGES: ReadonlyMap<number, Buffer> = new Map([
   [BinaryStatus.unknownCommand, 'Unknown command'],
   [BinaryStatus.outOfMemory, 'Out of memory'],
   [BinaryStatus.temporaryFailure, 'Temporary failure'],
+  [BinaryStatus.notSupported, 'Not supported'],
 ].map(([status, text]) => [status as number, Buffer.from(text as string, 'latin1')]));
 
 const AUTHENTICATED = Buffer.from('Authenticated', 'latin1');
