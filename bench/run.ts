@@ -29,6 +29,12 @@
  *              (committed: the run the README quotes; scratch results stay ignored)
  * --cache-memory SIZE  the bench cache's plan on cachier (default 2gb). A self-check:
  *              `--quick --only memcaslap-ascii,memory --cache-memory 2mb` must FAIL.
+ * --scale      instead of the above, issue 16's scaling curve (bench/harness/scale.ts): K
+ *              cachier node processes on K pinned cores vs `memcached -t K` on the same cores,
+ *              K = 1, 2, 4, … as the cores allow (the rest say "not enough cores"), then
+ *              per-core CPU per get and per set, and a perf profile of a node. Writes
+ *              bench/results/scale-latest.json and .txt (--out FILE for the JSON); with
+ *              --quick, short points; --rounds, --cache-memory and --publish as above.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -43,18 +49,20 @@ import { PINNED, requireTool } from './harness/processes.ts';
 import { loadAverage, rssBytes } from './harness/proc-stats.ts';
 import { createCaches, driveCaches } from './harness/introspection-memory.ts';
 import {
-  cpuUsPerOp, formatIntrospectionMemoryTable, formatMemoryTable, formatThroughputTable, formatVerdicts,
+  cpuUsPerOp, formatIntrospectionMemoryTable, formatMemoryTable, formatPerCoreTable, formatPerf, formatScaleTable, formatThroughputTable,
+  formatVerdicts,
   type IntrospectionMemoryOutcome, type IntrospectionMemoryRun, type Measurement, type MemoryOutcome, type WorkloadOutcome,
 } from './harness/report.ts';
 import { counterDelta, readServerCounters } from './harness/server-stats.ts';
-import { exitCode, judge, summarize } from './harness/verdicts.ts';
+import { exitCode, judge, judgeScale, summarize } from './harness/verdicts.ts';
+import { runScale } from './harness/scale.ts';
 import {
   REPO_ROOT, createBenchCache, makeDataDir, sourceFingerprint, startCachier, startMemcached,
   type BenchCache, type RunningServer, type ServerName,
 } from './harness/servers.ts';
 import {
   CONNECTIONS, FULL, GET_RATIO, INTROSPECTION_CACHES, INTROSPECTION_GETS_PER_CACHE, INTROSPECTION_KEYS_PER_CACHE,
-  INTROSPECTION_MEMORY_CAP, INTROSPECTION_SETS_PER_CACHE, KEYS, MEMCASLAP_KEY_SIZE, MIN_INTROSPECTION_RATIO, QUICK,
+  INTROSPECTION_MEMORY_CAP, INTROSPECTION_SETS_PER_CACHE, KEYS, LOADER_SATURATED_PERCENT, MEMCASLAP_KEY_SIZE, MIN_INTROSPECTION_RATIO, QUICK,
   SERVER_LABEL, VALUE_SIZE, WORKLOADS, type RunProfile, type Workload,
 } from './harness/workloads.ts';
 import { formatProfileSummary, newestProfile, summarizeProfile, type ProfileSummary, type SampleWindow } from './profile-summary.ts';
@@ -76,6 +84,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     publish: { type: 'boolean', default: false },
     'cache-memory': { type: 'string', default: '2gb' },
+    scale: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -88,7 +97,8 @@ for (const name of only ?? []) if (!known.has(name)) fail(`--only: unknown "${na
 const selected = WORKLOADS.filter((w) => !only || only.includes(w.name));
 const runMemory = !only || only.includes('memory');
 const runIntrospectionMemory = !only || only.includes('introspection-memory');
-const outFile = path.resolve(flags.out ?? path.join(RESULTS_DIR, 'latest.json'));
+const outFile = path.resolve(flags.out ?? path.join(RESULTS_DIR, flags.scale ? 'scale-latest.json' : 'latest.json'));
+if (flags.scale && (flags.only || flags.profile || flags.rate)) fail('--scale runs its own phases: no --only, --profile or --rate with it');
 
 function fail(message: string): never {
   console.error(`bench: ${message}`);
@@ -370,6 +380,80 @@ function badNote(m: Measurement): string {
   return parts.length ? ` ${parts.join(', ')}${samples}` : '';
 }
 
+// ---------------------------------------------------------------- scale (issue 16)
+
+async function runScaleBench(): Promise<void> {
+  const startedAt = new Date();
+  const benchCommand = `npm run bench -- ${process.argv.slice(2).join(' ')}`;
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  log(`${profile.name} scale run: ${profile.rounds} round(s) per point, ${profile.warmupSeconds} s warm-up + ${profile.seconds} s each; ` +
+    `load average ${loadAverage()}`);
+  const { outcome, commands, sources: nodeSources } = await runScale({ profile, cacheMemory: flags['cache-memory'], workDir, log });
+  const verdictList = judgeScale(outcome);
+  const end = sourceFingerprint();
+  const changed = new Set([...nodeSources, end]).size > 1;
+  const cores = os.availableParallelism();
+  const printed = [
+    '',
+    `cachier scaling (issue 16) — ${profile.name} run, ${startedAt.toISOString()}, ${cores} cores (${os.cpus()[0]?.model ?? '?'}), ` +
+      `load average ${loadAverage()} at the end`,
+    `${version('memcached', ['-V'])}; node ${process.version}; best of ${profile.rounds} paired round(s) per server and K`,
+    `K cachier node processes (\`cachier node\`, one catalog) each pinned to one of cores 0..K-1, vs memcached -t K pinned to the same cores;`,
+    `load: ${outcome.loadTool}, one loader process per remaining core, summed. ASCII, ${VALUE_SIZE} B values, 90% get / 10% set,`,
+    `${CONNECTIONS} clients per server core, one request in flight each, every hit's value checked.`,
+    '',
+    formatScaleTable(outcome),
+    '',
+    'ratio: cachier/memcached ops/s, best of each; per round: within each round (memcached first in odd rounds).',
+    'cpu µs/op: all server processes\' CPU per request; errors, misses: memcached/cachier over all rounds (servers\' get_misses too);',
+    `loader cpu %: the busiest loader (memcached/cachier), at >= ${LOADER_SATURATED_PERCENT}% it may have set the pace; other cpu %: the rest of the machine.`,
+    ...(outcome.perCore ? [
+      '',
+      'per-core speed (K = 1): memcaslap on core 1 against memcached -t 1 / one cachier node on core 0; server CPU per request,',
+      'lowest of the rounds.',
+      '',
+      formatPerCoreTable(outcome.perCore),
+    ] : []),
+    ...(outcome.perf ? ['', formatPerf(outcome.perf)] : []),
+    ...(changed ? ['', `WARNING: cachier's sources changed during the run (${[...new Set([...nodeSources, end])].join(', ')}): points measured different code.`] : []),
+    '',
+    formatVerdicts(verdictList),
+    '',
+  ].join('\n');
+  console.log(printed);
+  const result = {
+    version: 1,
+    kind: 'scale',
+    run: profile,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cores, cpu: os.cpus()[0]?.model, pinned: PINNED, loadAverageAtEnd: loadAverage(), node: process.version, memcached: version('memcached', ['-V']) },
+    cachierSources: [...new Set([...nodeSources, end])],
+    commands: { bench: benchCommand, ...commands },
+    scale: outcome,
+    targets: verdictList,
+    printed,
+  };
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, json);
+  const txt = outFile.replace(/\.json$/, '') + '.txt';
+  fs.writeFileSync(txt, `$ ${benchCommand}\n${printed}\n`);
+  const stamped = path.join(RESULTS_DIR, 'runs', `${startedAt.toISOString().replace(/[:.]/g, '-')}-scale-${profile.name}.json`);
+  fs.mkdirSync(path.dirname(stamped), { recursive: true });
+  fs.writeFileSync(stamped, json);
+  log(`wrote ${path.relative(process.cwd(), outFile)}, ${path.relative(process.cwd(), txt)} and ${path.relative(process.cwd(), stamped)}`);
+  if (flags.publish) {
+    const base = path.join(PUBLISHED_DIR, `${startedAt.toISOString().slice(0, 16).replace(':', '-')}Z-scale-${profile.name}`);
+    fs.mkdirSync(PUBLISHED_DIR, { recursive: true });
+    fs.writeFileSync(`${base}.json`, json);
+    fs.writeFileSync(`${base}.txt`, `$ ${benchCommand}\n${printed}\n`);
+    log(`published ${path.relative(process.cwd(), base)}.json and .txt`);
+  }
+  process.exitCode = exitCode(verdictList);
+  if (process.exitCode) log('a verdict is FAIL: exit code 1');
+}
+
 // ---------------------------------------------------------------- main
 
 if (needsServer('memcached') || runMemory) requireTool('memcached', 'apt-get install memcached');
@@ -379,15 +463,22 @@ if (os.platform() !== 'linux') fail('needs Linux (/proc for RSS and CPU)');
 const workDir = makeDataDir();
 const startedAt = new Date();
 const benchCommand = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-const version = (cmd: string, args: string[]) => {
+function version(cmd: string, args: string[]): string | undefined {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', timeout: 5000 }).trim().split('\n')[0];
   } catch {
     return undefined;
   }
-};
+}
 
-try {
+// --scale is a run of its own (its phases, table and result file); the rest is the usual bench.
+if (flags.scale) {
+  try {
+    await runScaleBench();
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+} else try {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   if (flags.profile) {
     fs.rmSync(PROFILE_DIR, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * everything else on the machine (other people's builds and tests share it). Sampled over
  * a window inside the measurement, so process start-up is not counted.
  */
-import { coreBusySeconds, coreIds, cpuSeconds, cpuTimes } from './proc-stats.ts';
+import { coreBusySeconds, coreIds, cpuSeconds, processTree, treeCpuTimes } from './proc-stats.ts';
 
 export interface CpuShare {
   /** Percent of one core, over the window. */
@@ -24,7 +24,8 @@ function machineBusy(): number {
 /** Samples the CPU of `serverPid`, `loadPid` and the rest of the machine from `delayMs` on, for `windowMs`. */
 export function sampleCpu(delayMs: number, windowMs: number, serverPid: number, loadPid: number): Promise<CpuShare | undefined> {
   const read = () => {
-    const s = cpuTimes(serverPid);
+    // With its child processes: a multi-process `cachier start` serves from its nodes.
+    const s = treeCpuTimes(serverPid);
     return { t: performance.now(), server: s.user + s.system, serverSys: s.system, load: cpuSeconds(loadPid), busy: machineBusy() };
   };
   return new Promise((resolve) => {
@@ -57,9 +58,11 @@ export async function waitForQuiet(maxMs: number, thresholdPercent: number, igno
   if (maxMs <= 0) return undefined;
   const deadline = performance.now() + maxMs;
   for (;;) {
-    const a = { busy: machineBusy(), ours: ignorePids.reduce((s, p) => s + cpuSeconds(p), 0), t: performance.now() };
+    // Each process once, however many of the trees it is in.
+    const ours = () => [...new Set(ignorePids.flatMap(processTree))].reduce((s, p) => s + cpuSeconds(p), 0);
+    const a = { busy: machineBusy(), ours: ours(), t: performance.now() };
     await new Promise((r) => setTimeout(r, 500));
-    const b = { busy: machineBusy(), ours: ignorePids.reduce((s, p) => s + cpuSeconds(p), 0), t: performance.now() };
+    const b = { busy: machineBusy(), ours: ours(), t: performance.now() };
     const other = Math.round((Math.max(0, b.busy - a.busy - (b.ours - a.ours)) / ((b.t - a.t) / 1000)) * 100);
     if (other < thresholdPercent || performance.now() >= deadline) return other;
   }

@@ -37,6 +37,8 @@ export interface MemcaslapOptions {
   readonly workDir: string;
   /** memcaslap --verify: the share of gets whose value it compares with what it set. */
   readonly verify?: number;
+  /** memcaslap --win_size (items per connection; default 10k): it sets a window's items before getting them. */
+  readonly winSize?: string;
 }
 
 /** What memcaslap's output says went wrong (see the comment at the top). */
@@ -78,6 +80,7 @@ export async function runMemcaslap(o: MemcaslapOptions, onStart?: (pid: number) 
   if (o.binary) args.push('--binary');
   if (o.division > 1) args.push(`--division=${o.division}`);
   if (o.verify) args.push(`--verify=${o.verify}`);
+  if (o.winSize) args.push(`--win_size=${o.winSize}`);
   const r = await runBounded(pinned(LOAD_CORE, args), (o.seconds + 30) * 1000, {}, onStart);
   const out = r.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
   const final = /Run time: ([\d.]+)s Ops: (\d+) TPS: (\d+)/.exec(out);

@@ -28,6 +28,29 @@ export function cpuTimes(pid: number): { user: number; system: number } {
   }
 }
 
+/** `pid` and every live process below it (`cachier start` runs its nodes as child processes). */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
+}
+
+/** User and system CPU seconds of `pid` and its live descendants. */
+export function treeCpuTimes(pid: number): { user: number; system: number } {
+  return processTree(pid).map(cpuTimes).reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 });
+}
+
 /** Busy (non-idle, non-iowait) CPU seconds of one core so far. */
 export function coreBusySeconds(core: number): number {
   const line = fs

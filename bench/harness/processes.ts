@@ -38,8 +38,8 @@ export function requireTool(cmd: string, hint: string): string {
   return path;
 }
 
-/** `[command, ...args]` prefixed with `taskset -c <core>` when pinning is possible. */
-export function pinned(core: number, argv: readonly string[]): string[] {
+/** `[command, ...args]` prefixed with `taskset -c <core>` (or a list, "0,1") when pinning is possible. */
+export function pinned(core: number | string, argv: readonly string[]): string[] {
   return PINNED ? [TASKSET!, '-c', String(core), ...argv] : [...argv];
 }
 

@@ -210,3 +210,157 @@ export function formatVerdicts(verdicts: readonly TargetVerdict[]): string {
     (count('RERUN') ? ' (RERUN: it would pass, but the machine was busy; rerun on a quiet one before trusting it)' : ''));
   return lines.join('\n');
 }
+
+// ---------------------------------------------------------------- scaling (npm run bench -- --scale)
+
+/** One measurement of a scaling point: every loader process summed, every server process summed. */
+export interface ScaleMeasurement {
+  readonly round: number;
+  readonly server: Extract<ServerName, 'memcached' | 'cachier'>;
+  readonly opsPerSec: number;
+  /** The worst loader's p50 and p99 (each loader measures its own requests). */
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly errors: number;
+  readonly misses: number;
+  readonly gets: number;
+  readonly errorSamples: readonly string[];
+  /** The servers' own counters over the measurement, summed over the K nodes. */
+  readonly counters?: ServerCounters;
+  /** CPU over the sampled window, in % of one core: all server processes, each loader, everything else. */
+  readonly serverCpuPercent?: number;
+  readonly loaderCpuPercent?: readonly number[];
+  readonly otherPercent?: number;
+  readonly serverCpuUsPerOp?: number;
+}
+
+export interface ScalePoint {
+  readonly k: number;
+  readonly serverCores: readonly number[];
+  readonly loaderCores: readonly number[];
+  /** Closed-loop clients over all loaders (one request in flight each). */
+  readonly clients: number;
+  readonly measurements: ScaleMeasurement[];
+  best: { memcached?: ScaleMeasurement; cachier?: ScaleMeasurement };
+  ratio?: number;
+  roundRatios?: (number | undefined)[];
+}
+
+/** A K the machine cannot measure: K server cores and at least one loader core. */
+export interface ScaleSkip {
+  readonly k: number;
+  readonly needs: number;
+  readonly has: number;
+}
+
+/** Per-core speed: server CPU per request for single gets and for sets (memcaslap, K = 1). */
+export interface PerCoreRow {
+  readonly op: 'get' | 'set';
+  readonly description: string;
+  readonly measurements: ScaleMeasurement[];
+  /** Lowest cpu µs/op of each server over its rounds (other processes only add to it). */
+  memcachedCpuUsPerOp?: number;
+  cachierCpuUsPerOp?: number;
+}
+
+/** Where a node's CPU time went under memcaslap-ascii, from perf (or why perf could not say). */
+export interface PerfBreakdown {
+  readonly ok: boolean;
+  readonly reason?: string;
+  readonly samples?: number;
+  /** Share of samples per kind of code: kernel, JS, node/V8 runtime, native addon, libraries. */
+  readonly classes?: readonly { readonly name: string; readonly percent: number }[];
+  readonly topSymbols?: readonly { readonly percent: number; readonly dso: string; readonly symbol: string }[];
+  readonly command?: string;
+}
+
+export interface ScaleOutcome {
+  readonly loadTool: string;
+  readonly points: ScalePoint[];
+  readonly skipped: readonly ScaleSkip[];
+  readonly perCore?: readonly PerCoreRow[];
+  readonly perf?: PerfBreakdown;
+}
+
+/** Best ops/s per server, the ratio of the bests and of each round (the paired ones). */
+export function summarizeScale(ms: readonly ScaleMeasurement[]): Pick<ScalePoint, 'best' | 'ratio' | 'roundRatios'> {
+  const best: ScalePoint['best'] = {};
+  for (const m of ms) if (!best[m.server] || m.opsPerSec > best[m.server]!.opsPerSec) best[m.server] = m;
+  const rounds = Math.max(0, ...ms.map((m) => m.round));
+  const roundRatios: (number | undefined)[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const b = ms.find((x) => x.round === r && x.server === 'memcached');
+    const c = ms.find((x) => x.round === r && x.server === 'cachier');
+    roundRatios.push(b && c && b.opsPerSec > 0 ? c.opsPerSec / b.opsPerSec : undefined);
+  }
+  const b = best.memcached;
+  const c = best.cachier;
+  return { best, ...(b && c && b.opsPerSec > 0 ? { ratio: c.opsPerSec / b.opsPerSec, roundRatios } : {}) };
+}
+
+/** The honest line for a K this machine cannot measure. */
+export function notEnoughCores(s: ScaleSkip): string {
+  return `not enough cores for K=${s.k} (needs ${s.needs}, has ${s.has})`;
+}
+
+export function formatScaleTable(o: ScaleOutcome): string {
+  const header = [
+    'K', 'server cores', 'loader cores', 'clients', 'memcached ops/s', 'cpu µs/op', 'cachier ops/s', 'cpu µs/op', 'ratio', 'per round',
+    'errors', 'misses', 'loader cpu %', 'other cpu %',
+  ];
+  const sum = (p: ScalePoint, key: 'errors' | 'misses', server: ScaleMeasurement['server']) => {
+    const ms = p.measurements.filter((m) => m.server === server);
+    if (!ms.length) return '-';
+    return fmtInt(ms.reduce((t, m) => t + (key === 'errors' ? m.errors : Math.max(m.misses, m.counters?.getMisses ?? 0)), 0));
+  };
+  const cores = (c: readonly number[]) => (c.length > 2 && c.at(-1)! - c[0]! === c.length - 1 ? `${c[0]}-${c.at(-1)}` : c.join(','));
+  const rows = o.points.map((p) => {
+    const m = p.best.memcached;
+    const c = p.best.cachier;
+    const loader = (x: ScaleMeasurement | undefined) => (x?.loaderCpuPercent?.length ? String(Math.max(...x.loaderCpuPercent)) : '-');
+    return [
+      String(p.k), cores(p.serverCores), cores(p.loaderCores), String(p.clients),
+      m ? fmtInt(m.opsPerSec) : '-', fmtUs(m?.serverCpuUsPerOp), c ? fmtInt(c.opsPerSec) : '-', fmtUs(c?.serverCpuUsPerOp),
+      p.ratio === undefined ? '-' : p.ratio.toFixed(2),
+      p.roundRatios?.length ? p.roundRatios.map((r) => (r === undefined ? '-' : r.toFixed(2))).join(' ') : '-',
+      `${sum(p, 'errors', 'memcached')}/${sum(p, 'errors', 'cachier')}`, `${sum(p, 'misses', 'memcached')}/${sum(p, 'misses', 'cachier')}`,
+      `${loader(m)}/${loader(c)}`, `${m?.otherPercent ?? '-'}/${c?.otherPercent ?? '-'}`,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const lines = [pad(header, widths), pad(widths.map((w) => '-'.repeat(w)), widths), ...rows.map((r) => pad(r, widths))];
+  for (const s of o.skipped) lines.push(notEnoughCores(s));
+  return lines.join('\n');
+}
+
+export function formatPerCoreTable(rows: readonly PerCoreRow[]): string {
+  const header = ['op', 'memcached ops/s', 'cpu µs/op', 'cachier ops/s', 'cpu µs/op', 'cpu/op cachier/memcached', 'errors', 'misses', 'other cpu %'];
+  const best = (r: PerCoreRow, s: ScaleMeasurement['server']) =>
+    r.measurements.filter((m) => m.server === s).sort((a, b) => b.opsPerSec - a.opsPerSec)[0];
+  const total = (r: PerCoreRow, key: 'errors' | 'misses') => (['memcached', 'cachier'] as const)
+    .map((s) => fmtInt(r.measurements.filter((m) => m.server === s)
+      .reduce((t, m) => t + (key === 'errors' ? m.errors : Math.max(m.misses, m.counters?.getMisses ?? 0)), 0)))
+    .join('/');
+  const table = rows.map((r) => {
+    const m = best(r, 'memcached');
+    const c = best(r, 'cachier');
+    const ratio = r.memcachedCpuUsPerOp && r.cachierCpuUsPerOp ? (r.cachierCpuUsPerOp / r.memcachedCpuUsPerOp).toFixed(2) : '-';
+    return [
+      r.op, m ? fmtInt(m.opsPerSec) : '-', fmtUs(r.memcachedCpuUsPerOp), c ? fmtInt(c.opsPerSec) : '-', fmtUs(r.cachierCpuUsPerOp), ratio,
+      total(r, 'errors'), total(r, 'misses'), `${m?.otherPercent ?? '-'}/${c?.otherPercent ?? '-'}`,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  return [pad(header, widths), pad(widths.map((w) => '-'.repeat(w)), widths), ...table.map((r) => pad(r, widths))].join('\n');
+}
+
+export function formatPerf(p: PerfBreakdown): string {
+  if (!p.ok) return `perf: not measured: ${p.reason}`;
+  const lines = [`perf: where the cachier node's CPU went under memcaslap-ascii (${fmtInt(p.samples)} samples; ${p.command})`];
+  for (const c of p.classes ?? []) lines.push(`  ${c.percent.toFixed(1).padStart(5)}%  ${c.name}`);
+  if (p.topSymbols?.length) {
+    lines.push('  top symbols:');
+    for (const s of p.topSymbols) lines.push(`  ${s.percent.toFixed(1).padStart(5)}%  ${s.symbol}  (${s.dso})`);
+  }
+  return lines.join('\n');
+}

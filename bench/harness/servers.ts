@@ -2,7 +2,9 @@
  * The servers under test, each started fresh on a free loopback port and pinned to the
  * server core: memcached with one worker thread, and one cachier node (the real CLI,
  * `cachier start`, serving its anonymous cache so memcaslap needs no login); for the
- * introspection rows also a second cachier node started with `--no-introspection`.
+ * introspection rows also a second cachier node started with `--no-introspection`. The
+ * scaling bench (scale.ts) starts memcached with K threads on K cores and K `cachier node`
+ * processes, one per core, sharing one catalog.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -89,11 +91,12 @@ export async function createBenchCache(dataDir: string, memory: string): Promise
   return { id: Number(raw.id), username: raw.username, password: raw.password };
 }
 
-export async function startMemcached(memoryMb = 2048): Promise<RunningServer> {
+/** `threads` worker threads (-t), pinned to `cores` (taskset -c list; the server core by default). */
+export async function startMemcached(memoryMb = 2048, opts: { threads?: number; cores?: string } = {}): Promise<RunningServer> {
   const port = await freePort();
-  const args = ['memcached', '-p', String(port), '-U', '0', '-l', HOST, '-t', '1', '-m', String(memoryMb)];
+  const args = ['memcached', '-p', String(port), '-U', '0', '-l', HOST, '-t', String(opts.threads ?? 1), '-m', String(memoryMb)];
   if (process.getuid?.() === 0) args.push('-u', 'root');
-  const child = startTracked(pinned(SERVER_CORE, args), { env: childEnv() });
+  const child = startTracked(pinned(opts.cores ?? SERVER_CORE, args), { env: childEnv() });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   child.stdout!.resume();
@@ -125,6 +128,40 @@ export async function startCachier(opts: CachierOptions): Promise<RunningServer>
     cwd: REPO_ROOT,
     env: childEnv(),
   });
+  const output = await waitReady(child, /^cachier ready/m);
+  const command = `node ${nodeFlags.join(' ')}${nodeFlags.length ? ' ' : ''}bin/cachier.js ${cliArgs.join(' ')}`;
+  const name: ServerName = opts.introspection === false ? 'cachier-no-introspection' : 'cachier';
+  return { ...server(name, child, port, command, output), source };
+}
+
+export interface CachierNodeOptions {
+  readonly dataDir: string;
+  readonly cacheId: number;
+  /** The core this node process is pinned to. */
+  readonly core: number;
+  /** Flags for node itself, e.g. --perf-basic-prof. */
+  readonly nodeFlags?: readonly string[];
+  /** More `cachier node` flags, e.g. ['--io', 'native']. */
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * One `cachier node` process joining the catalog in `dataDir` (SQLite, shared by every
+ * node of a scaling point), serving the bench cache to unauthenticated connections.
+ */
+export async function startCachierNode(opts: CachierNodeOptions): Promise<RunningServer> {
+  const port = await freePort();
+  const source = sourceFingerprint();
+  const nodeFlags = opts.nodeFlags ?? [];
+  const cliArgs = ['node', '--data', opts.dataDir, '--host', HOST, '--port', String(port), '--anonymous-cache', String(opts.cacheId), ...(opts.extraArgs ?? [])];
+  const child = startTracked(pinned(opts.core, [process.execPath, ...nodeFlags, CLI, ...cliArgs]), { cwd: REPO_ROOT, env: childEnv() });
+  const output = await waitReady(child, /^cachier node ready/m);
+  const command = `taskset -c ${opts.core} node ${nodeFlags.join(' ')}${nodeFlags.length ? ' ' : ''}bin/cachier.js ${cliArgs.join(' ')}`;
+  return { ...server('cachier', child, port, command, output), source };
+}
+
+/** Waits (30 s at most) for `ready` on stdout; returns what the process printed so far, live. */
+async function waitReady(child: ChildProcess, ready: RegExp): Promise<() => string> {
   let out = '';
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
@@ -133,7 +170,7 @@ export async function startCachier(opts: CachierOptions): Promise<RunningServer>
     const timer = setTimeout(() => reject(new Error(`cachier not ready within 30 s\n${out}\n${err}`)), 30_000);
     child.stdout!.on('data', (d: string) => {
       out += d;
-      if (/^cachier ready/m.test(out)) {
+      if (ready.test(out)) {
         clearTimeout(timer);
         resolve();
       }
@@ -143,9 +180,7 @@ export async function startCachier(opts: CachierOptions): Promise<RunningServer>
       reject(new Error(`cachier exited (code ${code}) before it was ready\n${out}\n${err}`));
     });
   });
-  const command = `node ${nodeFlags.join(' ')}${nodeFlags.length ? ' ' : ''}bin/cachier.js ${cliArgs.join(' ')}`;
-  const name: ServerName = opts.introspection === false ? 'cachier-no-introspection' : 'cachier';
-  return { ...server(name, child, port, command, () => `${out}${err}`), source };
+  return () => `${out}${err}`;
 }
 
 function server(name: ServerName, child: ChildProcess, port: number, command: string, output: () => string): RunningServer {

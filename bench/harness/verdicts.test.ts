@@ -12,7 +12,14 @@ import {
   formatIntrospectionMemoryTable, formatThroughputTable, formatVerdicts, type IntrospectionMemoryOutcome, type IntrospectionMemoryRun,
   type Measurement, type MemoryOutcome, type WorkloadOutcome,
 } from './report.ts';
-import { exitCode, judge, summarize } from './verdicts.ts';
+import { exitCode, judge, judgeScale, summarize } from './verdicts.ts';
+import {
+  formatPerCoreTable, formatPerf, formatScaleTable, notEnoughCores, summarizeScale, type PerCoreRow, type ScaleMeasurement, type ScaleOutcome,
+  type ScalePoint,
+} from './report.ts';
+import { Ketama } from '../load/ketama.ts';
+import { classify, parsePerfReport } from './perf-profile.ts';
+import { scalePlan, splitClients } from './scale.ts';
 import { WORKLOADS } from './workloads.ts';
 import type { ServerName } from './servers.ts';
 
@@ -266,5 +273,123 @@ describe('load generator replies', () => {
     assert.equal(frame(f, binary(1, Buffer.from('Not found')), OP_SET).status, REPLY_ERROR);
     assert.equal(frame(f, binary(0x82, Buffer.from('Out of memory')), OP_SET).status, REPLY_ERROR);
     assert.equal(frame(f, binary(0, Buffer.alloc(0)), OP_SET).status, REPLY_HIT);
+  });
+});
+
+describe('scale (npm run bench -- --scale)', () => {
+  const sm = (server: ScaleMeasurement['server'], round: number, opsPerSec: number, over: Partial<ScaleMeasurement> = {}): ScaleMeasurement => ({
+    round, server, opsPerSec, p50Us: 300, p99Us: 900, errors: 0, misses: 0, gets: 90_000, errorSamples: [],
+    counters: { cmdGet: 90_000, getMisses: 0, cmdSet: 10_000, evictions: 0 },
+    serverCpuPercent: 95, loaderCpuPercent: [60], otherPercent: 5, serverCpuUsPerOp: 9, ...over,
+  });
+  const point = (k: number, ms: ScaleMeasurement[]): ScalePoint => {
+    const p: ScalePoint = { k, serverCores: [0], loaderCores: [1], clients: 32 * k, measurements: ms, best: {} };
+    return Object.assign(p, summarizeScale(ms));
+  };
+  const outcome = (points: ScalePoint[], perCore?: PerCoreRow[]): ScaleOutcome => ({
+    loadTool: 'test', points, skipped: [{ k: 2, needs: 3, has: 2 }], ...(perCore ? { perCore } : {}),
+  });
+  const status = (o: ScaleOutcome, target: string) => judgeScale(o).find((v) => v.target === target)?.status;
+
+  it('plans K = 1, 2, 4, … and says which K the cores cannot hold', () => {
+    assert.deepEqual(scalePlan(2).measure, [1]);
+    assert.deepEqual(scalePlan(2).skipped.map((s) => s.k), [2, 4, 8, 16]);
+    assert.equal(notEnoughCores(scalePlan(2).skipped[0]!), 'not enough cores for K=2 (needs 3, has 2)');
+    assert.deepEqual(scalePlan(16).measure, [1, 2, 4, 8]);
+    assert.deepEqual(scalePlan(16).skipped, [{ k: 16, needs: 17, has: 16 }]);
+    assert.deepEqual(scalePlan(64).measure, [1, 2, 4, 8, 16, 32]);
+    assert.deepEqual(scalePlan(1).measure, []);
+    assert.deepEqual(splitClients(128, 12).reduce((a, b) => a + b, 0), 128);
+    assert.deepEqual(splitClients(32, 1), [32]);
+    assert.deepEqual(splitClients(2, 3), [1, 1]);
+  });
+
+  it('passes at >= 0.8 of memcached, fails below, pairs rounds', () => {
+    const ok = point(1, [sm('memcached', 1, 100_000), sm('cachier', 1, 85_000), sm('cachier', 2, 90_000), sm('memcached', 2, 95_000)]);
+    assert.equal(ok.ratio, 0.9);
+    assert.deepEqual(ok.roundRatios, [0.85, 90_000 / 95_000]);
+    assert.equal(status(outcome([ok]), 'scale K=1: throughput cachier/memcached'), 'PASS');
+    assert.equal(status(outcome([ok]), 'scale K=1: errors, misses'), 'PASS');
+    const slow = point(1, [sm('memcached', 1, 100_000), sm('cachier', 1, 79_000)]);
+    assert.equal(status(outcome([slow]), 'scale K=1: throughput cachier/memcached'), 'FAIL');
+    assert.equal(exitCode(judgeScale(outcome([slow]))), 1);
+  });
+
+  it('fails a fast point with an error, a miss the servers saw, or an eviction', () => {
+    for (const bad of [{ errors: 1, errorSamples: ['wrong value'] }, { counters: { cmdGet: 9, getMisses: 1, cmdSet: 1, evictions: 0 } },
+      { counters: { cmdGet: 9, getMisses: 0, cmdSet: 1, evictions: 3 } }, { misses: 2 }]) {
+      const o = outcome([point(1, [sm('memcached', 1, 100_000), sm('cachier', 1, 120_000, bad)])]);
+      assert.equal(status(o, 'scale K=1: errors, misses'), 'FAIL', JSON.stringify(bad));
+      assert.equal(status(o, 'scale K=1: throughput cachier/memcached'), 'FAIL', JSON.stringify(bad));
+    }
+    // A missing server is no pass.
+    assert.equal(status(outcome([point(1, [sm('memcached', 1, 100_000)])]), 'scale K=1: throughput cachier/memcached'), 'FAIL');
+  });
+
+  it('a saturated loader or a busy machine turns a pass into RERUN, never a fail into a pass', () => {
+    const loaderBound = point(1, [sm('memcached', 1, 50_000, { loaderCpuPercent: [99] }), sm('cachier', 1, 49_000, { loaderCpuPercent: [98] })]);
+    const v = judgeScale(outcome([loaderBound])).find((x) => x.target === 'scale K=1: throughput cachier/memcached')!;
+    assert.equal(v.status, 'RERUN');
+    assert.match(v.note!, /loader used 99% of its core/);
+    const busy = point(1, [sm('memcached', 1, 100_000, { otherPercent: 120 }), sm('cachier', 1, 90_000)]);
+    assert.equal(status(outcome([busy]), 'scale K=1: throughput cachier/memcached'), 'RERUN');
+    const slowBusy = point(1, [sm('memcached', 1, 100_000, { otherPercent: 120 }), sm('cachier', 1, 60_000)]);
+    assert.equal(status(outcome([slowBusy]), 'scale K=1: throughput cachier/memcached'), 'FAIL');
+  });
+
+  it('per-core speed: cpu µs/op cachier/memcached <= 1.05 per op, correctness first', () => {
+    const row = (op: 'get' | 'set', m: number, c: number, over: Partial<ScaleMeasurement> = {}): PerCoreRow => ({
+      op, description: '', memcachedCpuUsPerOp: m, cachierCpuUsPerOp: c,
+      measurements: [sm('memcached', 1, 100_000, { serverCpuUsPerOp: m }), sm('cachier', 1, 90_000, { serverCpuUsPerOp: c, ...over })],
+    });
+    const o = outcome([], [row('get', 8, 8.3), row('set', 10, 11)]);
+    assert.equal(status(o, 'per-core get: server cpu µs/op cachier/memcached'), 'PASS');
+    assert.equal(status(o, 'per-core set: server cpu µs/op cachier/memcached'), 'FAIL');
+    assert.equal(status(outcome([], [row('get', 8, 8, { errors: 1 })]), 'per-core get: server cpu µs/op cachier/memcached'), 'FAIL');
+    assert.equal(status(outcome([], [{ ...row('get', 8, 8), cachierCpuUsPerOp: undefined }]), 'per-core get: server cpu µs/op cachier/memcached'), 'FAIL');
+    assert.match(formatPerCoreTable(o.perCore!), /get\s+100,000\s+8\.0\s+90,000\s+8\.3\s+1\.04/);
+  });
+
+  it('prints the curve and the K it could not measure', () => {
+    const text = formatScaleTable(outcome([point(1, [sm('memcached', 1, 100_000), sm('cachier', 1, 90_000)])]));
+    assert.match(text, /^1\s+0\s+1\s+32\s+100,000\s+9\.0\s+90,000\s+9\.0\s+0\.90/m);
+    assert.match(text, /not enough cores for K=2 \(needs 3, has 2\)/);
+  });
+
+  it('reads perf report lines, JIT frames included, and sums them by kind of code', () => {
+    const rows = parsePerfReport([
+      '# Samples: 12K of event \'cpu-clock\'',
+      '    40.00%  [kernel.kallsyms]     [k] tcp_sendmsg',
+      '    25.00%  [JIT] tid 123         [.] JS:*onData /x/session.ts:10:3',
+      '    20.00%  node                  [.] Builtins_LoadIC',
+      '    10.00%  socket_loop.node      [.] loop_run',
+      '     5.00%  libc.so.6             [.] read',
+    ].join('\n'));
+    assert.equal(rows.length, 5);
+    assert.deepEqual(rows[1], { percent: 25, dso: '[JIT] tid 123', symbol: 'JS:*onData /x/session.ts:10:3' });
+    const byKind = Object.fromEntries(classify(rows).map((c) => [c.name.split(' ')[0], c.percent]));
+    assert.deepEqual(byKind, { kernel: 40, JS: 25, node: 20, native: 10, libc: 5 });
+    assert.match(formatPerf({ ok: false, reason: 'perf_event_paranoid 3' }), /not measured: perf_event_paranoid 3/);
+  });
+
+  it('ketama spreads keys over the servers, each key to one server, stable', () => {
+    const servers = ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'];
+    const ring = new Ketama(servers);
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 30_000; i++) counts[ring.serverFor(`key:${String(i).padStart(7, '0')}`)]!++;
+    for (const c of counts) assert.ok(c > 6_000 && c < 14_000, `uneven: ${counts}`);
+    assert.equal(new Ketama(servers).serverFor('abc'), ring.serverFor('abc'));
+    // Adding a server moves only the keys it takes over.
+    const more = new Ketama([...servers, '127.0.0.1:4']);
+    let moved = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const k = `k${i}`;
+      const to = more.serverFor(k);
+      if (to !== ring.serverFor(k)) {
+        moved++;
+        assert.equal(to, 3);
+      }
+    }
+    assert.ok(moved > 1_000 && moved < 4_000, `moved ${moved}`);
   });
 });

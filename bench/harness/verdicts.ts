@@ -5,11 +5,13 @@
  * is FAIL whatever the speed. A speed target met on a disturbed machine is RERUN, not PASS.
  */
 import {
-  badReplies, type IntrospectionMemoryOutcome, type Measurement, type MemoryOutcome, type TargetVerdict, type VerdictStatus,
-  type WorkloadOutcome,
+  badReplies, type IntrospectionMemoryOutcome, type Measurement, type MemoryOutcome, type ScaleMeasurement, type ScaleOutcome,
+  type TargetVerdict, type VerdictStatus, type WorkloadOutcome,
 } from './report.ts';
 import type { ServerName } from './servers.ts';
-import { MAX_AUTH_COST, MAX_MEMORY_RATIO, SERVER_LABEL, type Workload } from './workloads.ts';
+import {
+  LOADER_SATURATED_PERCENT, MAX_AUTH_COST, MAX_MEMORY_RATIO, MAX_PER_CORE_CPU_RATIO, MIN_SCALE_RATIO, SERVER_LABEL, type Workload,
+} from './workloads.ts';
 
 /** Other processes used at least this much of a core during a measurement: its verdict is disturbed. */
 export const DISTURBED_PERCENT = 50;
@@ -229,6 +231,82 @@ export function judge({ workloads, outcomes, memory, memoryItems, fullMemoryItem
     }
   }
   if (introspectionMemory) v.push(introspectionMemoryVerdict(introspectionMemory));
+  return v;
+}
+
+// ---------------------------------------------------------------- scaling
+
+/** What is wrong with one scaling measurement's replies; empty when nothing is (no row may miss). */
+export function scaleMeasurementProblems(m: ScaleMeasurement): string[] {
+  const out: string[] = [];
+  const misses = Math.max(m.misses, m.counters?.getMisses ?? 0);
+  if (m.errors > 0) out.push(`${m.errors} errors${m.errorSamples.length ? ` (${m.errorSamples.slice(0, 3).join('; ')})` : ''}`);
+  if (misses > 0) out.push(`${misses} misses of ${Math.max(m.gets, m.counters?.cmdGet ?? 0)} gets`);
+  if (m.counters && m.counters.evictions > 0) out.push(`server evicted ${m.counters.evictions} items`);
+  return out;
+}
+
+/**
+ * Why a scaling measurement says little about the servers: the rest of the machine was
+ * busy, or a loader used (nearly) its whole core, so it, not the servers, may have set the pace.
+ */
+export function scaleDisturbance(...ms: (ScaleMeasurement | undefined)[]): string | undefined {
+  const why: string[] = [];
+  const other = Math.max(0, ...ms.map((m) => m?.otherPercent ?? 0));
+  if (other >= DISTURBED_PERCENT) why.push(`other processes used ${other}% of a core`);
+  const loader = Math.max(0, ...ms.flatMap((m) => m?.loaderCpuPercent ?? []));
+  if (loader >= LOADER_SATURATED_PERCENT) why.push(`a loader used ${loader}% of its core: the load, not the servers, may have set the pace`);
+  return why.length ? `[DISTURBED: ${why.join('; ')}]` : undefined;
+}
+
+/**
+ * `--scale`: per K measured, correctness (errors, misses, evictions on either server in any
+ * round) and throughput cachier/memcached >= MIN_SCALE_RATIO, best of each; per-core speed
+ * (stretch): the node's cpu µs per get and per set over memcached's <= MAX_PER_CORE_CPU_RATIO.
+ * A K the machine cannot measure gets no verdict: the report says so in words.
+ */
+export function judgeScale(o: ScaleOutcome): TargetVerdict[] {
+  const v: TargetVerdict[] = [];
+  for (const p of o.points) {
+    const problems = p.measurements.flatMap((m) => scaleMeasurementProblems(m).map((x) => `${m.server} round ${m.round}: ${x}`));
+    const errors = p.measurements.reduce((t, m) => t + m.errors, 0);
+    const misses = p.measurements.reduce((t, m) => t + Math.max(m.misses, m.counters?.getMisses ?? 0), 0);
+    const correct = problems.length === 0 && p.measurements.length > 0;
+    v.push({
+      target: `scale K=${p.k}: errors, misses`, value: `${errors}, ${misses}`, limit: '0, 0',
+      status: correct ? 'PASS' : 'FAIL', note: problems.length ? problems.join('; ') : '(every hit checked to carry the value set)',
+    });
+    if (p.ratio === undefined) {
+      v.push({ target: `scale K=${p.k}: throughput cachier/memcached`, value: '-', limit: `>= ${MIN_SCALE_RATIO}`, status: 'FAIL', note: '(a server was not measured)' });
+      continue;
+    }
+    const disturbed = scaleDisturbance(p.best.memcached, p.best.cachier);
+    const m = p.best.memcached?.serverCpuUsPerOp;
+    const c = p.best.cachier?.serverCpuUsPerOp;
+    v.push({
+      target: `scale K=${p.k}: throughput cachier/memcached`, value: p.ratio, limit: `>= ${MIN_SCALE_RATIO}`,
+      status: speedStatus(p.ratio >= MIN_SCALE_RATIO, correct, disturbed),
+      ...noteOf(correct ? undefined : WRONG, m && c ? `(server cpu/op memcached/cachier ${(m / c).toFixed(2)})` : undefined, disturbed),
+    });
+  }
+  for (const r of o.perCore ?? []) {
+    const problems = r.measurements.flatMap((m) => scaleMeasurementProblems(m).map((x) => `${m.server} round ${m.round}: ${x}`));
+    const correct = problems.length === 0 && r.measurements.length > 0;
+    const target = `per-core ${r.op}: server cpu µs/op cachier/memcached`;
+    if (!r.memcachedCpuUsPerOp || !r.cachierCpuUsPerOp) {
+      v.push({ target, value: '-', limit: `<= ${MAX_PER_CORE_CPU_RATIO}`, status: 'FAIL', note: problems.join('; ') || '(no CPU reading for a server)' });
+      continue;
+    }
+    const ratio = r.cachierCpuUsPerOp / r.memcachedCpuUsPerOp;
+    const other = Math.max(0, ...r.measurements.map((m) => m.otherPercent ?? 0));
+    // CPU per op barely moves when others share the machine; only a very busy one voids it.
+    const disturbed = other >= DISTURBED_PERCENT ? `[DISTURBED: other processes used ${other}% of a core]` : undefined;
+    v.push({
+      target, value: ratio, limit: `<= ${MAX_PER_CORE_CPU_RATIO}`,
+      status: speedStatus(ratio <= MAX_PER_CORE_CPU_RATIO, correct, disturbed),
+      ...noteOf(correct ? undefined : `${WRONG} ${problems.join('; ')}`, '(stretch target)', disturbed),
+    });
+  }
   return v;
 }
 

@@ -194,3 +194,13 @@ export const FULL: RunProfile = {
   name: 'full', rounds: 2, memcaslapSeconds: 8, warmupSeconds: 1, seconds: 6,
   openWarmupSeconds: 2, openSeconds: 10, memoryItems: 1_000_000, quietWaitMs: 8_000, quietBudgetMs: 90_000,
 };
+
+/** Issue 16: K cachier node processes reach this share of `memcached -t K` at every K measured. */
+export const MIN_SCALE_RATIO = 0.8;
+/** Issue 16 (stretch): the node's CPU per single get / set within 5 % of memcached's. */
+export const MAX_PER_CORE_CPU_RATIO = 1.05;
+/**
+ * A loader process busier than this (% of its core) may itself have been the limit: the
+ * servers were then not saturated and the ratio tends to 1 whatever they are worth.
+ */
+export const LOADER_SATURATED_PERCENT = 90;

@@ -6,12 +6,21 @@
 import { performance } from 'node:perf_hooks';
 import { errorSamples } from './connection.ts';
 import { LatencyHistogram } from './histogram.ts';
+import type { LoadConnection } from './connection.ts';
+import { Ketama } from './ketama.ts';
 import { RequestMix, openConnections } from './mix.ts';
-import { OP_GET, REPLY_ERROR, REPLY_MISS } from './protocols.ts';
+import { OP_GET, REPLY_ERROR, REPLY_MISS, keyName } from './protocols.ts';
 import type { ClosedLoopSpec, LoadResult } from './spec.ts';
 
 export async function runClosedLoop(spec: ClosedLoopSpec): Promise<LoadResult> {
-  const conns = await openConnections(spec);
+  // clients[c][s]: client c's connection to server s (one server unless spec.servers).
+  const targets = spec.servers?.length ? spec.servers : [{ host: spec.host, port: spec.port }];
+  const perServer = await Promise.all(targets.map((t) => openConnections({ ...spec, host: t.host, port: t.port })));
+  const clients: LoadConnection[][] = Array.from({ length: spec.connections }, (_, c) => perServer.map((conns) => conns[c]!));
+  const conns = perServer.flat();
+  // Each key's server, looked up once: hashing per request would load the client, not the servers.
+  const ring = new Ketama(targets.map((t) => `${t.host}:${t.port}`));
+  const route = Uint16Array.from({ length: spec.keys }, (_, i) => (targets.length > 1 ? ring.serverFor(keyName(i)) : 0));
   const mix = new RequestMix(spec);
   const histogram = new LatencyHistogram();
   let measuring = false;
@@ -24,7 +33,7 @@ export async function runClosedLoop(spec: ClosedLoopSpec): Promise<LoadResult> {
   let connectionsClosed = 0;
   let measureFrom = 0;
 
-  for (const c of conns) {
+  for (const client of clients) for (const c of client) {
     c.onReply = (op, started, now, status) => {
       // Errors count from the first request on (warm-up too) and are no operations: an
       // error answered fast must not read as throughput.
@@ -38,7 +47,7 @@ export async function runClosedLoop(spec: ClosedLoopSpec): Promise<LoadResult> {
       }
       if (sending) {
         const req = mix.next();
-        c.send(mix.op, req, performance.now());
+        client[route[mix.key]!]!.send(mix.op, req, performance.now());
       }
     };
     c.onLost = (lost) => {
@@ -50,13 +59,13 @@ export async function runClosedLoop(spec: ClosedLoopSpec): Promise<LoadResult> {
 
   const cpu0 = process.cpuUsage();
   const start = performance.now();
-  for (const c of conns) {
-    c.socket.cork();
+  for (const client of clients) {
+    for (const c of client) c.socket.cork();
     for (let d = 0; d < spec.depth; d++) {
       const req = mix.next();
-      c.send(mix.op, req, start);
+      client[route[mix.key]!]!.send(mix.op, req, start);
     }
-    c.socket.uncork();
+    for (const c of client) c.socket.uncork();
   }
   await sleep(spec.warmupSeconds * 1000);
   measureFrom = performance.now();

@@ -13,8 +13,9 @@ import type { ClosedLoopSpec, OpenLoopSpec } from './spec.ts';
 export class RequestMix {
   private readonly gets: Buffer[] = [];
   private readonly sets: Buffer[] = [];
-  /** Filled by `next()`. */
+  /** Filled by `next()`: the operation and the key's number. */
   op: Op = OP_GET;
+  key = 0;
 
   constructor(private readonly spec: ClosedLoopSpec | OpenLoopSpec) {
     const value = valueOf(spec.valueSize);
@@ -28,6 +29,7 @@ export class RequestMix {
   /** A random request; its operation is left in `this.op`. */
   next(): Buffer {
     const i = (Math.random() * this.spec.keys) | 0;
+    this.key = i;
     if (Math.random() < this.spec.getRatio) {
       this.op = OP_GET;
       return this.gets[i]!;

@@ -28,6 +28,13 @@ interface Mix {
 export interface ClosedLoopSpec extends Target, Mix {
   readonly mode: 'closed';
   readonly depth: number;
+  /**
+   * Several servers (host and port are then ignored): each of the `connections` clients
+   * holds one connection to every server and sends each request to the server its key
+   * maps to on a ketama ring (load/ketama.ts), as a MemCachier client does; still
+   * `depth` requests in flight per client. The scaling bench (harness/scale.ts).
+   */
+  readonly servers?: readonly Target[];
 }
 
 /**
