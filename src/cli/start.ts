@@ -90,7 +90,7 @@ export async function runStart(argv: string[]): Promise<void> {
     const { cache, credential, password } = await catalog.createCache({ memoryBytes: firstCacheBytes });
     first = [
       `Created your first cache (id ${cache.id}). Connect with:`,
-      `MEMCACHIER_SERVERS=${serversOf(await catalog.listNodes()).join(',')}`,
+      `MEMCACHIER_SERVERS=${serversOf(await catalog.listNodes(cache.cluster)).join(',')}`,
       `MEMCACHIER_USERNAME=${credential.username}`,
       `MEMCACHIER_PASSWORD=${password}`,
     ];
