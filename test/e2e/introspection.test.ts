@@ -3,7 +3,7 @@
 // memcache traffic (memjs, binary protocol) on a cache of its own at each width. Hot keys
 // show what the API's popular_items counts, and a key first requested after the screen
 // opened appears without a click (live); a key looked up by name, and one clicked, by its
-// bytes; a prefix watched shows in the list and through the API, its five charts show the
+// bytes (one of them not UTF-8, shown escaped); a prefix watched shows in the list and through the API, its five charts show the
 // API's series (120 keys under it) and its own hot keys; recent requests filtered by
 // command and status; the key browser lists exactly the 130 keys under a prefix, a page at
 // a time through the cursor; a prefix unwatched by another client leaves the screen (a 404
@@ -16,6 +16,7 @@
 // Needs /usr/bin/chromium (scripts/install-test-deps.sh); CHROMIUM_PATH overrides it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import memjs from 'memjs';
 import type { Browser, Response } from 'playwright-core';
 import { createCache, makeDataDir, startCluster, type Cluster, type CreatedCache } from '../support/cluster.ts';
@@ -55,6 +56,33 @@ function client(cache: CreatedCache): Client {
 }
 
 const pageKey = (i: number) => `page:${String(i).padStart(3, '0')}`;
+
+/** A key that is not UTF-8 (memjs takes only strings): `bin:` and the bytes FF FE. Named `bin:\xff\xfe`. */
+const BIN_KEY = Buffer.from([0x62, 0x69, 0x6e, 0x3a, 0xff, 0xfe]);
+const BIN_NAME = 'bin:\\xff\\xfe';
+
+/** Over ASCII on one server, as its bytes: log in (cachier's set of the credentials), set the key, get it `gets` times. */
+async function binaryKeyTraffic(server: string, cache: CreatedCache, gets: number): Promise<void> {
+  const [host, port] = [server.slice(0, server.lastIndexOf(':')), Number(server.slice(server.lastIndexOf(':') + 1))];
+  const socket = net.connect({ host, port });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let got = Buffer.alloc(0);
+  socket.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+  const ask = async (request: Buffer, until: string) => {
+    got = Buffer.alloc(0);
+    socket.write(request);
+    const deadline = Date.now() + 5_000;
+    while (!got.toString('latin1').endsWith(until)) {
+      assert.ok(Date.now() < deadline, `no ${JSON.stringify(until)} for ${JSON.stringify(request.toString('latin1'))}: ${JSON.stringify(got.toString('latin1'))}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const line = (...parts: (string | Buffer)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+  await ask(line(`set ${cache.username} 0 0 ${cache.password.length}\r\n${cache.password}\r\n`), 'STORED\r\n');
+  await ask(line('set ', BIN_KEY, ' 0 0 5\r\nbytes\r\n'), 'STORED\r\n');
+  for (let i = 0; i < gets; i++) await ask(line('get ', BIN_KEY, '\r\n'), 'END\r\n');
+  socket.destroy();
+}
 
 /** Traffic with a known shape: one most hit, most missed and most mutated key; two big prefixes; the XSS key. */
 async function traffic(c: Client): Promise<void> {
@@ -175,6 +203,15 @@ for (const spec of WIDTHS) {
       // Live: a key first read now shows up without a click.
       for (let i = 0; i < 30; i++) await mc.get('fresh:key');
       await page.waitForSelector('#hot-missed li.hot-item[data-name="fresh:key"]', { timeout: 15_000 });
+
+      // A key that is not UTF-8: its escaped name shown, looked up (clicked) by its exact bytes.
+      await binaryKeyTraffic(cluster.servers[0]!, cache, 5);
+      await until('the binary key among the hot keys', async () => (await hotList(page, 'hot-hit')).some((k) => k.name === BIN_NAME && k.text === BIN_NAME));
+      const binAsk = page.waitForResponse(isPath(/\/introspection\/key_stats$/));
+      await page.locator('#hot-hit .key-link', { hasText: BIN_NAME }).click();
+      assert.deepEqual(Buffer.from(new URL((await binAsk).url()).searchParams.get('key_base64') ?? '', 'base64'), BIN_KEY);
+      await page.waitForFunction((k) => document.getElementById('lookup-name')?.textContent === k, BIN_NAME);
+      assert.equal(await page.getAttribute('#lookup-result', 'data-in-cache'), 'true', 'found by its bytes');
 
       // ---- key lookup: by name, then a clicked key by its bytes
       await page.fill('#lookup-key', 'hot:key');
