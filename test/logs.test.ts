@@ -63,7 +63,8 @@ test('cachier start: one JSON line per event on stderr, the CLI lines on stdout 
   assert.match(started.admin, /^127\.0\.0\.1:\d+$/);
   assert.ok(['native', 'stream'].includes(started.io), started.io);
   assert.ok(typeof started.time === 'string' && typeof started.pid === 'number');
-  assert.ok(linesOf(proc).some((l) => l.event === 'control_start' && l.port === httpPort && l.part === 'control'));
+  // Written asynchronously, and on another pipe than the ready line: it may come a moment later.
+  await until('control_start line', Date.now() + PROMPTLY_MS, () => linesOf(proc).some((l) => l.event === 'control_start' && l.port === httpPort && l.part === 'control'));
 
   // a catalog change applied: a cache made by the CLI reaches the node
   const made = JSON.parse((await runCli(['cache', 'create', '--data', dataDir, '--memory', '8mb', '--json'])).stdout) as { id: number; username: string; password: string };

@@ -72,5 +72,6 @@ test('stats settings reports the limits this node enforces', async () => {
   const s = parse(await c.text('stats settings\r\n', 'END\r\n'));
   assert.equal(s.get('item_size_max'), String(1024 * 1024));
   assert.equal(s.get('maxbytes'), String(32 << 20));
+  assert.equal(s.get('pid'), String(process.pid), 'the process serving the node (this one, in-process)');
   assert.equal(await c.text('stats nonsense\r\n'), 'ERROR\r\n');
 });

@@ -142,12 +142,14 @@ export const NodeList = {
       cluster: { type: 'string' },
       /** Memory it offers its cluster's caches (`--node-memory`), bytes. */
       capacity_bytes: { type: 'integer' },
+      /** OS process id of the node as it last registered (each node of `cachier start` is a process); null if it did not say. */
+      pid: { type: ['integer', 'null'] },
       /** Whether this control plane's process runs the node (`cachier start`). */
       local: { type: 'boolean' },
       /** listening or stopped for a local node; unknown for another process's. */
       state: { enum: ['listening', 'stopped', 'unknown'] },
     },
-    required: ['address', 'admin_address', 'last_seen', 'cluster', 'capacity_bytes', 'local', 'state'],
+    required: ['address', 'admin_address', 'last_seen', 'cluster', 'capacity_bytes', 'pid', 'local', 'state'],
   },
 } as const;
 export type NodeList = Static<typeof NodeList>;

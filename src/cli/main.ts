@@ -9,7 +9,7 @@ import { runNode } from './node.ts';
 import { runStart } from './start.ts';
 
 const USAGE = `usage:
-  cachier start [--data DIR | --database-url URL] [--host H] [--http-port P] [--port P] [--nodes N]
+  cachier start [--data DIR | --database-url URL] [--host H] [--http-port P] [--port P] [--nodes N|auto]
                 [--anonymous-cache ID] [--disable-idle-days D] [--history-interval S] [--history-raw-days D]
                 [--history-hourly-days D] [INSIGHT] [ALERTS] [METRICS] [--memory SIZE] [NODE LIMITS] [--https-cert F --https-key F]
   cachier node [--database-url URL | --data DIR] [--host H] [--port P] [--advertise HOST:PORT]

@@ -21,6 +21,7 @@ import { NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
 import { LOG_FLAGS, loggerFromFlags } from './log-flags.ts';
 import type { Logger } from '../shared/logger.ts';
 import { METRICS_TOKEN_FLAG, metricsToken } from './metrics-flags.ts';
+import { supervisedChild } from './node-supervisor.ts';
 
 const HEARTBEAT_MS = 10_000;
 
@@ -37,19 +38,22 @@ export async function runNode(argv: string[]): Promise<void> {
     ...METRICS_TOKEN_FLAG,
     'anonymous-cache': { type: 'string' },
     deregister: { type: 'boolean', default: false },
+    // Internal: run by `cachier start` (node-supervisor.ts), which gives the port over IPC.
+    supervised: { type: 'boolean', default: false },
   });
+  const parent = o.supervised ? supervisedChild() : undefined;
   const host = o.host!;
-  const port = intOption(o.port, 'port', 11211, 1);
+  let port = intOption(o.port, 'port', 11211, 1);
   const adminPort = intOption(o['admin-port'], 'admin-port', 0);
   const nodeOptions = nodeFlagOptions(o);
   const logger = loggerFromFlags(o);
   const token = metricsToken(o);
   const anonymousCacheId = o['anonymous-cache'] === undefined ? undefined : intOption(o['anonymous-cache'], 'anonymous-cache', 0, 1, 2 ** 31);
   if (o.advertise !== undefined) splitHostPort(o.advertise, 'advertise');
-  if (o.advertise === undefined && isWildcard(host)) {
+  if (o.advertise === undefined && isWildcard(host) && !parent) {
     throw new UsageError(`--host ${host} listens on every interface: say with --advertise host:port where clients connect`);
   }
-  const address = o.advertise ?? `${host}:${port}`;
+  let address = o.advertise ?? `${host}:${port}`;
 
   const catalog = await openCatalog({
     dataDir: o.data, databaseUrl: o['database-url'],
@@ -72,6 +76,12 @@ export async function runNode(argv: string[]): Promise<void> {
     throw new UsageError(`--anonymous-cache ${anonymousCacheId}: no such cache`);
   }
 
+  if (parent) {
+    // Loaded, catalog open: from here a spare becomes a node in milliseconds.
+    port = await parent.port();
+    address = `${host}:${port}`;
+  }
+
   const { limits, tls, io, introspection, capacityBytes } = nodeOptions;
   const cluster = nodeOptions.cluster ?? DEFAULT_CLUSTER;
   const node = await createCacheNode({ catalog, limits, anonymousCacheId, introspection, cluster, capacityBytes, logger: logger.child({ part: 'node' }) })
@@ -85,6 +95,8 @@ export async function runNode(argv: string[]): Promise<void> {
   const heartbeat = startHeartbeat(catalog, address, adminAddress, registration, logger.child({ part: 'node', node: address }));
 
   console.log(`cachier node ready: ${address}${nodeOptions.tls ? ' (TLS)' : ''}`);
+  parent?.onSync(() => node.sync.syncNow());
+  parent?.ready(address, adminAddress);
 
   let stopping = false;
   const stop = async () => {

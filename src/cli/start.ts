@@ -1,15 +1,16 @@
 /**
  * `cachier start`: everything on one machine — the SQLite catalog under --data (or the
  * shared PostgreSQL one with --database-url), N cache nodes on consecutive ports, and the
- * control plane's HTTP port. On an empty catalog it
+ * control plane's HTTP port. Each node runs in a process of its own (`cachier node`,
+ * supervised by node-supervisor.ts: restarted when it dies, stopped with this one), so N
+ * nodes use N cores; `--nodes auto` runs one per core. On an empty catalog it
  * creates a first cache and prints how to connect to it; on a non-empty one it says how to
  * get a credential (`cachier credentials create`), never printing a password.
  */
 import { serversOf } from '../catalog/catalog.ts';
 import { openCatalog } from '../catalog/open.ts';
-import { createCacheNode, type ListeningCacheNode } from '../node/cache-node.ts';
+import { availableParallelism } from 'node:os';
 import { startControlPlane } from '../control/main.ts';
-import { LoginThrottle } from '../shared/login-throttle.ts';
 import { parseSize } from '../shared/sizes.ts';
 import { intOption, parse, UsageError } from './args.ts';
 import { HISTORY_FLAGS, historyOptions } from './history-flags.ts';
@@ -18,6 +19,10 @@ import { ALERT_FLAGS, alertOptions } from './alert-flags.ts';
 import { METRICS_FLAGS, metricsOptions } from './metrics-flags.ts';
 import { HTTPS_FLAGS, httpsOption, NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
 import { LOG_FLAGS, loggerFromFlags } from './log-flags.ts';
+import { NodeSupervisor } from './node-supervisor.ts';
+
+/** Most nodes one `start` runs. */
+const MAX_NODES = 256;
 
 export async function runStart(argv: string[]): Promise<void> {
   const o = parse(argv, {
@@ -40,7 +45,14 @@ export async function runStart(argv: string[]): Promise<void> {
   const host = o.host!;
   const httpPort = intOption(o['http-port'], 'http-port', 8080);
   const port = intOption(o.port, 'port', 11211, 1);
-  const nodeCount = intOption(o.nodes, 'nodes', 1, 1, 64);
+  const nodeCount = o.nodes === 'auto' ? Math.min(MAX_NODES, availableParallelism()) : (() => {
+    try {
+      return intOption(o.nodes, 'nodes', 1, 1, MAX_NODES);
+    } catch {
+      throw new UsageError(`--nodes must be auto (one per core) or an integer from 1 to ${MAX_NODES}`);
+    }
+  })();
+  if (port + nodeCount - 1 > 65535) throw new UsageError(`--port ${port} with ${nodeCount} nodes runs past port 65535`);
   const history = historyOptions(o);
   const alerts = alertOptions(o);
   const nodeOptions = nodeFlagOptions(o);
@@ -68,51 +80,70 @@ export async function runStart(argv: string[]): Promise<void> {
     for (const n of await catalog.listNodes()) if (!addresses.includes(n.address)) await catalog.removeNode(n.address);
   }
 
-  const nodes: ListeningCacheNode[] = [];
-  // One throttle for all nodes of this process: N nodes must not mean N times the guesses.
-  const loginThrottle = new LoginThrottle();
-  const { limits, tls, io, introspection } = nodeOptions;
-  for (let i = 0; i < nodeCount; i++) {
-    nodes.push(await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle, introspection, logger: logger.child({ part: 'node' }) }).listen({ host, port: port + i, tls, io, metricsToken: metrics.metricsToken }));
+  // Every node flag the user gave goes to every node process as given (they were checked above).
+  const passed: string[] = databaseUrl ? ['--database-url', databaseUrl] : ['--data', o.data!];
+  passed.push('--host', host);
+  const given = o as Record<string, string | boolean | undefined>;
+  for (const flag of new Set([...Object.keys(NODE_FLAGS), ...Object.keys(LOG_FLAGS), 'anonymous-cache', 'cluster'])) {
+    const v = given[flag];
+    if (v === true) passed.push(`--${flag}`);
+    else if (typeof v === 'string') passed.push(`--${flag}`, v);
   }
-  let first: string[] = [];
-  const existing = await catalog.listCaches();
-  if (existing.length > 0) {
-    // Passwords are shown once and stored hashed: say how to get a credential again, never print one.
-    const where = databaseUrl ? '--database-url URL' : `--data ${o.data}`;
-    const some = existing[0]!.id;
-    first = [
-      `This catalog has ${existing.length} cache${existing.length === 1 ? '' : 's'} (cachier cache list ${where}); passwords are shown only when made.`,
-      `A new credential for a cache: npx cachier credentials create CACHE_ID ${where} [--primary] (e.g. CACHE_ID ${some}),`
-        + ` or POST /api/operator/caches/CACHE_ID/credentials with the operator token.`,
-    ];
-  } else {
-    const { cache, credential, password } = await catalog.createCache({ memoryBytes: firstCacheBytes });
-    first = [
-      `Created your first cache (id ${cache.id}). Connect with:`,
-      `MEMCACHIER_SERVERS=${serversOf(await catalog.listNodes(cache.cluster)).join(',')}`,
-      `MEMCACHIER_USERNAME=${credential.username}`,
-      `MEMCACHIER_PASSWORD=${password}`,
-    ];
-  }
-  // Every node has registered: bring all of them to the same view of the cluster.
-  await Promise.all(nodes.map((n) => n.sync.syncNow()));
-  const control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, ...metrics, https, localNodes: () => nodes, logger });
-
-  for (const line of first) console.log(line);
-  if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);
-  console.log(`Dashboard: ${control.scheme}://${host}:${control.port}/`);
-  console.log(`cachier ready: ${control.scheme}=${host}:${control.port} nodes=${nodes.map((n) => n.address).join(',')}${nodeOptions.tls ? ' (TLS)' : ''}`);
-
+  const supervisor = new NodeSupervisor({
+    host, ports: Array.from({ length: nodeCount }, (_, i) => port + i), args: passed,
+    // The metrics token by environment, so it is not in the process list.
+    env: metrics.metricsToken === undefined ? {} : { CACHIER_METRICS_TOKEN: metrics.metricsToken },
+    log: logger.child({ part: 'supervisor' }),
+  });
+  let control: Awaited<ReturnType<typeof startControlPlane>> | undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await control.close();
-    await Promise.all(nodes.map((n) => n.close()));
+    await control?.close();
+    await supervisor.stop();
     await catalog.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+  let first: string[] = [];
+  try {
+    await supervisor.start();
+    const existing = await catalog.listCaches();
+    if (existing.length > 0) {
+      // Passwords are shown once and stored hashed: say how to get a credential again, never print one.
+      const where = databaseUrl ? '--database-url URL' : `--data ${o.data}`;
+      const some = existing[0]!.id;
+      first = [
+        `This catalog has ${existing.length} cache${existing.length === 1 ? '' : 's'} (cachier cache list ${where}); passwords are shown only when made.`,
+        `A new credential for a cache: npx cachier credentials create CACHE_ID ${where} [--primary] (e.g. CACHE_ID ${some}),`
+          + ` or POST /api/operator/caches/CACHE_ID/credentials with the operator token.`,
+      ];
+    } else {
+      const { cache, credential, password } = await catalog.createCache({ memoryBytes: firstCacheBytes });
+      first = [
+        `Created your first cache (id ${cache.id}). Connect with:`,
+        `MEMCACHIER_SERVERS=${serversOf(await catalog.listNodes(cache.cluster)).join(',')}`,
+        `MEMCACHIER_USERNAME=${credential.username}`,
+        `MEMCACHIER_PASSWORD=${password}`,
+      ];
+    }
+    // Every node has registered: bring all of them to the same view of the cluster.
+    await supervisor.syncAll();
+    control = await startControlPlane({ catalog, host, port: httpPort, ...history, ...idleOptions(o), ...alerts, ...metrics, https, localNodes: () => supervisor.nodes, logger });
+  } catch (e) {
+    if (stopping) return new Promise(() => {}); // a signal's stop() is under way and exits
+    stopping = true;
+    await control?.close();
+    await supervisor.stop();
+    await catalog.close();
+    throw e;
+  }
+
+  if (!control) return;
+  for (const line of first) console.log(line);
+  if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);
+  console.log(`Dashboard: ${control.scheme}://${host}:${control.port}/`);
+  console.log(`cachier ready: ${control.scheme}=${host}:${control.port} nodes=${supervisor.nodes.map((n) => n.address).join(',')}${nodeOptions.tls ? ' (TLS)' : ''}`);
 }

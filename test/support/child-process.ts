@@ -214,6 +214,49 @@ export function rssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** Pids of every live descendant of `pid` (Linux), e.g. `cachier start`'s node processes. */
+export function descendants(pid: number): number[] {
+  const found: number[] = [];
+  const walk = (p: number) => {
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      return; // gone
+    }
+    for (const t of tasks) {
+      let kids = '';
+      try {
+        kids = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const k of kids.split(' ').filter(Boolean).map(Number)) {
+        found.push(k);
+        walk(k);
+      }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/**
+ * VmRSS of `pid` and all its descendants: what `cachier start` holds now that each node is
+ * a process of its own (its spare included, which holds nothing that grows).
+ */
+export function treeRssBytes(pid: number): number {
+  let sum = rssBytes(pid);
+  for (const p of descendants(pid)) {
+    try {
+      sum += rssBytes(p);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return sum;
+}
+
 /** Open file descriptors of `pid` (Linux). */
 export function openFds(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;

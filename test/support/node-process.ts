@@ -2,10 +2,11 @@
  * A cache node in a process of its own (`cachier start`, the real CLI), for tests that
  * measure what the node holds: its RSS from /proc/<pid>/status sees everything, the
  * native socket loop's C++ buffers included, which a node inside the test process would
- * hide among the test's own memory.
+ * hide among the test's own memory. `start` runs the node in a child process (and keeps a
+ * spare), so rss() sums the whole tree.
  */
 import { connect, type Socket } from 'node:net';
-import { runCli, rssBytes, spawnCli, tempDir, type Proc } from './child-process.ts';
+import { runCli, spawnCli, tempDir, treeRssBytes, type Proc } from './child-process.ts';
 import { freePorts } from './ports.ts';
 
 export interface ProcessCache {
@@ -37,7 +38,7 @@ export async function startNodeProcess(opts: { caches?: number; memory?: string;
     ['start', '--data', dir, '--host', '127.0.0.1', '--http-port', String(httpPort), '--port', String(port), ...(opts.args ?? [])],
     'cachier ready', { nofile: opts.nofile },
   );
-  return { proc, port, httpPort, caches, rss: () => rssBytes(proc.pid), stop: () => proc.stop() };
+  return { proc, port, httpPort, caches, rss: () => treeRssBytes(proc.pid), stop: () => proc.stop() };
 }
 
 /** A socket that reads nothing (paused) until told to; errors are ignored. */

@@ -55,7 +55,7 @@ export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
   app.get('/api/operator/nodes', { onRequest, schema: { response: { 200: NodeList } } }, async (): Promise<NodeList> => {
     const local = localNodes();
     return (await catalog.listNodes()).map((n) => ({
-      address: n.address, admin_address: n.adminAddress, last_seen: n.lastSeen, cluster: n.cluster, capacity_bytes: n.capacityBytes,
+      address: n.address, admin_address: n.adminAddress, last_seen: n.lastSeen, cluster: n.cluster, capacity_bytes: n.capacityBytes, pid: n.pid,
       ...nodeState(n.address, local),
     }));
   });

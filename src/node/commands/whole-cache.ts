@@ -39,6 +39,8 @@ export function stats(cmd: StatsCommand, ctx: ExecContext): Reply {
           ['evictions', 'on'],
           ['cas_enabled', 'yes'],
           ['io', node.io],
+          // Which OS process serves this node (`cachier start` runs one per node), as memcached's `STAT pid`.
+          ['pid', process.pid],
         ],
       };
     case 'items':

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { freePort, freePorts } from '../../support/ports.ts';
 import { Churner, Worker, addStats, newStats, openSession, type WorkerStats } from './mc.ts';
 import { PROMPTLY_MS, sleep, until } from '../../support/wait.ts';
-import { HOST, mib, printed, printedOperatorToken, rssBytes, spawnCli, tempDir, type Proc } from '../../support/child-process.ts';
+import { HOST, mib, printed, printedOperatorToken, spawnCli, treeRssBytes, tempDir, type Proc } from '../../support/child-process.ts';
 import { http } from '../../support/http-client.ts';
 
 export interface SoakOptions {
@@ -150,7 +150,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     })());
 
     const t0 = Date.now();
-    const rssStart = rssBytes(pid);
+    const rssStart = treeRssBytes(pid);
     const rssSamples: { t: number; rss: number }[] = [{ t: 0, rss: rssStart }];
     let lastOps = 0;
     let lastAt = t0;
@@ -158,7 +158,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     while (Date.now() - t0 < opts.seconds * 1000) {
       await sleep(Math.min(everyMs, Math.max(10, opts.seconds * 1000 - (Date.now() - t0))));
       if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`the server exited: ${server.output().slice(-3000)}`);
-      const rss = rssBytes(pid);
+      const rss = treeRssBytes(pid);
       rssSamples.push({ t: Math.round((Date.now() - t0) / 1000), rss });
       const all = [...workers, ...churners].map(([, w]) => w.stats);
       const ops = all.reduce((n, s) => n + s.ops, 0);
@@ -184,7 +184,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       byClient[name] = { ops: s.ops, errors: s.errors, evictedMisses: s.evictedMisses };
     }
     await Promise.all(background);
-    const rssEnd = rssBytes(pid);
+    const rssEnd = treeRssBytes(pid);
     // The server's log (JSON lines on stderr) is its normal output up to info, and warnings of
     // failed logins or limits hit; anything else there (an error line, a stack) is reported.
     const serverStderr = server.stderr().split('\n').filter((l) => l.trim() !== '' && !/^\{"level":"(trace|debug|info)"/.test(l)
