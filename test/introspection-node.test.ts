@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
+import { ITEM_OVERHEAD } from '../src/store/item-cost.ts';
 
 const waitFor = (what: string, attempt: () => Promise<boolean>) => until(what, Date.now() + PROMPTLY_MS * 3, attempt);
 
@@ -185,6 +186,45 @@ describe('watched prefixes on a node', () => {
     const flushed = (await admin(t, `/caches/${a.id}/introspection/prefixes`)).body.prefixes[0];
     assert.equal(flushed.keys, 0);
     assert.equal(flushed.bytes, 0);
+  });
+});
+
+describe('the background expiry crawler', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode();
+  });
+  after(() => t.close());
+
+  test('a watched prefix\'s keys and bytes and the cache\'s curr_items fall back once TTL\'d keys expire, nobody reading them', async () => {
+    const cache = await t.createCache();
+    const c = await t.textLogin(cache);
+    const w = await t.catalog.watchPrefix(cache.id, 'ttl:');
+    assert.ok(typeof w === 'object');
+    await t.node.sync.syncNow();
+    const prefix = async () => (await admin(t, `/caches/${cache.id}/introspection/prefixes`)).body.prefixes[0];
+    await waitFor('the prefix walk', async () => (await prefix())?.scanning === false);
+    const stat = async (name: string) => Number(new RegExp(`STAT ${name} (\\d+)`).exec(await c.text('stats\r\n', 'END\r\n'))![1]);
+
+    let batch = '';
+    for (let i = 0; i < 300; i++) batch += `set ttl:${i} 0 2 5 noreply\r\nvalue\r\n`;
+    for (let i = 0; i < 5; i++) batch += `set keep:${i} 0 0 5 noreply\r\nvalue\r\n`;
+    assert.equal(await c.text(`${batch}set ttl:forever 0 0 5\r\nvalue\r\n`), 'STORED\r\n');
+    // Stored in this second at the latest, so dead (exptime 2) by the start of the second after next.
+    const deadBy = (Math.floor(Date.now() / 1000) + 2) * 1000;
+    const size = (key: string) => key.length + 5 + ITEM_OVERHEAD;
+    assert.deepEqual([(await prefix()).keys, await stat('curr_items')], [301, 306]);
+
+    // The crawler passes over this small cache once a second: nobody reads the keys.
+    await waitFor('expired keys reaped', async () => (await prefix()).keys === 1);
+    const lateMs = Date.now() - deadBy;
+    assert.ok(lateMs < 2000, `reaped ${lateMs} ms after the keys were dead`);
+    const after = await prefix();
+    assert.deepEqual({ keys: after.keys, bytes: after.bytes }, { keys: 1, bytes: size('ttl:forever') });
+    assert.equal(await stat('curr_items'), 6);
+    assert.equal(await stat('bytes'), 5 * size('keep:0') + size('ttl:forever'));
+    assert.equal(await stat('expired'), 300, 'counted as expired, as a lazy expiry is');
+    assert.equal(await stat('get_misses'), 0, 'nobody read them');
   });
 });
 

@@ -41,6 +41,7 @@ import { nodeLimits, SWEEP_INTERVAL_MS, type NodeLimits } from './limits.ts';
 import { Session } from './session.ts';
 import { Tenants } from './tenants.ts';
 import { DEFAULT_INTROSPECTION_MEMORY, IntrospectionRegistry, type IntrospectionSettings } from '../introspection/registry.ts';
+import { ExpiryCrawler } from './expiry-crawler.ts';
 
 export const NODE_VERSION = '1.6.21-cachier';
 
@@ -152,6 +153,8 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
   );
   if (opts.cluster !== undefined) tenants.cluster = opts.cluster;
   const sync = new CatalogSync(opts.catalog, tenants);
+  // Reaps expired items nobody reads again (expiry is lazy), once a second within a budget.
+  const crawler = new ExpiryCrawler(tenants);
   let log = opts.logger ?? silentLogger;
   const events = new NodeEvents(log);
   const sessions = new Set<Session>();
@@ -234,6 +237,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
         const now = Date.now();
         for (const s of sessions) s.sweep(now);
       }, SWEEP_INTERVAL_MS).unref();
+      crawler.start();
       open = true;
       log.info({
         event: 'node_start', address, port, admin: adminAddress, io: info.io, tls: where.tls !== undefined,
@@ -251,6 +255,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
       events.stop();
       if (wasOpen) log.info({ event: 'node_stop', connections: sessions.size }, 'node stopping');
       if (sweep) clearInterval(sweep);
+      crawler.stop();
       registry?.close();
       sync.stop();
       for (const s of sessions) s.close('node stopping');

@@ -15,8 +15,9 @@
  *   (moving it would touch two more rows on every hit); eviction moves an active tail to
  *   the head once, clearing the mark, instead of evicting it. A store, and an add that
  *   collides with an item, move the item to the head at once.
- * - Expiry is lazy: a dead item is removed when a lookup or the eviction scan meets it.
- *   Removing an expired item counts `expired`; removing a flushed one counts nothing.
+ * - Expiry is lazy: a dead item is removed when a lookup or the eviction scan meets it,
+ *   or when the node's background crawler reaps its slot (`reap`, as memcached's LRU
+ *   crawler). Removing an expired item counts `expired`; removing a flushed one counts nothing.
  * - A delayed flush records the moment it takes effect (`flushAt`). From then on every
  *   item stored at or before that moment is dead; the first call after the moment drops
  *   them all, so `bytes` comes back down without a timer.
@@ -349,6 +350,34 @@ export class TenantStore<E extends StoreEngine = StoreEngine> {
     const end = Math.min(from + max, t.highWater);
     for (let s = from; s < end; s++) if (!t.isFree(s)) visit(s, this.engine.key(s), this.sizeOf(s));
     return end >= t.highWater ? -1 : end;
+  }
+
+  /** Slots a walk or reap goes over (in use or freed, below the highest ever used). */
+  get slotSpan(): number {
+    return this.table.highWater;
+  }
+
+  /**
+   * The background expiry crawler's step (src/node/expiry-crawler.ts): removes the dead
+   * (expired or flushed) items of slots [from, from + max) exactly as a lookup meeting
+   * them would (`expired` counted, the listener told `removed(key, 'expire')` and `item`),
+   * so bytes, curr_items and watched-prefix counts come back down without a client reading
+   * them. Returns the slot to go on from, 0 once past the last (the next pass starts over).
+   */
+  reap(from: number, max: number, now: number): number {
+    this.tick(now);
+    const t = this.table;
+    const end = Math.min(from + max, t.highWater);
+    let removed = false;
+    for (let s = from; s < end; s++) {
+      if (t.isFree(s)) continue;
+      const state = this.liveness(s, now);
+      if (state === LIVE) continue;
+      this.removeDead(s, null, state);
+      removed = true;
+    }
+    if (removed) this.engine.compactStep();
+    return end >= t.highWater ? 0 : end;
   }
 
   /**

@@ -398,6 +398,57 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(s.bytes, 0);
     });
 
+    test('reap removes expired and flushed items in its slot range as a lookup would: counters, listener, bytes', () => {
+      const s = makeStore();
+      const heard: string[] = [];
+      let tracked = 0;
+      s.listener = {
+        hit() {}, miss() {}, stored() {}, mutated() {},
+        removed: (key, cause) => heard.push(`${key} ${cause}`),
+        cleared: () => heard.push('cleared'),
+        tracksItems: true,
+        item: (_slot, _key, before, after) => { tracked += after - before; },
+      };
+      const set = (key: string, exptime: number, now = NOW) => s.store({ mode: 'set', key: k(key), value: v('12345'), flags: 0, exptime }, now);
+      for (let i = 0; i < 10; i++) set(`t${i}`, i < 6 ? 5 : 0); // t0..t5 die at NOW + 5
+      const liveBytes = s.bytes;
+      assert.equal(s.slotSpan, 10);
+      // Nothing dead yet: nothing removed, the cursor moves on.
+      assert.equal(s.reap(0, 4, NOW + 4), 4);
+      assert.equal(s.items, 10);
+      // A range, then the rest: the pass ends at 0.
+      assert.equal(s.reap(0, 3, NOW + 5), 3);
+      assert.deepEqual(heard.splice(0), ['t0 expire', 't1 expire', 't2 expire']);
+      assert.equal(s.items, 7);
+      assert.equal(s.reap(3, 1000, NOW + 5), 0);
+      assert.deepEqual(heard.splice(0), ['t3 expire', 't4 expire', 't5 expire']);
+      assert.equal(s.counters.expired, 6, 'counted as a lazy expiry is');
+      assert.deepEqual(pick(s.counters, 'cmd_get', 'get_misses', 'evictions'), { cmd_get: 0, get_misses: 0, evictions: 0 });
+      assert.equal(s.items, 4);
+      assert.equal(s.bytes, liveBytes - 6 * sizeOf('t0', 5));
+      assert.equal(tracked, s.bytes, 'item events follow the bytes');
+      assert.equal(s.verify(), 4);
+      // At a delayed flush's very moment its items are dead but not yet dropped: reaped as flushed, not expired.
+      s.flushAll({ delay: 10 }, NOW + 5);
+      assert.equal(s.reap(0, 1000, NOW + 14), 0);
+      assert.equal(s.items, 4);
+      assert.equal(s.reap(0, 1000, NOW + 15), 0);
+      assert.deepEqual(heard.splice(0), ['t6 flush', 't7 flush', 't8 flush', 't9 flush']);
+      assert.equal(s.counters.expired, 6);
+      assert.equal(s.items, 0);
+      assert.equal(s.bytes, 0);
+      assert.equal(tracked, 0);
+      assert.equal(s.verify(), 0);
+      set('late', 0, NOW + 16);
+      assert.equal(s.reap(0, 1000, NOW + 16), 0);
+      assert.equal(getStr(s, 'late', NOW + 16), '12345', 'a live item stays');
+      // Past the end or on an empty store: nothing to do, a new pass.
+      assert.equal(s.reap(50, 10, NOW + 20), 0);
+      s.clear();
+      assert.equal(s.reap(0, 10, NOW + 20), 0);
+      s.listener = null;
+    });
+
     test('absolute exptime (over 30 days) is a unix time', () => {
       const s = makeStore();
       s.store({ mode: 'set', key: k('a'), value: v('1'), flags: 0, exptime: NOW + 100 }, NOW);
