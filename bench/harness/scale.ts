@@ -253,9 +253,9 @@ async function measurePerCore(o: ScaleOptions, commands: Record<string, string>,
       { op: 'get', description: 'memcaslap ASCII single gets only (--verify=1), 32 conns', measurements: [] },
       { op: 'set', description: 'memcaslap ASCII sets only, 32 conns', measurements: [] },
     ];
-    // Long enough for memcaslap to set its window's items first, then a measured window.
-    const seconds = Math.max(6, o.profile.memcaslapSeconds);
     for (const row of rows) {
+      // Long enough for memcaslap to store its window's items first (gets), then a measured window.
+      const seconds = Math.max(row.op === 'get' ? 10 : 6, o.profile.memcaslapSeconds);
       for (let round = 1; round <= o.profile.rounds; round++) {
         const order = round % 2 === 1 ? [memcached, node] : [node, memcached];
         for (const s of order) {
@@ -267,7 +267,13 @@ async function measurePerCore(o: ScaleOptions, commands: Record<string, string>,
           }, (pid) => {
             window = perCoreWindow(s, pid, seconds, row.op === 'get' ? CONNECTIONS * PER_CORE_WINDOW : 0);
           });
-          const w = await window;
+          let w = await window;
+          // A get row's window must hold gets: if memcaslap was still storing its items, its CPU per op is a mix.
+          const setShare = w ? w.counters.cmdSet / Math.max(1, w.counters.cmdGet + w.counters.cmdSet) : 0;
+          if (w && row.op === 'get' && setShare > MAX_SET_SHARE_OF_GETS) {
+            o.log(`per-core get round ${round} ${s.name}: ${Math.round(setShare * 100)}% sets in the window (memcaslap still storing): no CPU per op`);
+            w = { ...w, serverCpuUsPerOp: undefined };
+          }
           commands[`per-core ${row.op}`] = r.command;
           const f = r.failures;
           const m: ScaleMeasurement = {
@@ -276,7 +282,7 @@ async function measurePerCore(o: ScaleOptions, commands: Record<string, string>,
             errorSamples: w ? f.errorSamples : [...f.errorSamples, 'no measured window (memcaslap ended early?)'],
             ...(w ? {
               counters: w.counters, serverCpuPercent: w.serverCpuPercent, loaderCpuPercent: [w.loaderCpuPercent], otherPercent: w.otherPercent,
-              serverCpuUsPerOp: w.serverCpuUsPerOp,
+              ...(w.serverCpuUsPerOp !== undefined ? { serverCpuUsPerOp: w.serverCpuUsPerOp } : {}),
             } : {}),
           };
           row.measurements.push(m);
@@ -301,8 +307,13 @@ async function measurePerCore(o: ScaleOptions, commands: Record<string, string>,
   }
 }
 
-/** memcaslap --win_size for the per-core rows: items per connection it sets before getting them. */
+/**
+ * memcaslap --win_size for the per-core rows: items per connection it stores before getting
+ * them; 1k is its smallest (32,768 stores over 32 connections, against 327,680 by default).
+ */
 const PER_CORE_WINDOW = 1024;
+/** A get row whose window holds more sets than this share is not a get measurement. */
+const MAX_SET_SHARE_OF_GETS = 0.02;
 
 interface PerCoreWindow {
   readonly opsPerSec: number;
@@ -310,7 +321,7 @@ interface PerCoreWindow {
   readonly serverCpuPercent: number;
   readonly loaderCpuPercent: number;
   readonly otherPercent: number;
-  readonly serverCpuUsPerOp: number;
+  readonly serverCpuUsPerOp: number | undefined;
 }
 
 /**
