@@ -130,6 +130,23 @@ describe('placement and serving', () => {
     d.end();
     assert.equal(await tryLogin(addresses().default[0]!, big), undefined, 'the default node refuses an eu cache');
   });
+
+  test('a node joining (or leaving) one cluster changes the shares of that cluster\'s caches only', async () => {
+    const plan = (await t.catalog.getCache(big.id))!.memoryBytes;
+    const onEu = (await tryLogin(addresses().eu[0]!, big))!;
+    const onDefault = (await tryLogin(addresses().default[0]!, small))!;
+    const limit = async (c: RawClient) => parseTextStats(await c.text('stats\r\n', 'END\r\n')).limit_maxbytes;
+    await t.catalog.registerNode('127.0.0.9:11211', '127.0.0.9:9', { cluster: 'eu' }); // another machine's node
+    try {
+      await until('eu shares of three', Date.now() + PROMPTLY_MS, async () => (await limit(onEu)) === Math.floor(plan / 3));
+      assert.equal(await limit(onDefault), 64 * MB, 'the default cache keeps its share');
+    } finally {
+      await t.catalog.removeNode('127.0.0.9:11211');
+    }
+    await until('eu shares of two again', Date.now() + PROMPTLY_MS, async () => (await limit(onEu)) === Math.floor(plan / 2));
+    onEu.end();
+    onDefault.end();
+  });
 });
 
 describe('moving a cache', () => {
