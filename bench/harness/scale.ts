@@ -82,7 +82,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleRun> {
     `${plan.skipped.length ? `; not enough cores for K = ${plan.skipped.map((s) => s.k).join(', ')}` : ''}` +
     `${PINNED ? '' : ' (NOT pinned: no taskset, or one core)'}`);
   const points: ScalePoint[] = [];
-  for (const k of plan.measure) points.push(await measurePoint(o, k, cores, commands, sources));
+  for (const k of plan.measure) {
+    const serverCores = Array.from({ length: k }, (_, i) => i);
+    const loaderCores = Array.from({ length: cores - k }, (_, i) => k + i);
+    points.push(await measurePoint(o, serverCores, loaderCores, commands, sources));
+  }
   let perCore: PerCoreRow[] | undefined;
   let perf: PerfBreakdown | undefined;
   if (!o.curveOnly && cores >= 2) {
@@ -100,9 +104,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleRun> {
 
 // ---------------------------------------------------------------- the curve
 
-async function measurePoint(o: ScaleOptions, k: number, cores: number, commands: Record<string, string>, sources: string[]): Promise<ScalePoint> {
-  const serverCores = Array.from({ length: k }, (_, i) => i);
-  const loaderCores = Array.from({ length: cores - k }, (_, i) => k + i);
+/** One K (= serverCores.length): a node per server core, one loader process per loader core. */
+export async function measurePoint(
+  o: ScaleOptions, serverCores: readonly number[], loaderCores: readonly number[], commands: Record<string, string>, sources: string[],
+): Promise<ScalePoint> {
+  const k = serverCores.length;
   const clients = CONNECTIONS * k;
   const split = splitClients(clients, loaderCores.length);
   // A catalog of its own per K: nodes stay registered after they stop, and a stale entry
@@ -111,7 +117,7 @@ async function measurePoint(o: ScaleOptions, k: number, cores: number, commands:
   const cache = await createBenchCache(dataDir, o.cacheMemory);
   const running: RunningServer[] = [];
   try {
-    const memcached = await startMemcached(2048, { threads: k, cores: serverCores.join(',') });
+    const memcached = await startMemcached(2048, { threads: k, cores: [...new Set(serverCores)].join(',') });
     running.push(memcached);
     const nodes: RunningServer[] = [];
     // One after another: each registers in the shared SQLite catalog as it starts.
@@ -121,7 +127,7 @@ async function measurePoint(o: ScaleOptions, k: number, cores: number, commands:
       running.push(n);
       sources.push(n.source!);
     }
-    commands[`scale K=${k} memcached`] = `taskset -c ${serverCores.join(',')} ${memcached.command}`;
+    commands[`scale K=${k} memcached`] = `taskset -c ${[...new Set(serverCores)].join(',')} ${memcached.command}`;
     commands[`scale K=${k} cachier`] = nodes.map((n) => n.command).join(' & ');
     o.log(`scale K=${k}: memcached -t ${k} pid ${memcached.pid} on cores ${serverCores.join(',')}; cachier nodes ` +
       `${nodes.map((n) => `pid ${n.pid} :${n.port}`).join(', ')}; ${split.length} loader(s) on cores ${loaderCores.join(',')} with ${split.join('+')} clients`);
