@@ -178,10 +178,18 @@ for (const spec of WIDTHS) {
       const popular = (await api<PopularItems>(cluster, v2('popular_items'), auth)).body;
       assert.equal(popular.time_slice, 180_000_000_000);
       const hit = await hotList(page, 'hot-hit');
-      assert.deepEqual(hit[0], { name: 'hot:key', text: 'hot:key', popularity: HOT_GETS }, 'the most hit key first');
-      assert.equal(popular.most_hit_keys[0]!.popularity, HOT_GETS);
-      assert.deepEqual((await hotList(page, 'hot-missed'))[0], { name: 'absent:key', text: 'absent:key', popularity: MISSES });
-      assert.deepEqual((await hotList(page, 'hot-mutated'))[0], { name: 'counter:likes', text: 'counter:likes', popularity: INCRS + 1 });
+      // The page shows the API's counts; those are estimates under load (sampled), so near the truth.
+      const near = (count: number, truth: number) => Math.abs(count - truth) <= truth * 0.15;
+      const top = async (list: string, field: keyof PopularItems, name: string, truth: number) => {
+        const shownTop = (await hotList(page, list))[0];
+        const api = (popular[field] as Popular[])[0];
+        assert.deepEqual(shownTop, { name, text: name, popularity: api?.popularity }, `${list}: the API's first, as the API counts it`);
+        assert.equal(api?.name, name);
+        assert.ok(near(api.popularity, truth), `${name}: ${api.popularity} requests counted of ${truth}`);
+      };
+      await top('hot-hit', 'most_hit_keys', 'hot:key', HOT_GETS);
+      await top('hot-missed', 'most_missed_keys', 'absent:key', MISSES);
+      await top('hot-mutated', 'most_mutated_keys', 'counter:likes', INCRS + 1);
       const prefixes = await hotList(page, 'hot-prefixes');
       assert.deepEqual(prefixes.map((p) => p.name), popular.popular_prefixes.map((p) => p.name), 'popular prefixes as the API lists them');
       assert.deepEqual(prefixes.slice(0, 2).map((p) => p.name), ['page', 'user']);
@@ -226,7 +234,8 @@ for (const spec of WIDTHS) {
         server: (tr as HTMLElement).dataset.server, hits: tr.querySelector('[data-field="hits"]')?.textContent,
       })));
       assert.deepEqual(shown, rows.map((r) => ({ server: r.server, hits: String(r.hit_count) })));
-      assert.equal(rows.reduce((n, r) => n + r.hit_count, 0), HOT_GETS);
+      const hits = rows.reduce((n, r) => n + r.hit_count, 0);
+      assert.ok(Math.abs(hits - HOT_GETS) <= HOT_GETS * 0.15, `${hits} hits counted of ${HOT_GETS}`);
       assert.equal(rows.filter((r) => r.in_cache).length, 1, 'one server holds it');
       assert.equal(await page.getAttribute('#lookup-result', 'data-in-cache'), 'true');
 
