@@ -202,6 +202,10 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
   const running = [memcached, cachier, off].filter((s) => s !== undefined);
   const servers: Partial<Record<ServerName, RunningServer>> = Object.fromEntries(running.map((s) => [s.name, s]));
   sources.throughput = cachier.source!;
+  if (flags.profile && cachier.pid !== cachier.startedPid) {
+    log(`--profile: cachier serves from node process ${cachier.pid}, a child of the started ${cachier.startedPid}; ` +
+      '--cpu-prof reaches only the started one, so the profile below is not the node\'s');
+  }
   log(running.map((s) => `${SERVER_LABEL[s.name]} pid ${s.pid} on :${s.port}`).join('; ') + ` (cachier sources ${cachier.source})`);
   try {
     for (const s of running) {

@@ -62,3 +62,30 @@ export function counterDelta(before: ServerCounters, after: ServerCounters): Ser
     evictions: after.evictions - before.evictions,
   };
 }
+
+/**
+ * The pid `stats settings` names (cachier's node, as memcached's `STAT pid`): with
+ * `cachier start` running its nodes as child processes, the process that serves is not
+ * the one the bench started. Undefined when the server does not say.
+ */
+export function readServingPid(host: string, port: number, timeoutMs = 5000): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    let text = '';
+    const done = (pid: number | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(pid);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      text += d;
+      if (!/(^|\n)(END|ERROR|CLIENT_ERROR[^\n]*|SERVER_ERROR[^\n]*)\r\n$/.test(text)) return;
+      const m = /^STAT pid (\d+)\r?$/m.exec(text);
+      done(m ? Number(m[1]) : undefined);
+    });
+    socket.once('error', () => done(undefined));
+    socket.write('stats settings\r\n');
+  });
+}

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from '../../test/support/ports.ts';
 import { SERVER_CORE, pinned, runBounded, startTracked, stopTracked } from './processes.ts';
+import { readServingPid } from './server-stats.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(REPO_ROOT, 'bin', 'cachier.js');
@@ -26,7 +27,10 @@ export interface RunningServer {
   readonly name: ServerName;
   readonly host: string;
   readonly port: number;
+  /** The process that serves (for CPU and RSS): for `cachier start`, its node child process. */
   readonly pid: number;
+  /** The process the bench started (ended by stop()). */
+  readonly startedPid: number;
   /** The command line, for the report. */
   readonly command: string;
   /** cachier: sourceFingerprint() when it started. */
@@ -131,7 +135,9 @@ export async function startCachier(opts: CachierOptions): Promise<RunningServer>
   const output = await waitReady(child, /^cachier ready/m);
   const command = `node ${nodeFlags.join(' ')}${nodeFlags.length ? ' ' : ''}bin/cachier.js ${cliArgs.join(' ')}`;
   const name: ServerName = opts.introspection === false ? 'cachier-no-introspection' : 'cachier';
-  return { ...server(name, child, port, command, output), source };
+  // `start` serves from a node child process (issue 16): CPU and RSS are that process's.
+  const serving = await readServingPid(HOST, port);
+  return { ...server(name, child, port, command, output, serving), source };
 }
 
 export interface CachierNodeOptions {
@@ -183,13 +189,15 @@ async function waitReady(child: ChildProcess, ready: RegExp): Promise<() => stri
   return () => `${out}${err}`;
 }
 
-function server(name: ServerName, child: ChildProcess, port: number, command: string, output: () => string): RunningServer {
+/** `servingPid`: the process that serves, when not the one started (it is stopped through `child`). */
+function server(name: ServerName, child: ChildProcess, port: number, command: string, output: () => string, servingPid?: number): RunningServer {
   let stopped: Promise<void> | undefined;
   return {
     name,
     host: HOST,
     port,
-    pid: child.pid!,
+    pid: servingPid ?? child.pid!,
+    startedPid: child.pid!,
     command,
     output,
     stop: () => (stopped ??= stopTracked(child, 15_000)),
