@@ -118,6 +118,33 @@ describe('introspection on a node', () => {
     assert.deepEqual(r.body.lines.map((l: any) => l.key), keys.flatMap((k) => [k, k, k].map((x) => x.toString('base64'))));
   });
 
+  test('requests the parser refuses are logged as ERROR lines of their command (key when valid); garbage is not', async () => {
+    const cache = await t.createCache();
+    const c = await t.textLogin(cache);
+    const long = 'L'.repeat(251);
+    assert.equal(await c.text(`set big 0 0 2097152\r\n${'x'.repeat(2_097_152)}\r\n`), 'SERVER_ERROR object too large for cache\r\n');
+    assert.equal(await c.text(`get ${long}\r\n`), 'CLIENT_ERROR key too long\r\n');
+    assert.equal(await c.text('incr n abc\r\n'), 'CLIENT_ERROR invalid numeric delta argument\r\n');
+    assert.equal(await c.text('touch t soon\r\n'), 'CLIENT_ERROR invalid exptime argument\r\n');
+    assert.equal(await c.text('bogus line\r\n'), 'ERROR\r\n');
+    assert.equal(await c.text(`ms meta 1100000 T0\r\n${'y'.repeat(1_100_000)}\r\n`), 'SERVER_ERROR object too large for cache\r\n');
+    assert.equal(await c.text(`mg ${long} v\r\n`), 'CLIENT_ERROR key too long\r\n');
+    assert.equal(await c.text('get fine\r\n', 'END\r\n'), 'END\r\n', 'the connection stays usable');
+    // Binary: a set whose value is over the item size, key and all, is refused before its body is read.
+    const bc = await t.connect();
+    bc.send(saslPlain(cache.username, cache.password));
+    await bc.binary(1);
+    bc.send(req.set(Buffer.from('bin'), Buffer.alloc(1 << 20, 0x7a)));
+    assert.equal((await bc.binary(1))[0]!.status, 0x03);
+
+    const r = await admin(t, `/caches/${cache.id}/introspection/recent?limit=1000`);
+    const lines = r.body.lines.filter((l: any) => l.command !== 'AUTH')
+      .map((l: any) => `${l.command} ${l.status} ${Buffer.from(l.key, 'base64').toString()}`);
+    assert.deepEqual(lines, [
+      'SET ERROR big', 'GET ERROR ', 'INCR ERROR n', 'TOUCH ERROR t', 'SET ERROR meta', 'GET ERROR ', 'GET MISS fine', 'SET ERROR bin',
+    ]);
+  });
+
   test('switched off for one cache by the operator: 409, and its store has no listener', async () => {
     await t.catalog.updateCache(b.id, { introspection: false });
     await t.node.sync.syncNow();

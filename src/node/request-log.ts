@@ -4,7 +4,7 @@
  * one line for a command without a key. Called by the dispatch (execute.ts) after the
  * handler, so it sees exactly what the client was answered.
  */
-import type { Command, Reply } from '../protocol/command.ts';
+import type { Command, Reply, RequestFamily } from '../protocol/command.ts';
 import type { CacheIntrospection } from '../introspection/cache-introspection.ts';
 import { CMD, ST } from '../introspection/request-ring.ts';
 
@@ -12,6 +12,10 @@ const STORE_STATUS = { stored: ST.STORED, not_stored: ST.NOT_STORED, exists: ST.
 const DELETE_STATUS = { deleted: ST.DELETED, not_found: ST.NOT_FOUND, exists: ST.EXISTS } as const;
 const ARITH_STATUS = { ok: ST.OK, not_found: ST.NOT_FOUND, exists: ST.EXISTS } as const;
 const STORE_COMMAND = { set: CMD.SET, add: CMD.ADD, replace: CMD.REPLACE, append: CMD.APPEND, prepend: CMD.PREPEND } as const;
+const FAMILY_COMMAND: { readonly [F in RequestFamily]: number } = {
+  ...STORE_COMMAND, get: CMD.GET, gat: CMD.GAT, cas: CMD.CAS, incr: CMD.INCR, decr: CMD.DECR, delete: CMD.DELETE,
+  touch: CMD.TOUCH, flush: CMD.FLUSH,
+};
 
 /** A refusal for lack of a capability is DENIED; any other error reply is ERROR. */
 function errorStatus(reply: Reply): number {
@@ -75,4 +79,13 @@ export function logRequest(log: CacheIntrospection, cmd: Command, reply: Reply, 
       // verbosity, quit, sasl-list, debug (meta `me`): not requests on the cache's data.
       return;
   }
+}
+
+/**
+ * A request the parser refused (session.ts; it never reached the dispatch): one ERROR
+ * line of its command, with its key when the key itself was valid. Lines that are no
+ * command (garbage) have no family and are not logged.
+ */
+export function logRefused(log: CacheIntrospection, family: RequestFamily, key: Buffer | undefined, time: number): void {
+  log.log(time, FAMILY_COMMAND[family], ST.ERROR, key ?? null, 0);
 }

@@ -30,6 +30,7 @@ import { execute, executeSessionCommand, isSessionCommand, resumeGet } from './e
 import { metadump } from './commands/metadump.ts';
 import { Inbox } from './inbox.ts';
 import { CMD, ST } from '../introspection/request-ring.ts';
+import { logRefused } from './request-log.ts';
 import type { Receiver } from './receive-budget.ts';
 import { PRE_LOGIN_LIMITS, type NodeLimits } from './limits.ts';
 import { ANONYMOUS, type Credential, type Tenant, type TenantConnection, type Tenants } from './tenants.ts';
@@ -288,6 +289,10 @@ export class Session implements TenantConnection, SessionControl, Receiver {
         if (r.type === 'error') {
           // A binary error without a readable header (bad magic) has nobody to answer: just close.
           if (r.frame !== undefined || wire === TEXT_WIRE) wire.encodeError(r.code, this.out, r.frame);
+          // A refused command reaches the cache's request log too (it never reaches the dispatch).
+          if (r.family !== undefined && loggedIn && this.tenant!.introspection !== null) {
+            logRefused(this.tenant!.introspection, r.family, r.key, this.lastActive);
+          }
           // Before login a frame too big to be a login is not buffered or skipped: the connection goes.
           if (r.close || (!loggedIn && r.skip)) {
             this.closing = true;

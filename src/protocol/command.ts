@@ -113,6 +113,13 @@ export interface ProtocolLimits {
 export const DEFAULT_LIMITS: ProtocolLimits = { maxKeyLength: 250, maxItemSize: 1024 * 1024, maxLineLength: 64 * 1024 };
 
 /**
+ * Which command a refused request was, when the parser read that far (its verb or opcode),
+ * so the cache's request log can show it; a line that is no command has none.
+ */
+export type RequestFamily =
+  | 'get' | 'gat' | 'set' | 'add' | 'replace' | 'append' | 'prepend' | 'cas' | 'incr' | 'decr' | 'delete' | 'touch' | 'flush';
+
+/**
  * What a parser returns: a request and how many bytes it used, a need for more bytes,
  * or an error with how many bytes to drop (`consumed` now, then `skip` more as they
  * arrive, e.g. the data block of a refused oversized set) and whether to hang up.
@@ -123,4 +130,8 @@ export type ParseResult<F> =
   | {
       readonly type: 'error'; readonly code: ErrorCode; readonly consumed: number;
       readonly skip?: number; readonly close?: boolean; readonly frame?: F;
+      /** The refused request's command, when known. */
+      readonly family?: RequestFamily;
+      /** Its key when the key itself was valid (a view into the parsed buffer: use it before the next read). */
+      readonly key?: Buffer;
     };

@@ -270,3 +270,17 @@ test('decodeRequestHeader reads every field', () => {
     magic: 0x80, opcode: 0x01, keylen: 3, extlen: 8, datatype: 0, vbucket: 3, bodylen: 16, opaque: 0xfeedface, cas: 2 ** 33 + 1,
   });
 });
+
+test('a refused request says its family (from the opcode), and the key of an oversized store once it has arrived', () => {
+  const big = Buffer.alloc(SMALL.maxItemSize, 0x61);
+  const full = parseError(req.set(Buffer.from('k'), big), SMALL);
+  assert.deepEqual([full.code, full.family, full.key?.toString()], ['VALUE_TOO_LARGE', 'set', 'k']);
+  // Only the header so far: no key yet.
+  const header = parseError(req.append(Buffer.from('k'), big).subarray(0, 24), SMALL);
+  assert.deepEqual([header.code, header.family, header.key], ['VALUE_TOO_LARGE', 'append', undefined]);
+  const long = parseError(req.gat(Buffer.alloc(SMALL.maxKeyLength + 1, 0x61), 5), SMALL);
+  assert.deepEqual([long.code, long.family, long.key], ['KEY_TOO_LONG', 'gat', undefined]);
+  assert.equal(parseError(req.decr(Buffer.alloc(SMALL.maxKeyLength + 1, 0x61)), SMALL).family, 'decr');
+  assert.equal(parseError(rawRequest({ opcode: 0x55, key: 'k' })).family, undefined, 'an unknown opcode');
+  assert.equal(parseError(rawRequest({ opcode: Opcode.Noop, key: 'k' })).family, undefined, 'a session command');
+});

@@ -7,7 +7,7 @@
  * we will refuse is dropped with `skip` rather than buffered. Keys are views into
  * `buf`; values are copied, because the session reuses its buffer.
  */
-import type { Command, ParseResult, ProtocolLimits } from '../command.ts';
+import type { Command, ParseResult, ProtocolLimits, RequestFamily } from '../command.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { copyOf, viewOf } from '../../shared/buffer-view.ts';
 import type { BinaryFrame } from './frame.ts';
@@ -45,7 +45,10 @@ export function parseBinary(buf: Buffer, limits: ProtocolLimits): ParseResult<Bi
   const total = HEADER_LENGTH + bodylen;
 
   if (bodylen > limits.maxItemSize + limits.maxKeyLength + EXTRAS_ALLOWANCE) {
-    return { type: 'error', code: 'VALUE_TOO_LARGE', consumed: available, close: true, frame: errorFrame(opcode, opaque, info) };
+    return {
+      type: 'error', code: 'VALUE_TOO_LARGE', consumed: available, close: true, frame: errorFrame(opcode, opaque, info),
+      family: familyOf(info),
+    };
   }
   if (keylen + extlen > bodylen) return refuse('BAD_FRAME', opcode, opaque, info, available, total);
   if (info === undefined) return refuse('UNKNOWN_COMMAND', opcode, opaque, info, available, total);
@@ -53,7 +56,10 @@ export function parseBinary(buf: Buffer, limits: ProtocolLimits): ParseResult<Bi
   if (!hasShape(info, extlen, keylen, valuelen)) return refuse('BAD_FRAME', opcode, opaque, info, available, total);
   if (keylen > limits.maxKeyLength) return refuse('KEY_TOO_LONG', opcode, opaque, info, available, total);
   if (info.kind === 'store' && keylen + valuelen > limits.maxItemSize) {
-    return refuse('VALUE_TOO_LARGE', opcode, opaque, info, available, total);
+    // The key, when it has arrived, for the request log.
+    const keyStart = HEADER_LENGTH + extlen;
+    const key = keylen > 0 && available >= keyStart + keylen ? viewOf(buf, keyStart, keyStart + keylen) : undefined;
+    return refuse('VALUE_TOO_LARGE', opcode, opaque, info, available, total, key);
   }
   if (available < total) return INCOMPLETE;
 
@@ -123,11 +129,26 @@ function errorFrame(opcode: number, opaque: number, info: OpcodeInfo | undefined
   return { opcode, opaque, quiet: info !== undefined && info.quiet, returnsKey: info !== undefined && info.returnsKey, key: undefined };
 }
 
+/** The command an opcode is, for the request log of a refused request (none for a session command). */
+function familyOf(info: OpcodeInfo | undefined): RequestFamily | undefined {
+  switch (info?.kind) {
+    case 'get': return info.extras[0] === 4 ? 'gat' : 'get';
+    case 'store': return info.mode;
+    case 'arith': return info.incr ? 'incr' : 'decr';
+    case 'delete':
+    case 'touch':
+    case 'flush':
+      return info.kind;
+    default: return undefined;
+  }
+}
+
 /** Drops the whole request: what has arrived now, the rest of its body as it arrives. */
 function refuse(
-  code: ErrorCode, opcode: number, opaque: number, info: OpcodeInfo | undefined, available: number, total: number,
+  code: ErrorCode, opcode: number, opaque: number, info: OpcodeInfo | undefined, available: number, total: number, key?: Buffer,
 ): ParseResult<BinaryFrame> {
   const frame = errorFrame(opcode, opaque, info);
-  if (available >= total) return { type: 'error', code, consumed: total, frame };
-  return { type: 'error', code, consumed: available, skip: total - available, frame };
+  const family = familyOf(info);
+  if (available >= total) return { type: 'error', code, consumed: total, frame, family, key };
+  return { type: 'error', code, consumed: available, skip: total - available, frame, family, key };
 }

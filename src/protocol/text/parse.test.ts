@@ -374,3 +374,31 @@ test('lru_crawler metadump: all, hash and class lists; other subcommands are ERR
     assert.deepEqual(parseError(l), { code: 'UNKNOWN_COMMAND', consumed: l.length }, l.toString());
   }
 });
+
+test('a refused command says its family, and its key when the key itself was valid; garbage says none', () => {
+  const refused = (buf: Buffer, limits = SMALL) => {
+    const r = parseText(buf, limits);
+    assert.equal(r.type, 'error');
+    if (r.type !== 'error') throw new Error('unreachable');
+    return [r.code, r.family, r.key?.toString('latin1')];
+  };
+  const long = 'k'.repeat(251);
+  assert.deepEqual(refused(line('set', 'big', 0, 0, 2048)), ['VALUE_TOO_LARGE', 'set', 'big']);
+  assert.deepEqual(refused(line('cas', 'big', 0, 0, 2048, 1)), ['VALUE_TOO_LARGE', 'cas', 'big']);
+  assert.deepEqual(refused(line('append', long, 0, 0, 1)), ['KEY_TOO_LONG', 'append', undefined]);
+  assert.deepEqual(refused(line('set', 'k', 'x', 0, 1)), ['BAD_COMMAND_LINE', 'set', 'k']);
+  assert.deepEqual(refused(withData(line('set', 'k', 0, 0, 1), 'xy')), ['BAD_DATA_CHUNK', 'set', 'k']);
+  assert.deepEqual(refused(line('get', long)), ['KEY_TOO_LONG', 'get', undefined]);
+  assert.deepEqual(refused(line('gats', 'x', 'k')), ['INVALID_EXPTIME', 'gat', undefined]);
+  assert.deepEqual(refused(line('decr', 'k', 'x')), ['INVALID_DELTA', 'decr', 'k']);
+  assert.deepEqual(refused(line('touch', 'k', 'x')), ['INVALID_EXPTIME', 'touch', 'k']);
+  assert.deepEqual(refused(line('delete', 'k', 5)), ['BAD_COMMAND_LINE', 'delete', 'k']);
+  assert.deepEqual(refused(line('flush_all', 'x')), ['BAD_COMMAND_LINE', 'flush', undefined]);
+  assert.deepEqual(refused(line('ms', 'm', 2048, 'T0')), ['VALUE_TOO_LARGE', 'set', 'm']);
+  assert.deepEqual(refused(line('ms', 'm', 2048, 'MA')), ['VALUE_TOO_LARGE', 'append', 'm']);
+  assert.deepEqual(refused(line('mg', long)), ['KEY_TOO_LONG', 'get', undefined]);
+  assert.deepEqual(refused(line('md')), ['BAD_COMMAND_LINE', 'delete', undefined]);
+  for (const garbage of [line('bogus'), line(''), line('lru_crawler', 'crawl', 'all'), line('verbosity'), line('me')]) {
+    assert.deepEqual(refused(garbage).slice(1), [undefined, undefined], garbage.toString());
+  }
+});

@@ -7,9 +7,11 @@
  *
  * Errors keep the connection usable: once a storage line's length is known, any other
  * problem with the line also skips its data block (as memcached's parser does), so the
- * value is never mistaken for commands. Only an endless line hangs up.
+ * value is never mistaken for commands. Only an endless line hangs up. A refused command
+ * says which it was (`family`, and its key when the key was valid) for the cache's request
+ * log; only error paths build that.
  */
-import type { Command, GetCommand, ParseResult, ProtocolLimits, StoreCommand, StoreMode } from '../command.ts';
+import type { Command, GetCommand, ParseResult, ProtocolLimits, RequestFamily, StoreCommand, StoreMode } from '../command.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { bufferView, copyOf, viewOf } from '../../shared/buffer-view.ts';
 import { UINT32_MAX, readCas, readInt32, readUint, readUint64 } from './decimal.ts';
@@ -60,6 +62,16 @@ function tokenIs(buf: Buffer, t: number, lit: string): boolean {
 
 function fail(code: ErrorCode, consumed: number, skip?: number): Result {
   return skip === undefined ? { type: 'error', code, consumed } : { type: 'error', code, consumed, skip };
+}
+
+/** A refused command whose verb was read: `family` (and its key, when valid) for the request log. */
+function refuse(family: RequestFamily, code: ErrorCode, consumed: number, skip?: number, key?: Buffer): Result {
+  return { type: 'error', code, consumed, skip, family, key };
+}
+
+/** A data-block result that is not a value: more bytes needed, or the refusal of `family` `key`. */
+function blockRefused(r: Result, family: RequestFamily, key: Buffer): Result {
+  return r.type === 'error' ? { ...r, family, key } : r;
 }
 
 function request(command: Command, frame: TextFrame, consumed: number): Result {
@@ -170,7 +182,7 @@ function parseLruCrawler(buf: Buffer, n: number, next: number): Result {
 function parseGet(buf: Buffer, n: number, next: number, verb: 'get' | 'gets' | 'gat' | 'gats', limits: ProtocolLimits): Result {
   const touch = verb === 'gat' || verb === 'gats';
   const first = touch ? 2 : 1;
-  if (n <= first) return fail('BAD_COMMAND_LINE', next);
+  if (n <= first) return refuse(touch ? 'gat' : 'get', 'BAD_COMMAND_LINE', next);
   const keys: Buffer[] = new Array(n - first);
   // Views made from the memory under buf, read once for all keys (see buffer-view.ts).
   const memory = buf.buffer;
@@ -178,12 +190,12 @@ function parseGet(buf: Buffer, n: number, next: number, verb: 'get' | 'gets' | '
   for (let t = first; t < n; t++) {
     const s = tok[2 * t]!;
     const e = tok[2 * t + 1]!;
-    if (e - s > limits.maxKeyLength) return fail('KEY_TOO_LONG', next);
+    if (e - s > limits.maxKeyLength) return refuse(touch ? 'gat' : 'get', 'KEY_TOO_LONG', next);
     keys[t - first] = bufferView(memory, base + s, e - s);
   }
   if (!touch) return request({ kind: 'get', keys }, classicFrame(verb, false), next);
   const exptime = readInt32(buf, tok[2]!, tok[3]!);
-  if (Number.isNaN(exptime)) return fail('INVALID_EXPTIME', next);
+  if (Number.isNaN(exptime)) return refuse('gat', 'INVALID_EXPTIME', next);
   return request({ kind: 'get', keys, touchExptime: exptime }, classicFrame(verb, false), next);
 }
 
@@ -202,25 +214,25 @@ function parseStore(
 ): Result {
   const isCas = verb === 'cas';
   const argc = isCas ? 6 : 5;
-  if (n < argc) return fail('BAD_COMMAND_LINE', next);
+  if (n < argc) return refuse(verb, 'BAD_COMMAND_LINE', next);
   const bytes = readUint(buf, tok[8]!, tok[9]!, MAX_DATA_LENGTH);
-  if (bytes < 0) return fail('BAD_COMMAND_LINE', next);
+  if (bytes < 0) return refuse(verb, 'BAD_COMMAND_LINE', next);
   const skip = bytes + 2;
   // One extra token is tolerated as memcached does; only `noreply` means anything.
-  if (n > argc + 1) return fail('BAD_COMMAND_LINE', next, skip);
+  if (n > argc + 1) return refuse(verb, 'BAD_COMMAND_LINE', next, skip);
   const noreply = n === argc + 1 && tokenIs(buf, argc, 'noreply');
   const ks = tok[2]!;
   const ke = tok[3]!;
-  if (ke - ks > limits.maxKeyLength) return fail('KEY_TOO_LONG', next, skip);
+  if (ke - ks > limits.maxKeyLength) return refuse(verb, 'KEY_TOO_LONG', next, skip);
   const flags = readUint(buf, tok[4]!, tok[5]!, UINT32_MAX);
   const exptime = readInt32(buf, tok[6]!, tok[7]!);
-  if (flags < 0 || Number.isNaN(exptime)) return fail('BAD_COMMAND_LINE', next, skip);
+  if (flags < 0 || Number.isNaN(exptime)) return refuse(verb, 'BAD_COMMAND_LINE', next, skip, viewOf(buf, ks, ke));
   const cas = isCas ? readCas(buf, tok[10]!, tok[11]!) : 0;
-  if (cas < 0) return fail('BAD_COMMAND_LINE', next, skip);
-  if (bytes + (ke - ks) > limits.maxItemSize) return fail('VALUE_TOO_LARGE', next, skip);
+  if (cas < 0) return refuse(verb, 'BAD_COMMAND_LINE', next, skip, viewOf(buf, ks, ke));
+  if (bytes + (ke - ks) > limits.maxItemSize) return refuse(verb, 'VALUE_TOO_LARGE', next, skip, viewOf(buf, ks, ke));
 
   const value = readDataBlock(buf, next, bytes);
-  if (!Buffer.isBuffer(value)) return value;
+  if (!Buffer.isBuffer(value)) return value === INCOMPLETE ? value : blockRefused(value, verb, viewOf(buf, ks, ke));
   const key = viewOf(buf, ks, ke);
   const command: StoreCommand = isCas
     ? { kind: 'store', mode: 'set', key, value, flags, exptime, cas }
@@ -230,27 +242,29 @@ function parseStore(
 
 /** delete key [0] [noreply] — memcached still accepts a zero hold time, nothing else. */
 function parseDelete(buf: Buffer, n: number, next: number, limits: ProtocolLimits): Result {
-  if (n < 2 || n > 4) return fail('BAD_COMMAND_LINE', next);
+  if (n < 2 || n > 4) return refuse('delete', 'BAD_COMMAND_LINE', next);
   const s = tok[2]!;
   const e = tok[3]!;
-  if (e - s > limits.maxKeyLength) return fail('KEY_TOO_LONG', next);
+  if (e - s > limits.maxKeyLength) return refuse('delete', 'KEY_TOO_LONG', next);
   let noreply = false;
   if (n >= 3) {
     noreply = tokenIs(buf, n - 1, 'noreply');
     const zeroHold = tokenIs(buf, 2, '0');
-    if (n === 3 ? !(noreply || zeroHold) : !(noreply && zeroHold)) return fail('BAD_COMMAND_LINE', next);
+    if (n === 3 ? !(noreply || zeroHold) : !(noreply && zeroHold)) {
+      return refuse('delete', 'BAD_COMMAND_LINE', next, undefined, viewOf(buf, s, e));
+    }
   }
   return request({ kind: 'delete', key: viewOf(buf, s, e) }, classicFrame('delete', noreply), next);
 }
 
 /** incr|decr key delta [noreply] */
 function parseArith(buf: Buffer, n: number, next: number, verb: 'incr' | 'decr', limits: ProtocolLimits): Result {
-  if (n < 3 || n > 4) return fail('BAD_COMMAND_LINE', next);
+  if (n < 3 || n > 4) return refuse(verb, 'BAD_COMMAND_LINE', next);
   const s = tok[2]!;
   const e = tok[3]!;
-  if (e - s > limits.maxKeyLength) return fail('KEY_TOO_LONG', next);
+  if (e - s > limits.maxKeyLength) return refuse(verb, 'KEY_TOO_LONG', next);
   const delta = readUint64(buf, tok[4]!, tok[5]!);
-  if (delta === null) return fail('INVALID_DELTA', next);
+  if (delta === null) return refuse(verb, 'INVALID_DELTA', next, undefined, viewOf(buf, s, e));
   const noreply = n === 4 && tokenIs(buf, 3, 'noreply');
   return request(
     { kind: 'arith', key: viewOf(buf, s, e), incr: verb === 'incr', delta, exptime: 0 },
@@ -260,26 +274,26 @@ function parseArith(buf: Buffer, n: number, next: number, verb: 'incr' | 'decr',
 
 /** touch key exptime [noreply] */
 function parseTouch(buf: Buffer, n: number, next: number, limits: ProtocolLimits): Result {
-  if (n < 3 || n > 4) return fail('BAD_COMMAND_LINE', next);
+  if (n < 3 || n > 4) return refuse('touch', 'BAD_COMMAND_LINE', next);
   const s = tok[2]!;
   const e = tok[3]!;
-  if (e - s > limits.maxKeyLength) return fail('KEY_TOO_LONG', next);
+  if (e - s > limits.maxKeyLength) return refuse('touch', 'KEY_TOO_LONG', next);
   const exptime = readInt32(buf, tok[4]!, tok[5]!);
-  if (Number.isNaN(exptime)) return fail('INVALID_EXPTIME', next);
+  if (Number.isNaN(exptime)) return refuse('touch', 'INVALID_EXPTIME', next, undefined, viewOf(buf, s, e));
   const noreply = n === 4 && tokenIs(buf, 3, 'noreply');
   return request({ kind: 'touch', key: viewOf(buf, s, e), exptime }, classicFrame('touch', noreply), next);
 }
 
 /** flush_all [delay] [noreply] */
 function parseFlush(buf: Buffer, n: number, next: number): Result {
-  if (n > 3) return fail('BAD_COMMAND_LINE', next);
+  if (n > 3) return refuse('flush', 'BAD_COMMAND_LINE', next);
   const noreply = n > 1 && tokenIs(buf, n - 1, 'noreply');
   let delay = 0;
   const delayTokens = n - 1 - (noreply ? 1 : 0);
-  if (delayTokens > 1) return fail('BAD_COMMAND_LINE', next);
+  if (delayTokens > 1) return refuse('flush', 'BAD_COMMAND_LINE', next);
   if (delayTokens === 1) {
     const d = readInt32(buf, tok[2]!, tok[3]!);
-    if (Number.isNaN(d)) return fail('BAD_COMMAND_LINE', next);
+    if (Number.isNaN(d)) return refuse('flush', 'BAD_COMMAND_LINE', next);
     delay = d > 0 ? d : 0; // memcached flushes now for a negative delay
   }
   return request({ kind: 'flush', delay }, classicFrame('flush_all', noreply), next);
@@ -303,26 +317,26 @@ const STORE_MODES: Partial<Record<number, StoreMode>> = {
 
 /** mg|md|ma|me key flags* ; ms key datalen flags* + data block */
 function parseMeta(buf: Buffer, n: number, next: number, verb: MetaVerb, limits: ProtocolLimits): Result {
-  if (n < 2) return fail('BAD_COMMAND_LINE', next);
+  if (n < 2) return metaRefused(verb, 'BAD_COMMAND_LINE', next);
   let first = 2;
   let bytes = 0;
   let skip: number | undefined;
   if (verb === 'ms') {
-    if (n < 3) return fail('BAD_COMMAND_LINE', next);
+    if (n < 3) return metaRefused(verb, 'BAD_COMMAND_LINE', next);
     bytes = readUint(buf, tok[4]!, tok[5]!, MAX_DATA_LENGTH);
-    if (bytes < 0) return fail('BAD_COMMAND_LINE', next);
+    if (bytes < 0) return metaRefused(verb, 'BAD_COMMAND_LINE', next);
     skip = bytes + 2;
     first = 3;
   }
   const ks = tok[2]!;
   const ke = tok[3]!;
-  if (ke - ks > limits.maxKeyLength) return fail('KEY_TOO_LONG', next, skip);
+  if (ke - ks > limits.maxKeyLength) return metaRefused(verb, 'KEY_TOO_LONG', next, skip);
   if (verb === 'me') return parseMetaDebug(buf, n, next, ks, ke);
 
   const flags = parseMetaFlags(buf, tok, first, n);
-  if (typeof flags === 'string') return fail(flags, next, skip);
+  if (typeof flags === 'string') return metaRefused(verb, flags, next, skip);
   const key = flags.base64 ? decodeBase64Key(buf, ks, ke) : viewOf(buf, ks, ke);
-  if (key === null) return fail('BAD_COMMAND_LINE', next, skip);
+  if (key === null) return metaRefused(verb, 'BAD_COMMAND_LINE', next, skip);
 
   switch (verb) {
     case 'mg': {
@@ -333,10 +347,10 @@ function parseMeta(buf: Buffer, n: number, next: number, verb: MetaVerb, limits:
     }
     case 'ms': {
       const mode = flags.mode === 0 ? 'set' : STORE_MODES[flags.mode];
-      if (mode === undefined) return fail('BAD_COMMAND_LINE', next, skip);
-      if (bytes + key.length > limits.maxItemSize) return fail('VALUE_TOO_LARGE', next, skip);
+      if (mode === undefined) return refuse('set', 'BAD_COMMAND_LINE', next, skip, key);
+      if (bytes + key.length > limits.maxItemSize) return refuse(mode, 'VALUE_TOO_LARGE', next, skip, key);
       const value = readDataBlock(buf, next, bytes);
-      if (!Buffer.isBuffer(value)) return value;
+      if (!Buffer.isBuffer(value)) return blockRefused(value, mode, key);
       const exptime = flags.ttl ?? 0;
       const command: StoreCommand = flags.compareCas === undefined
         ? { kind: 'store', mode, key, value, flags: flags.clientFlags, exptime }
@@ -352,7 +366,7 @@ function parseMeta(buf: Buffer, n: number, next: number, verb: MetaVerb, limits:
     default: { // ma
       const m = flags.mode;
       const incr = m === 0 || m === 73 || m === 43; // I +
-      if (!incr && m !== 68 && m !== 45) return fail('BAD_COMMAND_LINE', next); // D -
+      if (!incr && m !== 68 && m !== 45) return refuse('incr', 'BAD_COMMAND_LINE', next, undefined, key); // D -
       const delta = flags.delta ?? 1n;
       const vivify = flags.vivifyTtl !== undefined;
       const base = { kind: 'arith', key, incr, delta, exptime: vivify ? flags.vivifyTtl! : 0 } as const;
@@ -370,6 +384,12 @@ function parseMetaDebug(buf: Buffer, n: number, next: number, ks: number, ke: nu
   if (key === null) return fail('BAD_COMMAND_LINE', next);
   const frame: MetaFrame = { kind: 'meta', verb: 'me', quiet: false, base64, value: false, returns: '', opaque: '' };
   return request({ kind: 'debug', key }, frame, next);
+}
+
+/** A refused meta command: mg, ms, md, ma are a get, set, delete, incr for the request log (me is none). */
+function metaRefused(verb: MetaVerb, code: ErrorCode, consumed: number, skip?: number): Result {
+  const family = verb === 'mg' ? 'get' : verb === 'ms' ? 'set' : verb === 'md' ? 'delete' : verb === 'ma' ? 'incr' : undefined;
+  return family === undefined ? fail(code, consumed, skip) : refuse(family, code, consumed, skip);
 }
 
 function metaFrame(verb: MetaVerb, f: MetaFlags, compareCas?: number): MetaFrame {
