@@ -2,12 +2,14 @@
  * A cache node in a process of its own (`cachier start`, the real CLI), for tests that
  * measure what the node holds: its RSS from /proc/<pid>/status sees everything, the
  * native socket loop's C++ buffers included, which a node inside the test process would
- * hide among the test's own memory. `start` runs the node in a child process (and keeps a
- * spare), so rss() sums the whole tree.
+ * hide among the test's own memory. `start` runs the node in a child process, so rss()
+ * sums start's own and its node process's (not the spare's, which holds no cache; it is
+ * loaded before this returns, so it does not compete for the CPU either).
  */
 import { connect, type Socket } from 'node:net';
-import { runCli, spawnCli, tempDir, treeRssBytes, type Proc } from './child-process.ts';
+import { rssBytes, runCli, spawnCli, tempDir, treeRssBytes, type Proc } from './child-process.ts';
 import { freePorts } from './ports.ts';
+import { until } from './wait.ts';
 
 export interface ProcessCache {
   id: number;
@@ -38,7 +40,16 @@ export async function startNodeProcess(opts: { caches?: number; memory?: string;
     ['start', '--data', dir, '--host', '127.0.0.1', '--http-port', String(httpPort), '--port', String(port), ...(opts.args ?? [])],
     'cachier ready', { nofile: opts.nofile },
   );
-  return { proc, port, httpPort, caches, rss: () => treeRssBytes(proc.pid), stop: () => proc.stop() };
+  // With JSON logs at info (the default here) start names its node processes and its spare.
+  const events = (event: string) => proc.stderr().split('\n').filter((l) => l.includes(`"event":"${event}"`)).map((l) => JSON.parse(l) as { node_pid: number });
+  const logged = events('node_process_started').length > 0;
+  if (logged) await until('the spare node process loaded', Date.now() + 60_000, () => events('node_process_spare').length > 0, 100);
+  const rss = () => {
+    if (!logged) return treeRssBytes(proc.pid);
+    const nodePid = [...events('node_process_started'), ...events('node_process_restarted')].at(-1)!.node_pid;
+    return rssBytes(proc.pid) + rssBytes(nodePid);
+  };
+  return { proc, port, httpPort, caches, rss, stop: () => proc.stop() };
 }
 
 /** A socket that reads nothing (paused) until told to; errors are ignored. */
