@@ -107,8 +107,9 @@ describe('placement and serving', () => {
     const listed = (await t.api('/api/operator/caches', { headers: op })).json() as { id: number; cluster: string; servers: string[] }[];
     assert.deepEqual(listed.find((c) => c.id === big.id)!.servers.sort(), addresses().eu.sort());
     assert.equal(listed.find((c) => c.id === small.id)!.cluster, 'default');
-    // Named, and unknown.
-    assert.equal((await operatorCache('8mb', 'spare')).cluster, 'spare');
+    // Named (a cluster without nodes: no servers yet), and unknown.
+    const spare = await operatorCache('8mb', 'spare');
+    assert.deepEqual([spare.cluster, spare.servers], ['spare', []]);
     const bad = await t.api('/api/operator/caches', { method: 'POST', headers: op, json: { memory: '8mb', cluster: 'nowhere' } });
     assert.equal(bad.status, 400, bad.text);
     assert.match(bad.json(), /no cluster named "nowhere"/);

@@ -6,7 +6,7 @@
 import type { AccessCatalog } from './access.ts';
 import type { AlertCatalog } from './alerts.ts';
 import type { ApiTokenCatalog } from './api-tokens.ts';
-import type { ClusterRecord } from './clusters.ts';
+import { DEFAULT_CLUSTER, type ClusterRecord } from './clusters.ts';
 import type { LatencyLevel, LatencyProbe, LatencyRollupRow } from './latency.ts';
 import type { RollupLevel, RollupRetention, RollupRow } from './rollups.ts';
 
@@ -320,7 +320,17 @@ export interface Catalog extends AccessCatalog, ApiTokenCatalog, AlertCatalog {
   close(): Promise<void>;
 }
 
-/** Where a cache's clients connect: every node of its cluster (listNodes(cache.cluster)), or the default before any ran. */
-export function serversOf(nodes: readonly NodeRecord[], fallback = '127.0.0.1:11211'): string[] {
-  return nodes.length ? nodes.map((n) => n.address) : [fallback];
+/**
+ * Where a cache's clients connect: `nodes`, every node of its cluster. With none, a cache of
+ * `default` (made before any node ran) gets the default node's address; one of another
+ * cluster gets none, which says plainly that nothing serves it yet.
+ */
+export function serversOf(nodes: readonly NodeRecord[], cluster: string = DEFAULT_CLUSTER, fallback = '127.0.0.1:11211'): string[] {
+  if (nodes.length) return nodes.map((n) => n.address);
+  return cluster === DEFAULT_CLUSTER ? [fallback] : [];
+}
+
+/** serversOf for one cache, reading its cluster's nodes. */
+export async function cacheServers(catalog: Catalog, cache: CacheRecord): Promise<string[]> {
+  return serversOf(await catalog.listNodes(cache.cluster), cache.cluster);
 }

@@ -5,7 +5,7 @@
  * The cache is named by a positional ID or `--id ID`; `--json` prints the API's shapes.
  */
 import { parseArgs } from 'node:util';
-import { serversOf, type CacheRecord, type Catalog } from '../catalog/catalog.ts';
+import { cacheServers, type CacheRecord, type Catalog } from '../catalog/catalog.ts';
 import { openCatalog } from '../catalog/open.ts';
 import { cacheView, credentialView } from '../api/views.ts';
 import { formatSize, parseSize } from '../shared/sizes.ts';
@@ -66,7 +66,7 @@ export async function runCacheAdmin(sub: Sub, argv: string[]): Promise<void> {
     }
     const patch = sub === 'resize' ? { memoryBytes } : { enabled: sub === 'enable' };
     const updated = (await catalog.updateCache(id, patch))!;
-    const view = cacheView(updated, serversOf(await catalog.listNodes(updated.cluster)));
+    const view = cacheView(updated, await cacheServers(catalog, updated));
     if (sub === 'resize') print(`Cache ${id} (${updated.name}) resized to ${formatSize(updated.memoryBytes)}`, view);
     else print(`Cache ${id} (${updated.name}) ${updated.enabled ? 'enabled' : 'disabled'}`, view);
   } finally {
@@ -75,7 +75,7 @@ export async function runCacheAdmin(sub: Sub, argv: string[]): Promise<void> {
 }
 
 async function show(catalog: Catalog, cache: CacheRecord, json: boolean): Promise<void> {
-  const servers = serversOf(await catalog.listNodes(cache.cluster));
+  const servers = await cacheServers(catalog, cache);
   const credentials = (await catalog.listCredentials(cache.id)).map(credentialView);
   if (json) {
     console.log(JSON.stringify({ ...cacheView(cache, servers), credentials }));

@@ -2,7 +2,7 @@
  * `cachier cache create|list|move`: provisioning straight against the catalog (SQLite --data or PostgreSQL --database-url).
  * A new cache goes to `--cluster`, else to the cluster with the most unallocated memory; `move` puts it on another.
  */
-import { serversOf } from '../catalog/catalog.ts';
+import { cacheServers } from '../catalog/catalog.ts';
 import { UnknownClusterError } from '../catalog/clusters.ts';
 import { openCatalog } from '../catalog/open.ts';
 import { formatSize, parseSize } from '../shared/sizes.ts';
@@ -39,7 +39,7 @@ async function create(argv: string[]): Promise<void> {
     const { cache, credential, password } = await catalog.createCache({ name: o.name, memoryBytes, cluster: o.cluster }).catch((e: unknown) => {
       throw e instanceof UnknownClusterError ? new UsageError(`--cluster: ${e.message} (cachier cluster list; cachier cluster create NAME)`) : e;
     });
-    const servers = serversOf(await catalog.listNodes(cache.cluster));
+    const servers = await cacheServers(catalog, cache);
     const out = {
       id: cache.id, name: cache.name, memory: formatSize(cache.memoryBytes), memory_bytes: cache.memoryBytes,
       cluster: cache.cluster, servers, username: credential.username, password,
@@ -66,7 +66,7 @@ async function list(argv: string[]): Promise<void> {
   try {
     const caches = await catalog.listCaches();
     if (o.json) console.log(JSON.stringify(caches));
-    else for (const c of caches) console.log(`${c.id}\t${c.name}\t${formatSize(c.memoryBytes)}\t${c.enabled ? 'enabled' : 'disabled'}`);
+    else for (const c of caches) console.log(`${c.id}\t${c.name}\t${formatSize(c.memoryBytes)}\t${c.enabled ? 'enabled' : 'disabled'}\t${c.cluster}`);
   } finally {
     await catalog.close();
   }

@@ -6,7 +6,7 @@
  * copied. `--json` prints the API's shapes.
  */
 import { parseArgs } from 'node:util';
-import { serversOf } from '../catalog/catalog.ts';
+import { cacheServers } from '../catalog/catalog.ts';
 import { isClusterName, UnknownClusterError } from '../catalog/clusters.ts';
 import { openCatalog } from '../catalog/open.ts';
 import { cacheView, clusterView } from '../api/views.ts';
@@ -49,7 +49,7 @@ export async function runCluster(argv: string[]): Promise<void> {
     if (o.json) return console.log(JSON.stringify(clusters));
     console.log('name\tnodes\tcapacity\tallocated\tunallocated');
     for (const c of clusters) {
-      const size = (n: number) => (n < 0 ? `-${formatSize(-n)}` : formatSize(n));
+      const size = (n: number) => (n < 0 ? `-${formatSize(-n)}` : n === 0 ? '0' : formatSize(n));
       console.log(`${c.name}\t${c.nodes}\t${size(c.capacity_bytes)}\t${size(c.allocated_bytes)}\t${size(c.unallocated_bytes)}`);
     }
   } finally {
@@ -71,12 +71,13 @@ export async function runCacheMove(argv: string[]): Promise<void> {
       throw e instanceof UnknownClusterError ? new Error(`${e.message} (cachier cluster list; cachier cluster create NAME)`) : e;
     });
     if (!moved) throw new Error(`no cache ${id}`);
-    const servers = serversOf(await catalog.listNodes(moved.cluster));
+    const servers = await cacheServers(catalog, moved);
     if (o.json) return console.log(JSON.stringify(cacheView(moved, servers)));
     console.log(from.cluster === moved.cluster
       ? `Cache ${id} (${moved.name}) is on cluster ${moved.cluster} already`
       : `Cache ${id} (${moved.name}) moved from cluster ${from.cluster} to ${moved.cluster} (its data stays behind)`);
-    console.log(`MEMCACHIER_SERVERS=${servers.join(',')}`);
+    if (servers.length === 0) console.log(`No node serves cluster ${moved.cluster} yet: start one with cachier node --cluster ${moved.cluster}`);
+    else console.log(`MEMCACHIER_SERVERS=${servers.join(',')}`);
   } finally {
     await catalog.close();
   }

@@ -9,7 +9,7 @@
  * shapes, as `cache create --json`.
  */
 import { parseArgs } from 'node:util';
-import { CredentialLimitError, serversOf, type Catalog, type CredentialRecord } from '../catalog/catalog.ts';
+import { cacheServers, CredentialLimitError, serversOf, type Catalog, type CredentialRecord } from '../catalog/catalog.ts';
 import { openCatalog } from '../catalog/open.ts';
 import { credentialView } from '../api/views.ts';
 import { UsageError } from './args.ts';
@@ -75,7 +75,7 @@ async function create(catalog: Catalog, cacheId: number, primary: boolean, json:
   let credential: CredentialRecord = made.credential;
   if (primary) credential = (await catalog.promoteCredential(credential.id)) ?? credential;
   const cache = await catalog.getCache(cacheId);
-  const servers = serversOf(await catalog.listNodes(cache?.cluster));
+  const servers = cache ? await cacheServers(catalog, cache) : serversOf([]);
   if (json) {
     console.log(JSON.stringify({ ...credentialView(credential), username: credential.username, password: made.password, servers }));
     return;

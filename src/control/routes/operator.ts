@@ -8,7 +8,7 @@
  * also makes its dashboard sign-in link (shown once; `…/rotate_sso` makes a new one).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CredentialLimitError, serversOf, type CacheRecord, type Catalog } from '../../catalog/catalog.ts';
+import { cacheServers, CredentialLimitError, serversOf, type CacheRecord, type Catalog } from '../../catalog/catalog.ts';
 import { UnknownClusterError } from '../../catalog/clusters.ts';
 import { ApiError } from '../../api/errors.ts';
 import {
@@ -27,7 +27,7 @@ type ById = { Params: OperatorCacheParams };
 
 export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
   const onRequest = operatorGuard(catalog);
-  const servers = async (cache: CacheRecord) => serversOf(await catalog.listNodes(cache.cluster));
+  const servers = (cache: CacheRecord) => cacheServers(catalog, cache);
   const changed = async () => {
     try {
       await nodes.syncAll();
@@ -72,7 +72,7 @@ export const operatorRoutes: Routes = (app, { catalog, nodes, localNodes }) => {
 
   app.get('/api/operator/caches', { onRequest, schema: { response: { 200: CacheList } } }, async (): Promise<CacheList> => {
     const [caches, nodes] = await Promise.all([catalog.listCaches(), catalog.listNodes()]);
-    return caches.map((c) => cacheView(c, serversOf(nodes.filter((n) => n.cluster === c.cluster))));
+    return caches.map((c) => cacheView(c, serversOf(nodes.filter((n) => n.cluster === c.cluster), c.cluster)));
   });
 
   app.post<{ Body: CreateCacheBody }>(

@@ -27,7 +27,7 @@ export const infoRoutes: V2Routes = (app, { catalog, authOf }) => {
         provider: 'self-hosted',
         enabled: cache.enabled,
         cluster_name: cache.cluster,
-        servers: serversOf(nodes),
+        servers: serversOf(nodes, cache.cluster),
         credentials: credentials.map(v2CredentialView),
         can_switch: clusters.some((c) => c.name !== cache.cluster),
         can_manage_credentials: true,

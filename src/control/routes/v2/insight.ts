@@ -12,7 +12,7 @@ import { isProcessedStatName, type ProcessedStatName } from '../../../api/insigh
 import {
   LatencyQuery, LatencyResponse, MAX_PROCESSED_STAT_NAMES, ProcessedStatsQuery, ProcessedStatsResponse,
 } from '../../../api/v2-insight.ts';
-import { serversOf } from '../../../catalog/catalog.ts';
+import { cacheServers } from '../../../catalog/catalog.ts';
 import { latencySeries, parseRange, processedStatsSeries, RangeError400, type Series } from '../../insight/queries.ts';
 import type { V2Routes } from './index.ts';
 
@@ -59,7 +59,7 @@ export const insightRoutes: V2Routes = (app, { catalog, authOf }) => {
         const { cache } = authOf(request);
         const names = statNames(request.query.names);
         const r = range(request.query);
-        const servers = perServer ? { servers: serversOf(await catalog.listNodes(cache.cluster)) } : false as const;
+        const servers = perServer ? { servers: await cacheServers(catalog, cache) } : false as const;
         const series = await processedStatsSeries(catalog, cache.id, names, r, servers);
         return reply.type('application/json; charset=utf-8').send(json(series));
       },
@@ -72,7 +72,7 @@ export const insightRoutes: V2Routes = (app, { catalog, authOf }) => {
     async (request, reply) => {
       const { cache } = authOf(request);
       const r = range(request.query);
-      const series = await latencySeries(catalog, serversOf(await catalog.listNodes(cache.cluster)), r);
+      const series = await latencySeries(catalog, await cacheServers(catalog, cache), r);
       return reply.type('application/json; charset=utf-8').send(json(series));
     },
   );
