@@ -160,7 +160,7 @@ export class NodeSupervisor {
   }
 
   private spawnChild(): Child {
-    const proc = spawn(process.execPath, [CLI, 'node', '--supervised', ...this.opts.args], {
+    const proc = spawn(process.execPath, [...nodeFlags(), CLI, 'node', '--supervised', ...this.opts.args], {
       // stdout: the child's `cachier node ready` line is not start's to print; stderr: its log.
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, ...this.opts.env },
@@ -275,6 +275,15 @@ export class NodeSupervisor {
       this.send(child, m);
     });
   }
+}
+
+/**
+ * Node's own flags of this process (--max-old-space-size, --cpu-prof, --perf-basic-prof…)
+ * go to every node too, as child_process.fork does; not the inspector's, whose port one
+ * process holds.
+ */
+function nodeFlags(): string[] {
+  return process.execArgv.filter((f) => !/^--(inspect|debug)/.test(f));
 }
 
 /** Delay before restarting after the n-th quick death in a row: none for the first. */
