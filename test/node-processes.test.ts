@@ -216,4 +216,20 @@ describe(`cachier start --nodes ${NODES}: a process per node`, { timeout: 150_00
     assert.ok((third.down_ms as number) >= 500, `down ${third.down_ms as number} ms`);
     assert.equal(await settingsPid(ports[victim]!, cred), third.node_pid);
   });
+
+  test('failed logins on one node slow the next on another: one throttle budget, relayed through start', async () => {
+    const failOn = async (port: number) => {
+      const c = await RawClient.connect(port);
+      const t0 = Date.now();
+      const r = await c.text(asciiLogin({ username: cred.username, password: 'not-the-password' }));
+      c.end();
+      assert.match(r, /^CLIENT_ERROR /);
+      return Date.now() - t0;
+    };
+    for (let i = 0; i < 7; i++) await failOn(ports[0]!);
+    await sleep(300);
+    // Seven failures of the pair: the next waits 10 ms × 2^7 here, where a fresh count would say 10 ms.
+    const elsewhere = await failOn(ports[2]!);
+    assert.ok(elsewhere >= 600, `a failure on another node answered after ${elsewhere} ms`);
+  });
 });

@@ -14,19 +14,26 @@
  * child whose IPC channel closes — its parent gone, even by SIGKILL — stops by itself.
  * A child ignores SIGINT: Ctrl-C reaches the whole process group, and the parent decides
  * the order (control plane first, then the nodes).
+ *
+ * The nodes keep one failed-login budget, as when they shared a process: each relays its
+ * failures through the parent to the others (batched), whose throttles weigh them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../shared/logger.ts';
 import type { LocalNode } from '../control/readiness.ts';
+import type { LoginThrottle } from '../shared/login-throttle.ts';
 
+/** Failed logins as (source address, username): relayed so every node's throttle weighs them. */
+type Failures = [string, string][];
 /** Parent to child. */
-export type ToChild = { type: 'serve'; port: number } | { type: 'sync'; id: number };
+export type ToChild = { type: 'serve'; port: number } | { type: 'sync'; id: number } | { type: 'login_failures'; failures: Failures };
 /** Child to parent. */
 export type FromChild =
   | { type: 'standby' }
   | { type: 'ready'; address: string; adminAddress: string }
-  | { type: 'synced'; id: number; error?: string };
+  | { type: 'synced'; id: number; error?: string }
+  | { type: 'login_failures'; failures: Failures };
 
 const CLI = fileURLToPath(new URL('../../bin/cachier.js', import.meta.url));
 
@@ -37,6 +44,9 @@ export const BACKOFF_MAX_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const SYNC_TIMEOUT_MS = 5_000;
 const ORPHAN_EXIT_MS = 2_000;
+/** Failed logins are relayed in batches this often, at most RELAY_MAX a batch (the rest stay local). */
+const RELAY_EVERY_MS = 100;
+const RELAY_MAX = 1000;
 
 export interface SupervisorOptions {
   readonly host: string;
@@ -206,6 +216,9 @@ export class NodeSupervisor {
       }
     } else if (m.type === 'synced') {
       this.pending.get(m.id)?.done();
+    } else if (m.type === 'login_failures') {
+      // One failure budget for the nodes of this start, as when they shared a process.
+      for (const s of this.nodes) if (s.ready && s.child && s.child !== child) this.send(s.child, m);
     }
   }
 
@@ -308,6 +321,8 @@ export function supervisedChild(): {
   port(): Promise<number>;
   ready(address: string, adminAddress: string): void;
   onSync(sync: () => Promise<void>): void;
+  /** Shares `throttle`'s failures with the other nodes of this start (both ways). */
+  shareThrottle(throttle: LoginThrottle): void;
 } {
   if (!process.send) throw new Error('--supervised needs an IPC channel (cachier start runs it)');
   // The parent orders the shutdown; its death (the channel closing) stops this node too.
@@ -321,8 +336,10 @@ export function supervisedChild(): {
   process.once('disconnect', orphaned);
   let sync: (() => Promise<void>) | undefined;
   let gotPort: ((port: number) => void) | undefined;
+  let throttle: LoginThrottle | undefined;
   process.on('message', (m: ToChild) => {
     if (m.type === 'serve') gotPort?.(m.port);
+    else if (m.type === 'login_failures') for (const [source, username] of m.failures) throttle?.failedElsewhere(source, username);
     else if (m.type === 'sync') {
       const reply = (error?: string) => process.send?.({ type: 'synced', id: m.id, error } satisfies FromChild);
       if (!sync) reply('not ready');
@@ -336,5 +353,19 @@ export function supervisedChild(): {
     }),
     ready: (address, adminAddress) => process.send!({ type: 'ready', address, adminAddress } satisfies FromChild),
     onSync: (s) => (sync = s),
+    shareThrottle: (t) => {
+      throttle = t;
+      let batch: Failures = [];
+      t.onFailure = (source, username) => {
+        if (batch.length >= RELAY_MAX) return;
+        batch.push([source, username]);
+        if (batch.length === 1) {
+          setTimeout(() => {
+            if (process.connected) process.send!({ type: 'login_failures', failures: batch } satisfies FromChild);
+            batch = [];
+          }, RELAY_EVERY_MS).unref();
+        }
+      };
+    },
   };
 }

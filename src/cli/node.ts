@@ -22,6 +22,7 @@ import { LOG_FLAGS, loggerFromFlags } from './log-flags.ts';
 import type { Logger } from '../shared/logger.ts';
 import { METRICS_TOKEN_FLAG, metricsToken } from './metrics-flags.ts';
 import { supervisedChild } from './node-supervisor.ts';
+import { LoginThrottle } from '../shared/login-throttle.ts';
 
 const HEARTBEAT_MS = 10_000;
 
@@ -84,7 +85,10 @@ export async function runNode(argv: string[]): Promise<void> {
 
   const { limits, tls, io, introspection, capacityBytes } = nodeOptions;
   const cluster = nodeOptions.cluster ?? DEFAULT_CLUSTER;
-  const node = await createCacheNode({ catalog, limits, anonymousCacheId, introspection, cluster, capacityBytes, logger: logger.child({ part: 'node' }) })
+  // Under start, one failed-login budget for all its nodes (relayed through the parent).
+  const loginThrottle = parent ? new LoginThrottle() : undefined;
+  if (loginThrottle) parent!.shareThrottle(loginThrottle);
+  const node = await createCacheNode({ catalog, limits, anonymousCacheId, loginThrottle, introspection, cluster, capacityBytes, logger: logger.child({ part: 'node' }) })
     .listen({ host, port, advertise: address, adminPort, tls, io, register: false, metricsToken: token });
   // The admin endpoint is reached where clients reach the node, on its own port.
   const adminPortBound = node.adminAddress.slice(node.adminAddress.lastIndexOf(':') + 1);

@@ -84,6 +84,11 @@ export class LoginThrottle {
   private readonly scores = new Map<string, Score>();
   /** Source → failed attempts whose answer is outstanding. */
   private readonly inFlight = new Map<string, number>();
+  /**
+   * Told of every failure recorded here, so processes that serve one cluster can share
+   * their scores (`cachier start`'s node processes, through the parent: node-supervisor.ts).
+   */
+  onFailure?: (sourceAddress: string, username: string) => void;
 
   constructor(opts: LoginThrottleOptions = {}) {
     this.baseDelayMs = opts.baseDelayMs ?? DEFAULT_LOGIN_THROTTLE.baseDelayMs;
@@ -105,6 +110,7 @@ export class LoginThrottle {
     const pair = this.add(`p ${source} ${username}`, now);
     const bySource = this.add(`s ${source}`, now);
     this.prune(now);
+    this.onFailure?.(sourceAddress, username);
     const held = this.inFlight.get(source) ?? 0;
     if (held >= this.maxInFlight) {
       this.counts.dropped++;
@@ -125,6 +131,18 @@ export class LoginThrottle {
         else this.inFlight.delete(source);
       },
     };
+  }
+
+  /**
+   * A failure another process recorded (see onFailure): it weighs on this one's delays as
+   * its own would; the in-flight cap stays each process's own.
+   */
+  failedElsewhere(sourceAddress: string, username: string): void {
+    const now = this.now();
+    const source = sourceKey(sourceAddress);
+    this.add(`p ${source} ${username}`, now);
+    this.add(`s ${source}`, now);
+    this.prune(now);
   }
 
   /** Failure scores held (for tests of the memory bound). */
