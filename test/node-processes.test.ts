@@ -1,6 +1,7 @@
 // `cachier start --nodes 3`: each node in its own process (src/cli/node-supervisor.ts).
 // A ketama client (memjs picking servers by our ketama ring) writes over all three and reads
-// everything back; `stats settings` names each node's pid; kill -9 of one node process is
+// everything back; `stats settings` names each node's pid; a change the CLI makes reaches
+// every node process within 1 s; kill -9 of one node process is
 // answered by a restart on the same port within a second while the other two keep serving,
 // and loses no catalog row; a second death right after is restarted only after a delay.
 import { after, before, describe, test } from 'node:test';
@@ -121,6 +122,25 @@ describe(`cachier start --nodes ${NODES}: a process per node`, { timeout: 150_00
     assert.deepEqual(items, expected, 'each node holds the keys ketama gave it');
     assert.ok(items.every((n) => n > 0), `every node holds some keys: ${items.join(' + ')}`);
     assert.ok(64 * 2 ** 20 - maxbytes < NODES, `limit_maxbytes sums to the plan over the nodes (${maxbytes}, rounded down per node)`);
+  });
+
+  test('catalog changes by another process reach every node process within 1 s (SQLite, WAL): a new credential logs in, a deleted one is closed', async () => {
+    const made = JSON.parse((await runCli(['credentials', 'create', String(cacheId), '--data', dir, '--json'])).stdout) as { id: number; username: string; password: string };
+    const madeAt = Date.now();
+    const clients = await Promise.all(ports.map((port) => until(`the new credential on ${port}`, madeAt + 5000, async () => {
+      const c = await RawClient.connect(port);
+      if (await c.text(asciiLogin(made)) === 'STORED\r\n') return c;
+      c.end();
+      return undefined;
+    }, 50)));
+    const loggedIn = Date.now() - madeAt;
+    await runCli(['credentials', 'delete', String(cacheId), String(made.id), '--data', dir]);
+    const deletedAt = Date.now();
+    await Promise.all(clients.map((c) => c.waitClosed(5000)));
+    const closed = Date.now() - deletedAt;
+    console.log(`a credential made by the CLI logged in on all ${NODES} node processes ${loggedIn} ms after the CLI exited; deleted, its connections closed after ${closed} ms`);
+    assert.ok(loggedIn < 1000, `logged in everywhere after ${loggedIn} ms`);
+    assert.ok(closed < 1000, `closed everywhere after ${closed} ms`);
   });
 
   test('kill -9 of one node process: restarted on its port within a second, the others serve meanwhile, no catalog row lost', async () => {
