@@ -15,6 +15,8 @@ import { RawClient } from './support/raw-client.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
 
 const MB = 2 ** 20;
+/** Six processes start at once: on a busy two-core machine loading them alone takes a while. */
+const SLOW_START = { timeoutMs: 60_000 };
 const GB = 2 ** 30;
 
 interface Cache { id: number; username: string; password: string; cluster: string; servers: string[] }
@@ -61,9 +63,9 @@ describe('clusters on one PostgreSQL catalog: two clusters of two node processes
     const layout = [['small', '1gb'], ['small', '1gb'], ['big', '2gb'], ['big', '2gb']] as const;
     const [n, c] = await Promise.all([
       Promise.all(layout.map(([cluster, memory], i) => spawnCli(['node', ...db(), '--host', HOST, '--port', String(ports[i]),
-        '--cluster', cluster, '--node-memory', memory], 'cachier node ready:'))),
+        '--cluster', cluster, '--node-memory', memory], 'cachier node ready:', SLOW_START))),
       Promise.all(ports.slice(4).map((port) =>
-        spawnCli(['control', ...db(), '--host', HOST, '--http-port', String(port)], 'cachier control ready:'))),
+        spawnCli(['control', ...db(), '--host', HOST, '--http-port', String(port)], 'cachier control ready:', SLOW_START))),
     ]);
     n.forEach((proc, i) => nodes.push({ proc, address: `${HOST}:${ports[i]}`, cluster: layout[i]![0] }));
     c.forEach((proc, i) => controls.push({ proc, port: ports[4 + i]! }));
