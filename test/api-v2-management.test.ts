@@ -1,7 +1,8 @@
 // API v2 management over real HTTP: rotate_sso and the sign-in link /sso/<id>/<token>
 // (cookie session acting as the primary credential, CSRF header rule, rotation ending old
 // links and their sessions, sign-out), enable_cache (only for a cache disabled for
-// inactivity), switch_cluster (403 until clusters exist); the operator API's link.
+// inactivity), switch_cluster (403 while the cache's cluster is the only one; moves: api-clusters.test.ts);
+// the operator API's link.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
