@@ -112,7 +112,8 @@ export async function runNode(argv: string[]): Promise<void> {
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
+  // Under start, Ctrl-C reaches the whole process group: start stops its nodes in order.
+  if (!parent) process.on('SIGINT', () => void stop());
 }
 
 function startHeartbeat(catalog: Catalog, address: string, adminAddress: string, registration: NodeRegistration, log: Logger): NodeJS.Timeout {
