@@ -306,6 +306,8 @@ export function backoff(deathsInARow: number): number {
 }
 
 function kill(pid: number, signal: NodeJS.Signals): void {
+  // A spawn that failed has no pid (-1 here): never signal -1 or 0, which mean many processes.
+  if (pid <= 0) return;
   try {
     process.kill(pid, signal);
   } catch {
