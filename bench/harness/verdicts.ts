@@ -298,7 +298,10 @@ export function judgeScale(o: ScaleOutcome): TargetVerdict[] {
       continue;
     }
     const ratio = r.cachierCpuUsPerOp / r.memcachedCpuUsPerOp;
-    const other = Math.max(0, ...r.measurements.map((m) => m.otherPercent ?? 0));
+    // The machine's state during the two measurements the ratio is made of (each server's lowest).
+    const chosen = r.measurements.filter((m) =>
+      m.serverCpuUsPerOp === (m.server === 'memcached' ? r.memcachedCpuUsPerOp : r.cachierCpuUsPerOp));
+    const other = Math.max(0, ...chosen.map((m) => m.otherPercent ?? 0));
     // CPU per op barely moves when others share the machine; only a very busy one voids it.
     const disturbed = other >= DISTURBED_PERCENT ? `[DISTURBED: other processes used ${other}% of a core]` : undefined;
     v.push({
