@@ -144,7 +144,7 @@ export const NodeList = {
       capacity_bytes: { type: 'integer' },
       /** OS process id of the node as it last registered (each node of `cachier start` is a process); null if it did not say. */
       pid: { type: ['integer', 'null'] },
-      /** Whether this control plane's process runs the node (`cachier start`). */
+      /** Whether this control plane's `cachier start` runs the node (as a child process). */
       local: { type: 'boolean' },
       /** listening or stopped for a local node; unknown for another process's. */
       state: { enum: ['listening', 'stopped', 'unknown'] },
