@@ -16,40 +16,11 @@ import { DEFAULT_CLUSTER, DEFAULT_NODE_CAPACITY, placeCache, UnknownClusterError
 import { MIGRATIONS as POSTGRES_MIGRATIONS, openPostgresCatalog } from './postgres.ts';
 import { BASE_SCHEMA as SQLITE_BASE_SCHEMA, MIGRATIONS as SQLITE_MIGRATIONS, openSqliteCatalog } from './sqlite.ts';
 import { createTestSchema, postgresSkipReason } from './testing/postgres-schema.ts';
-
-interface Harness { catalog: Catalog; another(): Promise<Catalog>; cleanup(): Promise<void> }
-interface Backend { name: string; skip: string | undefined; make(): Promise<Harness> }
+import { forEachCatalog } from './testing/catalog-harness.ts';
 
 const pgSkip = await postgresSkipReason();
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
-
-const backends: Backend[] = [
-  {
-    name: 'sqlite', skip: undefined,
-    async make() {
-      const dir = mkdtempSync(join(tmpdir(), 'cachier-clusters-'));
-      const opened: Catalog[] = [openSqliteCatalog(dir)];
-      return {
-        catalog: opened[0]!,
-        async another() { const c = openSqliteCatalog(dir); opened.push(c); return c; },
-        async cleanup() { for (const c of opened) await c.close(); rmSync(dir, { recursive: true, force: true }); },
-      };
-    },
-  },
-  {
-    name: 'postgres', skip: pgSkip,
-    async make() {
-      const schema = await createTestSchema();
-      const opened: Catalog[] = [await openPostgresCatalog(schema.url)];
-      return {
-        catalog: opened[0]!,
-        async another() { const c = await openPostgresCatalog(schema.url); opened.push(c); return c; },
-        async cleanup() { for (const c of opened) await c.close(); await schema.drop(); },
-      };
-    },
-  },
-];
 
 const byName = (list: readonly ClusterRecord[]) => Object.fromEntries(list.map((c) => [c.name, c]));
 
@@ -66,106 +37,95 @@ test('placeCache: nodes first, then most unallocated, then default, then name; e
   assert.equal(placeCache([c('default', 1, GB, 0)], 'default'), undefined);
 });
 
-for (const backend of backends) {
-  describe(`clusters: ${backend.name}`, { skip: backend.skip }, () => {
-    const withCatalog = (fn: (c: Catalog, h: Harness) => Promise<void>) => async () => {
-      const h = await backend.make();
-      try {
-        await fn(h.catalog, h);
-      } finally {
-        await h.cleanup();
-      }
-    };
+forEachCatalog('clusters', (withCatalog) => {
+  test('a fresh catalog has default; caches and nodes go there unless told otherwise', withCatalog(async (c) => {
+    assert.deepEqual((await c.listClusters()).map((x) => [x.name, x.nodes, x.capacityBytes, x.allocatedBytes]), [[DEFAULT_CLUSTER, 0, 0, 0]]);
+    const { cache } = await c.createCache({ memoryBytes: 64 * MB });
+    assert.equal(cache.cluster, DEFAULT_CLUSTER);
+    const node = await c.registerNode('10.0.0.1:11211', '10.0.0.1:9000');
+    assert.deepEqual([node.cluster, node.pid, node.capacityBytes], [DEFAULT_CLUSTER, null, DEFAULT_NODE_CAPACITY]);
+    const d = byName(await c.listClusters())[DEFAULT_CLUSTER]!;
+    assert.deepEqual([d.nodes, d.capacityBytes, d.allocatedBytes], [1, DEFAULT_NODE_CAPACITY, 64 * MB]);
+  }));
 
-    test('a fresh catalog has default; caches and nodes go there unless told otherwise', withCatalog(async (c) => {
-      assert.deepEqual((await c.listClusters()).map((x) => [x.name, x.nodes, x.capacityBytes, x.allocatedBytes]), [[DEFAULT_CLUSTER, 0, 0, 0]]);
-      const { cache } = await c.createCache({ memoryBytes: 64 * MB });
-      assert.equal(cache.cluster, DEFAULT_CLUSTER);
-      const node = await c.registerNode('10.0.0.1:11211', '10.0.0.1:9000');
-      assert.deepEqual([node.cluster, node.pid, node.capacityBytes], [DEFAULT_CLUSTER, null, DEFAULT_NODE_CAPACITY]);
-      const d = byName(await c.listClusters())[DEFAULT_CLUSTER]!;
-      assert.deepEqual([d.nodes, d.capacityBytes, d.allocatedBytes], [1, DEFAULT_NODE_CAPACITY, 64 * MB]);
-    }));
+  test('registerNode: a new cluster is made; pid and capacity kept; a heartbeat changes nothing; a move is a change', withCatalog(async (c, h) => {
+    const other = await h.another();
+    const n = await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000', { cluster: 'eu', pid: 4242, capacityBytes: 2 * GB });
+    assert.deepEqual([n.cluster, n.pid, n.capacityBytes], ['eu', 4242, 2 * GB]);
+    const eu = byName(await other.listClusters()).eu!;
+    assert.deepEqual([eu.nodes, eu.capacityBytes, eu.allocatedBytes], [1, 2 * GB, 0]);
 
-    test('registerNode: a new cluster is made; pid and capacity kept; a heartbeat changes nothing; a move is a change', withCatalog(async (c, h) => {
-      const other = await h.another();
-      const n = await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000', { cluster: 'eu', pid: 4242, capacityBytes: 2 * GB });
-      assert.deepEqual([n.cluster, n.pid, n.capacityBytes], ['eu', 4242, 2 * GB]);
-      const eu = byName(await other.listClusters()).eu!;
-      assert.deepEqual([eu.nodes, eu.capacityBytes, eu.allocatedBytes], [1, 2 * GB, 0]);
+    const r0 = await other.revision();
+    const beat = await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000'); // the 2-argument heartbeat
+    assert.deepEqual([beat.cluster, beat.pid, beat.capacityBytes], ['eu', 4242, 2 * GB]);
+    assert.equal(await other.revision(), r0, 'a heartbeat is no change');
 
-      const r0 = await other.revision();
-      const beat = await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000'); // the 2-argument heartbeat
-      assert.deepEqual([beat.cluster, beat.pid, beat.capacityBytes], ['eu', 4242, 2 * GB]);
-      assert.equal(await other.revision(), r0, 'a heartbeat is no change');
+    await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000', { pid: 4343 }); // a restarted process
+    assert.equal((await other.listNodes())[0]!.pid, 4343);
 
-      await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000', { pid: 4343 }); // a restarted process
-      assert.equal((await other.listNodes())[0]!.pid, 4343);
+    await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000', { cluster: DEFAULT_CLUSTER });
+    const d = (await other.changesSince(r0))!;
+    assert.deepEqual(d.nodes?.map((x) => [x.address, x.cluster]), [['10.0.0.2:11211', DEFAULT_CLUSTER]], 'a node that changes cluster is a node change');
+    assert.deepEqual((await other.listNodes('eu')).map((x) => x.address), []);
+    assert.deepEqual((await other.listNodes(DEFAULT_CLUSTER)).map((x) => x.address), ['10.0.0.2:11211']);
+    await assert.rejects(c.registerNode('10.0.0.3:1', '10.0.0.3:2', { cluster: 'no spaces' }), RangeError);
+  }));
 
-      await c.registerNode('10.0.0.2:11211', '10.0.0.2:9000', { cluster: DEFAULT_CLUSTER });
-      const d = (await other.changesSince(r0))!;
-      assert.deepEqual(d.nodes?.map((x) => [x.address, x.cluster]), [['10.0.0.2:11211', DEFAULT_CLUSTER]], 'a node that changes cluster is a node change');
-      assert.deepEqual((await other.listNodes('eu')).map((x) => x.address), []);
-      assert.deepEqual((await other.listNodes(DEFAULT_CLUSTER)).map((x) => x.address), ['10.0.0.2:11211']);
-      await assert.rejects(c.registerNode('10.0.0.3:1', '10.0.0.3:2', { cluster: 'no spaces' }), RangeError);
-    }));
+  test('createCluster: idempotent, names checked, moves the revision', withCatalog(async (c, h) => {
+    const other = await h.another();
+    const r0 = await other.revision();
+    const made = await c.createCluster('us-east.2');
+    assert.deepEqual([made.name, made.nodes, made.capacityBytes, made.allocatedBytes], ['us-east.2', 0, 0, 0]);
+    assert.ok(await other.revision() > r0);
+    assert.ok((await other.changesSince(r0)) !== undefined);
+    assert.equal((await c.createCluster('us-east.2')).createdAt, made.createdAt);
+    for (const bad of ['', '-x', 'a b', 'x'.repeat(101), 'é']) await assert.rejects(c.createCluster(bad), RangeError, bad);
+    assert.deepEqual((await other.listClusters()).map((x) => x.name), [DEFAULT_CLUSTER, 'us-east.2']);
+  }));
 
-    test('createCluster: idempotent, names checked, moves the revision', withCatalog(async (c, h) => {
-      const other = await h.another();
-      const r0 = await other.revision();
-      const made = await c.createCluster('us-east.2');
-      assert.deepEqual([made.name, made.nodes, made.capacityBytes, made.allocatedBytes], ['us-east.2', 0, 0, 0]);
-      assert.ok(await other.revision() > r0);
-      assert.ok((await other.changesSince(r0)) !== undefined);
-      assert.equal((await c.createCluster('us-east.2')).createdAt, made.createdAt);
-      for (const bad of ['', '-x', 'a b', 'x'.repeat(101), 'é']) await assert.rejects(c.createCluster(bad), RangeError, bad);
-      assert.deepEqual((await other.listClusters()).map((x) => x.name), [DEFAULT_CLUSTER, 'us-east.2']);
-    }));
+  test('createCache places by unallocated memory, ties to default; an explicit or unknown cluster', withCatalog(async (c) => {
+    await c.registerNode('10.0.0.1:11211', '10.0.0.1:9000', { capacityBytes: GB });
+    await c.registerNode('10.0.1.1:11211', '10.0.1.1:9000', { cluster: 'big', capacityBytes: GB });
+    await c.registerNode('10.0.1.2:11211', '10.0.1.2:9000', { cluster: 'big', capacityBytes: GB });
+    await c.createCluster('empty');
+    const place = async (mb: number) => (await c.createCache({ memoryBytes: mb * MB })).cache.cluster;
+    assert.equal(await place(512), 'big'); // big 2048 free, default 1024
+    assert.equal(await place(512), 'big'); // 1536 vs 1024
+    assert.equal(await place(512), 'default'); // 1024 vs 1024: default
+    assert.equal(await place(256), 'big'); // 1024 vs 512
+    const listed = byName(await c.listClusters());
+    assert.deepEqual([listed.big!.allocatedBytes, listed.default!.allocatedBytes, listed.empty!.allocatedBytes], [1280 * MB, 512 * MB, 0]);
+    assert.equal((await c.createCache({ memoryBytes: MB, cluster: 'empty' })).cache.cluster, 'empty');
+    await assert.rejects(c.createCache({ memoryBytes: MB, cluster: 'nowhere' }), UnknownClusterError);
+    assert.equal((await c.listCaches()).length, 5, 'nothing made for an unknown cluster');
+    // A deleted cache frees its plan.
+    const { cache } = await c.createCache({ memoryBytes: 900 * MB, cluster: 'big' });
+    assert.equal(byName(await c.listClusters()).big!.allocatedBytes, 2180 * MB);
+    await c.deleteCache(cache.id);
+    assert.equal(byName(await c.listClusters()).big!.allocatedBytes, 1280 * MB);
+  }));
 
-    test('createCache places by unallocated memory, ties to default; an explicit or unknown cluster', withCatalog(async (c) => {
-      await c.registerNode('10.0.0.1:11211', '10.0.0.1:9000', { capacityBytes: GB });
-      await c.registerNode('10.0.1.1:11211', '10.0.1.1:9000', { cluster: 'big', capacityBytes: GB });
-      await c.registerNode('10.0.1.2:11211', '10.0.1.2:9000', { cluster: 'big', capacityBytes: GB });
-      await c.createCluster('empty');
-      const place = async (mb: number) => (await c.createCache({ memoryBytes: mb * MB })).cache.cluster;
-      assert.equal(await place(512), 'big'); // big 2048 free, default 1024
-      assert.equal(await place(512), 'big'); // 1536 vs 1024
-      assert.equal(await place(512), 'default'); // 1024 vs 1024: default
-      assert.equal(await place(256), 'big'); // 1024 vs 512
-      const listed = byName(await c.listClusters());
-      assert.deepEqual([listed.big!.allocatedBytes, listed.default!.allocatedBytes, listed.empty!.allocatedBytes], [1280 * MB, 512 * MB, 0]);
-      assert.equal((await c.createCache({ memoryBytes: MB, cluster: 'empty' })).cache.cluster, 'empty');
-      await assert.rejects(c.createCache({ memoryBytes: MB, cluster: 'nowhere' }), UnknownClusterError);
-      assert.equal((await c.listCaches()).length, 5, 'nothing made for an unknown cluster');
-      // A deleted cache frees its plan.
-      const { cache } = await c.createCache({ memoryBytes: 900 * MB, cluster: 'big' });
-      assert.equal(byName(await c.listClusters()).big!.allocatedBytes, 2180 * MB);
-      await c.deleteCache(cache.id);
-      assert.equal(byName(await c.listClusters()).big!.allocatedBytes, 1280 * MB);
-    }));
+  test('moveCache: another connection sees the cache in its new cluster through changesSince; unknowns refused', withCatalog(async (c, h) => {
+    const other = await h.another();
+    await c.createCluster('eu');
+    const { cache } = await c.createCache({ memoryBytes: 64 * MB, name: 'mover' });
+    const r0 = await other.revision();
+    const moved = await c.moveCache(cache.id, 'eu');
+    assert.deepEqual([moved?.id, moved?.cluster, moved?.name], [cache.id, 'eu', 'mover']);
+    const d = (await other.changesSince(r0))!;
+    assert.deepEqual(d.caches.map((x) => [x.id, x.cluster]), [[cache.id, 'eu']]);
+    assert.equal((await other.getCache(cache.id))!.cluster, 'eu');
+    assert.equal((await other.snapshot()).caches[0]!.cluster, 'eu');
 
-    test('moveCache: another connection sees the cache in its new cluster through changesSince; unknowns refused', withCatalog(async (c, h) => {
-      const other = await h.another();
-      await c.createCluster('eu');
-      const { cache } = await c.createCache({ memoryBytes: 64 * MB, name: 'mover' });
-      const r0 = await other.revision();
-      const moved = await c.moveCache(cache.id, 'eu');
-      assert.deepEqual([moved?.id, moved?.cluster, moved?.name], [cache.id, 'eu', 'mover']);
-      const d = (await other.changesSince(r0))!;
-      assert.deepEqual(d.caches.map((x) => [x.id, x.cluster]), [[cache.id, 'eu']]);
-      assert.equal((await other.getCache(cache.id))!.cluster, 'eu');
-      assert.equal((await other.snapshot()).caches[0]!.cluster, 'eu');
-
-      const r1 = await other.revision();
-      assert.equal((await c.moveCache(cache.id, 'eu'))!.cluster, 'eu');
-      assert.equal(await other.revision(), r1, 'moving to where it is changes nothing');
-      await assert.rejects(c.moveCache(cache.id, 'nowhere'), UnknownClusterError);
-      assert.equal(await c.moveCache(999_999, 'eu'), undefined);
-      await c.deleteCache(cache.id);
-      assert.equal(await c.moveCache(cache.id, DEFAULT_CLUSTER), undefined, 'a deleted cache stays deleted');
-    }));
-  });
-}
+    const r1 = await other.revision();
+    assert.equal((await c.moveCache(cache.id, 'eu'))!.cluster, 'eu');
+    assert.equal(await other.revision(), r1, 'moving to where it is changes nothing');
+    await assert.rejects(c.moveCache(cache.id, 'nowhere'), UnknownClusterError);
+    assert.equal(await c.moveCache(999_999, 'eu'), undefined);
+    await c.deleteCache(cache.id);
+    assert.equal(await c.moveCache(cache.id, DEFAULT_CLUSTER), undefined, 'a deleted cache stays deleted');
+  }));
+});
 
 async function assertUpgraded(c: Catalog, cacheName: string, nodeAddress: string): Promise<void> {
   const clusters = await c.listClusters();
