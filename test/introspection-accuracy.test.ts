@@ -6,29 +6,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import memjs from 'memjs';
 import { seededRandom } from '../src/shared/testing/seeded-random.ts';
+import { zipf } from '../src/shared/testing/zipf.ts';
 import { startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
 
 const KEYS = 100_000;
 const OPS = 240_000;
 const IN_FLIGHT = 64;
-
-/** Zipf(1.0) ranks from 0 by inverse CDF. */
-function zipf(n: number, rand: () => number): () => number {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1);
-  return () => {
-    const u = rand() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
 
 let cluster: TestCluster;
 let cache: ClusterCache;
@@ -43,7 +26,7 @@ test('Zipf(1.0) through memjs on two nodes: each list\'s reported top 10 is the 
     username: cache.username, password: cache.password, timeout: 5, retries: 0, logger: { log: () => {} },
   });
   const rand = seededRandom(2026);
-  const draw = zipf(KEYS, rand);
+  const draw = zipf(KEYS, 1.0, rand);
   const hits = new Map<string, number>();
   const misses = new Map<string, number>();
   const mutations = new Map<string, number>();

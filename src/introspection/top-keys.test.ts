@@ -1,26 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../shared/testing/seeded-random.ts';
+import { zipf } from '../shared/testing/zipf.ts';
 import { EventSampler } from './event-sampler.ts';
 import { hashBytes, TopKeys } from './top-keys.ts';
-
-/** Zipf(s) over n ranks by inverse CDF (ranks from 0, 0 the most frequent). */
-function zipf(n: number, s: number, rand: () => number): () => number {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / Math.pow(i + 1, s);
-  return () => {
-    const u = rand() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
 
 const key = (i: number) => Buffer.from(`user:${i}:profile`);
 
