@@ -1,6 +1,7 @@
 // The node's admin endpoint answers only the cluster secret, never a tenant's password.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { adminFetch } from './support/admin-client.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 
 let t: TestNode;
@@ -28,13 +29,12 @@ test('without the cluster secret every route is refused', async () => {
 test('with the secret: stats of any cache, and flush', async () => {
   const c = await t.textLogin(cache);
   await c.text('set k 0 0 1\r\n1\r\n');
-  const headers = { authorization: `Bearer ${secret}` };
-  const stats = await (await fetch(`${base}/caches/${cache.id}/stats`, { headers })).json();
+  const stats = await (await adminFetch(t, `/caches/${cache.id}/stats`)).json();
   assert.equal(stats.curr_items, 1);
   assert.equal(stats.cmd_set, 1);
-  assert.equal((await fetch(`${base}/caches/${cache.id}/flush`, { method: 'POST', headers })).status, 200);
+  assert.equal((await adminFetch(t, `/caches/${cache.id}/flush`, { method: 'POST' })).status, 200);
   assert.equal(await c.text('get k\r\n', 'END\r\n'), 'END\r\n');
-  assert.equal((await fetch(`${base}/caches/99999/stats`, { headers })).status, 404);
+  assert.equal((await adminFetch(t, '/caches/99999/stats')).status, 404);
 });
 
 test('the admin port is not the memcache port', () => {

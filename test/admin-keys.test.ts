@@ -2,6 +2,7 @@
 // real node: pages and cursors, prefixes as base64, ttl, parameter checks, isolation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { adminJson } from './support/admin-client.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 import type { RawClient } from './support/raw-client.ts';
 
@@ -19,11 +20,7 @@ const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 
 interface Page { keys: { key: string; size: number; ttl: number }[]; cursor: string | null }
 
-async function keys(cacheId: number, query = ''): Promise<{ status: number; body: any }> {
-  const secret = await t.catalog.clusterSecret();
-  const r = await fetch(`http://${t.node.adminAddress}/caches/${cacheId}/introspection/keys${query}`, { headers: { authorization: `Bearer ${secret}` } });
-  return { status: r.status, body: await r.json() };
-}
+const keys = (cacheId: number, query = '') => adminJson(t, `/caches/${cacheId}/introspection/keys${query}`);
 
 /** Every page from the start; `between` runs after each. */
 async function listAll(cacheId: number, params: Record<string, string>, between?: () => Promise<void>): Promise<Page['keys']> {

@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { req, saslPlain } from '../src/protocol/binary/testing/frames.ts';
+import { adminJson } from './support/admin-client.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
 import { ITEM_OVERHEAD } from '../src/store/item-cost.ts';
@@ -10,12 +11,6 @@ import { ITEM_OVERHEAD } from '../src/store/item-cost.ts';
 const waitFor = (what: string, attempt: () => Promise<boolean>) => until(what, Date.now() + PROMPTLY_MS * 3, attempt);
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
-
-async function admin(t: TestNode, path: string): Promise<{ status: number; body: any }> {
-  const secret = await t.catalog.clusterSecret();
-  const r = await fetch(`http://${t.node.adminAddress}${path}`, { headers: { authorization: `Bearer ${secret}` } });
-  return { status: r.status, body: await r.json() };
-}
 
 const names = (list: { key: string }[]) => list.map((e) => Buffer.from(e.key, 'base64').toString('latin1'));
 
@@ -41,7 +36,7 @@ describe('introspection on a node', () => {
     await cb.text('set secret:b 0 0 1\r\nx\r\n');
     for (let i = 0; i < 40; i++) await cb.text('get secret:b\r\n', 'END\r\n');
 
-    const pa = await admin(t, `/caches/${a.id}/introspection/popular`);
+    const pa = await adminJson(t, `/caches/${a.id}/introspection/popular`);
     assert.equal(pa.status, 200);
     assert.equal(pa.body.windowMs, 180_000);
     assert.deepEqual(pa.body.hit, [{ key: b64('views:home'), count: 30 }]);
@@ -51,23 +46,23 @@ describe('introspection on a node', () => {
     assert.deepEqual(names(pa.body.prefixes), ['views', 'prime', 'counter']);
     const all = JSON.stringify(pa.body);
     assert.ok(!all.includes(b64('secret:b')) && !all.includes(b64('secret')), 'cache b\'s keys never show in a');
-    const pb = await admin(t, `/caches/${b.id}/introspection/popular`);
+    const pb = await adminJson(t, `/caches/${b.id}/introspection/popular`);
     assert.deepEqual(names(pb.body.hit), ['secret:b']);
     assert.deepEqual(names(pb.body.prefixes), ['secret']);
     // Under a prefix only.
-    const under = await admin(t, `/caches/${a.id}/introspection/popular?prefix=${encodeURIComponent(b64('prime'))}`);
+    const under = await adminJson(t, `/caches/${a.id}/introspection/popular?prefix=${encodeURIComponent(b64('prime'))}`);
     assert.deepEqual(names(under.body.miss), ['prime:97']);
     assert.deepEqual(under.body.hit, []);
   });
 
   test('key figures: size, presence and the window\'s counts', async () => {
-    const k = await admin(t, `/caches/${a.id}/introspection/key?key=${encodeURIComponent(b64('views:home'))}`);
+    const k = await adminJson(t, `/caches/${a.id}/introspection/key?key=${encodeURIComponent(b64('views:home'))}`);
     assert.deepEqual(k.body, { key: b64('views:home'), inCache: true, size: 2, hits: 30, misses: 0, mutations: 1 });
-    const m = await admin(t, `/caches/${a.id}/introspection/key?key=${encodeURIComponent(b64('prime:97'))}`);
+    const m = await adminJson(t, `/caches/${a.id}/introspection/key?key=${encodeURIComponent(b64('prime:97'))}`);
     assert.deepEqual(m.body, { key: b64('prime:97'), inCache: false, size: 0, hits: 0, misses: 12, mutations: 0 });
-    assert.equal((await admin(t, `/caches/${a.id}/introspection/key`)).status, 400);
-    assert.equal((await admin(t, `/caches/${a.id}/introspection/key?key=${b64('x'.repeat(251))}`)).status, 400);
-    assert.equal((await admin(t, `/caches/${a.id}/introspection/key?key=%00`)).status, 400);
+    assert.equal((await adminJson(t, `/caches/${a.id}/introspection/key`)).status, 400);
+    assert.equal((await adminJson(t, `/caches/${a.id}/introspection/key?key=${b64('x'.repeat(251))}`)).status, 400);
+    assert.equal((await adminJson(t, `/caches/${a.id}/introspection/key?key=%00`)).status, 400);
   });
 
   test('recent requests: one line per key, every command family, oldest first, limit up to 1000', async () => {
@@ -79,7 +74,7 @@ describe('introspection on a node', () => {
     await c.text('touch r:1 100\r\n');
     await c.text('stats\r\n', 'END\r\n');
     await c.text('incr r:1 1\r\n');
-    const r = await admin(t, `/caches/${a.id}/introspection/recent?limit=9`);
+    const r = await adminJson(t, `/caches/${a.id}/introspection/recent?limit=9`);
     assert.equal(r.status, 200);
     const lines = r.body.lines.map((l: any) => `${l.command} ${l.status} ${Buffer.from(l.key, 'base64').toString()} ${l.size}`);
     assert.deepEqual(lines, [
@@ -89,12 +84,12 @@ describe('introspection on a node', () => {
     const times = r.body.lines.map((l: any) => l.time);
     assert.ok(times.every((x: number, i: number) => i === 0 || x >= times[i - 1]) && Math.abs(times.at(-1) - Date.now()) < 60_000);
     for (let i = 0; i < 1100; i++) c.send('get many\r\n');
-    await waitFor('1100 gets answered', async () => (await admin(t, `/caches/${a.id}/introspection/recent?limit=1000`)).body.lines.at(-1)?.key === b64('many') && (await admin(t, `/caches/${a.id}/introspection/recent?limit=1000`)).body.lines[0].key === b64('many'));
-    assert.equal((await admin(t, `/caches/${a.id}/introspection/recent?limit=1000`)).body.lines.length, 1000);
-    assert.equal((await admin(t, `/caches/${a.id}/introspection/recent`)).body.lines.length, 100);
-    for (const bad of ['0', '1001', 'x', '-1']) assert.equal((await admin(t, `/caches/${a.id}/introspection/recent?limit=${bad}`)).status, 400);
+    await waitFor('1100 gets answered', async () => (await adminJson(t, `/caches/${a.id}/introspection/recent?limit=1000`)).body.lines.at(-1)?.key === b64('many') && (await adminJson(t, `/caches/${a.id}/introspection/recent?limit=1000`)).body.lines[0].key === b64('many'));
+    assert.equal((await adminJson(t, `/caches/${a.id}/introspection/recent?limit=1000`)).body.lines.length, 1000);
+    assert.equal((await adminJson(t, `/caches/${a.id}/introspection/recent`)).body.lines.length, 100);
+    for (const bad of ['0', '1001', 'x', '-1']) assert.equal((await adminJson(t, `/caches/${a.id}/introspection/recent?limit=${bad}`)).status, 400);
     // Cache b's ring holds only b's requests.
-    const rb = await admin(t, `/caches/${b.id}/introspection/recent?limit=1000`);
+    const rb = await adminJson(t, `/caches/${b.id}/introspection/recent?limit=1000`);
     assert.ok(rb.body.lines.every((l: any) => l.command === 'AUTH' || Buffer.from(l.key, 'base64').toString() === 'secret:b'));
     assert.equal(rb.body.lines[0].command, 'AUTH', 'a login shows');
   });
@@ -110,11 +105,11 @@ describe('introspection on a node', () => {
       c.send(req.get(k));
     }
     await c.binary(keys.length * 3);
-    const p = await admin(t, `/caches/${a.id}/introspection/popular?limit=100`);
+    const p = await adminJson(t, `/caches/${a.id}/introspection/popular?limit=100`);
     for (const k of keys) {
       assert.ok(p.body.hit.some((e: any) => e.key === k.toString('base64') && e.count === 2), `hit key of ${k.length} bytes`);
     }
-    const r = await admin(t, `/caches/${a.id}/introspection/recent?limit=9`);
+    const r = await adminJson(t, `/caches/${a.id}/introspection/recent?limit=9`);
     assert.deepEqual(r.body.lines.map((l: any) => l.key), keys.flatMap((k) => [k, k, k].map((x) => x.toString('base64'))));
   });
 
@@ -137,7 +132,7 @@ describe('introspection on a node', () => {
     bc.send(req.set(Buffer.from('bin'), Buffer.alloc(1 << 20, 0x7a)));
     assert.equal((await bc.binary(1))[0]!.status, 0x03);
 
-    const r = await admin(t, `/caches/${cache.id}/introspection/recent?limit=1000`);
+    const r = await adminJson(t, `/caches/${cache.id}/introspection/recent?limit=1000`);
     const lines = r.body.lines.filter((l: any) => l.command !== 'AUTH')
       .map((l: any) => `${l.command} ${l.status} ${Buffer.from(l.key, 'base64').toString()}`);
     assert.deepEqual(lines, [
@@ -148,12 +143,12 @@ describe('introspection on a node', () => {
   test('switched off for one cache by the operator: 409, and its store has no listener', async () => {
     await t.catalog.updateCache(b.id, { introspection: false });
     await t.node.sync.syncNow();
-    assert.equal((await admin(t, `/caches/${b.id}/introspection/popular`)).status, 409);
+    assert.equal((await adminJson(t, `/caches/${b.id}/introspection/popular`)).status, 409);
     assert.equal(t.node.tenants.get(b.id)!.store.listener, null);
     await t.catalog.updateCache(b.id, { introspection: true });
     await t.node.sync.syncNow();
-    assert.equal((await admin(t, `/caches/${b.id}/introspection/popular`)).status, 200);
-    assert.equal((await admin(t, '/caches/999999/introspection/popular')).status, 404);
+    assert.equal((await adminJson(t, `/caches/${b.id}/introspection/popular`)).status, 200);
+    assert.equal((await adminJson(t, '/caches/999999/introspection/popular')).status, 404);
   });
 });
 
@@ -189,7 +184,7 @@ describe('watched prefixes on a node', () => {
     await c.text('get user:1 user:3 page:2\r\n', 'END\r\n');
     let counters: any;
     await waitFor('the walk to finish', async () => {
-      counters = (await admin(t, `/caches/${a.id}/introspection/prefixes`)).body.prefixes[0];
+      counters = (await adminJson(t, `/caches/${a.id}/introspection/prefixes`)).body.prefixes[0];
       return counters && !counters.scanning;
     });
     // The truth, from a full dump of the cache's slots.
@@ -210,7 +205,7 @@ describe('watched prefixes on a node', () => {
     assert.equal(counters.mutations, 3);
     assert.equal(counters.id, (w as { id: number }).id);
     await c.text('flush_all\r\n');
-    const flushed = (await admin(t, `/caches/${a.id}/introspection/prefixes`)).body.prefixes[0];
+    const flushed = (await adminJson(t, `/caches/${a.id}/introspection/prefixes`)).body.prefixes[0];
     assert.equal(flushed.keys, 0);
     assert.equal(flushed.bytes, 0);
   });
@@ -229,7 +224,7 @@ describe('the background expiry crawler', () => {
     const w = await t.catalog.watchPrefix(cache.id, 'ttl:');
     assert.ok(typeof w === 'object');
     await t.node.sync.syncNow();
-    const prefix = async () => (await admin(t, `/caches/${cache.id}/introspection/prefixes`)).body.prefixes[0];
+    const prefix = async () => (await adminJson(t, `/caches/${cache.id}/introspection/prefixes`)).body.prefixes[0];
     await waitFor('the prefix walk', async () => (await prefix())?.scanning === false);
     const stat = async (name: string) => Number(new RegExp(`STAT ${name} (\\d+)`).exec(await c.text('stats\r\n', 'END\r\n'))![1]);
 
@@ -270,9 +265,9 @@ describe('the node-wide cap and --no-introspection', () => {
       assert.ok(registry.dropped > 0);
       // The newest caches kept theirs, the oldest lost theirs.
       const last = caches.at(-1)!;
-      const r = await admin(t, `/caches/${last.id}/introspection/recent`);
+      const r = await adminJson(t, `/caches/${last.id}/introspection/recent`);
       assert.deepEqual(r.body.lines.map((l: any) => `${l.command} ${l.status}`), ['AUTH OK', 'GET MISS']);
-      assert.equal((await admin(t, `/caches/${caches[0]!.id}/introspection/recent`)).body.lines.length, 0);
+      assert.equal((await adminJson(t, `/caches/${caches[0]!.id}/introspection/recent`)).body.lines.length, 0);
     } finally {
       await t.close();
     }
@@ -311,7 +306,7 @@ describe('the node-wide cap and --no-introspection', () => {
       const cache = await t.createCache();
       const c = await t.textLogin(cache);
       await c.text('get x\r\n', 'END\r\n');
-      assert.equal((await admin(t, `/caches/${cache.id}/introspection/popular`)).status, 409);
+      assert.equal((await adminJson(t, `/caches/${cache.id}/introspection/popular`)).status, 409);
       assert.equal(t.node.tenants.get(cache.id)!.store.listener, null);
     } finally {
       await t.close();
