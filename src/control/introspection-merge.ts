@@ -19,6 +19,7 @@ import type { PrefixSample } from '../catalog/catalog.ts';
 import { bucketOf, counterDelta, type RollupRow } from '../catalog/rollups.ts';
 import { combineServers } from '../api/insight-formulas.ts';
 import { POPULAR_TOP, type KeyStatsRow, type PopularEntry, type PopularItems, type RecentLogsResponse } from '../api/v2-introspection.ts';
+import type { WatchedPrefixCounters } from '../shared/prefix-counters.ts';
 import { formatTime } from './insight/queries.ts';
 
 // ---------------------------------------------------------------- key names
@@ -136,18 +137,8 @@ export function parseRecent(body: unknown): NodeRecentLine[] {
   });
 }
 
-/** One watched prefix's cumulative counters on one node (`GET …/introspection/prefixes`). */
-export interface NodePrefixCounters {
-  readonly id: number;
-  readonly keys: number;
-  readonly bytes: number;
-  readonly hits: number;
-  readonly misses: number;
-  readonly mutations: number;
-  readonly scanning: boolean;
-}
-
-export function parsePrefixes(body: unknown): NodePrefixCounters[] {
+/** A node's watched prefixes' cumulative counters (`GET …/introspection/prefixes`). */
+export function parsePrefixes(body: unknown): WatchedPrefixCounters[] {
   return arr(obj(body, 'prefixes').prefixes, 'prefixes.prefixes').map((e, i) => {
     const o = obj(e, `prefixes[${i}]`);
     if (typeof o.scanning !== 'boolean') throw new NodeAnswerError('prefixes.scanning: not a boolean');

@@ -13,9 +13,10 @@
 import type { Catalog, NodeRecord } from '../catalog/catalog.ts';
 import type { ServerStats } from '../api/v1.ts';
 import { STAT_NAMES } from '../shared/stat-names.ts';
+import type { WatchedPrefixCounters } from '../shared/prefix-counters.ts';
 import {
   parseKeysPage, parseKeyStats, parsePopular, parsePrefixes, parseRecent,
-  type NodeKeysPage, type NodeKeyStats, type NodePopular, type NodePrefixCounters, type NodeRecentLine,
+  type NodeKeysPage, type NodeKeyStats, type NodePopular, type NodeRecentLine,
 } from './introspection-merge.ts';
 
 export interface NodeClientOptions {
@@ -109,7 +110,7 @@ export class NodeClient {
   }
 
   /** The cumulative counters of one cache's watched prefixes on each node. */
-  async prefixCounters(cacheId: number, nodes?: readonly NodeRecord[]): Promise<FanOut<NodePrefixCounters[]>> {
+  async prefixCounters(cacheId: number, nodes?: readonly NodeRecord[]): Promise<FanOut<WatchedPrefixCounters[]>> {
     return this.fanOut(nodes ?? await this.nodesOf(cacheId), async (node) => parsePrefixes(await this.call(node, 'GET', `/caches/${cacheId}/introspection/prefixes`)));
   }
 

@@ -5,17 +5,7 @@
  * has passed its slot, and the store's item events adjust only slots below the walk's
  * cursor, so an item that changes while the walk runs is counted exactly once.
  */
-
-export interface WatchedPrefixCounters {
-  readonly id: number;
-  readonly keys: number;
-  readonly bytes: number;
-  readonly hits: number;
-  readonly misses: number;
-  readonly mutations: number;
-  /** The walk counting existing keys in has not finished: keys and bytes are still low. */
-  readonly scanning: boolean;
-}
+import type { WatchedPrefixCounters } from '../shared/prefix-counters.ts';
 
 /** What a walk step needs of the store (TenantStore.scanSlots). */
 export interface SlotScanner {
