@@ -13,17 +13,9 @@ import {
   LatencyQuery, LatencyResponse, MAX_PROCESSED_STAT_NAMES, ProcessedStatsQuery, ProcessedStatsResponse,
 } from '../../../api/v2-insight.ts';
 import { cacheServers } from '../../../catalog/catalog.ts';
-import { latencySeries, parseRange, processedStatsSeries, RangeError400, type Series } from '../../insight/queries.ts';
+import { latencySeries, processedStatsSeries, type Series } from '../../insight/queries.ts';
 import type { V2Routes } from './index.ts';
-
-function range(q: { startTime?: string; endTime?: string }): { from: number; to: number } {
-  try {
-    return parseRange(q, Date.now());
-  } catch (e) {
-    if (e instanceof RangeError400) throw new V2Error('BAD_TIME_RANGE', e.message);
-    throw e;
-  }
-}
+import { requestRange } from './time-range.ts';
 
 function statNames(raw: string | undefined): ProcessedStatName[] {
   const names = (raw ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
@@ -58,7 +50,7 @@ export const insightRoutes: V2Routes = (app, { catalog, authOf }) => {
       async (request, reply) => {
         const { cache } = authOf(request);
         const names = statNames(request.query.names);
-        const r = range(request.query);
+        const r = requestRange(request.query);
         const servers = perServer ? { servers: await cacheServers(catalog, cache) } : false as const;
         const series = await processedStatsSeries(catalog, cache.id, names, r, servers);
         return reply.type('application/json; charset=utf-8').send(json(series));
@@ -71,7 +63,7 @@ export const insightRoutes: V2Routes = (app, { catalog, authOf }) => {
     { schema: { querystring: LatencyQuery, response: { 200: LatencyResponse } } },
     async (request, reply) => {
       const { cache } = authOf(request);
-      const r = range(request.query);
+      const r = requestRange(request.query);
       const series = await latencySeries(catalog, await cacheServers(catalog, cache), r);
       return reply.type('application/json; charset=utf-8').send(json(series));
     },

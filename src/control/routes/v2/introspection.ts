@@ -34,8 +34,9 @@ import {
   BadCursorError, compoundRows, decodeKeysCursor, encodeKeysCursor, keyStatsRows, mergeKeysPage, mergePopular, planKeysPage,
   prefixRows, recentLogs,
 } from '../../introspection-merge.ts';
-import { formatTime, parseRange, processedBucket, RangeError400 } from '../../insight/queries.ts';
+import { formatTime, processedBucket } from '../../insight/queries.ts';
 import type { V2Routes } from './index.ts';
+import { requestRange } from './time-range.ts';
 
 /**
  * How many of each list a node sends: more than the 20 we show, so a key that is 21st on
@@ -59,15 +60,6 @@ function gathered<T>(fan: FanOut<T>): ReadonlyMap<string, T> {
   if ([...fan.statuses.values()].includes(409)) throw new V2Error('INTROSPECTION_DISABLED');
   if (fan.failed.length) throw v2ServerError(fan.failed);
   return fan.ok;
-}
-
-function range(q: { startTime?: string; endTime?: string }): { from: number; to: number } {
-  try {
-    return parseRange(q, Date.now());
-  } catch (e) {
-    if (e instanceof RangeError400) throw new V2Error('BAD_TIME_RANGE', e.message);
-    throw e;
-  }
 }
 
 /** Strict base64, padded or not: anything that is not the canonical text of its bytes is refused. */
@@ -135,7 +127,7 @@ export const introspectionRoutes: V2Routes = (app, { catalog, nodes, authOf, nod
     { schema: { querystring: IntrospectionRangeQuery, response: { 200: CompoundStatsResponse } } },
     async (request, reply) => {
       const cache = cacheOf(request);
-      const r = range(request.query);
+      const r = requestRange(request.query);
       const rows = await catalog.historyRollups(cache.id, processedBucket(r.to - r.from), r.from, r.to);
       const series = [{ name: 'compound_stats', columns: INTROSPECTION_COLUMNS, values: compoundRows(rows) }];
       // Rows of mixed types: built whole and sent as one string, as insight's series.
@@ -188,7 +180,7 @@ export const introspectionRoutes: V2Routes = (app, { catalog, nodes, authOf, nod
     async (request, reply) => {
       const cache = cacheOf(request);
       const prefix = watchedPrefix(cache, request.params.prefix_id);
-      const r = range(request.query);
+      const r = requestRange(request.query);
       const level = processedBucket(r.to - r.from);
       const samples = await catalog.prefixHistory(cache.id, prefix.id, bucketOf(r.from, level) - Math.max(level, PREFIX_LOOKBACK_MS), r.to);
       const series = [{ name: 'prefix_stats', columns: INTROSPECTION_COLUMNS, values: prefixRows(samples, level, r) }];
