@@ -6,9 +6,15 @@
 import { PROCESSED_STAT_NAMES } from './insight-formulas.ts';
 import type { Static } from './json-schema.ts';
 
-const RFC3339_TIME = {
+export const RFC3339_TIME = {
   type: 'string', maxLength: 64,
   description: 'RFC 3339 date-time, e.g. 2026-12-06T07:20:00Z',
+} as const;
+
+/** The query's time range, as every v2 route over history reads it (src/control/routes/v2/time-range.ts). */
+export const TIME_RANGE_PROPERTIES = {
+  startTime: { ...RFC3339_TIME, description: 'Default: 24 hours ago' },
+  endTime: { ...RFC3339_TIME, description: 'Default: now' },
 } as const;
 
 /**
@@ -28,8 +34,7 @@ export const ProcessedStatsQuery = {
       type: 'string', maxLength: 4096,
       description: `Comma-separated, at most ${MAX_PROCESSED_STAT_NAMES} (repeats count), from: ${PROCESSED_STAT_NAMES.join(', ')}`,
     },
-    startTime: { ...RFC3339_TIME, description: 'Default: 24 hours ago' },
-    endTime: { ...RFC3339_TIME, description: 'Default: now' },
+    ...TIME_RANGE_PROPERTIES,
   },
   required: ['names'],
   additionalProperties: false,
@@ -39,8 +44,7 @@ export type ProcessedStatsQuery = Static<typeof ProcessedStatsQuery>;
 export const LatencyQuery = {
   type: 'object',
   properties: {
-    startTime: { ...RFC3339_TIME, description: 'Default: 24 hours ago' },
-    endTime: { ...RFC3339_TIME, description: 'Default: now' },
+    ...TIME_RANGE_PROPERTIES,
   },
   additionalProperties: false,
 } as const;

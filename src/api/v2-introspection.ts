@@ -9,6 +9,7 @@
  * `key` for the name.
  */
 import type { Static } from './json-schema.ts';
+import { RFC3339_TIME, TIME_RANGE_PROPERTIES } from './v2-insight.ts';
 import { MAX_PREFIX_NAME_BYTES } from '../catalog/catalog.ts';
 /** The most lines `recent_logs` answers per server, and its default. */
 export const MAX_RECENT_LOGS = 1000;
@@ -19,10 +20,6 @@ export const DEFAULT_KEYS_PAGE = 100;
 /** Each list of popular_items. */
 export const POPULAR_TOP = 20;
 
-const RFC3339_TIME = {
-  type: 'string', maxLength: 64,
-  description: 'RFC 3339 date-time, e.g. 2026-12-06T07:20:00Z',
-} as const;
 /** Ids as stored (PostgreSQL integer): a larger one is a 400, not a catalog error. */
 const ROW_ID = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
 
@@ -51,8 +48,7 @@ export type RecentLogsQuery = Static<typeof RecentLogsQuery>;
 export const IntrospectionRangeQuery = {
   type: 'object',
   properties: {
-    startTime: { ...RFC3339_TIME, description: 'Default: 24 hours ago' },
-    endTime: { ...RFC3339_TIME, description: 'Default: now' },
+    ...TIME_RANGE_PROPERTIES,
   },
   additionalProperties: false,
 } as const;
