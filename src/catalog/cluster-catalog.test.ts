@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Catalog } from './catalog.ts';
-import { DEFAULT_CLUSTER, DEFAULT_NODE_CAPACITY, placeCache, UnknownClusterError, type ClusterRecord } from './clusters.ts';
+import { DEFAULT_CLUSTER, DEFAULT_NODE_CAPACITY, NODE_STALE_MS, placeCache, UnknownClusterError, type ClusterRecord } from './clusters.ts';
 import { MIGRATIONS as POSTGRES_MIGRATIONS, openPostgresCatalog } from './postgres.ts';
 import { BASE_SCHEMA as SQLITE_BASE_SCHEMA, MIGRATIONS as SQLITE_MIGRATIONS, openSqliteCatalog } from './sqlite.ts';
 import { createTestSchema, postgresSkipReason } from './testing/postgres-schema.ts';
@@ -35,6 +35,7 @@ test('placeCache: nodes first, then most unallocated, then default, then name; e
   assert.equal(placeCache([c('empty', 0, 0, 0), c('default', 1, GB, 2 * GB)]), 'default', 'a cluster without nodes serves nobody');
   assert.equal(placeCache([c('a', 1, GB, 0), c('default', 1, 2 * GB, 0)], 'default'), 'a');
   assert.equal(placeCache([c('default', 1, GB, 0)], 'default'), undefined);
+  assert.equal(placeCache([c('empty', 0, 0, 0), c('default', 1, GB, 0)], 'default'), undefined, 'a switch never goes where no node is live');
 });
 
 forEachCatalog('clusters', (withCatalog) => {
@@ -69,6 +70,31 @@ forEachCatalog('clusters', (withCatalog) => {
     assert.deepEqual((await other.listNodes('eu')).map((x) => x.address), []);
     assert.deepEqual((await other.listNodes(DEFAULT_CLUSTER)).map((x) => x.address), ['10.0.0.2:11211']);
     await assert.rejects(c.registerNode('10.0.0.3:1', '10.0.0.3:2', { cluster: 'no spaces' }), RangeError);
+  }));
+
+  test('a node not seen within NODE_STALE_MS counts for nothing: no node, no capacity, not placed on', withCatalog(async (c, h) => {
+    const other = await h.another();
+    // Registered (its last heartbeat) just over the staleness window ago.
+    const realNow = Date.now;
+    const then = realNow() - NODE_STALE_MS - 1000;
+    Date.now = () => then;
+    try {
+      await c.registerNode('10.0.0.5:11211', '10.0.0.5:9000', { cluster: 'eu', capacityBytes: 8 * GB });
+    } finally {
+      Date.now = realNow;
+    }
+    await c.registerNode('10.0.0.6:11211', '10.0.0.6:9000', { capacityBytes: GB });
+    let eu = byName(await other.listClusters()).eu!;
+    assert.deepEqual([eu.nodes, eu.capacityBytes], [0, 0], 'all its nodes stale: no capacity');
+    const again = await c.createCluster('eu');
+    assert.deepEqual([again.nodes, again.capacityBytes], [0, 0], 'createCluster\'s record as well');
+    const { cache } = await c.createCache({ memoryBytes: 64 * MB });
+    assert.equal(cache.cluster, DEFAULT_CLUSTER, 'placed where a node is live, not on the dead 8 GiB');
+    assert.equal(placeCache(await other.listClusters(), DEFAULT_CLUSTER), undefined, 'nowhere to switch to');
+    await c.registerNode('10.0.0.5:11211', '10.0.0.5:9000'); // its heartbeat again: live
+    eu = byName(await other.listClusters()).eu!;
+    assert.deepEqual([eu.nodes, eu.capacityBytes], [1, 8 * GB]);
+    assert.equal(placeCache(await other.listClusters(), DEFAULT_CLUSTER), 'eu');
   }));
 
   test('createCluster: idempotent, names checked, moves the revision', withCatalog(async (c, h) => {
@@ -150,7 +176,7 @@ describe('clusters migration: SQLite user_version 7 → 8', () => {
       for (const step of SQLITE_MIGRATIONS.slice(0, 7)) db.exec(step);
       db.pragma('user_version = 7');
       db.exec(`INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);
-               INSERT INTO nodes (address, admin_address, last_seen) VALUES ('10.0.0.9:11211', '10.0.0.9:9000', 1);`);
+               INSERT INTO nodes (address, admin_address, last_seen) VALUES ('10.0.0.9:11211', '10.0.0.9:9000', ${Date.now()});`);
       db.close();
       const c = openSqliteCatalog(dir, () => {});
       try {
@@ -176,7 +202,7 @@ describe('clusters migration: PostgreSQL schema 10 → 11', { skip: pgSkip }, ()
         ${POSTGRES_MIGRATIONS.slice(0, 10).join(';\n')};
         INSERT INTO meta (key, value) VALUES ('schema_version', '10');
         INSERT INTO caches (name, memory_bytes, created_at) VALUES ('old', 1048576, 1);
-        INSERT INTO nodes (address, admin_address, last_seen) VALUES ('10.0.0.9:11211', '10.0.0.9:9000', 1);`);
+        INSERT INTO nodes (address, admin_address, last_seen) VALUES ('10.0.0.9:11211', '10.0.0.9:9000', ${Date.now()});`);
       const c = await openPostgresCatalog(s.url);
       try {
         assert.equal((await s.sql<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'"))[0]!.value, String(POSTGRES_MIGRATIONS.length));

@@ -9,11 +9,19 @@
  * the most unallocated memory, the sum of its nodes' capacities minus the plans of its live
  * caches. A cluster without nodes can serve nobody, so it is chosen only when no cluster has
  * nodes. Ties go to `default`, then to the first name.
+ *
+ * Only live nodes count: a node re-registers every NODE_HEARTBEAT_MS (`last_seen`), and one
+ * not seen for NODE_STALE_MS (three heartbeats missed) is taken for dead — its capacity
+ * counts for nothing, and a cluster of such nodes cannot be switched to.
  */
 
 export const DEFAULT_CLUSTER = 'default';
 /** A node's memory capacity when it does not say (`--node-memory`): 1 GiB. */
 export const DEFAULT_NODE_CAPACITY = 1024 * 1024 * 1024;
+/** How often a node refreshes its registration (`last_seen`). */
+export const NODE_HEARTBEAT_MS = 10_000;
+/** A node not seen for this long counts as dead (placement, switch_cluster, start's clean-up). */
+export const NODE_STALE_MS = 3 * NODE_HEARTBEAT_MS;
 export const MAX_CLUSTER_NAME_LENGTH = 100;
 /** As cache names: safe in URLs, logs and a shell. */
 const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -22,9 +30,9 @@ export interface ClusterRecord {
   readonly name: string;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
-  /** Registered nodes in the cluster. */
+  /** Live nodes in the cluster (seen within NODE_STALE_MS). */
   readonly nodes: number;
-  /** Sum of its nodes' capacities, in bytes. */
+  /** Sum of its live nodes' capacities, in bytes. */
   readonly capacityBytes: number;
   /** Sum of the plans of its live caches (enabled or not), in bytes. */
   readonly allocatedBytes: number;
@@ -50,9 +58,13 @@ export function checkClusterName(name: string): void {
 
 export const unallocatedBytes = (c: ClusterRecord): number => c.capacityBytes - c.allocatedBytes;
 
-/** Where a new cache goes, `except` one cluster (switch_cluster); undefined when no other exists. */
+/**
+ * Where a new cache goes, or, `except` its own cluster, where switch_cluster moves one:
+ * then only a cluster with live nodes will do (else the cache could not be served), and
+ * undefined when there is none.
+ */
 export function placeCache(clusters: readonly ClusterRecord[], except?: string): string | undefined {
-  const candidates = clusters.filter((c) => c.name !== except);
+  const candidates = clusters.filter((c) => except === undefined || (c.name !== except && c.nodes > 0));
   candidates.sort((a, b) =>
     Number(b.nodes > 0) - Number(a.nodes > 0)
     || unallocatedBytes(b) - unallocatedBytes(a)

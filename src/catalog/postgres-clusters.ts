@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
-import { checkClusterName, DEFAULT_CLUSTER, DEFAULT_NODE_CAPACITY, UnknownClusterError, type ClusterRecord } from './clusters.ts';
+import { checkClusterName, DEFAULT_CLUSTER, DEFAULT_NODE_CAPACITY, NODE_STALE_MS, UnknownClusterError, type ClusterRecord } from './clusters.ts';
 
 /** `channel`: the NOTIFY channel of postgres.ts (passed in: that module imports this one). */
 export const postgresClustersMigration = (channel: string): string => `
@@ -40,9 +40,10 @@ CREATE TRIGGER nodes_moved AFTER UPDATE ON nodes
 
 interface ClusterRow { name: string; created_at: string; nodes: number; capacity: string; allocated: string }
 
+// Live nodes only (last_seen since $1): a dead node's memory serves nobody.
 const SELECT_CLUSTERS = `SELECT c.name, c.created_at,
-    (SELECT COUNT(*)::integer FROM nodes n WHERE n.cluster = c.name) AS nodes,
-    (SELECT COALESCE(SUM(n.capacity_bytes), 0) FROM nodes n WHERE n.cluster = c.name) AS capacity,
+    (SELECT COUNT(*)::integer FROM nodes n WHERE n.cluster = c.name AND n.last_seen >= $1) AS nodes,
+    (SELECT COALESCE(SUM(n.capacity_bytes), 0) FROM nodes n WHERE n.cluster = c.name AND n.last_seen >= $1) AS capacity,
     (SELECT COALESCE(SUM(x.memory_bytes), 0) FROM caches x WHERE x.cluster = c.name AND NOT x.deleted) AS allocated
   FROM clusters c`;
 
@@ -54,13 +55,13 @@ export class PostgresClusters {
   constructor(private readonly pool: pg.Pool) {}
 
   async list(c: pg.Pool | PoolClient = this.pool): Promise<ClusterRecord[]> {
-    return (await c.query<ClusterRow>(`${SELECT_CLUSTERS} ORDER BY c.name`)).rows.map(toCluster);
+    return (await c.query<ClusterRow>(`${SELECT_CLUSTERS} ORDER BY c.name`, [Date.now() - NODE_STALE_MS])).rows.map(toCluster);
   }
 
   async create(name: string): Promise<ClusterRecord> {
     checkClusterName(name);
     await this.ensure(this.pool, name);
-    return toCluster((await this.pool.query<ClusterRow>(`${SELECT_CLUSTERS} WHERE c.name = $1`, [name])).rows[0]!);
+    return toCluster((await this.pool.query<ClusterRow>(`${SELECT_CLUSTERS} WHERE c.name = $2`, [Date.now() - NODE_STALE_MS, name])).rows[0]!);
   }
 
   /** Makes the cluster if missing (a registering node's). */

@@ -8,7 +8,7 @@
  * deleted, so what was checked stays true).
  */
 import type Database from 'better-sqlite3';
-import { checkClusterName, DEFAULT_CLUSTER, DEFAULT_NODE_CAPACITY, UnknownClusterError, type ClusterRecord } from './clusters.ts';
+import { checkClusterName, DEFAULT_CLUSTER, DEFAULT_NODE_CAPACITY, NODE_STALE_MS, UnknownClusterError, type ClusterRecord } from './clusters.ts';
 
 /** `stampCaches` and `logNode`: the trigger bodies sqlite.ts uses for every cache and node change. */
 export const sqliteClustersMigration = (bump: string, stampCaches: string, logNode: string): string => `
@@ -33,9 +33,10 @@ CREATE TRIGGER nodes_upd AFTER UPDATE OF address, admin_address, cluster, capaci
 
 interface ClusterRow { name: string; created_at: number; nodes: number; capacity: number; allocated: number }
 
+// Live nodes only (last_seen since @since): a dead node's memory serves nobody.
 const SELECT_CLUSTERS = `SELECT c.name, c.created_at,
-    (SELECT COUNT(*) FROM nodes n WHERE n.cluster = c.name) AS nodes,
-    (SELECT COALESCE(SUM(n.capacity_bytes), 0) FROM nodes n WHERE n.cluster = c.name) AS capacity,
+    (SELECT COUNT(*) FROM nodes n WHERE n.cluster = c.name AND n.last_seen >= @since) AS nodes,
+    (SELECT COALESCE(SUM(n.capacity_bytes), 0) FROM nodes n WHERE n.cluster = c.name AND n.last_seen >= @since) AS capacity,
     (SELECT COALESCE(SUM(x.memory_bytes), 0) FROM caches x WHERE x.cluster = c.name AND x.deleted = 0) AS allocated
   FROM clusters c`;
 
@@ -49,7 +50,7 @@ export class SqliteClusters {
   constructor(private readonly db: Database.Database) {
     this.stmt = {
       list: db.prepare(`${SELECT_CLUSTERS} ORDER BY c.name`),
-      one: db.prepare(`${SELECT_CLUSTERS} WHERE c.name = ?`),
+      one: db.prepare(`${SELECT_CLUSTERS} WHERE c.name = @name`),
       insert: db.prepare('INSERT OR IGNORE INTO clusters (name, created_at) VALUES (?, ?)'),
       exists: db.prepare('SELECT 1 FROM clusters WHERE name = ?'),
       move: db.prepare('UPDATE caches SET cluster = ? WHERE id = ? AND deleted = 0 AND cluster <> ?'),
@@ -57,14 +58,14 @@ export class SqliteClusters {
   }
 
   list(): ClusterRecord[] {
-    return (this.stmt.list.all() as ClusterRow[]).map(toCluster);
+    return (this.stmt.list.all({ since: Date.now() - NODE_STALE_MS }) as ClusterRow[]).map(toCluster);
   }
 
   create(name: string): ClusterRecord {
     checkClusterName(name);
     return this.db.transaction(() => {
       this.ensure(name);
-      return toCluster(this.stmt.one.get(name) as ClusterRow);
+      return toCluster(this.stmt.one.get({ name, since: Date.now() - NODE_STALE_MS }) as ClusterRow);
     }).immediate();
   }
 
