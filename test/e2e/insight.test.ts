@@ -17,14 +17,7 @@ import { PROCESSED_STAT_NAMES } from '../../src/api/insight-formulas.ts';
 import { DEFAULT_STATS, STATS } from '../../dashboard/src/insight-stats.ts';
 import { createCache, makeDataDir, startCluster, type Cluster, type CreatedCache } from '../support/cluster.ts';
 import { sleep } from '../support/wait.ts';
-import { api, BrowserPage, launchBrowser, startWorkload, WIDTHS } from './support.ts';
-
-interface Series {
-  name: string;
-  tags?: { server: string };
-  columns: string[];
-  values: (string | number | null)[][];
-}
+import { api, BrowserPage, lastOf, launchBrowser, startWorkload, WIDTHS, type Series } from './support.ts';
 
 let cluster: Cluster;
 let cache: CreatedCache;
@@ -61,17 +54,6 @@ test('the dashboard knows the 36 processed stats the API serves, each once', () 
   assert.deepEqual(STATS.map((s) => s.name).sort(), [...PROCESSED_STAT_NAMES].sort());
   for (const name of DEFAULT_STATS) assert.ok(STATS.some((s) => s.name === name), name);
 });
-
-/** The newest non-null value of a column of a series. */
-function lastOf(series: Series | undefined, column: string): number | null {
-  if (!series) return null;
-  const i = series.columns.indexOf(column);
-  for (let r = series.values.length - 1; r >= 0; r--) {
-    const v = series.values[r]![i];
-    if (typeof v === 'number') return v;
-  }
-  return null;
-}
 
 const isStats = (perServer: boolean) => (r: Response) =>
   r.request().method() === 'GET' && new URL(r.url()).pathname.endsWith(perServer ? '/insight/processed_stats/per_server' : '/insight/processed_stats');

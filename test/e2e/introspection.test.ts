@@ -20,7 +20,7 @@ import net from 'node:net';
 import memjs from 'memjs';
 import type { Browser, Response } from 'playwright-core';
 import { createCache, makeDataDir, startCluster, type Cluster, type CreatedCache } from '../support/cluster.ts';
-import { api, BrowserPage, launchBrowser, WIDTHS, type Auth } from './support.ts';
+import { api, BrowserPage, lastOf, launchBrowser, WIDTHS, type Auth, type Series } from './support.ts';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const USERS = 120;
@@ -99,7 +99,6 @@ async function traffic(c: Client): Promise<void> {
 
 interface Popular { name: string; key_base64: string; popularity: number }
 interface PopularItems { time_slice: number; most_hit_keys: Popular[]; most_missed_keys: Popular[]; most_mutated_keys: Popular[]; popular_prefixes: Popular[] }
-interface Series { name: string; columns: string[]; values: (string | number | null)[][] }
 interface RecentLine { timestamp: string; key: string; command: string; status: string; size: number }
 interface KeyStatsRow { name: string; server: string; in_cache: boolean; size: number; hit_count: number; miss_count: number; mutation_count: number }
 
@@ -125,16 +124,6 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
     if (Date.now() > deadline) throw new Error(`${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-function lastOf(series: Series | undefined, column: string): number | null {
-  if (!series) return null;
-  const i = series.columns.indexOf(column);
-  for (let r = series.values.length - 1; r >= 0; r--) {
-    const v = series.values[r]![i];
-    if (typeof v === 'number') return v;
-  }
-  return null;
 }
 
 const isPath = (suffix: RegExp) => (r: Response) => suffix.test(new URL(r.url()).pathname);

@@ -239,3 +239,22 @@ export function startWorkload(cluster: Cluster, cache: CreatedCache): { stop(): 
     },
   };
 }
+
+/** A series as the API v2 answers it (InfluxDB 1). */
+export interface Series {
+  name: string;
+  tags?: { server: string };
+  columns: string[];
+  values: (string | number | null)[][];
+}
+
+/** The newest non-null value of a column of a series. */
+export function lastOf(series: Series | undefined, column: string): number | null {
+  if (!series) return null;
+  const i = series.columns.indexOf(column);
+  for (let r = series.values.length - 1; r >= 0; r--) {
+    const v = series.values[r]![i];
+    if (typeof v === 'number') return v;
+  }
+  return null;
+}
