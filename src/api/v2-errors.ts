@@ -33,7 +33,7 @@ export const V2_ERRORS = {
   PRIMARY_CREDENTIAL: { status: 409, message: 'Promote another credential first.' },
   TOO_MANY_CREDENTIALS: { status: 400, message: API_ERRORS.TOO_MANY_CREDENTIALS.message },
   ENABLE_NOT_ALLOWED: { status: 403, message: 'Not allowed to enable this cache.' },
-  SWITCH_NOT_ALLOWED: { status: 403, message: 'Not allowed to switch the cluster of this cache: there is no other cluster.' },
+  SWITCH_NOT_ALLOWED: { status: 403, message: 'Not allowed to switch the cluster of this cache: no other cluster has live nodes.' },
   BAD_REQUEST: { status: 400, message: 'Bad request' },
   /** Insight (src/control/routes/v2/insight.ts): `names` missing or empty, too many, not among the 36, a bad time range. */
   NAMES_REQUIRED: { status: 400, message: 'query parameter names is required' },

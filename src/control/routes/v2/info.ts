@@ -2,9 +2,11 @@
  * `GET info`: everything about the cache, as cachier's decisions list it. Answers for a
  * disabled cache too (`enabled: false`), so a client can tell "disabled" from "gone" and
  * call `enable_cache`. `servers` and `cluster_name` are the cache's cluster;
- * `can_switch` says whether another cluster exists for `switch_cluster`.
+ * `can_switch` says whether `switch_cluster` has somewhere to go: another cluster with live
+ * nodes (one whose nodes are all dead or gone could not serve the cache).
  */
 import { serversOf } from '../../../catalog/catalog.ts';
+import { placeCache } from '../../../catalog/clusters.ts';
 import { V2CacheInfo } from '../../../api/v2.ts';
 import { v2CredentialView } from './views.ts';
 import type { V2Routes } from './index.ts';
@@ -29,7 +31,7 @@ export const infoRoutes: V2Routes = (app, { catalog, authOf }) => {
         cluster_name: cache.cluster,
         servers: serversOf(nodes, cache.cluster),
         credentials: credentials.map(v2CredentialView),
-        can_switch: clusters.some((c) => c.name !== cache.cluster),
+        can_switch: placeCache(clusters, cache.cluster) !== undefined,
         can_manage_credentials: true,
         can_update_capabilities: true,
       };

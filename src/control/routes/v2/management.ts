@@ -13,8 +13,8 @@
  * - switch_cluster: moves the cache to the cluster with the most unallocated memory other
  *   than its own (the placement of a new cache, src/catalog/clusters.ts) and answers its name
  *   as a JSON string; nodes are told at once, so the old ones drop its data and connections
- *   and the new ones accept its credentials within a second. 403 when no other cluster
- *   exists (`can_switch` false in info). It empties the cache, so it needs all three
+ *   and the new ones accept its credentials within a second. Only a cluster with live nodes
+ *   (clusters.ts) is a target: 403 when no other cluster has one (`can_switch` false in info). It empties the cache, so it needs all three
  *   capabilities, as rotate_sso.
  */
 import type { FastifyReply } from 'fastify';
