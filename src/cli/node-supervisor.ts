@@ -223,9 +223,11 @@ export class NodeSupervisor {
   }
 
   private onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
-    // Before the first start completed, start() reports the failure as a whole.
-    if (this.stopping || !this.running) return;
+    if (this.stopping) return;
     const slot = child.slot;
+    // A node's first process dying before it was ever ready fails start() as a whole; once a
+    // node has been ready (even while start() still waits for the others) a death is restarted.
+    if (!this.running && (slot ? slot.child === child && slot.restarts === 0 && slot.readyAt === 0 : child !== this.spare)) return;
     if (!slot) {
       // The spare died while waiting: replace it, slower each time it does so in a row.
       if (this.spare === child) this.spare = undefined;
