@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../shared/logger.ts';
 import type { LocalNode } from '../control/readiness.ts';
 import type { LoginThrottle } from '../shared/login-throttle.ts';
+import { hostPort } from '../shared/host-port.ts';
 
 /** Failed logins as (source address, username): relayed so every node's throttle weighs them. */
 type Failures = [string, string][];
@@ -83,7 +84,7 @@ class NodeSlot implements LocalNode {
   timer?: NodeJS.Timeout;
 
   constructor(host: string, readonly port: number) {
-    this.address = `${host}:${port}`;
+    this.address = hostPort(host, port);
   }
 
   get listening(): boolean {

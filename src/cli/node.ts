@@ -4,7 +4,8 @@
  * It serves every cache of its cluster (--cluster, default `default`) with its share of
  * each plan (plan ÷ the cluster's registered nodes), registers itself under its client
  * address (--advertise, or host:port) with its cluster, pid and capacity (--node-memory),
- * and refreshes that registration every 10 s (`lastSeen`; a heartbeat is not a catalog change).
+ * and refreshes that registration every 10 s (`lastSeen`; a heartbeat is not a catalog change;
+ * clusters.ts says when a node not seen counts as dead).
  *
  * A node that stops stays registered, on purpose: the servers list clients were given
  * still names it, the plan stays split the same way when it comes back, and the API shows
@@ -13,7 +14,8 @@
  * --host/--port) removes the entry; the other nodes then take a larger share of each plan.
  */
 import type { Catalog, NodeRegistration } from '../catalog/catalog.ts';
-import { DEFAULT_CLUSTER } from '../catalog/clusters.ts';
+import { DEFAULT_CLUSTER, NODE_HEARTBEAT_MS } from '../catalog/clusters.ts';
+import { hostPort } from '../shared/host-port.ts';
 import { openCatalog } from '../catalog/open.ts';
 import { createCacheNode } from '../node/cache-node.ts';
 import { intOption, parse, UsageError } from './args.ts';
@@ -23,8 +25,6 @@ import type { Logger } from '../shared/logger.ts';
 import { METRICS_TOKEN_FLAG, metricsToken } from './metrics-flags.ts';
 import { supervisedChild } from './node-supervisor.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
-
-const HEARTBEAT_MS = 10_000;
 
 export async function runNode(argv: string[]): Promise<void> {
   const o = parse(argv, {
@@ -54,7 +54,7 @@ export async function runNode(argv: string[]): Promise<void> {
   if (o.advertise === undefined && isWildcard(host) && !parent) {
     throw new UsageError(`--host ${host} listens on every interface: say with --advertise host:port where clients connect`);
   }
-  let address = o.advertise ?? `${host}:${port}`;
+  let address = o.advertise ?? hostPort(host, port);
 
   const catalog = await openCatalog({
     dataDir: o.data, databaseUrl: o['database-url'],
@@ -80,7 +80,7 @@ export async function runNode(argv: string[]): Promise<void> {
   if (parent) {
     // Loaded, catalog open: from here a spare becomes a node in milliseconds.
     port = await parent.port();
-    address = `${host}:${port}`;
+    address = hostPort(host, port);
   }
 
   const { limits, tls, io, introspection, capacityBytes } = nodeOptions;
@@ -120,7 +120,7 @@ function startHeartbeat(catalog: Catalog, address: string, adminAddress: string,
   const report = logOnce(log, 'heartbeat');
   return setInterval(() => {
     catalog.registerNode(address, adminAddress, registration).then(() => report(undefined), (e: Error) => report(e));
-  }, HEARTBEAT_MS);
+  }, NODE_HEARTBEAT_MS);
 }
 
 /** Logs the first error of a run of failures, and the recovery after it. */

@@ -20,6 +20,7 @@ import { METRICS_FLAGS, metricsOptions } from './metrics-flags.ts';
 import { HTTPS_FLAGS, httpsOption, NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
 import { LOG_FLAGS, loggerFromFlags } from './log-flags.ts';
 import { NodeSupervisor } from './node-supervisor.ts';
+import { hostPort } from '../shared/host-port.ts';
 
 /** Most nodes one `start` runs. */
 const MAX_NODES = 256;
@@ -76,7 +77,7 @@ export async function runStart(argv: string[]): Promise<void> {
   // With SQLite this process owns the embedded cluster: forget nodes of earlier runs on
   // other ports. A shared PostgreSQL catalog has other machines' nodes: leave them be.
   if (!databaseUrl) {
-    const addresses = Array.from({ length: nodeCount }, (_, i) => `${host}:${port + i}`);
+    const addresses = Array.from({ length: nodeCount }, (_, i) => hostPort(host, port + i));
     for (const n of await catalog.listNodes()) if (!addresses.includes(n.address)) await catalog.removeNode(n.address);
   }
 
@@ -144,6 +145,6 @@ export async function runStart(argv: string[]): Promise<void> {
   if (!control) return;
   for (const line of first) console.log(line);
   if (control.operatorToken) console.log(`Operator API token (shown only this once; keep it): ${control.operatorToken}`);
-  console.log(`Dashboard: ${control.scheme}://${host}:${control.port}/`);
-  console.log(`cachier ready: ${control.scheme}=${host}:${control.port} nodes=${supervisor.nodes.map((n) => n.address).join(',')}${nodeOptions.tls ? ' (TLS)' : ''}`);
+  console.log(`Dashboard: ${control.scheme}://${hostPort(host, control.port)}/`);
+  console.log(`cachier ready: ${control.scheme}=${hostPort(host, control.port)} nodes=${supervisor.nodes.map((n) => n.address).join(',')}${nodeOptions.tls ? ' (TLS)' : ''}`);
 }

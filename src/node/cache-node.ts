@@ -42,6 +42,7 @@ import { Session } from './session.ts';
 import { Tenants } from './tenants.ts';
 import { DEFAULT_INTROSPECTION_MEMORY, IntrospectionRegistry, type IntrospectionSettings } from '../introspection/registry.ts';
 import { ExpiryCrawler } from './expiry-crawler.ts';
+import { hostPort } from '../shared/host-port.ts';
 
 export const NODE_VERSION = '1.6.21-cachier';
 
@@ -219,8 +220,8 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
       };
       admin = createAdminEndpoint({ tenants, secret: await sync.trackClusterSecret(), sync: () => sync.syncNow(), metrics });
       const adminPort = await listenOn(admin, where.host, where.adminPort ?? 0);
-      const address = where.advertise ?? `${where.host}:${port}`;
-      const adminAddress = `${where.host}:${adminPort}`;
+      const address = where.advertise ?? hostPort(where.host, port);
+      const adminAddress = hostPort(where.host, adminPort);
       if (where.register !== false) {
         await opts.catalog.registerNode(address, adminAddress, { cluster: tenants.cluster, pid: process.pid, capacityBytes: opts.capacityBytes });
       }
