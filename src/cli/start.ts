@@ -20,7 +20,9 @@ import { METRICS_FLAGS, metricsOptions } from './metrics-flags.ts';
 import { HTTPS_FLAGS, httpsOption, NODE_FLAGS, nodeFlagOptions } from './node-flags.ts';
 import { LOG_FLAGS, loggerFromFlags } from './log-flags.ts';
 import { NodeSupervisor } from './node-supervisor.ts';
+import { NODE_STALE_MS } from '../catalog/clusters.ts';
 import { hostPort } from '../shared/host-port.ts';
+import { DataDirLockedError, lockDataDir } from './data-lock.ts';
 
 /** Most nodes one `start` runs. */
 const MAX_NODES = 256;
@@ -71,14 +73,33 @@ export async function runStart(argv: string[]): Promise<void> {
 
   const databaseUrl = o['database-url'];
   const catalog = await openCatalog({ dataDir: o.data, databaseUrl, log: logger.child({ part: 'catalog' }) });
+  // One start per --data (the catalog made the directory): a second would run beside the first.
+  let unlock = () => {};
+  if (!databaseUrl) {
+    try {
+      unlock = lockDataDir(o.data!);
+    } catch (e) {
+      await catalog.close();
+      if (e instanceof DataDirLockedError) {
+        console.error(`cachier: ${e.message}`);
+        process.exit(1);
+      }
+      throw e;
+    }
+  }
   if (anonymousCacheId !== undefined && !(await catalog.getCache(anonymousCacheId))) {
+    unlock();
     throw new UsageError(`--anonymous-cache ${anonymousCacheId}: no such cache`);
   }
   // With SQLite this process owns the embedded cluster: forget nodes of earlier runs on
-  // other ports. A shared PostgreSQL catalog has other machines' nodes: leave them be.
+  // other ports — only dead ones (not seen within NODE_STALE_MS), as a `cachier node` on the
+  // same catalog is alive and heartbeating. A shared PostgreSQL catalog: leave it be.
   if (!databaseUrl) {
     const addresses = Array.from({ length: nodeCount }, (_, i) => hostPort(host, port + i));
-    for (const n of await catalog.listNodes()) if (!addresses.includes(n.address)) await catalog.removeNode(n.address);
+    const deadBefore = Date.now() - NODE_STALE_MS;
+    for (const n of await catalog.listNodes()) {
+      if (!addresses.includes(n.address) && n.lastSeen < deadBefore) await catalog.removeNode(n.address);
+    }
   }
 
   // Every node flag the user gave goes to every node process as given (they were checked above).
@@ -104,6 +125,7 @@ export async function runStart(argv: string[]): Promise<void> {
     await control?.close();
     await supervisor.stop();
     await catalog.close();
+    unlock();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());
@@ -139,6 +161,7 @@ export async function runStart(argv: string[]): Promise<void> {
     await control?.close();
     await supervisor.stop();
     await catalog.close();
+    unlock();
     throw e;
   }
 
