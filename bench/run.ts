@@ -197,8 +197,12 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
   // memcached; their baseline is a second node on the same data and core (idle while the
   // other is measured).
   const memcached = needsServer('memcached') ? await startMemcached() : undefined;
+  // The baseline node gets a copy of the catalog (the same cache, id and credential): one
+  // `cachier start` per data dir (its lock), and neither node's plan is split with the other.
+  const offDir = needsServer('cachier-no-introspection') ? `${dataDir}-no-introspection` : undefined;
+  if (offDir) fs.cpSync(dataDir, offDir, { recursive: true });
   const cachier = await startCachier({ dataDir, cacheId: cache.id, ...(flags.profile ? { profileDir: PROFILE_DIR } : {}) });
-  const off = needsServer('cachier-no-introspection') ? await startCachier({ dataDir, cacheId: cache.id, introspection: false }) : undefined;
+  const off = offDir ? await startCachier({ dataDir: offDir, cacheId: cache.id, introspection: false }) : undefined;
   const running = [memcached, cachier, off].filter((s) => s !== undefined);
   const servers: Partial<Record<ServerName, RunningServer>> = Object.fromEntries(running.map((s) => [s.name, s]));
   sources.throughput = cachier.source!;
@@ -605,4 +609,5 @@ if (flags.scale) {
   if (process.exitCode) log('a verdict is FAIL: exit code 1');
 } finally {
   fs.rmSync(workDir, { recursive: true, force: true });
+  fs.rmSync(`${workDir}-no-introspection`, { recursive: true, force: true });
 }
