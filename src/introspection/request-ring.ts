@@ -46,6 +46,10 @@ export class RequestRing {
   /** Lines written ever; the next goes to `written % capacity`. */
   private written = 0;
   private keyBytesWritten = 0;
+  /** Where the next line goes (written % capacity). */
+  private next = 0;
+  /** Where the next key byte goes (keyBytesWritten % keys.length). */
+  private keyPos = 0;
 
   /**
    * `mayGrow(bytes)`: asked before the key ring grows by `bytes` (a memory budget); when it
@@ -73,7 +77,9 @@ export class RequestRing {
   }
 
   record(time: number, command: number, status: number, key: Buffer | null, size: number): void {
-    const i = this.written % this.capacity;
+    // Indexes kept wrapped rather than taken modulo: this runs once per key of every request.
+    const i = this.next;
+    this.next = i + 1 === this.capacity ? 0 : i + 1;
     this.times[i] = time;
     this.commands[i] = command;
     this.statuses[i] = status;
@@ -108,12 +114,12 @@ export class RequestRing {
 
   private writeKey(key: Buffer, len: number): void {
     // The oldest line still kept must keep its key: grow while keys are long.
-    const oldest = this.written >= this.capacity ? (this.written + 1) % this.capacity : 0;
+    const oldest = this.written >= this.capacity ? this.next : 0;
     while (this.keyAt[oldest]! < this.keyBytesWritten + len - this.keys.length && this.keys.length < this.maxKeyBytes) {
       if (!this.grow()) break;
     }
     const ring = this.keys;
-    const at = this.keyBytesWritten % ring.length;
+    const at = this.keyPos;
     const first = Math.min(len, ring.length - at);
     if (len <= 32 && first === len) {
       for (let j = 0; j < len; j++) ring[at + j] = key[j]!;
@@ -122,6 +128,8 @@ export class RequestRing {
       if (first < len) ring.set(key.subarray(first, len), 0);
     }
     this.keyBytesWritten += len;
+    const pos = at + len;
+    this.keyPos = pos >= ring.length ? pos - ring.length : pos;
   }
 
   private readKey(at: number, len: number): Buffer {
@@ -143,6 +151,7 @@ export class RequestRing {
     const keep = Math.min(this.keyBytesWritten, old.length);
     for (let abs = this.keyBytesWritten - keep; abs < this.keyBytesWritten; abs++) next[abs % next.length] = old[abs % old.length]!;
     this.keys = next;
+    this.keyPos = this.keyBytesWritten % next.length;
     return true;
   }
 }
