@@ -36,3 +36,17 @@ test('a tail appended from a transport buffer starts at the offset given', () =>
   inbox.append(Buffer.from('get a\r\nget b'), 7);
   assert.equal(inbox.view().toString(), 'get b');
 });
+
+test('a frame whose length is known is held in one buffer of that size: one copy of what was held', () => {
+  const inbox = new Inbox();
+  inbox.append(Buffer.from('set k 0 0 1000000\r\nabc'));
+  inbox.consume(0);
+  inbox.reserve(19 + 1_000_002);
+  const before = inbox.copied;
+  for (let i = 0; i < 99; i++) inbox.append(Buffer.alloc(10_000, 0x61));
+  inbox.append(Buffer.alloc(9_997, 0x61));
+  inbox.append(Buffer.from('\r\n'));
+  assert.equal(inbox.copied - before, 999_999, 'appends only: the buffer never grew again');
+  assert.equal(inbox.footprint, 19 + 1_000_002);
+  assert.equal(inbox.view().subarray(0, 22).toString(), 'set k 0 0 1000000\r\nabc');
+});

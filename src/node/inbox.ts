@@ -24,6 +24,15 @@ export class Inbox {
     return this.end - this.start;
   }
 
+  /**
+   * The memory it holds for unparsed bytes: its whole buffer while anything is held. A
+   * buffer reused from the allocator is resident as a whole, so this, not `size`, is what
+   * a receive budget must count (growth by doubling could otherwise hold twice the budget).
+   */
+  get footprint(): number {
+    return this.end > this.start ? this.buf.length : 0;
+  }
+
   /** The unparsed bytes: a view valid until the next append or consume. */
   view(): Buffer {
     return bufferView(this.buf.buffer, this.buf.byteOffset + this.start, this.end - this.start);
@@ -37,6 +46,26 @@ export class Inbox {
     this.buf.set(from === 0 ? chunk : chunk.subarray(from), this.end);
     this.end += n;
     this.copied += n;
+  }
+
+  /**
+   * Makes room for a frame of `n` bytes starting at the first held byte, growing once to
+   * exactly that: a 1 MiB value then costs one buffer, not a doubling series of them that
+   * wait for the garbage collector.
+   */
+  reserve(n: number): void {
+    if (this.start + n <= this.buf.length) return;
+    const held = this.end - this.start;
+    this.copied += held;
+    if (n <= this.buf.length) {
+      this.buf.copyWithin(0, this.start, this.end);
+    } else {
+      const next = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, n));
+      this.buf.copy(next, 0, this.start, this.end);
+      this.buf = next;
+    }
+    this.start = 0;
+    this.end = held;
   }
 
   /** Drops the first `n` held bytes (they were parsed). */

@@ -20,6 +20,11 @@ export class ReceiveBudget {
   private used = 0;
   private readonly held = new Map<Receiver, number>();
   private readonly waiting = new Set<Receiver>();
+  /**
+   * The one connection let past the budget: the biggest holder, the first of equals.
+   * One only, or equal holders (the same value sent on many connections) would all go on.
+   */
+  private exempt: Receiver | undefined;
 
   constructor(private readonly limit: number, private readonly freeBytes: number) {}
 
@@ -35,12 +40,22 @@ export class ReceiveBudget {
   hold(r: Receiver, bytes: number): boolean {
     const mine = bytes > this.freeBytes ? bytes : 0;
     this.set(r, mine);
-    if (mine > 0 && this.used > this.limit && !this.isLargest(mine)) {
-      this.waiting.add(r);
-      return false;
+    if (mine > 0 && this.used > this.limit) {
+      if (!this.mayPass(r, mine)) {
+        this.waiting.add(r);
+        return false;
+      }
+      this.exempt = r;
     }
     this.waiting.delete(r);
     return true;
+  }
+
+  /** Whether `hold(r, bytes)` would let it read on (nothing changes). */
+  allows(r: Receiver, bytes: number): boolean {
+    const mine = bytes > this.freeBytes ? bytes : 0;
+    if (mine === 0 || this.used - (this.held.get(r) ?? 0) + mine <= this.limit) return true;
+    return this.mayPass(r, mine);
   }
 
   /** The connection is gone. */
@@ -49,25 +64,47 @@ export class ReceiveBudget {
     this.set(r, 0);
   }
 
-  private isLargest(mine: number): boolean {
+  private mayPass(r: Receiver, mine: number): boolean {
     for (const b of this.held.values()) if (b > mine) return false;
-    return true;
+    const e = this.exempt;
+    return e === undefined || e === r || (this.held.get(e) ?? 0) < mine;
   }
 
   private set(r: Receiver, bytes: number): void {
     const had = this.held.get(r) ?? 0;
     if (bytes === had) return;
-    if (bytes === 0) this.held.delete(r);
-    else this.held.set(r, bytes);
+    if (bytes === 0) {
+      this.held.delete(r);
+      if (this.exempt === r) this.exempt = undefined;
+    } else {
+      this.held.set(r, bytes);
+    }
     this.used += bytes - had;
     if (bytes < had && this.waiting.size > 0) this.wake();
   }
 
+  /**
+   * Room again: every waiter reads on (each asks again on its next read). Still over (the
+   * waiters alone hold more than the budget): the biggest of them goes on by itself, so
+   * nobody waits for a connection that is waiting too.
+   */
   private wake(): void {
-    for (const r of [...this.waiting]) {
-      if (this.used >= this.limit) return;
-      this.waiting.delete(r);
-      r.resumeReceiving();
+    if (this.used < this.limit) {
+      const all = [...this.waiting];
+      this.waiting.clear();
+      for (const r of all) r.resumeReceiving();
+      return;
     }
+    if (this.exempt !== undefined) return;
+    let best: Receiver | undefined;
+    let most = 0;
+    for (const r of this.waiting) {
+      const b = this.held.get(r) ?? 0;
+      if (b > most) [best, most] = [r, b];
+    }
+    if (best === undefined) return;
+    this.waiting.delete(best);
+    this.exempt = best;
+    best.resumeReceiving();
   }
 }

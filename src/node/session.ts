@@ -266,6 +266,8 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     const sliceStart = performance.now();
     let ran = 0;
     let offset = 0;
+    /** The length of the frame left unfinished, when its header told it. */
+    let need = 0;
     // Where buf lies, read once for the views of a pipelined batch (see buffer-view.ts).
     let memory: ArrayBufferLike | undefined;
     let base = 0;
@@ -285,7 +287,10 @@ export class Session implements TenantConnection, SessionControl, Receiver {
         }
         const loggedIn = this.credential !== undefined;
         const r = wire.parse(view, loggedIn ? this.opts.limits : PRE_LOGIN_LIMITS);
-        if (r.type === 'incomplete') break;
+        if (r.type === 'incomplete') {
+          need = r.need ?? 0;
+          break;
+        }
         if (r.type === 'error') {
           // A binary error without a readable header (bad magic) has nobody to answer: just close.
           if (r.frame !== undefined || wire === TEXT_WIRE) wire.encodeError(r.code, this.out, r.frame);
@@ -336,7 +341,9 @@ export class Session implements TenantConnection, SessionControl, Receiver {
       this.inbox.clear();
     } else if (fromInbox) {
       this.inbox.consume(offset);
+      if (need > 0) this.reserveFrame(need);
     } else if (offset < buf.length) {
+      if (need > 0) this.reserveFrame(need);
       // The transport reuses the buffer it read into: the unparsed tail is copied.
       this.inbox.append(buf, offset);
     }
@@ -345,11 +352,17 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     this.sendReplies();
   }
 
-  /** Tells the cache's receive budget what this connection holds unparsed; pauses reading when over. */
+  /** Sizes the inbox for a whole frame at once, when the cache's receive budget has room for it. */
+  private reserveFrame(need: number): void {
+    const budget = this.tenant?.receive;
+    if (budget === undefined || budget.allows(this, need)) this.inbox.reserve(need);
+  }
+
+  /** Tells the cache's receive budget the memory this connection holds unparsed; pauses reading when over. */
   private holdReceived(): void {
     const budget = this.tenant?.receive;
     if (!budget) return;
-    const ok = budget.hold(this, this.inbox.size);
+    const ok = budget.hold(this, this.inbox.footprint);
     if (!ok && !this.receiveWait) {
       this.receiveWait = true;
       this.socket.pause();

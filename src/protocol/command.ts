@@ -126,7 +126,11 @@ export type RequestFamily =
  */
 export type ParseResult<F> =
   | { readonly type: 'request'; readonly command: Command; readonly frame: F; readonly consumed: number }
-  | { readonly type: 'incomplete' }
+  | {
+      readonly type: 'incomplete';
+      /** The whole frame's length when already known (a value's header has arrived): its receive buffer can be sized once. */
+      readonly need?: number;
+    }
   | {
       readonly type: 'error'; readonly code: ErrorCode; readonly consumed: number;
       readonly skip?: number; readonly close?: boolean; readonly frame?: F;

@@ -61,7 +61,7 @@ export function parseBinary(buf: Buffer, limits: ProtocolLimits): ParseResult<Bi
     const key = keylen > 0 && available >= keyStart + keylen ? viewOf(buf, keyStart, keyStart + keylen) : undefined;
     return refuse('VALUE_TOO_LARGE', opcode, opaque, info, available, total, key);
   }
-  if (available < total) return INCOMPLETE;
+  if (available < total) return { type: 'incomplete', need: total };
 
   const keyStart = HEADER_LENGTH + extlen;
   const key = viewOf(buf, keyStart, keyStart + keylen);

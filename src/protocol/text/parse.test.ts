@@ -143,7 +143,10 @@ for (const [name, buf, command, frame] of CASES) {
 test('every request split at every byte is incomplete until its last byte', () => {
   for (const [name, buf, command] of CASES) {
     for (let i = 0; i < buf.length; i++) {
-      assert.deepEqual(parseText(buf.subarray(0, i), DEFAULT_LIMITS), { type: 'incomplete' }, `${name} cut at ${i}`);
+      const r = parseText(buf.subarray(0, i), DEFAULT_LIMITS);
+      assert.equal(r.type, 'incomplete', `${name} cut at ${i}`);
+      // Once a value's header is in, the frame's whole length is told (the session sizes its buffer by it).
+      if (r.type === 'incomplete' && r.need !== undefined) assert.equal(r.need, buf.length, `${name} cut at ${i}`);
     }
     assert.deepEqual(parseOne(buf).command, command, name);
   }
@@ -197,7 +200,7 @@ test('a request followed by a partial one parses the first only', () => {
   const r = parseText(buf, DEFAULT_LIMITS);
   assert.equal(r.type, 'request');
   if (r.type === 'request') assert.equal(r.consumed, 7);
-  assert.deepEqual(parseText(buf.subarray(7), DEFAULT_LIMITS), { type: 'incomplete' });
+  assert.deepEqual(parseText(buf.subarray(7), DEFAULT_LIMITS), { type: 'incomplete', need: 20 });
 });
 
 // ---- errors --------------------------------------------------------------
@@ -353,7 +356,7 @@ test('a long data block is not a long line', () => {
   const value = 'v'.repeat(SMALL.maxLineLength * 2);
   const limits: ProtocolLimits = { ...SMALL, maxItemSize: 10 * SMALL.maxLineLength };
   const buf = wire.set('k', value);
-  assert.deepEqual(parseText(buf.subarray(0, buf.length - 1), limits), { type: 'incomplete' });
+  assert.deepEqual(parseText(buf.subarray(0, buf.length - 1), limits), { type: 'incomplete', need: buf.length });
   assert.deepEqual((parseOne(buf, limits).command as { value: Buffer }).value, b(value));
 });
 
@@ -401,4 +404,12 @@ test('a refused command says its family, and its key when the key itself was val
   for (const garbage of [line('bogus'), line(''), line('lru_crawler', 'crawl', 'all'), line('verbosity'), line('me')]) {
     assert.deepEqual(refused(garbage).slice(1), [undefined, undefined], garbage.toString());
   }
+});
+
+test('a storage command cut in its data block tells the whole frame length', () => {
+  const line = 'set k 0 0 1000000\r\n';
+  const r = parseText(Buffer.from(line + 'x'.repeat(10)), DEFAULT_LIMITS);
+  assert.deepEqual(r, { type: 'incomplete', need: line.length + 1_000_002 });
+  const m = parseText(Buffer.from('ms k 5 T0\r\nab'), DEFAULT_LIMITS);
+  assert.deepEqual(m, { type: 'incomplete', need: 'ms k 5 T0\r\n'.length + 7 });
 });

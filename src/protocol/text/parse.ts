@@ -202,7 +202,7 @@ function parseGet(buf: Buffer, n: number, next: number, verb: 'get' | 'gets' | '
 /** Checks the data block after a storage line; returns the value copy or an error/incomplete result. */
 function readDataBlock(buf: Buffer, start: number, bytes: number): Buffer | Result {
   const end = start + bytes;
-  if (buf.length < end + 2) return INCOMPLETE;
+  if (buf.length < end + 2) return { type: 'incomplete', need: end + 2 };
   if (buf[end] !== 13 || buf[end + 1] !== 10) return fail('BAD_DATA_CHUNK', end + 2);
   // A copy: the session reuses its receive buffer once this request is consumed.
   return copyOf(buf, start, end);
@@ -232,7 +232,7 @@ function parseStore(
   if (bytes + (ke - ks) > limits.maxItemSize) return refuse(verb, 'VALUE_TOO_LARGE', next, skip, viewOf(buf, ks, ke));
 
   const value = readDataBlock(buf, next, bytes);
-  if (!Buffer.isBuffer(value)) return value === INCOMPLETE ? value : blockRefused(value, verb, viewOf(buf, ks, ke));
+  if (!Buffer.isBuffer(value)) return blockRefused(value, verb, viewOf(buf, ks, ke));
   const key = viewOf(buf, ks, ke);
   const command: StoreCommand = isCas
     ? { kind: 'store', mode: 'set', key, value, flags, exptime, cas }
