@@ -21,7 +21,7 @@ test('out of file descriptors: no busy loop, held connections answer, waiting on
   const created = JSON.parse((await runCli(['cache', 'create', '--data', dataDir, '--json'])).stdout) as { id: number };
   const port = await freePort();
   const node = await spawnCli(['node', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--anonymous-cache', String(created.id)],
-    'cachier node ready', { nofile: 64 });
+    'cachier node ready', { nofileOnceReady: 64 });
   t.after(() => node.stop());
 
   const clients: RawClient[] = [];
@@ -67,7 +67,7 @@ test('descriptors taken and given back through another port (the admin port) let
   const created = JSON.parse((await runCli(['cache', 'create', '--data', dataDir, '--json'])).stdout) as { id: number };
   const [port, adminPort] = [await freePort(), await freePort()];
   const node = await spawnCli(['node', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort),
-    '--anonymous-cache', String(created.id)], 'cachier node ready', { nofile: 64 });
+    '--anonymous-cache', String(created.id)], 'cachier node ready', { nofileOnceReady: 64 });
   t.after(() => node.stop());
   const held = await RawClient.connect(port);
   assert.equal(await held.text('version\r\n'), 'VERSION 1.6.21-cachier\r\n');

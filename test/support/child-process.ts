@@ -11,7 +11,7 @@
  *   await node.stop();                          // SIGTERM, SIGKILL after 5 s
  *   const { stdout } = await runCli(['cache', 'create', '--data', dir, '--memory', '1mb', '--json']);
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,6 +105,12 @@ export interface Proc {
 export interface SpawnOptions {
   /** Run under `bash -c 'ulimit -n …; exec …'` (same pid) with this many open files, or the hard limit if lower. */
   nofile?: number;
+  /**
+   * Lowers its open-files limit to this once it is ready (prlimit): start-up under tsx may
+   * spawn esbuild when the transform cache is cold (a fresh clone), which a tight limit
+   * breaks; what such tests measure is serving.
+   */
+  nofileOnceReady?: number;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Extra node flags before the script, e.g. ['--expose-gc']. */
@@ -150,6 +156,9 @@ export function spawnNode(script: string, args: string[], ready: string, opts: S
       if (line === undefined) return;
       settled = true;
       clearTimeout(timer);
+      if (opts.nofileOnceReady !== undefined) {
+        execFileSync('prlimit', ['--pid', String(child.pid), `--nofile=${opts.nofileOnceReady}:${opts.nofileOnceReady}`]);
+      }
       resolve({
         pid: child.pid!, child, readyLine: line, command, exited, kill, stop,
         stdout: () => out, stderr: () => err, output: () => both,
