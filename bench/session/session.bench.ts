@@ -1,5 +1,9 @@
 /**
- * `node --import tsx bench/session/session.bench.ts [--seconds S] [--no-introspection]`
+ * `node --import tsx bench/session/session.bench.ts [--seconds S] [--no-introspection] [--only TEXT] [--rounds N]`
+ *
+ * `--rounds N` runs each case exactly N rounds (of its 200-1000 requests) instead of for
+ * S seconds: under `perf stat -e instructions:u`, the difference between N and 0 rounds is
+ * a count that other processes on a shared machine do not change.
  *
  * The CPU cost of our own request path, without sockets: a real node, built but not
  * listening, serving a Connection that swallows writes, fed whole requests as a socket would. Prints ns per
@@ -16,7 +20,7 @@ import { createCacheNode } from '../../src/node/cache-node.ts';
 import { req } from '../../src/protocol/binary/testing/frames.ts';
 import type { Connection, ConnectionHandlers } from '../../src/node/io/connection.ts';
 
-const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, 'no-introspection': { type: 'boolean' } } });
+const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, 'no-introspection': { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' } } });
 const seconds = Number(flags.seconds);
 
 class NullConnection implements Connection {
@@ -71,25 +75,29 @@ const cases: Case[] = [
   { name: 'meta mg v f', perKey: 1, requests: pick(1000).map((k) => Buffer.from(`mg ${k} v f\r\n`)) },
 ];
 
-for (const c of cases) {
+for (const c of cases.filter((x) => flags.only === undefined || x.name.includes(flags.only))) {
   // A new connection per protocol (the first byte picks it).
-  const run = (ms: number) => {
+  const run = (ms: number, rounds = Infinity) => {
     const x = openSession();
     let n = 0;
     const end = performance.now() + ms;
     const t0 = performance.now();
-    while (performance.now() < end) {
+    const cpu0 = process.cpuUsage();
+    for (let round = 0; round < rounds && (rounds !== Infinity || performance.now() < end); round++) {
       // One clock read per round, as the native loop reads it once per batch.
       const now = Date.now();
       for (let i = 0; i < c.requests.length; i++) x.handlers.data(c.requests[i]!, now);
       n += c.requests.length;
     }
-    return { n, ms: performance.now() - t0, bytes: x.bytes };
+    const cpu = process.cpuUsage(cpu0);
+    // CPU time as well as wall time: on a shared machine the wall clock also counts others' turns.
+    return { n, ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, bytes: x.bytes };
   };
-  run(300);
-  const r = run(seconds * 1000);
-  const ns = (r.ms * 1e6) / r.n;
-  console.log(`${c.name.padEnd(20)} ${ns.toFixed(0).padStart(6)} ns/request${c.perKey > 1 ? `  ${(ns / c.perKey).toFixed(0).padStart(5)} ns/key` : ''}  (${r.n} requests, ${(r.bytes / r.n).toFixed(0)} B/reply)`);
+  const rounds = flags.rounds === undefined ? Infinity : Number(flags.rounds);
+  run(300, rounds === Infinity ? Infinity : Math.min(rounds, 100));
+  const r = run(seconds * 1000, rounds);
+  const ns = (r.cpuMs * 1e6) / r.n;
+  console.log(`${c.name.padEnd(20)} ${ns.toFixed(0).padStart(6)} ns/request (cpu; wall ${((r.ms * 1e6) / r.n).toFixed(0)})${c.perKey > 1 ? `  ${(ns / c.perKey).toFixed(0).padStart(5)} ns/key` : ''}  (${r.n} requests, ${(r.bytes / r.n).toFixed(0)} B/reply)`);
 }
 
 await node.close();

@@ -172,6 +172,14 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
     s.ring.record(time, command, status, key, size);
   }
 
+  /** The lines of a get's reply (RequestRing.recordValues). */
+  logValues(time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
+    const s = this.state ?? this.open(time);
+    if (s === null) return;
+    this.lastActive = time;
+    s.ring.recordValues(time, command, keys, from, items);
+  }
+
   // ---- reading ----
 
   popular(limit: number, ms: number, prefix?: Buffer): PopularLists {

@@ -9,7 +9,7 @@
  */
 
 /** Sampled events a cache's sketches take per second at most (on average). */
-export const SAMPLED_EVENTS_PER_SECOND = 20_000;
+export const SAMPLED_EVENTS_PER_SECOND = 5000;
 
 export class EventSampler {
   /** Events until the next taken one (this one included). */

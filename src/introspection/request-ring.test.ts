@@ -35,3 +35,30 @@ test('keys mixing lengths wrap around the key ring intact', () => {
   for (let i = 0; i < 5000; i++) r.record(i, CMD.GET, ST.HIT, keyOf(i), 0);
   r.lines(50).forEach((l, j) => assert.equal(l.key.toString(), keyOf(4950 + j).toString()));
 });
+
+test('multi-key gets recorded as one span read back exactly as key-by-key lines, across wrap-around and growth', () => {
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const spans = new RequestRing(300);
+  const single = new RequestRing(300);
+  for (let r = 0; r < 3000; r++) {
+    const n = 1 + rand(30);
+    const names = Array.from({ length: n }, () => Buffer.alloc(1 + rand(r > 1500 ? 250 : 20), 0x41 + rand(26)));
+    // A text request: the keys are views into one buffer, one space apart (or, now and then, copies elsewhere).
+    const line = Buffer.concat([Buffer.from('get '), ...names.flatMap((k) => [k, Buffer.from(' ')])]);
+    const keys: Buffer[] = [];
+    let at = 4;
+    for (const k of names) {
+      keys.push(rand(10) === 0 ? Buffer.from(k) : line.subarray(at, at + k.length));
+      at += k.length + 1;
+    }
+    const from = rand(3) === 0 ? rand(n) : 0;
+    const items = keys.slice(from).map((_, i) => (rand(2) ? { value: Buffer.alloc(i) } : null));
+    spans.recordValues(r, CMD.GET, keys, from, items);
+    items.forEach((it, i) => single.record(r, CMD.GET, it ? ST.HIT : ST.MISS, keys[from + i]!, it ? it.value.length : 0));
+    if (r % 97 === 0) spans.record(r, CMD.STATS, ST.OK, null, 0), single.record(r, CMD.STATS, ST.OK, null, 0);
+    if (r % 250 === 0) assert.deepEqual(spans.lines(300), single.lines(300), `after request ${r}`);
+  }
+  assert.deepEqual(spans.lines(300), single.lines(300));
+  assert.equal(spans.lines(300).length, 300);
+});

@@ -6,6 +6,8 @@
  * lose theirs.
  */
 
+import { bufferView } from '../shared/buffer-view.ts';
+
 export const COMMANDS = [
   'GET', 'SET', 'ADD', 'REPLACE', 'APPEND', 'PREPEND', 'CAS', 'INCR', 'DECR', 'DELETE', 'TOUCH', 'GAT', 'FLUSH',
   'STATS', 'AUTH', 'VERSION', 'NOOP',
@@ -20,6 +22,30 @@ export type StatusName = (typeof STATUSES)[number];
 export const CMD = Object.fromEntries(COMMANDS.map((c, i) => [c, i])) as { readonly [K in CommandName]: number };
 export const ST = Object.fromEntries(STATUSES.map((s, i) => [s, i])) as { readonly [K in StatusName]: number };
 
+const MIN_KEY_BYTES = 16 * 1024;
+const MAX_KEY_LENGTH = 250;
+
+/**
+ * The length of the bytes from keys[from] to the end of keys[from + n - 1] when all n
+ * keys lie in order in one buffer with at most one separator byte between them (a text
+ * request's tokens); 0 otherwise.
+ */
+function keySpan(keys: readonly Buffer[], from: number, n: number): number {
+  const first = keys[from]!;
+  const memory = first.buffer;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < n; i++) {
+    const k = keys[from + i]!;
+    const gap = k.byteOffset - end;
+    if (gap < 0 || gap > 1 || k.length > MAX_KEY_LENGTH || k.buffer !== memory) return 0;
+    end = k.byteOffset + k.length;
+  }
+  return first.length > MAX_KEY_LENGTH ? 0 : end - first.byteOffset;
+}
+
+const HIT = ST.HIT;
+const MISS = ST.MISS;
+
 export interface RequestLine {
   /** Milliseconds since the epoch. */
   readonly time: number;
@@ -30,8 +56,6 @@ export interface RequestLine {
   readonly size: number;
 }
 
-const MIN_KEY_BYTES = 16 * 1024;
-const MAX_KEY_LENGTH = 250;
 
 export class RequestRing {
   private readonly times: Float64Array;
@@ -64,7 +88,7 @@ export class RequestRing {
     this.keyLens = new Uint8Array(capacity);
     this.keyAt = new Float64Array(capacity);
     this.keys = Buffer.allocUnsafe(MIN_KEY_BYTES);
-    this.maxKeyBytes = capacity * MAX_KEY_LENGTH;
+    this.maxKeyBytes = capacity * (MAX_KEY_LENGTH + 1); // + a separator: a multi-get's keys are kept as one span
   }
 
   get memoryBytes(): number {
@@ -87,8 +111,51 @@ export class RequestRing {
     const len = key === null ? 0 : Math.min(key.length, MAX_KEY_LENGTH);
     this.keyLens[i] = len;
     this.keyAt[i] = this.keyBytesWritten;
-    if (len > 0) this.writeKey(key!, len);
     this.written++;
+    if (len > 0) this.writeKey(key!, len);
+  }
+
+  /**
+   * The lines of a get's reply: one per key from `keys[from]` on, a hit with its value's
+   * size or a miss. One call per request, not per key (the ring is on every get's path).
+   * The keys of one text request lie in order in its receive buffer, a space apart: then
+   * their whole span is copied at once and each line points into it.
+   */
+  recordValues(time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
+    const n = items.length;
+    const span = n > 1 ? keySpan(keys, from, n) : 0;
+    if (span === 0) {
+      for (let i = 0; i < n; i++) {
+        const item = items[i];
+        if (item === null || item === undefined) this.record(time, command, MISS, keys[from + i]!, 0);
+        else this.record(time, command, HIT, keys[from + i]!, item.value.length);
+      }
+      return;
+    }
+    const first = keys[from]!;
+    const at = this.keyBytesWritten;
+    const capacity = this.capacity;
+    let line = this.next;
+    for (let i = 0; i < n; i++) {
+      const item = items[i];
+      const key = keys[from + i]!;
+      this.times[line] = time;
+      this.commands[line] = command;
+      if (item === null || item === undefined) {
+        this.statuses[line] = MISS;
+        this.sizes[line] = 0;
+      } else {
+        this.statuses[line] = HIT;
+        this.sizes[line] = item.value.length;
+      }
+      this.keyLens[line] = key.length;
+      this.keyAt[line] = at + (key.byteOffset - first.byteOffset);
+      line = line + 1 === capacity ? 0 : line + 1;
+    }
+    // Room for the span first (the ring may grow), checked against the oldest line kept after these.
+    this.written += n;
+    this.next = line;
+    this.writeKey(bufferView(first.buffer, first.byteOffset, span), span);
   }
 
   /** The newest `limit` lines, oldest first. */

@@ -34,12 +34,7 @@ export function logRequest(log: CacheIntrospection, cmd: Command, reply: Reply, 
         log.log(time, command, errorStatus(reply), cmd.keys[from] ?? null, 0);
         return;
       }
-      const items = reply.items;
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i];
-        if (item === null || item === undefined) log.log(time, command, ST.MISS, cmd.keys[from + i]!, 0);
-        else log.log(time, command, ST.HIT, cmd.keys[from + i]!, item.value.length);
-      }
+      log.logValues(time, command, cmd.keys, from, reply.items);
       return;
     }
     case 'store': {
