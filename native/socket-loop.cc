@@ -11,6 +11,11 @@
 // This file moves bytes only: it never parses what clients send. Ownership: a
 // connection's fd is closed here, exactly once, either on close() from JS or after
 // reporting CLOSED (peer gone / error), after which JS never uses the id again.
+//
+// Half-close: a peer's FIN (read() == 0) is reported as END and the connection stays
+// open for writing (no longer read), so JS answers every request it has read, as
+// memcached does, and then calls end(): the connection closes once its replies are sent.
+// When we had already ended our side, the FIN closes it as before.
 #include <node_api.h>
 #include <uv.h>
 
@@ -34,7 +39,7 @@
 namespace {
 
 // Event records handed to JS: [type, id, a, b].
-enum EventType : int32_t { EV_ACCEPT = 1, EV_DATA = 2, EV_CLOSED = 3, EV_DRAIN = 4 };
+enum EventType : int32_t { EV_ACCEPT = 1, EV_DATA = 2, EV_CLOSED = 3, EV_DRAIN = 4, EV_END = 5 };
 constexpr int kRecordInts = 4;
 // Reads smaller than this are not attempted: the rest waits for the next batch.
 constexpr size_t kMinReadRoom = 16 * 1024;
@@ -52,6 +57,7 @@ struct Conn {
   bool reading = true;      // EPOLLIN wanted (JS may pause)
   bool ending = false;      // shut down writes once the queue is empty
   bool closeAfterFlush = false;  // peer is gone: close once the queue is empty
+  bool peerEnded = false;   // the peer's FIN was read (END reported): never read again
   std::string queue;        // bytes send() did not take yet, or replies deferred (below)
   size_t queueAt = 0;
   bool deferred = false;    // `queue` holds replies of this batch, sent when the batch ends
@@ -154,7 +160,9 @@ int32_t NewId(Loop* loop) {
 
 void UpdateInterest(Loop* loop, int32_t id, Conn* c) {
   epoll_event ev{};
-  bool waiting = !c->deferred && c->queueAt < c->queue.size();
+  // A connection to close once flushed waits for EPOLLOUT even when nothing is queued:
+  // WriteReady then closes it and reports CLOSED from inside a round.
+  bool waiting = !c->deferred && (c->queueAt < c->queue.size() || c->closeAfterFlush);
   ev.events = (c->reading ? uint32_t{EPOLLIN} : 0u) | (waiting ? uint32_t{EPOLLOUT} : 0u);
   ev.data.u64 = static_cast<uint32_t>(id);
   epoll_ctl(loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -216,7 +224,7 @@ bool FlushQueue(Conn* c, int* err) {
 void SendNow(Loop* loop, int32_t id, Conn* c) {
   c->deferred = false;
   int err;
-  if (FlushQueue(c, &err)) {
+  if (FlushQueue(c, &err) && !c->closeAfterFlush) {
     if (c->ending) shutdown(c->fd, SHUT_WR);
     return;
   }
@@ -283,7 +291,15 @@ void ReadConn(Loop* loop, int32_t id, Conn* c) {
     Push(loop, EV_DATA, id, static_cast<int32_t>(loop->slabUsed), static_cast<int32_t>(n));
     loop->slabUsed += static_cast<size_t>(n);
   } else if (n == 0) {
-    PeerGone(loop, id, c, 0);
+    if (c->ending) {
+      PeerGone(loop, id, c, 0);  // both sides done
+      return;
+    }
+    // Half-close: JS answers what it has read, then end() closes after the replies.
+    c->peerEnded = true;
+    c->reading = false;
+    UpdateInterest(loop, id, c);
+    Push(loop, EV_END, id, 0, 0);
   } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
     PeerGone(loop, id, c, errno);
   }
@@ -651,7 +667,7 @@ napi_value Write(napi_env env, napi_callback_info info) {
 napi_value Pause(napi_env env, napi_callback_info info) {
   Call call(env, info, 3);
   Conn* c = call.ok ? call.conn() : nullptr;
-  if (!c || c->closeAfterFlush) return Undefined(env);
+  if (!c || c->closeAfterFlush || c->peerEnded) return Undefined(env);
   bool paused = false;
   napi_get_value_bool(env, call.argv[2], &paused);
   if (c->reading == !paused) return Undefined(env);
@@ -661,10 +677,16 @@ napi_value Pause(napi_env env, napi_callback_info info) {
 }
 
 // end(loop, id): FIN after the queued bytes; reading goes on so the peer's FIN is seen.
+// After the peer's own FIN (END): close once the queued bytes are sent, reported as CLOSED.
 napi_value End(napi_env env, napi_callback_info info) {
   Call call(env, info, 2);
   Conn* c = call.ok ? call.conn() : nullptr;
   if (!c) return Undefined(env);
+  if (c->peerEnded) {
+    c->closeAfterFlush = true;
+    UpdateInterest(call.loop, call.id, c);
+    return Undefined(env);
+  }
   c->ending = true;
   if (c->queueAt >= c->queue.size()) shutdown(c->fd, SHUT_WR);
   if (!c->reading) {

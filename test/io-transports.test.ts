@@ -91,6 +91,70 @@ for (const io of MODES) {
     assert.equal(got, 'STORED\r\n' + 'VALUE hc 0 2\r\nhi\r\nEND\r\n'.repeat(500));
   });
 
+  // memcached answers every request it has read before it closes on EOF. Here the node
+  // cannot answer them in one go: replies far past its reply queue (stalls at the cap),
+  // a reader that takes nothing at first (writes block), then the FIN.
+  test(`[${io}] a client that half-closes with megabytes of replies to come gets them all in order, then the node closes`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io, limits: { replyQueueBytes: 256 * 1024 } });
+    t.after(() => h.close());
+    const c = await h.connect();
+    const value = 'v'.repeat(60 * 1024);
+    assert.equal(await c.text(`set hv 0 0 ${value.length}\r\n${value}\r\nset hs 0 0 1\r\ns\r\n`), 'STORED\r\nSTORED\r\n');
+    const s = await openSocket(h.port);
+    s.pause();
+    const gets = 300; // 18 MiB of replies
+    const order = Array.from({ length: gets }, (_, i) => (i % 3 === 2 ? 'hs' : 'hv'));
+    s.end(order.map((k, i) => (i % 50 === 0 ? `get ${k} hs\r\n` : `get ${k}\r\n`)).join('') + 'version\r\nget hs');
+    await until('the paused reader to back up', Date.now() + PROMPTLY_MS, async () => s.readableLength >= s.readableHighWaterMark || undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(h.node.connectionCount, 2, 'the half-closed connection is still open, its replies waiting');
+    const all = readToClose(s);
+    s.resume();
+    const reply = (k: string) => (k === 'hv' ? `VALUE hv 0 ${value.length}\r\n${value}\r\n` : 'VALUE hs 0 1\r\ns\r\n');
+    const expected = order.map((k, i) => reply(k) + (i % 50 === 0 ? reply('hs') : '') + 'END\r\n').join('') + 'VERSION 1.6.21-cachier\r\n';
+    const got = (await all).toString('latin1');
+    assert.equal(got.length, expected.length);
+    assert.ok(got === expected, 'every reply, in order');
+    await until('only the other connection left', Date.now() + PROMPTLY_MS, async () => h.node.connectionCount === 1 || undefined);
+  });
+
+  test(`[${io}] a client that half-closes with nothing to answer (or half a request) is closed at once`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io });
+    t.after(() => h.close());
+    for (const last of ['', 'get unfinish', 'set k 0 0 10\r\n01234']) {
+      const s = await openSocket(h.port);
+      const all = readToClose(s);
+      s.end('version\r\n' + last);
+      assert.equal((await all).toString('latin1'), 'VERSION 1.6.21-cachier\r\n');
+    }
+    await until('no connection left', Date.now() + PROMPTLY_MS, async () => h.node.connectionCount === 0 || undefined);
+  });
+
+  // Half-closing gives a client no way to hold its connection past the limits on one that
+  // never reads: the idle timeout while its requests wait, the closing grace once ended.
+  test(`[${io}] a client that half-closes and never reads its replies is still dropped by the idle timeout`, async (t) => {
+    const h = await startTestNode({ anonymous: true, io, limits: { idleTimeoutMs: 300, closingGraceMs: 300, replyQueueBytes: 64 * 1024 } });
+    t.after(() => h.close());
+    const value = 'w'.repeat(64 * 1024);
+    const c = await h.connect();
+    assert.equal(await c.text(`set w 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+    c.end();
+    for (const gets of [2000, 3]) {
+      // 2,000: requests wait behind the reply cap; 3: all answered, ending, replies unread.
+      await until('no connection left', Date.now() + PROMPTLY_MS, async () => h.node.connectionCount === 0 || undefined);
+      const s = await openSocket(h.port);
+      s.on('error', () => {});
+      s.pause();
+      const closed = new Promise((r) => s.once('close', r));
+      s.end('get w\r\n'.repeat(gets));
+      await until('the half-closed reader dropped', Date.now() + 5000, async () => h.node.connectionCount === 0 || undefined);
+      s.destroy();
+      await closed;
+    }
+    const d = await h.connect();
+    assert.equal(await d.text('get w\r\n', 'END\r\n'), `VALUE w 0 ${value.length}\r\n${value}\r\nEND\r\n`);
+  });
+
   test(`[${io}] a client reset in the middle of large replies costs only that connection`, async (t) => {
     const h = await startTestNode({ anonymous: true, io });
     t.after(() => h.close());

@@ -1,6 +1,6 @@
 // The native socket loop's own edges, driven through the addon directly: arguments it
-// refuses, a batch larger than its event array, and an environment (a worker thread)
-// that ends without shutdown().
+// refuses, a batch larger than its event array, an environment (a worker thread)
+// that ends without shutdown(), and a peer's half-close (END).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -92,4 +92,69 @@ test('a worker that ends without shutdown() leaves no listener behind: its port 
       return (e as NodeJS.ErrnoException).code === 'ECONNREFUSED' || undefined;
     }
   });
+});
+
+test('a peer that half-closes is reported as END and the connection stays open for writes; end() then closes it once they are sent', { skip }, async () => {
+  const seen: string[] = [];
+  let conn = 0;
+  const { loop, events } = openLoop(1024, (count) => {
+    for (let i = 0; i < count; i++) {
+      const [type, id] = [events[i * 4]!, events[i * 4 + 1]!];
+      if (type === 1) conn = id;
+      seen.push(({ 1: 'accept', 2: 'data', 3: 'closed', 4: 'drain', 5: 'end' } as Record<number, string>)[type] ?? `?${type}`);
+      // Inside the batch, as a Session answers: a reply (deferred, sent after the batch) and end().
+      if (type === 5) {
+        addon!.write(loop, id, Buffer.from('bye\r\n'));
+        addon!.end(loop, id);
+      }
+    }
+  });
+  try {
+    const port = addon!.listen(loop, '127.0.0.1', 0, 16)[1];
+    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const got: Buffer[] = [];
+    s.on('data', (d: Buffer) => got.push(d));
+    const ended = new Promise((r) => s.once('end', r));
+    await new Promise((r) => s.once('connect', r));
+    s.end('x');
+    await until(() => seen.join(' '), Date.now() + PROMPTLY_MS, () => seen.includes('end'));
+    await ended;
+    assert.equal(Buffer.concat(got).toString(), 'bye\r\n');
+    await until(() => seen.join(' '), Date.now() + PROMPTLY_MS, () => seen.includes('closed'));
+    assert.deepEqual(seen, ['accept', 'data', 'end', 'closed']);
+    assert.equal(addon!.write(loop, conn, Buffer.from('late')), -1, 'gone after CLOSED');
+    s.destroy();
+  } finally {
+    addon!.shutdown(loop);
+  }
+});
+
+test('after END, writes from outside a batch still go out (reading stays off), and a reset closes it', { skip }, async () => {
+  const seen: number[] = [];
+  let conn = 0;
+  const { loop, events } = openLoop(1024, (count) => {
+    for (let i = 0; i < count; i++) {
+      seen.push(events[i * 4]!);
+      if (events[i * 4] === 1) conn = events[i * 4 + 1]!;
+    }
+  });
+  try {
+    const port = addon!.listen(loop, '127.0.0.1', 0, 16)[1];
+    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    s.on('error', () => {});
+    const got: Buffer[] = [];
+    s.on('data', (d: Buffer) => got.push(d));
+    await new Promise((r) => s.once('connect', r));
+    s.end();
+    await until(() => `${seen}`, Date.now() + PROMPTLY_MS, () => seen.includes(5));
+    addon!.pause(loop, conn, false); // a resume after END must not read again (it would see EOF once more)
+    assert.equal(addon!.write(loop, conn, Buffer.from('later')), 1);
+    await until(() => Buffer.concat(got).toString(), Date.now() + PROMPTLY_MS, () => Buffer.concat(got).toString() === 'later');
+    assert.deepEqual(seen, [1, 5]);
+    s.resetAndDestroy();
+    await until(() => `${seen}`, Date.now() + PROMPTLY_MS, () => seen.includes(3));
+    assert.deepEqual(seen, [1, 5, 3]);
+  } finally {
+    addon!.shutdown(loop);
+  }
 });

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { openSqliteCatalog, type SqliteCatalog } from '../src/catalog/sqlite.ts';
 import { createCacheNode, type ListeningCacheNode } from '../src/node/cache-node.ts';
@@ -109,6 +110,25 @@ test('node over TLS: openssl s_client logs in, sets and gets', async () => {
   assert.equal(out, 'STORED\r\nSTORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n', `stderr: ${err}`);
   assert.equal(code, 0, `s_client exit; stderr: ${err}`);
   assert.doesNotMatch(err, /verify error/);
+});
+
+test('node over TLS: a client that half-closes after its requests gets every reply, then the node closes', async () => {
+  const { node, username, password } = await startTlsNode({ replyQueueBytes: 64 * 1024 });
+  // allowHalfOpen is honoured by tls.connect though its options type leaves it out.
+  const options = { port: node.port, host: '127.0.0.1', ca: cert, allowHalfOpen: true };
+  const s = tlsConnect(options);
+  const parts: Buffer[] = [];
+  s.on('data', (d: Buffer) => parts.push(d));
+  s.on('end', () => s.end());
+  const closed = new Promise((r) => s.once('close', r));
+  await new Promise((r) => s.once('secureConnect', r));
+  const value = 'v'.repeat(30 * 1024);
+  // 300 gets of 30 KiB: the node stops at its reply cap many times after the FIN came.
+  s.end(`set ${username} 0 0 ${password.length}\r\n${password}\r\nset v 0 0 ${value.length}\r\n${value}\r\n` + 'get v\r\n'.repeat(300));
+  await closed;
+  const got = Buffer.concat(parts).toString('latin1');
+  assert.ok(got === 'STORED\r\nSTORED\r\n' + `VALUE v 0 ${value.length}\r\n${value}\r\nEND\r\n`.repeat(300), `got ${got.length} bytes`);
+  await until(() => `${node.connectionCount} connections`, Date.now() + PROMPTLY_MS, () => node.connectionCount === 0);
 });
 
 test('node over TLS: a plaintext client is not served and the node goes on', async () => {

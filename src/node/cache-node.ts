@@ -210,7 +210,7 @@ export function createCacheNode(opts: CacheNodeOptions): CacheNode {
         native = new NativeListener(addon, where.host, where.port, accept, onError);
         port = native.port;
       } else {
-        server = where.tls ? tlsServer(where.tls, limits, slots, accept) : createServer({ noDelay: true }, (socket) => accept(new StreamConnection(socket)));
+        server = where.tls ? tlsServer(where.tls, limits, slots, accept) : createServer({ noDelay: true, allowHalfOpen: true }, (socket) => accept(new StreamConnection(socket)));
         server.maxConnections = limits.maxConnections + REFUSING_SLACK;
         port = await listenOn(server, where.host, where.port);
       }
@@ -277,6 +277,9 @@ function tlsServer(tls: TlsFiles, limits: NodeLimits, slots: ConnectionSlots, ac
   const handshakes = new Map<string, Handshake>();
   const server = createTlsServer({ cert: tls.cert, key: tls.key, noDelay: true, handshakeTimeout: limits.authTimeoutMs }, (socket) => {
     handshakes.get(peerKey(socket))?.done();
+    // Half-open only from here (see StreamConnection): a FIN before the handshake still
+    // closes at once rather than waiting out the handshake timeout.
+    socket.allowHalfOpen = true;
     accept(new StreamConnection(socket));
   });
   server.on('connection', (raw: Socket) => {
@@ -295,7 +298,7 @@ function tlsServer(tls: TlsFiles, limits: NodeLimits, slots: ConnectionSlots, ac
 function refuseConnection(conn: Connection, onClosed: () => void): void {
   const timer = setTimeout(() => conn.destroy(), 2000).unref();
   // Whatever the client sends is dropped; its FIN (or the timer) closes the connection.
-  conn.bind({ data() {}, drain() {}, close() {
+  conn.bind({ data() {}, drain() {}, end() {}, close() {
     clearTimeout(timer);
     onClosed();
   } });

@@ -16,6 +16,13 @@
  * throttle's delay (login-throttle.ts), and nothing more is read meanwhile. Idle
  * connections are found by the node's once-a-second sweep (`sweep`), from a timestamp the
  * data path already takes: nothing per request.
+ *
+ * A client that half-closes (sends its FIN after its requests) is answered every request
+ * read, as memcached does: the connection is ended once nothing read is left unanswered
+ * (checked where a batch finishes, not per request), after its replies are sent. One that
+ * does not read them holds the connection no longer than a client that never reads at all:
+ * the idle timeout while requests wait (reading is paused, so the transport may not even
+ * see the FIN yet), `closingGraceMs` once it is being ended.
  */
 import type { Command, GetCommand, MetadumpCommand, Reply, SaslAuthCommand } from '../protocol/command.ts';
 import { parseSaslPlain } from '../protocol/binary/sasl-plain.ts';
@@ -91,6 +98,8 @@ export class Session implements TenantConnection, SessionControl, Receiver {
   /** A failed login's answer waits out its delay; nothing is sent or read meanwhile. */
   private held: DelayedFailure | undefined;
   private heldTimer: NodeJS.Timeout | undefined;
+  /** The peer half-closed: nothing more will be read; end once all read is answered. */
+  private peerEnded = false;
   /** It has sent bytes (waiting connections that have not are displaced first). */
   private spoke = false;
   private authTimer: NodeJS.Timeout | undefined;
@@ -111,6 +120,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     socket.bind({
       data: (chunk, ms) => this.onData(chunk, ms),
       drain: () => this.onDrain(),
+      end: () => this.onEnd(),
       close: () => this.onClosed(),
     });
     const anon = opts.anonymousCacheId !== undefined ? opts.tenants.get(opts.anonymousCacheId) : undefined;
@@ -401,6 +411,27 @@ export class Session implements TenantConnection, SessionControl, Receiver {
     this.resumeParsing();
   }
 
+  /**
+   * The peer sent its FIN: no more requests. Ends the connection now when every request
+   * read is answered; else the batch under way does it when it finishes (resumeParsing).
+   */
+  private onEnd(): void {
+    if (this.closing || this.peerEnded) return;
+    this.peerEnded = true;
+    // Stopped with work left (stalled), a failed login's answer held, or requests read
+    // behind a full socket: resumeParsing goes on and ends it. A partial frame left in
+    // the inbox otherwise will never be completed.
+    if (this.stalled || this.unfinished !== undefined || this.held !== undefined || (this.blocked && this.inbox.size > 0)) return;
+    this.endAnswered();
+  }
+
+  /** Everything the half-closed peer sent is answered: close once the replies are sent. */
+  private endAnswered(): void {
+    this.closing = true;
+    this.inbox.clear();
+    this.sendReplies();
+  }
+
   /** Goes on with what was read but not yet answered (a batch that stopped), then reads again. */
   private resumeParsing(): void {
     if (this.closing || this.blocked || this.held) return;
@@ -417,7 +448,8 @@ export class Session implements TenantConnection, SessionControl, Receiver {
       this.process(this.inbox.view(), true);
       if (this.blocked || this.stalled || this.closing || this.held) return;
     }
-    if (!this.receiveWait) this.socket.resume();
+    if (this.peerEnded) this.endAnswered();
+    else if (!this.receiveWait) this.socket.resume();
   }
 
   private run(command: Command): Reply {

@@ -11,6 +11,7 @@ import { createCacheNode, type ListeningCacheNode } from '../../src/node/cache-n
 import type { Logger } from '../../src/shared/logger.ts';
 import type { IoMode } from '../../src/node/io/native-addon.ts';
 import type { IntrospectionSettings } from '../../src/introspection/registry.ts';
+import type { NodeLimits } from '../../src/node/limits.ts';
 import { RawClient } from './raw-client.ts';
 
 export interface TestCache {
@@ -36,13 +37,15 @@ export async function startTestNode(
   opts: {
     anonymous?: boolean; authTimeoutMs?: number; memoryBytes?: number; io?: IoMode; maxConnections?: number; logger?: Logger;
     introspection?: IntrospectionSettings;
+    /** Any other node limits (limits.ts). */
+    limits?: Partial<NodeLimits>;
   } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cachier-node-'));
   const catalog = openSqliteCatalog(dataDir);
   let anonymousCacheId: number | undefined;
   if (opts.anonymous) anonymousCacheId = (await catalog.createCache({ memoryBytes: opts.memoryBytes ?? 64 << 20 })).cache.id;
-  const limits = { authTimeoutMs: opts.authTimeoutMs, maxConnections: opts.maxConnections };
+  const limits = { ...opts.limits, authTimeoutMs: opts.authTimeoutMs ?? opts.limits?.authTimeoutMs, maxConnections: opts.maxConnections ?? opts.limits?.maxConnections };
   const node = await createCacheNode({ catalog, anonymousCacheId, limits, logger: opts.logger, introspection: opts.introspection })
     .listen({ host: '127.0.0.1', port: 0, io: opts.io });
   const clients: RawClient[] = [];

@@ -9,6 +9,12 @@ export interface ConnectionHandlers {
   data(chunk: Buffer, receivedAtMs: number): void;
   /** The bytes a write() queued have all been sent. */
   drain(): void;
+  /**
+   * The peer half-closed: it sends nothing more (no `data` follows) but may still read.
+   * The connection stays open for writes until end() or destroy(); after end() it closes
+   * once what is queued has been sent.
+   */
+  end(): void;
   /** The connection is gone (either side closed it); called once, after which nothing is. */
   close(): void;
 }
@@ -24,7 +30,10 @@ export interface Connection {
   bind(handlers: ConnectionHandlers): void;
   /** Sends or queues `data`; false when queued behind a full socket buffer (drain follows). */
   write(data: Uint8Array): boolean;
-  /** Half-close after what is queued; the connection closes when the peer closes. */
+  /**
+   * Half-close after what is queued; the connection closes when the peer closes (at once,
+   * once sent, when the peer has already half-closed: `end` was called).
+   */
   end(): void;
   /** Close now, dropping anything queued; `close` follows asynchronously. */
   destroy(): void;

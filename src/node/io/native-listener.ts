@@ -12,13 +12,15 @@ const ACCEPT = 1;
 const DATA = 2;
 const CLOSED = 3;
 const DRAIN = 4;
+/** The peer half-closed (its FIN was read): nothing more is read, replies still go out. */
+const END = 5;
 /** Room for one batch of reads (each read takes up to 64 KiB). */
 const SLAB_BYTES = 1024 * 1024;
 /** Events per batch, 4 int32 each. */
 const EVENT_RECORDS = 4096;
 const BACKLOG = 511;
 
-const IGNORE: ConnectionHandlers = { data() {}, drain() {}, close() {} };
+const IGNORE: ConnectionHandlers = { data() {}, drain() {}, end() {}, close() {} };
 
 export class NativeListener {
   readonly port: number;
@@ -87,6 +89,7 @@ export class NativeListener {
         if (type === DATA) c.handlers.data(bufferView(this.slabMemory, this.slabBase + ev[at + 2]!, ev[at + 3]!), now);
         else if (type === DRAIN) c.handlers.drain();
         else if (type === CLOSED) c.peerClosed();
+        else if (type === END) c.handlers.end();
       } catch (e) {
         // A bug costs this connection, never the node.
         this.onError(e);
