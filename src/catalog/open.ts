@@ -4,8 +4,7 @@
  */
 import type { Catalog } from './catalog.ts';
 import type { Logger } from '../shared/logger.ts';
-import { openPostgresCatalog, type PostgresCatalogOptions } from './postgres.ts';
-import { openSqliteCatalog } from './sqlite.ts';
+import type { PostgresCatalogOptions } from './postgres.ts';
 
 export interface OpenCatalogOptions {
   /** SQLite: directory of `catalog.sqlite` (default `./data`); ignored with `databaseUrl`. */
@@ -31,7 +30,10 @@ export async function openCatalog(opts: OpenCatalogOptions): Promise<Catalog> {
       log.error({ event: 'catalog_error', err: e, errors_since_last_line: skipped }, 'catalog connection error');
       skipped = 0;
     });
+    // Loaded only when used: one machine's catalog needs no PostgreSQL driver, and the other way round.
+    const { openPostgresCatalog } = await import('./postgres.ts');
     return openPostgresCatalog(opts.databaseUrl, onError ? { onError, ...opts.postgres } : opts.postgres);
   }
+  const { openSqliteCatalog } = await import('./sqlite.ts');
   return openSqliteCatalog(opts.dataDir ?? './data', log ? (line) => log.warn({ event: 'catalog_warning' }, line) : undefined);
 }
