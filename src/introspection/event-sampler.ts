@@ -9,7 +9,7 @@
  */
 
 /** Sampled events a cache's sketches take per second at most (on average). */
-export const SAMPLED_EVENTS_PER_SECOND = 5000;
+export const SAMPLED_EVENTS_PER_SECOND = 2000;
 
 export class EventSampler {
   /** Events until the next taken one (this one included). */
@@ -21,6 +21,7 @@ export class EventSampler {
   private p = 1;
   private blockStart = -1;
   private blockEvents = 0;
+  private blockTaken = 0;
 
   constructor(private readonly budget = SAMPLED_EVENTS_PER_SECOND, private readonly random: () => number = Math.random) {}
 
@@ -29,17 +30,25 @@ export class EventSampler {
     return --this.gap > 0;
   }
 
-  /** After an event is taken, at time `ms`: adjusts the rate once a second and draws the next gap. */
+  /**
+   * After an event is taken, at time `ms`: adjusts the probability and draws the next gap.
+   * The rate is measured again once a second, or sooner once a twentieth of a second's
+   * budget was taken: a burst (or a node's first second) is sampled within milliseconds,
+   * not after a whole second of taking every event.
+   */
   taken(ms: number): void {
     this.weight = 1 / this.p;
     this.blockEvents += this.drawn;
+    this.blockTaken++;
     if (this.blockStart < 0) this.blockStart = ms;
     const elapsed = ms - this.blockStart;
-    if (elapsed >= 1000) {
-      const rate = (this.blockEvents * 1000) / elapsed;
+    if (elapsed >= 1000 || this.blockTaken >= this.budget / 20) {
+      // Milliseconds are the clock's grain: a block within one counts as one.
+      const rate = (this.blockEvents * 1000) / Math.max(elapsed, 1);
       this.p = rate <= this.budget ? 1 : this.budget / rate;
       this.blockStart = ms;
       this.blockEvents = 0;
+      this.blockTaken = 0;
     }
     this.drawn = this.p >= 1 ? 1 : 1 + Math.floor(Math.log(1 - this.random()) / Math.log(1 - this.p));
     this.gap = this.drawn;

@@ -32,12 +32,15 @@ const MAX_KEY_LENGTH = 250;
  */
 function keySpan(keys: readonly Buffer[], from: number, n: number): number {
   const first = keys[from]!;
-  const memory = first.buffer;
+  // A get's keys are views into one buffer (the request's, or the copy a streamed get keeps,
+  // session.ts): the first and the last sharing memory, with every key in order between
+  // them, are all in it.
+  if (keys[from + n - 1]!.buffer !== first.buffer) return 0;
   let end = first.byteOffset + first.length;
   for (let i = 1; i < n; i++) {
     const k = keys[from + i]!;
     const gap = k.byteOffset - end;
-    if (gap < 0 || gap > 1 || k.length > MAX_KEY_LENGTH || k.buffer !== memory) return 0;
+    if (gap < 0 || gap > 1 || k.length > MAX_KEY_LENGTH) return 0;
     end = k.byteOffset + k.length;
   }
   return first.length > MAX_KEY_LENGTH ? 0 : end - first.byteOffset;

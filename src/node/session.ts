@@ -327,7 +327,7 @@ export class Session implements TenantConnection, SessionControl, Receiver {
         if (reply.kind === 'values') {
           if (reply.rest > 0) {
             // Its keys are views into buffers reused before it goes on: copy the ones left.
-            const keys = (r.command as GetCommand).keys.slice(reply.rest).map((k) => Buffer.from(k));
+            const keys = copyKeys((r.command as GetCommand).keys, reply.rest);
             this.unfinished = { frame: r.frame, command: { ...(r.command as GetCommand), keys }, from: 0 };
             this.stalled = true;
             break;
@@ -529,3 +529,23 @@ function error(code: ErrorCode): Reply {
   return { kind: 'error', code };
 }
 
+/**
+ * Copies keys[from..] into one buffer, a byte apart, and returns views of it: the keys
+ * stay as a parsed request's are, in order in one buffer (the request log copies them
+ * as one span, request-ring.ts).
+ */
+function copyKeys(keys: readonly Buffer[], from: number): Buffer[] {
+  let size = 0;
+  for (let i = from; i < keys.length; i++) size += keys[i]!.length + 1;
+  const all = Buffer.allocUnsafe(size);
+  const out: Buffer[] = [];
+  let at = 0;
+  for (let i = from; i < keys.length; i++) {
+    const k = keys[i]!;
+    all.set(k, at);
+    all[at + k.length] = 0x20;
+    out.push(all.subarray(at, at + k.length));
+    at += k.length + 1;
+  }
+  return out;
+}
