@@ -62,3 +62,21 @@ test('multi-key gets recorded as one span read back exactly as key-by-key lines,
   assert.deepEqual(spans.lines(300), single.lines(300));
   assert.equal(spans.lines(300).length, 300);
 });
+
+test('a multi-get wider than the key ring can grow to keeps the lines whose keys fit, none with wrong bytes', () => {
+  for (const [n, len, mayGrow] of [[700, 25, false], [1400, 25, false], [2600, 24, true]] as const) {
+    const r = new RequestRing(1000, () => mayGrow);
+    r.record(0, CMD.SET, ST.STORED, Buffer.from('before'), 1);
+    const names = Array.from({ length: n }, (_, i) => `k${String(i).padStart(len - 1, '0')}`);
+    const line = Buffer.from(`get ${names.join(' ')}\r\n`);
+    const keys = names.map((_, i) => line.subarray(4 + i * (len + 1), 4 + i * (len + 1) + len));
+    r.recordValues(1, CMD.GET, keys, 0, keys.map(() => null));
+    const lines = r.lines(1000);
+    assert.ok(lines.length > 0, `${n} keys: some lines kept`);
+    // The newest lines, in order, each with its own key.
+    const expected = names.slice(n - lines.length);
+    assert.deepEqual(lines.map((l) => l.key.toString()), expected, `${n} keys of ${len} bytes`);
+    r.record(2, CMD.GET, ST.HIT, Buffer.from('after'), 3);
+    assert.equal(r.lines(1)[0]!.key.toString(), 'after');
+  }
+});

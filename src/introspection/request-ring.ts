@@ -189,16 +189,27 @@ export class RequestRing {
       if (!this.grow()) break;
     }
     const ring = this.keys;
-    const at = this.keyPos;
-    const first = Math.min(len, ring.length - at);
-    if (len <= 32 && first === len) {
-      for (let j = 0; j < len; j++) ring[at + j] = key[j]!;
+    let at = this.keyPos;
+    let src = key;
+    let n = len;
+    if (n > ring.length) {
+      // A multi-get's span longer than the ring could grow to (its cap, or the node's
+      // introspection budget): only its last ring-full is kept; lines() leaves out the
+      // lines whose keys went.
+      const skip = n - ring.length;
+      src = key.subarray(skip, n);
+      n = ring.length;
+      at = (this.keyBytesWritten + skip) % ring.length;
+    }
+    const first = Math.min(n, ring.length - at);
+    if (n <= 32 && first === n) {
+      for (let j = 0; j < n; j++) ring[at + j] = src[j]!;
     } else {
-      ring.set(key.subarray(0, first), at);
-      if (first < len) ring.set(key.subarray(first, len), 0);
+      ring.set(src.subarray(0, first), at);
+      if (first < n) ring.set(src.subarray(first, n), 0);
     }
     this.keyBytesWritten += len;
-    const pos = at + len;
+    const pos = at + n;
     this.keyPos = pos >= ring.length ? pos - ring.length : pos;
   }
 

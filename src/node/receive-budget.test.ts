@@ -63,3 +63,45 @@ test('waiters that alone hold more than the budget: the biggest of them is woken
   b.hold(a, 0);
   assert.deepEqual([c.resumed, d.resumed], [1, 1], 'under the budget again: all read on');
 });
+
+test('frames announced one byte bigger on each new connection: none but the one let on may size a buffer past the budget', () => {
+  const b = new ReceiveBudget(4 * MiB, 64 * 1024);
+  const conns = Array.from({ length: 40 }, () => new Conn());
+  let allowed = 0;
+  conns.forEach((c, k) => {
+    const need = MiB - 2000 + k;
+    if (b.allows(c, need)) {
+      allowed++;
+      b.hold(c, need);
+    } else {
+      b.hold(c, 128 * 1024); // what it holds growing by doubling until its read is checked
+    }
+  });
+  // Within the budget (3 of 1 MiB), then one let on past it: every later one is refused.
+  assert.ok(allowed <= 5, `${allowed} connections sized a 1 MiB buffer under a 4 MiB budget`);
+  assert.ok(b.charged < 4 * MiB + MiB + 40 * 128 * 1024, `${b.charged} bytes charged`);
+});
+
+test('the connection let on is never paused, and when it is done the biggest waiter is let on', () => {
+  const b = new ReceiveBudget(2 * MiB, 64 * 1024);
+  const [x, y, z, r, big, c, d, e] = Array.from({ length: 8 }, () => new Conn());
+  b.hold(x, 512 * 1024);
+  b.hold(y, 512 * 1024);
+  b.hold(z, 512 * 1024);
+  assert.equal(b.hold(r, 768 * 1024), true, 'past the budget: r is let on');
+  b.hold(x, 0);
+  b.hold(y, 0);
+  b.hold(z, 0);
+  assert.equal(b.hold(big, MiB), true, 'under the budget');
+  assert.equal(b.hold(c, 700 * 1024), false);
+  assert.equal(b.hold(r, 980 * 1024), true, 'r goes on though big holds more: it was let on');
+  assert.equal(b.hold(d, 800 * 1024), false);
+  assert.equal(b.hold(e, 900 * 1024), false);
+  b.hold(big, 0);
+  assert.deepEqual([c.resumed, d.resumed, e.resumed], [0, 0, 0], 'r is still reading its frame');
+  b.hold(r, 0); // r's frame is done: the waiters alone are over the budget, the biggest goes on
+  assert.deepEqual([c.resumed, d.resumed, e.resumed], [0, 0, 1]);
+  assert.equal(b.hold(e, 950 * 1024), true);
+  b.hold(e, 0);
+  assert.deepEqual([c.resumed, d.resumed], [1, 1], 'under the budget again: everyone reads on');
+});

@@ -429,6 +429,8 @@ export class Session implements TenantConnection, SessionControl, Receiver {
   private endAnswered(): void {
     this.closing = true;
     this.inbox.clear();
+    // What it held of half a request no longer counts against its cache's budget.
+    this.tenant?.receive.release(this);
     this.sendReplies();
   }
 
