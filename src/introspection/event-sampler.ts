@@ -9,7 +9,7 @@
  */
 
 /** Sampled events a cache's sketches take per second at most (on average). */
-export const SAMPLED_EVENTS_PER_SECOND = 2000;
+export const SAMPLED_EVENTS_PER_SECOND = 20_000;
 
 export class EventSampler {
   /** Events until the next taken one (this one included). */
@@ -32,9 +32,10 @@ export class EventSampler {
 
   /**
    * After an event is taken, at time `ms`: adjusts the probability and draws the next gap.
-   * The rate is measured again once a second, or sooner once a twentieth of a second's
-   * budget was taken: a burst (or a node's first second) is sampled within milliseconds,
-   * not after a whole second of taking every event.
+   * The rate is measured again once a second, or sooner once a quarter of a second's
+   * budget was taken: a burst (or a node's first second under load) is sampled after
+   * 5,000 events, not after a whole second of taking every event; fewer events than that
+   * are always counted exactly.
    */
   taken(ms: number): void {
     this.weight = 1 / this.p;
@@ -42,7 +43,7 @@ export class EventSampler {
     this.blockTaken++;
     if (this.blockStart < 0) this.blockStart = ms;
     const elapsed = ms - this.blockStart;
-    if (elapsed >= 1000 || this.blockTaken >= this.budget / 20) {
+    if (elapsed >= 1000 || this.blockTaken >= this.budget / 4) {
       // Milliseconds are the clock's grain: a block within one counts as one.
       const rate = (this.blockEvents * 1000) / Math.max(elapsed, 1);
       this.p = rate <= this.budget ? 1 : this.budget / rate;
