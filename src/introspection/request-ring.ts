@@ -107,13 +107,8 @@ export class RequestRing {
     // Indexes kept wrapped rather than taken modulo: this runs once per key of every request.
     const i = this.next;
     this.next = i + 1 === this.capacity ? 0 : i + 1;
-    this.times[i] = time;
-    this.commands[i] = command;
-    this.statuses[i] = status;
-    this.sizes[i] = size;
     const len = key === null ? 0 : Math.min(key.length, MAX_KEY_LENGTH);
-    this.keyLens[i] = len;
-    this.keyAt[i] = this.keyBytesWritten;
+    this.putLine(i, time, command, status, size, len, this.keyBytesWritten);
     this.written++;
     if (len > 0) this.writeKey(key!, len);
   }
@@ -142,23 +137,25 @@ export class RequestRing {
     for (let i = 0; i < n; i++) {
       const item = items[i];
       const key = keys[from + i]!;
-      this.times[line] = time;
-      this.commands[line] = command;
-      if (item === null || item === undefined) {
-        this.statuses[line] = MISS;
-        this.sizes[line] = 0;
-      } else {
-        this.statuses[line] = HIT;
-        this.sizes[line] = item.value.length;
-      }
-      this.keyLens[line] = key.length;
-      this.keyAt[line] = at + (key.byteOffset - first.byteOffset);
+      const hit = item !== null && item !== undefined;
+      this.putLine(line, time, command, hit ? HIT : MISS, hit ? item.value.length : 0, key.length, at + (key.byteOffset - first.byteOffset));
       line = line + 1 === capacity ? 0 : line + 1;
     }
-    // Room for the span first (the ring may grow), checked against the oldest line kept after these.
+    // The lines are counted before their keys are written: writeKey keeps (growing the ring)
+    // the key of the oldest line left after them.
     this.written += n;
     this.next = line;
     this.writeKey(bufferView(first.buffer, first.byteOffset, span), span);
+  }
+
+  /** Writes line `i`; its key's bytes are written apart (writeKey). */
+  private putLine(i: number, time: number, command: number, status: number, size: number, keyLen: number, keyAt: number): void {
+    this.times[i] = time;
+    this.commands[i] = command;
+    this.statuses[i] = status;
+    this.sizes[i] = size;
+    this.keyLens[i] = keyLen;
+    this.keyAt[i] = keyAt;
   }
 
   /** The newest `limit` lines, oldest first. */

@@ -55,17 +55,7 @@ export class Inbox {
    */
   reserve(n: number): void {
     if (this.start + n <= this.buf.length) return;
-    const held = this.end - this.start;
-    this.copied += held;
-    if (n <= this.buf.length) {
-      this.buf.copyWithin(0, this.start, this.end);
-    } else {
-      const next = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, n));
-      this.buf.copy(next, 0, this.start, this.end);
-      this.buf = next;
-    }
-    this.start = 0;
-    this.end = held;
+    this.moveTo(n <= this.buf.length ? this.buf.length : Math.max(MIN_CAPACITY, n));
   }
 
   /** Drops the first `n` held bytes (they were parsed). */
@@ -82,11 +72,18 @@ export class Inbox {
 
   private makeRoom(n: number): void {
     const held = this.end - this.start;
+    const compact = held + n <= this.buf.length && this.start >= this.buf.length / 2;
+    this.moveTo(compact ? this.buf.length : Math.max(MIN_CAPACITY, this.buf.length * 2, held + n));
+  }
+
+  /** Moves the held bytes to the front of a buffer of `capacity` bytes (this one when it is that size). */
+  private moveTo(capacity: number): void {
+    const held = this.end - this.start;
     this.copied += held;
-    if (held + n <= this.buf.length && this.start >= this.buf.length / 2) {
+    if (capacity === this.buf.length) {
       this.buf.copyWithin(0, this.start, this.end);
     } else {
-      const next = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, this.buf.length * 2, held + n));
+      const next = Buffer.allocUnsafe(capacity);
       this.buf.copy(next, 0, this.start, this.end);
       this.buf = next;
     }
