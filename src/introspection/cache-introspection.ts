@@ -18,14 +18,37 @@ const KEY_CAPACITY = 256;
 const PREFIX_CAPACITY = 128;
 export const RING_LINES = 1000;
 
-/** Where a key's automatic prefix ends: its last separator (excluded); -1 for none. */
-export function prefixEnd(key: Buffer): number {
-  for (let i = key.length - 1; i > 0; i--) {
+/** Where the automatic prefix of the key key[start, end) ends: its last separator (excluded); -1 for none. */
+export function prefixEnd(key: Buffer, start = 0, end = key.length): number {
+  for (let i = end - 1; i > start; i--) {
     const b = key[i];
     // : / . _ - | #
     if (b === 0x3a || b === 0x2f || b === 0x2e || b === 0x5f || b === 0x2d || b === 0x7c || b === 0x23) return i;
   }
   return -1;
+}
+
+/** Sampled events wait in a batch of at most this many… */
+const BATCH_SAMPLES = 32;
+/** …whose keys fit in this many bytes together. */
+const BATCH_KEY_BYTES = 2048;
+
+/**
+ * Sampled events not yet counted. One at a time, a sample found the sketches cold in the
+ * CPU's caches (the requests between two samples had moved them out) and cost 3-4 µs
+ * instead of 0.6; counted in batches, they stay warm after the first. Readers, and the
+ * registry's once-a-second settle, count the batch first, so nothing waits for long.
+ */
+class SampleBatch {
+  readonly keys = Buffer.allocUnsafe(BATCH_KEY_BYTES);
+  readonly lengths = new Uint8Array(BATCH_SAMPLES);
+  readonly lists = new Uint8Array(BATCH_SAMPLES);
+  readonly weights = new Float64Array(BATCH_SAMPLES);
+  readonly times = new Float64Array(BATCH_SAMPLES);
+  count = 0;
+  keyBytes = 0;
+
+  static readonly BYTES = BATCH_KEY_BYTES + BATCH_SAMPLES * (1 + 1 + 8 + 8);
 }
 
 export interface PopularLists {
@@ -59,6 +82,7 @@ class WindowState {
   readonly mutations = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
   readonly prefixes = new TopKeys(PREFIX_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
   readonly ring: RequestRing;
+  readonly batch = new SampleBatch();
 
   constructor(mayGrow: (bytes: number) => boolean) {
     this.ring = new RequestRing(RING_LINES, mayGrow);
@@ -66,7 +90,7 @@ class WindowState {
 
   get memoryBytes(): number {
     return this.hits.memoryBytes + this.misses.memoryBytes + this.mutations.memoryBytes + this.prefixes.memoryBytes
-      + this.ring.memoryBytes;
+      + this.ring.memoryBytes + SampleBatch.BYTES;
   }
 }
 
@@ -106,12 +130,18 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
   }
 
   /**
-   * Brings the charge to what the state holds now: a grown state pays (or, refused, is
-   * dropped), a shrunk one is refunded. After each sampled event and once a second.
+   * Counts the batch of samples waiting, and brings the charge to what the state holds
+   * now: a grown state pays (or, refused, is dropped), a shrunk one is refunded. After each
+   * batch and once a second.
    */
   settle(): void {
     const s = this.state;
     if (s === null) return;
+    if (s.batch.count !== 0) this.count(s);
+    this.payFor(s);
+  }
+
+  private payFor(s: WindowState): void {
     const delta = s.memoryBytes - this.charged;
     if (delta > 0) {
       if (this.budget.charge(this, delta)) this.charged += delta;
@@ -120,6 +150,20 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
       this.budget.refund(-delta);
       this.charged += delta;
     }
+  }
+
+  /** Sampled events a second this cache's sketches may take (registry.ts sets it once a second). */
+  setSamplingBudget(perSecond: number): void {
+    this.sampler.setBudget(perSecond);
+  }
+
+  /** Key events (hits, misses, mutations) seen since the last call, as the sampler estimates them. */
+  takeEventCount(): number {
+    return this.sampler.takeCounted();
+  }
+
+  get samplingBudget(): number {
+    return this.sampler.eventsPerSecond;
   }
 
   /** Drops the state and gives its whole charge back (switched off, or no room for it). */
@@ -183,6 +227,7 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
   // ---- reading ----
 
   popular(limit: number, ms: number, prefix?: Buffer): PopularLists {
+    this.settle();
     const s = this.state;
     if (s === null) return { hit: [], miss: [], mutated: [], prefixes: [] };
     const p = prefix?.toString('latin1');
@@ -197,6 +242,7 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
 
   /** The window's estimates for one key. */
   keyCounts(key: Buffer, ms: number): { hits: number; misses: number; mutations: number } {
+    this.settle();
     const s = this.state;
     if (s === null) return { hits: 0, misses: 0, mutations: 0 };
     const h = hashBytes(key, 0, key.length, this.basis);
@@ -220,19 +266,50 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
     this.sample(key, 2);
   }
 
-  /** A sampled event: `list` 0 hits, 1 misses, 2 mutations; every event also counts for its key's prefix. */
+  /** A sampled event: `list` 0 hits, 1 misses, 2 mutations; it waits in the batch to be counted. */
   private sample(key: Buffer, list: number): void {
     const ms = Date.now();
     this.sampler.taken(ms);
     const s = this.state ?? this.open(ms);
     if (s === null) return;
-    const w = this.sampler.weight;
+    const b = s.batch;
     const len = key.length;
-    const sketch = list === 0 ? s.hits : list === 1 ? s.misses : s.mutations;
-    sketch.add(key, 0, len, hashBytes(key, 0, len, this.basis), w, ms);
-    const end = prefixEnd(key);
-    if (end > 0) s.prefixes.add(key, 0, end, hashBytes(key, 0, end, this.basis), w, ms);
-    this.settle();
+    if (b.keyBytes + len > BATCH_KEY_BYTES) {
+      this.settle();
+      // A state the charge dropped, or a key longer than a batch (never, keys are ≤ 255 bytes).
+      if (this.state !== s || len > BATCH_KEY_BYTES) return;
+    }
+    const at = b.keyBytes;
+    const keys = b.keys;
+    for (let i = 0; i < len; i++) keys[at + i] = key[i]!;
+    const n = b.count;
+    b.lengths[n] = len;
+    b.lists[n] = list;
+    b.weights[n] = this.sampler.weight;
+    b.times[n] = ms;
+    b.keyBytes = at + len;
+    b.count = n + 1;
+    if (n + 1 === BATCH_SAMPLES) this.settle();
+  }
+
+  /** Counts the batch into the sketches; every event also counts for its key's prefix. */
+  private count(s: WindowState): void {
+    const b = s.batch;
+    const keys = b.keys;
+    let at = 0;
+    for (let i = 0; i < b.count; i++) {
+      const end = at + b.lengths[i]!;
+      const list = b.lists[i]!;
+      const w = b.weights[i]!;
+      const ms = b.times[i]!;
+      const sketch = list === 0 ? s.hits : list === 1 ? s.misses : s.mutations;
+      sketch.add(keys, at, end, hashBytes(keys, at, end, this.basis), w, ms);
+      const p = prefixEnd(keys, at, end);
+      if (p > at) s.prefixes.add(keys, at, p, hashBytes(keys, at, p, this.basis), w, ms);
+      at = end;
+    }
+    b.count = 0;
+    b.keyBytes = 0;
   }
 
   private open(ms: number): WindowState | null {

@@ -5,7 +5,9 @@
  * recently active caches are dropped first (they are made again at their next request);
  * a cap too small for one state leaves windows off.
  */
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { CacheIntrospection, DROPPED_RETRY_MS, type WindowStateBudget, type WindowStateOwner } from './cache-introspection.ts';
+import { BUSY_SAMPLED_EVENTS_PER_SECOND, SAMPLED_EVENTS_PER_SECOND } from './event-sampler.ts';
 import type { SlotScanner } from './watched-prefixes.ts';
 
 export const DEFAULT_INTROSPECTION_MEMORY = 64 * 1024 * 1024;
@@ -15,6 +17,21 @@ const SCAN_SLOTS_PER_STEP = 1024;
 const WALK_MS_PER_TURN = 2;
 /** After an eviction the states take at most this share of the cap, so evictions come in batches. */
 const REFILL_SHARE = 0.9;
+/**
+ * The node is busy once its event loop was this busy over a second while its caches saw
+ * BUSY_EVENTS key events a second or more, and calm again below CALM_LOAD or CALM_EVENTS.
+ * Both: a loop kept busy by something else (a slow machine, a neighbour on the core) with
+ * few events is no reason to sample, and below ~50,000 events a second counting every one
+ * costs a busy node little; it keeps a short burst (a test, a deploy) counted exactly.
+ */
+const BUSY_LOAD = 0.8;
+const CALM_LOAD = 0.6;
+const BUSY_EVENTS = 50_000;
+const CALM_EVENTS = 30_000;
+/** A cache with a request in this many ms shares the busy node's sampling budget. */
+const ACTIVE_MS = 2000;
+/** What each active cache keeps at least of the busy budget, however many share it. */
+const MIN_SAMPLED_PER_CACHE = 100;
 
 export interface IntrospectionSettings {
   /** False: `--no-introspection`, nothing is kept on this node. */
@@ -31,6 +48,10 @@ export class IntrospectionRegistry implements WindowStateBudget {
   private readonly timer: NodeJS.Timeout;
   /** Window states dropped to keep under the cap (a metric and a test's evidence). */
   dropped = 0;
+  /** The event loop was busy (BUSY_LOAD) at the last look: the caches sample less. */
+  busy = false;
+  private loop: EventLoopUtilization = performance.eventLoopUtilization();
+  private loopAt = performance.now();
 
   constructor(readonly settings: IntrospectionSettings) {
     this.timer = setInterval(() => this.enforce(), 1000);
@@ -93,9 +114,39 @@ export class IntrospectionRegistry implements WindowStateBudget {
     this.walking.clear();
   }
 
-  /** Once a second: each state's charge follows what it holds (sketches shrink as keys age out). */
+  /**
+   * Once a second: the caches' sampling budget follows the node's load (every cache may take
+   * SAMPLED_EVENTS_PER_SECOND while the node has time to spare; a busy node shares
+   * BUSY_SAMPLED_EVENTS_PER_SECOND among its active caches, so introspection's CPU stays
+   * bounded however many caches are busy), and each state's charge follows what it holds
+   * (sketches shrink as keys age out).
+   */
   enforce(): void {
+    const now = performance.eventLoopUtilization();
+    const ms = performance.now();
+    let events = 0;
+    for (const ci of this.caches) events += ci.takeEventCount();
+    const perSecond = (events * 1000) / Math.max(1, ms - this.loopAt);
+    this.setLoad(performance.eventLoopUtilization(now, this.loop).utilization, perSecond);
+    this.loop = now;
+    this.loopAt = ms;
     for (const ci of this.caches) ci.settle();
+  }
+
+  /**
+   * Sets every cache's sampling budget for an event loop `load` (0-1) busy over the last
+   * second, in which the caches saw `eventsPerSecond` key events together.
+   */
+  setLoad(load: number, eventsPerSecond: number): void {
+    this.busy = this.busy ? load > CALM_LOAD && eventsPerSecond >= CALM_EVENTS : load >= BUSY_LOAD && eventsPerSecond >= BUSY_EVENTS;
+    let perCache = SAMPLED_EVENTS_PER_SECOND;
+    if (this.busy) {
+      const since = Date.now() - ACTIVE_MS;
+      let active = 0;
+      for (const ci of this.caches) if (ci.lastActive >= since) active++;
+      perCache = Math.max(MIN_SAMPLED_PER_CACHE, BUSY_SAMPLED_EVENTS_PER_SECOND / Math.max(1, active));
+    }
+    for (const ci of this.caches) ci.setSamplingBudget(perCache);
   }
 
   private shrinkTo(target: number, keep: WindowStateOwner): void {

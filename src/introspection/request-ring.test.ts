@@ -80,3 +80,38 @@ test('a multi-get wider than the key ring can grow to keeps the lines whose keys
     assert.equal(r.lines(1)[0]!.key.toString(), 'after');
   }
 });
+
+test('times read back exactly as recorded; a clock that steps back keeps the lines in order; a gap past 32 bits of ms ends the ring', () => {
+  const r = new RequestRing(100);
+  const t0 = 1_800_000_000_000;
+  const times = [t0, t0, t0 + 5, t0 + 1_000_000, t0 + 1_000_001];
+  for (const t of times) r.record(t, CMD.GET, ST.MISS, Buffer.from('k'), 0);
+  assert.deepEqual(r.lines(100).map((l) => l.time), times);
+  assert.deepEqual(r.lines(2).map((l) => l.time), times.slice(3));
+  // A request stamped earlier than the newest line (another connection's clock reading) is shown at the newest time.
+  r.record(t0 + 999_999, CMD.SET, ST.STORED, Buffer.from('late'), 1);
+  assert.equal(r.lines(1)[0]!.time, t0 + 1_000_001);
+  r.record(t0 + 1_000_010, CMD.GET, ST.HIT, Buffer.from('k'), 1);
+  assert.deepEqual(r.lines(3).map((l) => l.time), [t0 + 1_000_001, t0 + 1_000_001, t0 + 1_000_010]);
+  // 50 days later: the older lines' times could not be kept; they go.
+  const later = t0 + 1_000_010 + 50 * 86_400_000;
+  r.record(later, CMD.GET, ST.MISS, Buffer.from('new'), 0);
+  assert.deepEqual(r.lines(100).map((l) => [l.time, l.key.toString()]), [[later, 'new']]);
+  // …and a multi-get after another such gap.
+  const line = Buffer.from('get a bb ccc\r\n');
+  const keys = [line.subarray(4, 5), line.subarray(6, 8), line.subarray(9, 12)];
+  r.recordValues(later + 60 * 86_400_000, CMD.GET, keys, 0, [null, { value: Buffer.alloc(7) }, null]);
+  assert.deepEqual(r.lines(100).map((l) => [l.time - later, l.key.toString(), l.status, l.size]), [
+    [60 * 86_400_000, 'a', 'MISS', 0], [60 * 86_400_000, 'bb', 'HIT', 7], [60 * 86_400_000, 'ccc', 'MISS', 0],
+  ]);
+});
+
+test('key positions past 2^32 bytes written read back (they are kept modulo 2^32)', () => {
+  const r = new RequestRing(10);
+  // Skip ahead in the key stream as if 4 GiB of keys had gone through (a long-lived busy cache).
+  const inner = r as unknown as { keyBytesWritten: number; keyPos: number; keys: Buffer };
+  inner.keyBytesWritten = 2 ** 32 - 30;
+  inner.keyPos = inner.keyBytesWritten % inner.keys.length;
+  for (let i = 0; i < 40; i++) r.record(i, CMD.GET, ST.HIT, Buffer.from(`key-${i}`), i);
+  assert.deepEqual(r.lines(10).map((l) => l.key.toString()), Array.from({ length: 10 }, (_, j) => `key-${30 + j}`));
+});

@@ -88,3 +88,60 @@ test('a full sketch replaces its smallest entry and the newcomer inherits its co
   assert.equal(s.countOf(bin.subarray(1, 4), hashBytes(bin, 1, 4, 5), 10), 103, 'it displaced e (3)');
   assert.equal(s.top(1, 10)[0]!.key, Buffer.from([255, 128, 10]).toString('latin1'));
 });
+
+test('the heap finds the smallest entry as a scan of all would: 200,000 random updates against a plain space-saving', () => {
+  // The reference: space-saving over the same sliding sub-windows, the smallest found by a scan.
+  // Weights are random reals, so no two totals tie and both must replace the same entry.
+  const capacity = 64;
+  const slotMs = 30_000;
+  const width = 7;
+  const ref = new Map<string, { counts: number[]; total: number }>();
+  let current = -1;
+  const advance = (ms: number) => {
+    const now = Math.floor(ms / slotMs);
+    if (current >= 0 && now > current) {
+      for (let s = current + 1; s <= Math.min(now, current + width); s++) {
+        for (const [k, e] of ref) {
+          e.total -= e.counts[s % width]!;
+          e.counts[s % width] = 0;
+          if (e.total <= 0.5) ref.delete(k);
+        }
+      }
+    }
+    current = Math.max(current, now);
+  };
+  const rand = seededRandom(7);
+  const sketch = new TopKeys(capacity, width - 1, slotMs);
+  let ms = 1_000_000_000;
+  for (let i = 0; i < 200_000; i++) {
+    ms += Math.floor(rand() * 400);
+    // A skewed draw over 2,000 keys: some stay, most churn.
+    const name = `k${Math.floor(2000 * rand() ** 3)}`;
+    const w = 1 + rand();
+    advance(ms);
+    let e = ref.get(name);
+    if (!e) {
+      let inherited = 0;
+      if (ref.size >= capacity) {
+        let min: string | undefined;
+        for (const [k, x] of ref) if (min === undefined || x.total < ref.get(min)!.total) min = k;
+        inherited = ref.get(min!)!.total;
+        ref.delete(min!);
+      }
+      e = { counts: new Array<number>(width).fill(0), total: inherited };
+      e.counts[current % width] = inherited;
+      ref.set(name, e);
+    }
+    e.counts[current % width]! += w;
+    e.total += w;
+    const k = Buffer.from(name);
+    sketch.add(k, 0, k.length, hashBytes(k, 0, k.length, 11), w, ms);
+    if (i % 5000 === 4999) {
+      const got = new Map(sketch.top(capacity, ms).map((x) => [x.key, x.count]));
+      assert.deepEqual([...got.keys()].sort(), [...ref.keys()].filter((key) => Math.round(estimate(ref.get(key)!, ms)) > 0).sort(), `keys held after ${i + 1}`);
+    }
+  }
+  function estimate(e: { counts: number[]; total: number }, at: number): number {
+    return e.total - e.counts[(current + 1) % width]! * ((at % slotMs) / slotMs);
+  }
+});

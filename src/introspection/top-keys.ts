@@ -12,8 +12,10 @@
  * [t - slots * slotMs, t], the oldest sub-window weighted by the part of it still inside
  * (as if its events were spread evenly), so the window neither shrinks to (slots - 1) sub-windows
  * just after a boundary nor reads up to a sub-window low.
- * Callers sample (event-sampler.ts): this class sees a bounded number of updates per second,
- * which is why a replacement may scan all entries for the smallest.
+ * Callers sample (event-sampler.ts), so this class sees a bounded number of updates per
+ * second; each is still on a busy cache's request path, so the smallest entry is found in
+ * a binary min-heap over the totals (a key seen once replaces it, which under a uniform
+ * load is nearly every update) rather than by a scan of all entries.
  */
 
 const EMPTY = -1;
@@ -32,6 +34,11 @@ export class TopKeys {
   private readonly hashes: Int32Array;
   private readonly index: Int32Array;
   private readonly mask: number;
+  /** Entries [0, used) as a min-heap by total, and each entry's place in it. */
+  private readonly heap: Uint16Array;
+  private readonly heapAt: Uint16Array;
+  /** The typed arrays' bytes and the key slots: what memoryBytes adds keys to. */
+  private readonly fixedBytes: number;
   private used = 0;
   /** The sub-window (absolute: floor(ms / slotMs)) updates go to. */
   private current = -1;
@@ -48,12 +55,16 @@ export class TopKeys {
     while (size < capacity * 2) size <<= 1;
     this.index = new Int32Array(size).fill(EMPTY);
     this.mask = size - 1;
+    if (capacity > 0x10000) throw new RangeError('TopKeys: at most 65,536 entries');
+    this.heap = new Uint16Array(capacity);
+    this.heapAt = new Uint16Array(capacity);
+    this.fixedBytes = this.counts.byteLength + this.totals.byteLength + this.hashes.byteLength + this.index.byteLength
+      + this.heap.byteLength + this.heapAt.byteLength + capacity * 8;
   }
 
-  /** Bytes this sketch holds, roughly: typed arrays plus the key strings. */
+  /** Bytes this sketch holds, roughly: typed arrays plus the key strings (read after every sampled event). */
   get memoryBytes(): number {
-    return this.counts.byteLength + this.totals.byteLength + this.hashes.byteLength + this.index.byteLength
-      + this.capacity * 8 + this.keyBytes + this.used * 24;
+    return this.fixedBytes + this.keyBytes + this.used * 24;
   }
 
   /** Counts `weight` for the bytes key[start, end), hashed as `h`, at time `ms`. */
@@ -61,11 +72,17 @@ export class TopKeys {
     this.advance(ms);
     const base = this.current % this.width;
     let e = this.find(key, start, end, h);
+    let at: number;
     if (e === EMPTY) {
       if (this.used < this.capacity) {
+        // A new leaf (count 0 so far): it rises to its place once counted.
         e = this.used++;
+        at = e;
+        this.heap[at] = e;
+        this.heapAt[e] = at;
       } else {
-        e = this.smallest();
+        at = 0;
+        e = this.heap[0]!;
         // The newcomer inherits the count it displaced (its error bound), in this sub-window.
         const inherited = this.totals[e]!;
         this.unlink(e);
@@ -78,9 +95,15 @@ export class TopKeys {
       this.keyBytes += name.length;
       this.hashes[e] = h;
       this.link(e, h);
+      this.counts[e * this.width + base]! += weight;
+      this.totals[e]! += weight;
+      if (at === 0) this.siftDown(0);
+      else this.siftUp(at);
+      return;
     }
     this.counts[e * this.width + base]! += weight;
     this.totals[e]! += weight;
+    this.siftDown(this.heapAt[e]!);
   }
 
   /** The held keys by count, largest first, at most `limit`, those passing `filter` only. */
@@ -122,17 +145,43 @@ export class TopKeys {
     }
   }
 
-  private smallest(): number {
+  /** Moves the heap's entry at `at` towards the leaves while a child's total is smaller. */
+  private siftDown(at: number): void {
+    const heap = this.heap;
     const totals = this.totals;
-    let best = 0;
-    let min = totals[0]!;
-    for (let e = 1; e < this.used; e++) {
-      if (totals[e]! < min) {
-        min = totals[e]!;
-        best = e;
-      }
+    const n = this.used;
+    const e = heap[at]!;
+    const total = totals[e]!;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && totals[heap[child + 1]!]! < totals[heap[child]!]!) child++;
+      const c = heap[child]!;
+      if (totals[c]! >= total) break;
+      heap[at] = c;
+      this.heapAt[c] = at;
+      at = child;
     }
-    return best;
+    heap[at] = e;
+    this.heapAt[e] = at;
+  }
+
+  /** Moves the heap's entry at `at` towards the root while its parent's total is larger. */
+  private siftUp(at: number): void {
+    const heap = this.heap;
+    const totals = this.totals;
+    const e = heap[at]!;
+    const total = totals[e]!;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      const p = heap[parent]!;
+      if (totals[p]! <= total) break;
+      heap[at] = p;
+      this.heapAt[p] = at;
+      at = parent;
+    }
+    heap[at] = e;
+    this.heapAt[e] = at;
   }
 
   private link(e: number, h: number): void {
@@ -206,6 +255,12 @@ export class TopKeys {
     this.used = live;
     this.index.fill(EMPTY);
     for (let e = 0; e < live; e++) this.link(e, this.hashes[e]!);
+    // Totals fell by different amounts: the heap is built again (every 30 s at most).
+    for (let e = 0; e < live; e++) {
+      this.heap[e] = e;
+      this.heapAt[e] = e;
+    }
+    for (let at = (live >> 1) - 1; at >= 0; at--) this.siftDown(at);
   }
 }
 
