@@ -3,7 +3,8 @@
  * with per-entry counts kept in sub-windows. `capacity` entries at most; a key not held
  * replaces the entry of smallest count and inherits that count as its error, so a count
  * overestimates by at most the smallest count, and any key more frequent than
- * total / capacity is held. The window is `slots` sub-windows of `slotMs`; a sub-window
+ * total / capacity is held. Once full, a key not held replaces an entry only at its second
+ * sighting (a filter of hash bits, `admit`), as TinyLFU's doorkeeper does. The window is `slots` sub-windows of `slotMs`; a sub-window
  * that ages out is subtracted from every entry, and entries that fall to zero are freed.
  *
  * Keys are held as latin1 strings (one char per byte: exact for any bytes) and found by a
@@ -19,6 +20,8 @@
  */
 
 const EMPTY = -1;
+/** Bits of the filter a key not held passes before it may replace an entry (admit). */
+const DOOR_BITS = 4096;
 
 export interface TopEntry {
   readonly key: string;
@@ -37,6 +40,8 @@ export class TopKeys {
   /** Entries [0, used) as a min-heap by total, and each entry's place in it. */
   private readonly heap: Uint16Array;
   private readonly heapAt: Uint16Array;
+  private readonly door = new Uint32Array(DOOR_BITS / 32);
+  private turnedAway = 0;
   /** The typed arrays' bytes and the key slots: what memoryBytes adds keys to. */
   private readonly fixedBytes: number;
   private used = 0;
@@ -59,7 +64,7 @@ export class TopKeys {
     this.heap = new Uint16Array(capacity);
     this.heapAt = new Uint16Array(capacity);
     this.fixedBytes = this.counts.byteLength + this.totals.byteLength + this.hashes.byteLength + this.index.byteLength
-      + this.heap.byteLength + this.heapAt.byteLength + capacity * 8;
+      + this.heap.byteLength + this.heapAt.byteLength + this.door.byteLength + capacity * 8;
   }
 
   /** Bytes this sketch holds, roughly: typed arrays plus the key strings (read after every sampled event). */
@@ -73,6 +78,7 @@ export class TopKeys {
     const base = this.current % this.width;
     let e = this.find(key, start, end, h);
     let at: number;
+    let replaced = false;
     if (e === EMPTY) {
       if (this.used < this.capacity) {
         // A new leaf (count 0 so far): it rises to its place once counted.
@@ -81,6 +87,8 @@ export class TopKeys {
         this.heap[at] = e;
         this.heapAt[e] = at;
       } else {
+        if (!this.admit(h)) return;
+        replaced = true;
         at = 0;
         e = this.heap[0]!;
         // The newcomer inherits the count it displaced (its error bound), in this sub-window.
@@ -95,9 +103,11 @@ export class TopKeys {
       this.keyBytes += name.length;
       this.hashes[e] = h;
       this.link(e, h);
-      this.counts[e * this.width + base]! += weight;
-      this.totals[e]! += weight;
-      if (at === 0) this.siftDown(0);
+      // Past the filter it is its second sighting (see admit): both count.
+      const counted = replaced ? 2 * weight : weight;
+      this.counts[e * this.width + base]! += counted;
+      this.totals[e]! += counted;
+      if (replaced) this.siftDown(0);
       else this.siftUp(at);
       return;
     }
@@ -143,6 +153,27 @@ export class TopKeys {
       if (e === EMPTY) return EMPTY;
       if (this.hashes[e] === h && sameBytes(this.keys[e]!, key, start, end)) return e;
     }
+  }
+
+  /**
+   * Whether a key not held may replace the smallest entry: only at its second sighting
+   * within the last DOOR_BITS / 2 keys turned away (a bit per hash, all cleared together).
+   * A key seen once never displaces anything: under a load of mostly distinct keys a
+   * replacement was nearly every update, the dearest one (cold in the CPU's caches on a
+   * busy node), and space-saving's counts for such keys are all the inherited minimum
+   * anyway; a key seen twice comes in counting both sightings.
+   */
+  private admit(h: number): boolean {
+    const bit = (h >>> 16) & (DOOR_BITS - 1);
+    const word = bit >>> 5;
+    const mask = 1 << (bit & 31);
+    if ((this.door[word]! & mask) !== 0) return true;
+    this.door[word]! |= mask;
+    if (++this.turnedAway >= DOOR_BITS / 2) {
+      this.door.fill(0);
+      this.turnedAway = 0;
+    }
+    return false;
   }
 
   /** Moves the heap's entry at `at` towards the leaves while a child's total is smaller. */
