@@ -16,11 +16,11 @@ test('a busy node shares one sampling budget among its active caches; calm again
   assert.equal(r.busy, false);
   for (const c of caches) assert.equal(c.samplingBudget, SAMPLED_EVENTS_PER_SECOND);
   r.setLoad(1, 20_000);
-  assert.equal(r.busy, false, 'a busy loop with few events: every event is still counted');
+  assert.equal(r.busy, false, 'a busy loop with few events per CPU second: every event is still counted');
   r.setLoad(0.85, 60_000);
   assert.equal(r.busy, true);
   for (const c of caches) assert.equal(c.samplingBudget, BUSY_SAMPLED_EVENTS_PER_SECOND / 4, 'four active caches share it');
-  // Hysteresis: 0.7 is not calm yet, 0.6 is; nor 40,000 events a second, 20,000 is.
+  // Hysteresis: 0.7 is not calm yet, 0.6 is; nor 40,000 events per CPU second, 20,000 is.
   r.setLoad(0.7, 40_000);
   assert.equal(r.busy, true);
   r.setLoad(0.6, 60_000);
