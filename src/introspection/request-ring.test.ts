@@ -81,18 +81,22 @@ test('a multi-get wider than the key ring can grow to keeps the lines whose keys
   }
 });
 
-test('times read back exactly as recorded; a clock that steps back keeps the lines in order; a gap past 32 bits of ms ends the ring', () => {
+test('times read back exactly as recorded, a clock that steps back included; a gap past 31 bits of ms ends the ring', () => {
   const r = new RequestRing(100);
   const t0 = 1_800_000_000_000;
   const times = [t0, t0, t0 + 5, t0 + 1_000_000, t0 + 1_000_001];
   for (const t of times) r.record(t, CMD.GET, ST.MISS, Buffer.from('k'), 0);
   assert.deepEqual(r.lines(100).map((l) => l.time), times);
   assert.deepEqual(r.lines(2).map((l) => l.time), times.slice(3));
-  // A request stamped earlier than the newest line (another connection's clock reading) is shown at the newest time.
+  // A request stamped earlier than the newest line (another connection's clock reading, a
+  // clock stepped back) keeps its own time; so do the lines after it.
   r.record(t0 + 999_999, CMD.SET, ST.STORED, Buffer.from('late'), 1);
-  assert.equal(r.lines(1)[0]!.time, t0 + 1_000_001);
+  assert.equal(r.lines(1)[0]!.time, t0 + 999_999);
   r.record(t0 + 1_000_010, CMD.GET, ST.HIT, Buffer.from('k'), 1);
-  assert.deepEqual(r.lines(3).map((l) => l.time), [t0 + 1_000_001, t0 + 1_000_001, t0 + 1_000_010]);
+  assert.deepEqual(r.lines(3).map((l) => l.time), [t0 + 1_000_001, t0 + 999_999, t0 + 1_000_010]);
+  r.record(t0 + 86_400_000, CMD.GET, ST.MISS, Buffer.from('a day ahead'), 0);
+  r.record(t0 + 1_000_020, CMD.GET, ST.MISS, Buffer.from('back'), 0);
+  assert.deepEqual(r.lines(2).map((l) => l.time), [t0 + 86_400_000, t0 + 1_000_020]);
   // 50 days later: the older lines' times could not be kept; they go.
   const later = t0 + 1_000_010 + 50 * 86_400_000;
   r.record(later, CMD.GET, ST.MISS, Buffer.from('new'), 0);

@@ -50,8 +50,8 @@ const KEY_AT = 3;
 const STATUS_SHIFT = 5; // 17 commands < 32
 const LEN_SHIFT = 9; // 11 statuses < 16
 if (COMMANDS.length > 1 << STATUS_SHIFT || STATUSES.length > 1 << (LEN_SHIFT - STATUS_SHIFT)) throw new Error('request-ring: packing too narrow');
-/** A line more than this many ms older than the next one ends the ring (the gap is kept in 32 bits). */
-const MAX_GAP_MS = 0xffffffff;
+/** Two lines more than this many ms apart end the ring (the gap is kept in 32 bits, signed). */
+const MAX_GAP_MS = 0x7fffffff;
 const TWO_32 = 2 ** 32;
 
 export class RequestRing {
@@ -71,6 +71,8 @@ export class RequestRing {
   /** Where the next key byte goes (keyBytesWritten % keys.length). */
   private keyPos = 0;
   private newestTime = 0;
+  /** Key bytes before this absolute position are not in the ring (grow keeps only the newest). */
+  private validFrom = 0;
 
   /**
    * `mayGrow(bytes)`: asked before the key ring grows by `bytes` (a memory budget); when it
@@ -79,7 +81,7 @@ export class RequestRing {
    */
   constructor(readonly capacity = 1000, private readonly mayGrow: (bytes: number) => boolean = () => true) {
     this.words = new Uint32Array(capacity * STRIDE);
-    this.keys = Buffer.allocUnsafe(MIN_KEY_BYTES);
+    this.keys = Buffer.alloc(MIN_KEY_BYTES);
     this.maxKeyBytes = capacity * (MAX_KEY_LENGTH + 1); // + a separator: a multi-get's keys are kept as one span
   }
 
@@ -178,19 +180,18 @@ export class RequestRing {
   }
 
   /**
-   * The ms from the newest line to a new one at `time` (0 when the clock stepped back: lines
-   * stay in order); a gap too long to keep ends the ring first.
+   * The ms from the newest line to a new one at `time`, negative when the clock stepped
+   * back (each line keeps its own time, as read); a gap too long to keep ends the ring first.
    */
   private advanceTime(time: number): number {
-    if (this.written === 0) {
-      this.newestTime = time;
+    const dt = time - this.newestTime;
+    this.newestTime = time;
+    if (this.written === 0) return 0;
+    if (dt > MAX_GAP_MS || dt < -MAX_GAP_MS) {
+      this.clear();
       return 0;
     }
-    const dt = time - this.newestTime;
-    if (dt <= 0) return 0;
-    if (dt > MAX_GAP_MS) this.clear();
-    this.newestTime = time;
-    return this.written === 0 ? 0 : dt;
+    return dt;
   }
 
   /** Forgets every line (their times can no longer be told). */
@@ -208,20 +209,22 @@ export class RequestRing {
     // Times are kept as gaps: walk from the newest line back to the oldest asked for.
     let time = this.newestTime;
     let line = (this.next + capacity - 1) % capacity;
+    const kept = Math.min(this.keys.length, this.keyBytesWritten - this.validFrom);
     for (let k = 0; k < n - 1; k++) {
-      time -= words[line * STRIDE + DT]!;
+      time -= words[line * STRIDE + DT]! | 0;
       line = line === 0 ? capacity - 1 : line - 1;
     }
     for (let k = 0; k < n; k++) {
       const w = line * STRIDE;
-      if (k > 0) time += words[w + DT]!;
+      if (k > 0) time += words[w + DT]! | 0;
       const meta = words[w + META]!;
       const len = meta >>> LEN_SHIFT;
       // How far back in the key stream the key starts (positions are kept modulo 2^32).
       const back = (this.keyBytesWritten - words[w + KEY_AT]!) % TWO_32;
       line = line + 1 === capacity ? 0 : line + 1;
-      // A line whose key bytes were overwritten already (only while the ring is growing) is left out.
-      if (len > 0 && back > this.keys.length) continue;
+      // A line whose key bytes were overwritten already (the ring was refused growth, or
+      // grew since: it holds only what the smaller one had) is left out.
+      if (len > 0 && back > kept) continue;
       out.push({
         time,
         command: COMMANDS[meta & ((1 << STATUS_SHIFT) - 1)]!,
@@ -280,9 +283,11 @@ export class RequestRing {
     const old = this.keys;
     const size = Math.min(old.length * 2, this.maxKeyBytes);
     if (!this.mayGrow(size - old.length)) return false;
-    const next = Buffer.allocUnsafe(size);
+    const next = Buffer.alloc(size);
     const keep = Math.min(this.keyBytesWritten, old.length);
     for (let abs = this.keyBytesWritten - keep; abs < this.keyBytesWritten; abs++) next[abs % next.length] = old[abs % old.length]!;
+    // Bytes older than these were not in the old ring: the new one has zeros there, not keys.
+    this.validFrom = Math.max(this.validFrom, this.keyBytesWritten - keep);
     this.keys = next;
     this.keyPos = this.keyBytesWritten % next.length;
     return true;
