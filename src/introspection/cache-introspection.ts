@@ -41,14 +41,14 @@ const BATCH_KEY_BYTES = 2048;
  */
 class SampleBatch {
   readonly keys = Buffer.allocUnsafe(BATCH_KEY_BYTES);
-  readonly lengths = new Uint8Array(BATCH_SAMPLES);
+  readonly lengths = new Uint16Array(BATCH_SAMPLES);
   readonly lists = new Uint8Array(BATCH_SAMPLES);
   readonly weights = new Float64Array(BATCH_SAMPLES);
   readonly times = new Float64Array(BATCH_SAMPLES);
   count = 0;
   keyBytes = 0;
 
-  static readonly BYTES = BATCH_KEY_BYTES + BATCH_SAMPLES * (1 + 1 + 8 + 8);
+  static readonly BYTES = BATCH_KEY_BYTES + BATCH_SAMPLES * (2 + 1 + 8 + 8);
 }
 
 export interface PopularLists {
@@ -276,7 +276,7 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
     const len = key.length;
     if (b.keyBytes + len > BATCH_KEY_BYTES) {
       this.settle();
-      // A state the charge dropped, or a key longer than a batch (never, keys are ≤ 255 bytes).
+      // A state the charge dropped, or a key longer than a batch (keys are 250 bytes by default).
       if (this.state !== s || len > BATCH_KEY_BYTES) return;
     }
     const at = b.keyBytes;

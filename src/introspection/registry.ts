@@ -30,6 +30,8 @@ const BUSY_LOAD = 0.8;
 const CALM_LOAD = 0.6;
 const BUSY_EVENTS = 50_000;
 const CALM_EVENTS = 30_000;
+/** A busy node stays busy this long at least. */
+const BUSY_HOLD_MS = 10_000;
 /** A cache with a request in this many ms shares the busy node's sampling budget. */
 const ACTIVE_MS = 2000;
 /** What each active cache keeps at least of the busy budget, however many share it. */
@@ -52,6 +54,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
   dropped = 0;
   /** The event loop was busy (BUSY_LOAD) at the last look: the caches sample less. */
   busy = false;
+  private busySince = 0;
   private loop: EventLoopUtilization = performance.eventLoopUtilization();
   private cpuAt = process.cpuUsage();
 
@@ -140,13 +143,18 @@ export class IntrospectionRegistry implements WindowStateBudget {
    * second, in which the caches saw `eventsPerCpuSecond` key events together per second of
    * the node's CPU time.
    */
-  setLoad(load: number, eventsPerCpuSecond: number): void {
-    this.busy = this.busy
-      ? load > CALM_LOAD && eventsPerCpuSecond >= CALM_EVENTS
-      : load >= BUSY_LOAD && eventsPerCpuSecond >= BUSY_EVENTS;
+  setLoad(load: number, eventsPerCpuSecond: number, now = Date.now()): void {
+    if (!this.busy && load >= BUSY_LOAD && eventsPerCpuSecond >= BUSY_EVENTS) {
+      this.busy = true;
+      this.busySince = now;
+    } else if (this.busy && (load <= CALM_LOAD || eventsPerCpuSecond < CALM_EVENTS) && now - this.busySince >= BUSY_HOLD_MS) {
+      // Held a while: when counting everything is what loads the loop, calm would bring
+      // busy back the next second, and the node would switch every second.
+      this.busy = false;
+    }
     let perCache = SAMPLED_EVENTS_PER_SECOND;
     if (this.busy) {
-      const since = Date.now() - ACTIVE_MS;
+      const since = now - ACTIVE_MS;
       let active = 0;
       for (const ci of this.caches) if (ci.lastActive >= since) active++;
       perCache = Math.max(MIN_SAMPLED_PER_CACHE, BUSY_SAMPLED_EVENTS_PER_SECOND / Math.max(1, active));

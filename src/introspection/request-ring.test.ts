@@ -119,3 +119,53 @@ test('key positions past 2^32 bytes written read back (they are kept modulo 2^32
   for (let i = 0; i < 40; i++) r.record(i, CMD.GET, ST.HIT, Buffer.from(`key-${i}`), i);
   assert.deepEqual(r.lines(10).map((l) => l.key.toString()), Array.from({ length: 10 }, (_, j) => `key-${30 + j}`));
 });
+
+// A key ring refused growth and later allowed it holds only what the smaller ring had: the
+// lines whose keys went are left out, never shown with bytes that were not their key.
+test('a key ring that grows after a refusal never shows a line with bytes that were not its key', () => {
+  let allow = false;
+  const r = new RequestRing(1000, () => allow);
+  const keyOf = (i: number) => Buffer.alloc(250, 0x41 + (i % 26));
+  // 200 lines of 250-byte keys: 50,000 key bytes through a 16 KiB ring that may not grow.
+  for (let i = 0; i < 200; i++) r.record(1000 + i, CMD.SET, ST.STORED, keyOf(i), 1);
+  const before = r.lines(1000);
+  before.forEach((l) => assert.ok(l.key.equals(keyOf(l.time - 1000)), 'before growth'));
+  // The budget has room again: one more line lets the ring grow.
+  allow = true;
+  r.record(1200, CMD.SET, ST.STORED, keyOf(200), 1);
+  const wrong: number[] = [];
+  for (const l of r.lines(1000)) if (!l.key.equals(keyOf(l.time - 1000))) wrong.push(l.time - 1000);
+  assert.equal(wrong.length, 0, `${wrong.length} lines (${wrong[0]}..${wrong.at(-1)}) shown with bytes that are not their key`);
+});
+
+// Times are kept as gaps between lines: one reading far ahead must not pin the lines after it.
+test('one wrong clock reading a day ahead does not freeze the times of the lines after it', () => {
+  const r = new RequestRing(100);
+  const t0 = 1_800_000_000_000;
+  r.record(t0, CMD.GET, ST.MISS, Buffer.from('a'), 0);
+  r.record(t0 + 86_400_000, CMD.GET, ST.MISS, Buffer.from('glitch'), 0);
+  r.record(t0 + 1000, CMD.GET, ST.MISS, Buffer.from('b'), 0);
+  r.record(t0 + 60_000, CMD.GET, ST.MISS, Buffer.from('c'), 0);
+  assert.deepEqual(r.lines(100).map((l) => l.time - t0), [0, 86_400_000, 1000, 60_000]);
+});
+
+// At the 2^32 wrap of key positions a get of more keys than the ring has lines asks for no
+// more key ring than the same get anywhere else in the stream.
+test('a 1,500-key get at the 2^32 wrap of key positions does not grow the key ring', () => {
+  const grown: number[] = [];
+  for (const start of [1_000_000, 2 ** 32 - 100]) {
+    let asked = 0;
+    const r = new RequestRing(1000, (b) => ((asked += b), true));
+    const inner = r as unknown as { keyBytesWritten: number; keyPos: number; keys: Buffer; validFrom: number };
+    inner.keyBytesWritten = start;
+    inner.validFrom = start;
+    inner.keyPos = start % inner.keys.length;
+    const names = Array.from({ length: 1500 }, (_, i) => `k${String(i % 100).padStart(2, '0')}`);
+    const line = Buffer.from(`get ${names.join(' ')}\r\n`);
+    const keys = names.map((_, i) => line.subarray(4 + i * 4, 4 + i * 4 + 3));
+    r.recordValues(1, CMD.GET, keys, 0, keys.map(() => null));
+    assert.deepEqual(r.lines(1000).map((l) => l.key.toString()), names.slice(500));
+    grown.push(asked);
+  }
+  assert.deepEqual(grown, [0, 0], `bytes the key ring asked the budget for: ${grown.join(', ')}`);
+});

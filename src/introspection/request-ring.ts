@@ -52,7 +52,6 @@ const LEN_SHIFT = 9; // 11 statuses < 16
 if (COMMANDS.length > 1 << STATUS_SHIFT || STATUSES.length > 1 << (LEN_SHIFT - STATUS_SHIFT)) throw new Error('request-ring: packing too narrow');
 /** Two lines more than this many ms apart end the ring (the gap is kept in 32 bits, signed). */
 const MAX_GAP_MS = 0x7fffffff;
-const TWO_32 = 2 ** 32;
 
 export class RequestRing {
   /**
@@ -220,7 +219,7 @@ export class RequestRing {
       const meta = words[w + META]!;
       const len = meta >>> LEN_SHIFT;
       // How far back in the key stream the key starts (positions are kept modulo 2^32).
-      const back = (this.keyBytesWritten - words[w + KEY_AT]!) % TWO_32;
+      const back = (this.keyBytesWritten - words[w + KEY_AT]!) >>> 0;
       line = line + 1 === capacity ? 0 : line + 1;
       // A line whose key bytes were overwritten already (the ring was refused growth, or
       // grew since: it holds only what the smaller one had) is left out.
@@ -239,7 +238,9 @@ export class RequestRing {
   private writeKey(key: Buffer, len: number): void {
     // The oldest line still kept must keep its key: grow while keys are long.
     const oldest = this.written >= this.capacity ? this.next : 0;
-    const oldestBack = (this.keyBytesWritten - this.words[oldest * STRIDE + KEY_AT]!) % TWO_32;
+    // Signed: the oldest line may be one of a span whose keys are being written now (a get of
+    // more keys than the ring has lines), its key ahead of what is written.
+    const oldestBack = (this.keyBytesWritten - this.words[oldest * STRIDE + KEY_AT]!) | 0;
     while (oldestBack + len > this.keys.length && this.keys.length < this.maxKeyBytes) {
       if (!this.grow()) break;
     }
