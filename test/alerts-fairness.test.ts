@@ -2,10 +2,11 @@
 // catalogs, real HTTP receivers on loopback, a control plane sampling and evaluating every
 // second). A "noisy" cache has 8 alerts whose webhook never answers; once they fire, a
 // "victim" cache fires one alert to a receiver that answers at once. The plane sends at
-// most 4 at once; without a per-cache share the noisy cache's 8 deliveries (all due
+// most 8 at once; without a per-cache share the noisy cache's 8 deliveries (all due
 // first) took every slot, and the victim's waited a full send deadline (3 s) or more
-// behind them. With at most a quarter of the slots per cache, the victim's goes out at
-// once.
+// behind them. With at most a quarter of the slots per cache (2 of 8), the victim's goes
+// out at once, and the noisy cache's 8 time out two at a time (12 s; with 4 slots and a
+// share of 1 they took 24 s, one at a time, for the same finding).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -79,7 +80,7 @@ test('a cache whose receivers hang holds at most its share of the delivery slots
   let plane: ControlPlane | undefined = await startControlPlane({
     catalog: t.catalog, host: '127.0.0.1', port: 0, historyIntervalSeconds: 1, latencyProbes: false, sampler: true, alerts: true,
     alertIntervalSeconds: 1, dashboardUrl: 'http://dashboard.example/', alertAllowPrivateTargets: true,
-    alertDelivery: { timeoutMs: SEND_TIMEOUT_MS, retryBaseMs: 60_000, retryMaxMs: 60_000, pollMs: 100, concurrency: 4 },
+    alertDelivery: { timeoutMs: SEND_TIMEOUT_MS, retryBaseMs: 60_000, retryMaxMs: 60_000, pollMs: 100, concurrency: 8 },
   });
   try {
     await fill(noisy);
