@@ -4,23 +4,24 @@
 // of CPU time, so another tenant's requests are served in between. No timing is asserted:
 // the test checks the interleaving (the victim's gets finish while the attack is still
 // far from done), which a node that ran each batch to its end could not show.
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { asciiLogin, nonReadingSocket, startNodeProcess, writeAll, type NodeProcess } from './support/node-process.ts';
 import { RawClient } from './support/raw-client.ts';
 
-const nodes: NodeProcess[] = [];
-after(async () => {
-  for (const n of nodes) await n.stop();
+// One node process for both tests: the first floods its first cache, the second uses only
+// keys of its own in the second cache.
+let n: NodeProcess;
+before(async () => {
+  n = await startNodeProcess({ caches: 2, memory: '64mb' });
 });
+after(() => n?.stop());
 
 async function stat(c: RawClient, name: string): Promise<number> {
   return Number(new RegExp(`STAT ${name} (\\d+)\r\n`).exec(await c.text('stats\r\n', 'END\r\n'))![1]);
 }
 
 test('pipelined appends to a 1 MiB value in one cache do not hold up another cache\'s gets', { timeout: 120_000 }, async () => {
-  const n = await startNodeProcess({ caches: 2, memory: '64mb' });
-  nodes.push(n);
   const [attackerCache, victimCache] = n.caches as [typeof n.caches[0], typeof n.caches[0]];
   const attacker = await RawClient.connect(n.port);
   assert.equal(await attacker.text(asciiLogin(attackerCache)), 'STORED\r\n');
@@ -45,10 +46,8 @@ test('pipelined appends to a 1 MiB value in one cache do not hold up another cac
 });
 
 test('incr on a long value is refused as non-numeric without scanning it; a short padded counter still counts', async () => {
-  const n = await startNodeProcess({ memory: '16mb' });
-  nodes.push(n);
   const c = await RawClient.connect(n.port);
-  assert.equal(await c.text(asciiLogin(n.caches[0]!)), 'STORED\r\n');
+  assert.equal(await c.text(asciiLogin(n.caches[1]!)), 'STORED\r\n');
   const spaces = ' '.repeat(1_000_000);
   assert.equal(await c.text(`set long 0 0 ${spaces.length}\r\n${spaces}\r\n`), 'STORED\r\n');
   assert.equal(await c.text('incr long 1\r\n'), 'CLIENT_ERROR cannot increment or decrement non-numeric value\r\n');
