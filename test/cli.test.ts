@@ -1,8 +1,8 @@
 // The CLI contracts of SYSTEM.md, run as a user would: real processes, real sockets.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from './support/child-process.ts';
-import { createCache, makeDataDir, startCluster } from './support/cluster.ts';
+import { createCache, makeDataDir, startCluster, type Cluster } from './support/cluster.ts';
 import { RawClient } from './support/raw-client.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
 
@@ -45,37 +45,6 @@ test('bad input to the CLI fails with a clear message and exit code 2', async ()
   });
 });
 
-test('start on an empty catalog creates a first cache and prints working credentials', async () => {
-  const cluster = await startCluster();
-  try {
-    const out = cluster.stdout();
-    const servers = /MEMCACHIER_SERVERS=(\S+)/.exec(out)?.[1];
-    const username = /MEMCACHIER_USERNAME=(\S+)/.exec(out)?.[1];
-    const password = /MEMCACHIER_PASSWORD=(\S+)/.exec(out)?.[1];
-    assert.equal(servers, cluster.servers.join(','));
-    assert.ok(username && password);
-    assert.match(out, /Dashboard: http:\/\/127\.0\.0\.1:\d+\//);
-    const c = await login(cluster.ports[0]!, username!, password!);
-    assert.equal(await c.text('set a 0 0 1\r\n1\r\n'), 'STORED\r\n');
-    c.end();
-  } finally {
-    await cluster.stop();
-  }
-});
-
-test('a cache created while the server runs is picked up by the running node', async () => {
-  const cluster = await startCluster();
-  try {
-    const cache = await createCache(cluster.dataDir, '16mb');
-    assert.deepEqual(cache.servers, cluster.servers);
-    const c = await until('the new cache logs in', Date.now() + PROMPTLY_MS, () => login(cluster.ports[0]!, cache.username, cache.password));
-    assert.equal(await statOf(c, 'limit_maxbytes'), 16 * 2 ** 20);
-    c.end();
-  } finally {
-    await cluster.stop();
-  }
-});
-
 test('--nodes 2 splits each plan evenly: limit_maxbytes sums to the plan', async () => {
   const dir = makeDataDir();
   const cache = await createCache(dir, '64mb');
@@ -111,4 +80,37 @@ test('--anonymous-cache serves unauthenticated connections; a login still gets i
   } finally {
     await cluster.stop();
   }
+});
+
+// One `cachier start` on an empty catalog serves the last two tests (whichever runs first
+// starts it): one reads what it printed at start, the other adds a cache while it runs;
+// neither touches the other's cache. They come last so it never runs beside another test's
+// cluster.
+let emptyStart: Promise<Cluster> | undefined;
+const onEmptyCatalog = () => (emptyStart ??= startCluster());
+after(async () => {
+  await (await emptyStart?.catch(() => undefined))?.stop();
+});
+
+test('start on an empty catalog creates a first cache and prints working credentials', async () => {
+  const cluster = await onEmptyCatalog();
+  const out = cluster.stdout();
+  const servers = /MEMCACHIER_SERVERS=(\S+)/.exec(out)?.[1];
+  const username = /MEMCACHIER_USERNAME=(\S+)/.exec(out)?.[1];
+  const password = /MEMCACHIER_PASSWORD=(\S+)/.exec(out)?.[1];
+  assert.equal(servers, cluster.servers.join(','));
+  assert.ok(username && password);
+  assert.match(out, /Dashboard: http:\/\/127\.0\.0\.1:\d+\//);
+  const c = await login(cluster.ports[0]!, username!, password!);
+  assert.equal(await c.text('set a 0 0 1\r\n1\r\n'), 'STORED\r\n');
+  c.end();
+});
+
+test('a cache created while the server runs is picked up by the running node', async () => {
+  const cluster = await onEmptyCatalog();
+  const cache = await createCache(cluster.dataDir, '16mb');
+  assert.deepEqual(cache.servers, cluster.servers);
+  const c = await until('the new cache logs in', Date.now() + PROMPTLY_MS, () => login(cluster.ports[0]!, cache.username, cache.password));
+  assert.equal(await statOf(c, 'limit_maxbytes'), 16 * 2 ** 20);
+  c.end();
 });
