@@ -24,16 +24,17 @@ node "$new/bin/cachier.js" cache create --data "$work/catalog" --memory 1gb --js
 id=$(node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").reverse().find(x=>x.startsWith("{"));console.log(JSON.parse(l).id)' "$work/cache.json")
 printf 'key\n20 20 1\nvalue\n100 100 1\ncmd\n0 0.1\n1 0.9\n' > "$work/cfg"
 port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-start() { # tree name
+started_port=
+start() { # tree name; sets started_port (not run in a subshell: pids must reach cleanup)
   cp -r "$work/catalog" "$work/$2"
-  local p; p=$(port)
-  (cd "$1" && exec taskset -c 0 node bin/cachier.js node --data "$work/$2" --host 127.0.0.1 --port "$p" --anonymous-cache "$id" "${flags[@]}" > "$work/$2.log" 2>&1) &
+  started_port=$(port)
+  (cd "$1" && exec taskset -c 0 node bin/cachier.js node --data "$work/$2" --host 127.0.0.1 --port "$started_port" --anonymous-cache "$id" "${flags[@]}" > "$work/$2.log" 2>&1) &
   pids+=($!)
   for _ in $(seq 120); do grep -q ready "$work/$2.log" && break; sleep 0.25; done
   grep -q ready "$work/$2.log" || { echo "$2 node did not start:"; cat "$work/$2.log"; exit 1; }
-  echo "$p"
 }
-old_port=$(start "$old" old); new_port=$(start "$new" new)
+start "$old" old; old_port=$started_port
+start "$new" new; new_port=$started_port
 extra=(); [ "$division" -gt 1 ] && extra=(--division="$division")
 for r in $(seq "$rounds"); do
   loads=()
