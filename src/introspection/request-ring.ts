@@ -88,11 +88,6 @@ export class RequestRing {
     return this.words.byteLength + this.keys.length;
   }
 
-  /** Milliseconds of the newest line, 0 when empty. */
-  get lastTime(): number {
-    return this.written === 0 ? 0 : this.newestTime;
-  }
-
   record(time: number, command: number, status: number, key: Buffer | null, size: number): void {
     const dt = this.advanceTime(time);
     const len = key === null ? 0 : Math.min(key.length, MAX_KEY_LENGTH);
