@@ -2,39 +2,105 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IntrospectionRegistry } from './registry.ts';
 import { CacheIntrospection } from './cache-introspection.ts';
+import { CMD, ST } from './request-ring.ts';
 
-test('sampled events wait in a batch, and every reader sees them counted', (t) => {
+const budget = { charge: () => true, refund: () => {} };
+const key = (s: string) => Buffer.from(s, 'latin1');
+
+test('the sketches count the request ring\'s lines, and every reader sees the lines not yet counted', (t) => {
   const r = new IntrospectionRegistry({ enabled: true, memoryBytes: 64 << 20 });
   t.after(() => r.close());
   const c = r.create()!;
   const now = Date.now();
-  c.hit(Buffer.from('user:1'));
-  c.hit(Buffer.from('user:1'));
-  c.miss(Buffer.from('ghost'));
-  assert.deepEqual(c.keyCounts(Buffer.from('user:1'), now), { hits: 2, misses: 0, mutations: 0 });
-  c.stored(Buffer.from('user:2'));
-  // 250-byte keys fill a batch's key bytes long before its count: each is counted all the same.
-  for (let i = 0; i < 40; i++) c.hit(Buffer.alloc(250, 0x61 + (i % 3)));
-  const p = c.popular(10, Date.now());
+  c.log(now, CMD.GET, ST.HIT, key('user:1'), 10);
+  c.log(now, CMD.GET, ST.HIT, key('user:1'), 10);
+  c.log(now, CMD.GET, ST.MISS, key('ghost'), 0);
+  // Three lines, far fewer than a batch: a reader counts them first.
+  assert.deepEqual(c.keyCounts(key('user:1'), now), { hits: 2, misses: 0, mutations: 0 });
+  c.log(now, CMD.SET, ST.STORED, key('user:2'), 5);
+  for (let i = 0; i < 40; i++) c.log(now, CMD.GET, ST.HIT, Buffer.alloc(250, 0x61 + (i % 3)), 1);
+  const p = c.popular(10, now);
   assert.deepEqual(p.mutated, [{ key: 'user:2', count: 1 }]);
   assert.deepEqual(p.miss, [{ key: 'ghost', count: 1 }]);
   assert.deepEqual(p.hit.map((e) => [e.key.length, e.count]), [[250, 14], [250, 13], [250, 13], [6, 2]]);
   assert.deepEqual(p.prefixes, [{ key: 'user', count: 3 }]);
 });
 
-// A key longer than 255 bytes (a node may be configured for them) keeps its length in the
-// batch, and the keys after it are read where they are.
-test('a 300-byte key and the keys after it are counted as themselves', () => {
-  const budget = { charge: () => true, refund: () => {} };
-  const ci = new CacheIntrospection(budget);
-  const long = Buffer.alloc(300, 0x61); // 'aaa…'
-  const short = Buffer.from('user:42');
-  ci.hit(long);
-  ci.hit(short);
-  ci.hit(short);
-  const hits = ci.popular(10, Date.now()).hit;
+test('which lines are hits, misses and mutations: what the store did, not what was asked', () => {
+  const c = new CacheIntrospection(budget);
+  const now = Date.now();
+  const lines: [number, number, string][] = [
+    [CMD.GAT, ST.HIT, 'gat-hit'], // a hit that also set an exptime: both
+    [CMD.GAT, ST.MISS, 'gat-miss'],
+    [CMD.ADD, ST.STORED, 'added'],
+    [CMD.ADD, ST.NOT_STORED, 'not-added'],
+    [CMD.CAS, ST.EXISTS, 'cas-lost'],
+    [CMD.APPEND, ST.STORED, 'appended'],
+    [CMD.INCR, ST.OK, 'incremented'],
+    [CMD.DECR, ST.NOT_FOUND, 'no-counter'],
+    [CMD.DELETE, ST.DELETED, 'deleted'],
+    [CMD.DELETE, ST.NOT_FOUND, 'not-deleted'],
+    [CMD.TOUCH, ST.TOUCHED, 'touched'],
+    [CMD.TOUCH, ST.NOT_FOUND, 'not-touched'],
+    [CMD.GET, ST.ERROR, 'refused'],
+    [CMD.SET, ST.DENIED, 'read-only'],
+  ];
+  for (const [command, status, k] of lines) c.log(now, command, status, key(k), 0);
+  c.log(now, CMD.STATS, ST.OK, null, 0);
+  c.log(now, CMD.FLUSH, ST.OK, null, 0);
+  const p = c.popular(100, now);
+  const names = (l: { key: string }[]) => l.map((e) => e.key).sort();
+  assert.deepEqual(names(p.hit), ['gat-hit']);
+  assert.deepEqual(names(p.miss), ['gat-miss']);
+  assert.deepEqual(names(p.mutated), ['added', 'appended', 'deleted', 'gat-hit', 'incremented', 'touched']);
+});
+
+test('a get of more keys than the ring holds counts the keys the ring kept, and nothing is lost before it', () => {
+  const c = new CacheIntrospection(budget);
+  const now = Date.now();
+  for (let i = 0; i < 900; i++) c.log(now, CMD.GET, ST.HIT, key(`before:${i % 3}`), 1);
+  const keys = Array.from({ length: 2500 }, (_, i) => key(`many:${i}`));
+  c.logValues(now, CMD.GET, keys, 0, keys.map(() => null));
+  const p = c.popular(5000, now);
+  assert.equal(p.hit.reduce((n, e) => n + e.count, 0), 900, 'the 900 lines before the long get were counted before it overwrote them');
+  const misses = p.miss.map((e) => e.key);
+  assert.equal(misses.length, 256, 'the sketch holds 256 of them');
+  for (const k of misses) assert.ok(Number(k.slice(5)) >= 1500, `${k}: one of the last 1000 keys`);
+});
+
+test('a key longer than the store allows is counted as its first 255 bytes; the keys after it as themselves', () => {
+  const c = new CacheIntrospection(budget);
+  const now = Date.now();
+  c.log(now, CMD.GET, ST.HIT, Buffer.alloc(300, 0x61), 1);
+  c.log(now, CMD.GET, ST.HIT, key('user:42'), 1);
+  c.log(now, CMD.GET, ST.HIT, key('user:42'), 1);
+  const hits = c.popular(10, now).hit;
   assert.deepEqual(
     hits.map((e) => [e.key.length > 20 ? `${e.key.length} bytes` : e.key, e.count]).sort(),
-    [['300 bytes', 1], ['user:42', 2]].sort(),
+    [['255 bytes', 1], ['user:42', 2]].sort(),
   );
+});
+
+test('keys that wrap around the end of the key ring are counted whole', () => {
+  const c = new CacheIntrospection(budget);
+  c.setSamplingBudget(1e12); // every line taken: counts exact
+  const now = Date.now();
+  // 7-byte keys through a 16 KiB key ring: thousands of wraps, each key read back intact.
+  for (let i = 0; i < 20_000; i++) c.log(now, CMD.SET, ST.STORED, key(`k:${String(i % 50).padStart(5, '0')}`), 1);
+  const p = c.popular(100, now);
+  assert.equal(p.mutated.length, 50);
+  for (const e of p.mutated) {
+    assert.match(e.key, /^k:000[0-4][0-9]$/);
+    assert.equal(e.count, 400);
+  }
+});
+
+test('lines count at their own time, within a second: a window that has passed no longer shows them', () => {
+  const c = new CacheIntrospection(budget);
+  const t0 = 1_000_000_000_000;
+  c.log(t0, CMD.GET, ST.HIT, key('old'), 1);
+  c.log(t0 + 600, CMD.GET, ST.HIT, key('old'), 1);
+  assert.deepEqual(c.popular(10, t0 + 1000).hit, [{ key: 'old', count: 2 }]);
+  c.log(t0 + 200_000, CMD.GET, ST.HIT, key('new'), 1);
+  assert.deepEqual(c.popular(10, t0 + 200_000).hit, [{ key: 'new', count: 1 }], 'the 3-minute window moved past `old`');
 });

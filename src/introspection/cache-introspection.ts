@@ -1,13 +1,13 @@
 /**
- * One cache's introspection on one node: it listens to the cache's store (StoreListener)
- * and keeps the hot-key sketches, the request ring and the watched prefixes' counters.
+ * One cache's introspection on one node: the request ring (fed by the dispatch), the
+ * hot-key sketches (counted from the ring's lines) and the watched prefixes' counters
+ * (which listen to the store: they must be exact).
  * The sketches and the ring (the "window state") are made at the cache's first request and
  * can be dropped by the node's memory cap (registry.ts) and made again later; the watched
  * prefixes' counters are never dropped (they must stay exact, and are small).
  */
-import type { RemovalCause, StoreListener } from '../store/store-listener.ts';
 import { EventSampler } from './event-sampler.ts';
-import { RequestRing, type RequestLine } from './request-ring.ts';
+import { LINE_HIT, LINE_KIND, LINE_KIND_MASK, LINE_MISS, LINE_MUTATION, RequestRing, type LineSink, type RequestLine } from './request-ring.ts';
 import { hashBytes, TopKeys, type TopEntry } from './top-keys.ts';
 import { WatchedPrefixes, type SlotScanner } from './watched-prefixes.ts';
 
@@ -28,28 +28,12 @@ export function prefixEnd(key: Buffer, start = 0, end = key.length): number {
   return -1;
 }
 
-/** Sampled events wait in a batch of at most this many… */
-const BATCH_SAMPLES = 32;
-/** …whose keys fit in this many bytes together. */
-const BATCH_KEY_BYTES = 2048;
-
 /**
- * Sampled events not yet counted. One at a time, a sample found the sketches cold in the
- * CPU's caches (the requests between two samples had moved them out) and cost 3-4 µs
- * instead of 0.6; counted in batches, they stay warm after the first. Readers, and the
- * registry's once-a-second settle, count the batch first, so nothing waits for long.
+ * The sketches count from the request ring, a few hundred lines at a time (warm in the
+ * CPU's caches for the whole batch, where one sample at a time found them cold and cost
+ * 3-4 µs instead of 0.6), and at every read, so nothing waits for long.
  */
-class SampleBatch {
-  readonly keys = Buffer.allocUnsafe(BATCH_KEY_BYTES);
-  readonly lengths = new Uint16Array(BATCH_SAMPLES);
-  readonly lists = new Uint8Array(BATCH_SAMPLES);
-  readonly weights = new Float64Array(BATCH_SAMPLES);
-  readonly times = new Float64Array(BATCH_SAMPLES);
-  count = 0;
-  keyBytes = 0;
-
-  static readonly BYTES = BATCH_KEY_BYTES + BATCH_SAMPLES * (2 + 1 + 8 + 8);
-}
+const FOLLOW_LINES = 256;
 
 export interface PopularLists {
   readonly hit: TopEntry[];
@@ -82,7 +66,6 @@ class WindowState {
   readonly mutations = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
   readonly prefixes = new TopKeys(PREFIX_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
   readonly ring: RequestRing;
-  readonly batch = new SampleBatch();
 
   constructor(mayGrow: (bytes: number) => boolean) {
     this.ring = new RequestRing(RING_LINES, mayGrow);
@@ -90,7 +73,7 @@ class WindowState {
 
   get memoryBytes(): number {
     return this.hits.memoryBytes + this.misses.memoryBytes + this.mutations.memoryBytes + this.prefixes.memoryBytes
-      + this.ring.memoryBytes + SampleBatch.BYTES;
+      + this.ring.memoryBytes;
   }
 }
 
@@ -99,7 +82,7 @@ const EMPTY_STATE_BYTES = new WindowState(() => true).memoryBytes;
 /** A state dropped to keep under the cap is not made again for this long (no drop-and-rebuild churn). */
 export const DROPPED_RETRY_MS = 5000;
 
-export class CacheIntrospection implements StoreListener, WindowStateOwner {
+export class CacheIntrospection implements LineSink, WindowStateOwner {
   readonly watched = new WatchedPrefixes();
   private readonly sampler = new EventSampler();
   private state: WindowState | null = null;
@@ -111,9 +94,6 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
 
   constructor(private readonly budget: WindowStateBudget) {}
 
-  get tracksItems(): boolean {
-    return this.watched.size !== 0;
-  }
 
   get memoryBytes(): number {
     return this.state === null ? 0 : this.state.memoryBytes;
@@ -130,14 +110,14 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
   }
 
   /**
-   * Counts the batch of samples waiting, and brings the charge to what the state holds
-   * now: a grown state pays (or, refused, is dropped), a shrunk one is refunded. After each
-   * batch and once a second.
+   * Counts the ring's lines not yet counted, and brings the charge to what the state holds
+   * now: a grown state pays (or, refused, is dropped), a shrunk one is refunded. Before
+   * every read and once a second.
    */
   settle(): void {
     const s = this.state;
     if (s === null) return;
-    if (s.batch.count !== 0) this.count(s);
+    s.ring.follow(this.sampler, this);
     this.payFor(s);
   }
 
@@ -157,7 +137,7 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
     this.sampler.setBudget(perSecond);
   }
 
-  /** Key events (hits, misses, mutations) seen since the last call, as the sampler estimates them. */
+  /** Requests' lines (one per key) counted since the last call, as the sampler estimates them. */
   takeEventCount(): number {
     return this.sampler.takeCounted();
   }
@@ -172,40 +152,6 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
     this.dropWindowState(retryAt);
   }
 
-  // ---- StoreListener ----
-
-  hit(key: Buffer): void {
-    if (this.watched.size !== 0) this.watched.hit(key);
-    if (this.sampler.skip()) return;
-    this.sample(key, 0);
-  }
-
-  miss(key: Buffer): void {
-    if (this.watched.size !== 0) this.watched.miss(key);
-    if (this.sampler.skip()) return;
-    this.sample(key, 1);
-  }
-
-  stored(key: Buffer): void {
-    this.mutation(key);
-  }
-
-  mutated(key: Buffer): void {
-    this.mutation(key);
-  }
-
-  removed(key: Buffer, cause: RemovalCause): void {
-    if (cause === 'delete') this.mutation(key);
-  }
-
-  cleared(): void {
-    this.watched.cleared();
-  }
-
-  item(slot: number, key: Buffer, before: number, after: number): void {
-    this.watched.item(slot, key, before, after);
-  }
-
   // ---- request log ----
 
   /** One line of the request ring (`command`/`status` index COMMANDS/STATUSES). */
@@ -214,6 +160,7 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
     if (s === null) return;
     this.lastActive = time;
     s.ring.record(time, command, status, key, size);
+    if (s.ring.unfollowed >= FOLLOW_LINES) this.settle();
   }
 
   /** The lines of a get's reply (RequestRing.recordValues). */
@@ -221,7 +168,10 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
     const s = this.state ?? this.open(time);
     if (s === null) return;
     this.lastActive = time;
+    // Count what is waiting before a long get's lines could overwrite it.
+    if (s.ring.unfollowed + items.length > RING_LINES) this.settle();
     s.ring.recordValues(time, command, keys, from, items);
+    if (s.ring.unfollowed >= FOLLOW_LINES) this.settle();
   }
 
   // ---- reading ----
@@ -260,56 +210,16 @@ export class CacheIntrospection implements StoreListener, WindowStateOwner {
 
   // ---- internals ----
 
-  private mutation(key: Buffer): void {
-    if (this.watched.size !== 0) this.watched.mutation(key);
-    if (this.sampler.skip()) return;
-    this.sample(key, 2);
-  }
-
-  /** A sampled event: `list` 0 hits, 1 misses, 2 mutations; it waits in the batch to be counted. */
-  private sample(key: Buffer, list: number): void {
-    const ms = Date.now();
-    this.sampler.taken(ms);
-    const s = this.state ?? this.open(ms);
-    if (s === null) return;
-    const b = s.batch;
-    const len = key.length;
-    if (b.keyBytes + len > BATCH_KEY_BYTES) {
-      this.settle();
-      // A state the charge dropped, or a key longer than a batch (keys are 250 bytes by default).
-      if (this.state !== s || len > BATCH_KEY_BYTES) return;
-    }
-    const at = b.keyBytes;
-    const keys = b.keys;
-    for (let i = 0; i < len; i++) keys[at + i] = key[i]!;
-    const n = b.count;
-    b.lengths[n] = len;
-    b.lists[n] = list;
-    b.weights[n] = this.sampler.weight;
-    b.times[n] = ms;
-    b.keyBytes = at + len;
-    b.count = n + 1;
-    if (n + 1 === BATCH_SAMPLES) this.settle();
-  }
-
-  /** Counts the batch into the sketches; every event also counts for its key's prefix. */
-  private count(s: WindowState): void {
-    const b = s.batch;
-    const keys = b.keys;
-    let at = 0;
-    for (let i = 0; i < b.count; i++) {
-      const end = at + b.lengths[i]!;
-      const list = b.lists[i]!;
-      const w = b.weights[i]!;
-      const ms = b.times[i]!;
-      const sketch = list === 0 ? s.hits : list === 1 ? s.misses : s.mutations;
-      sketch.add(keys, at, end, hashBytes(keys, at, end, this.basis), w, ms);
-      const p = prefixEnd(keys, at, end);
-      if (p > at) s.prefixes.add(keys, at, p, hashBytes(keys, at, p, this.basis), w, ms);
-      at = end;
-    }
-    b.count = 0;
-    b.keyBytes = 0;
+  /** A line the sampler took (LineSink): counted for its key and its key's prefix. */
+  take(meta: number, keys: Buffer, start: number, end: number, ms: number, weight: number): void {
+    const s = this.state!;
+    const kind = LINE_KIND[meta & LINE_KIND_MASK]!;
+    const h = hashBytes(keys, start, end, this.basis);
+    if (kind & LINE_HIT) s.hits.add(keys, start, end, h, weight, ms);
+    if (kind & LINE_MISS) s.misses.add(keys, start, end, h, weight, ms);
+    if (kind & LINE_MUTATION) s.mutations.add(keys, start, end, h, weight, ms);
+    const p = prefixEnd(keys, start, end);
+    if (p > start) s.prefixes.add(keys, start, p, hashBytes(keys, start, p, this.basis), weight, ms);
   }
 
   private open(ms: number): WindowState | null {

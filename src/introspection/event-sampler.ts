@@ -47,6 +47,19 @@ export class EventSampler {
   }
 
   /**
+   * Of the next `n` events, how many are passed over before the one taken next (then call
+   * `taken`); -1 when none of the n is taken. The same choice as `skip` over each, in one step.
+   */
+  nextTaken(n: number): number {
+    const g = this.gap;
+    if (g > n) {
+      this.gap = g - n;
+      return -1;
+    }
+    return g - 1;
+  }
+
+  /**
    * After an event is taken, at time `ms`: adjusts the probability and draws the next gap.
    * The rate is measured again once a second, or sooner once a quarter of a second's
    * budget was taken: a burst (or a node's first second under load) is sampled after

@@ -49,9 +49,13 @@ test('the node counts its caches\' key events to tell a busy node', (t) => {
   t.after(() => r.close());
   const a = r.create()!;
   const b = r.create()!;
-  for (let i = 0; i < 3000; i++) a.hit(Buffer.from(`k${i % 7}`));
-  for (let i = 0; i < 500; i++) b.miss(Buffer.from('m'));
-  // Below the budget each event is taken, so the estimate is exact.
+  const now = Date.now();
+  for (let i = 0; i < 3000; i++) a.log(now, CMD.GET, ST.HIT, Buffer.from(`k${i % 7}`), 1);
+  for (let i = 0; i < 500; i++) b.log(now, CMD.GET, ST.MISS, Buffer.from('m'), 0);
+  // Lines are counted as the ring is followed (every 256 lines, and at settle); below the
+  // budget each is taken, so the estimate is exact.
+  a.settle();
+  b.settle();
   assert.equal(a.takeEventCount() + b.takeEventCount(), 3500);
   assert.equal(a.takeEventCount(), 0, 'read once');
 });

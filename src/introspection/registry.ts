@@ -129,13 +129,15 @@ export class IntrospectionRegistry implements WindowStateBudget {
   enforce(): void {
     const now = performance.eventLoopUtilization();
     let events = 0;
-    for (const ci of this.caches) events += ci.takeEventCount();
+    for (const ci of this.caches) {
+      ci.settle(); // counts the lines still waiting in its ring
+      events += ci.takeEventCount();
+    }
     const cpu = process.cpuUsage();
     const cpuMs = (cpu.user + cpu.system - this.cpuAt.user - this.cpuAt.system) / 1000;
     this.setLoad(performance.eventLoopUtilization(now, this.loop).utilization, (events * 1000) / Math.max(1, cpuMs));
     this.cpuAt = cpu;
     this.loop = now;
-    for (const ci of this.caches) ci.settle();
   }
 
   /**

@@ -169,3 +169,39 @@ test('a 1,500-key get at the 2^32 wrap of key positions does not grow the key ri
   }
   assert.deepEqual(grown, [0, 0], `bytes the key ring asked the budget for: ${grown.join(', ')}`);
 });
+
+/** A sampler that takes every line, and a sink that keeps what it was handed. */
+function followAll(r: RequestRing): { key: string; meta: number; ms: number }[] {
+  const out: { key: string; meta: number; ms: number }[] = [];
+  r.follow(
+    { nextTaken: (n) => (n > 0 ? 0 : -1), taken: () => {}, weight: 1 },
+    { take: (meta, keys, start, end, ms) => out.push({ key: keys.toString('latin1', start, end), meta, ms }) },
+  );
+  return out;
+}
+
+test('follow hands each line once, with its key, at the newest line\'s time; lines without a key event are passed over', () => {
+  const r = new RequestRing(100);
+  for (let i = 0; i < 30; i++) r.record(1000 + i, CMD.GET, ST.HIT, Buffer.from(`a${i}`), 1);
+  r.record(1030, CMD.STATS, ST.OK, null, 0);
+  r.record(1031, CMD.SET, ST.NOT_STORED, Buffer.from('x'), 1);
+  const first = followAll(r);
+  assert.deepEqual(first.map((l) => l.key), Array.from({ length: 30 }, (_, i) => `a${i}`));
+  assert.ok(first.every((l) => l.ms === 1031));
+  assert.deepEqual(followAll(r), [], 'nothing twice');
+  for (let i = 0; i < 250; i++) r.record(2000, CMD.DELETE, ST.DELETED, Buffer.from(`d${i}`), 0);
+  assert.deepEqual(followAll(r).map((l) => l.key), Array.from({ length: 100 }, (_, i) => `d${150 + i}`), 'only what the ring still holds');
+});
+
+test('follow never hands a key the ring lost (refused growth), nor a line from before a clear', () => {
+  const r = new RequestRing(1000, () => false);
+  const keyOf = (i: number) => Buffer.alloc(250, 0x41 + (i % 26));
+  for (let i = 0; i < 200; i++) r.record(i, CMD.GET, ST.HIT, keyOf(i), 1);
+  const handed = followAll(r);
+  assert.ok(handed.length > 0 && handed.length < 200, `${handed.length} lines kept their keys`);
+  handed.forEach((l, j) => assert.equal(l.key, keyOf(200 - handed.length + j).toString('latin1')));
+  r.record(300, CMD.GET, ST.HIT, Buffer.from('before'), 1);
+  r.record(300 + 2 ** 31 + 5, CMD.GET, ST.HIT, Buffer.from('after'), 1); // a gap too long to keep: the ring is cleared
+  assert.deepEqual(followAll(r).map((l) => l.key), ['after']);
+  assert.deepEqual(r.lines(10).map((l) => l.key.toString()), ['after']);
+});

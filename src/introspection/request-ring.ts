@@ -6,9 +6,11 @@
  * field cost a multi-get ~3 % of the node's throughput). The keys go to one byte ring that
  * starts small and doubles (up to what `capacity` keys of the longest length need) when
  * keys are long enough that the oldest lines would lose theirs.
+ *
+ * The ring is also what the hot-key sketches count from: a follower (`follow`) reads the
+ * lines written since it last looked, a few hundred at a time, and hands the ones its
+ * sampler takes to a sink. The request path pays for one line per key and nothing more.
  */
-
-import { bufferView } from '../shared/buffer-view.ts';
 
 export const COMMANDS = [
   'GET', 'SET', 'ADD', 'REPLACE', 'APPEND', 'PREPEND', 'CAS', 'INCR', 'DECR', 'DELETE', 'TOUCH', 'GAT', 'FLUSH',
@@ -25,7 +27,8 @@ export const CMD = Object.fromEntries(COMMANDS.map((c, i) => [c, i])) as { reado
 export const ST = Object.fromEntries(STATUSES.map((s, i) => [s, i])) as { readonly [K in StatusName]: number };
 
 const MIN_KEY_BYTES = 16 * 1024;
-const MAX_KEY_LENGTH = 250;
+/** The store's longest key (item-table.ts): a longer one is kept as its first 255 bytes. */
+const MAX_KEY_LENGTH = 255;
 
 const HIT = ST.HIT;
 const MISS = ST.MISS;
@@ -53,6 +56,41 @@ if (COMMANDS.length > 1 << STATUS_SHIFT || STATUSES.length > 1 << (LEN_SHIFT - S
 /** Two lines more than this many ms apart end the ring (the gap is kept in 32 bits, signed). */
 const MAX_GAP_MS = 0x7fffffff;
 
+/** Where `follow` hands the lines its sampler took. */
+export interface LineSink {
+  /**
+   * One line taken, counting for `weight` lines: `meta & LINE_KIND_MASK` indexes
+   * LINE_KIND; its key is `keys[start, end)` (a view valid during the call only).
+   */
+  take(meta: number, keys: Buffer, start: number, end: number, ms: number, weight: number): void;
+}
+
+/** What a line tells the hot-key sketches, by `meta & LINE_KIND_MASK` (command | status). */
+export const LINE_HIT = 1;
+export const LINE_MISS = 2;
+export const LINE_MUTATION = 4;
+export const LINE_KIND_MASK = (1 << LEN_SHIFT) - 1;
+export const LINE_KIND = new Uint8Array(1 << LEN_SHIFT);
+for (const command of [CMD.GET, CMD.GAT]) {
+  LINE_KIND[command | (ST.HIT << STATUS_SHIFT)] = LINE_HIT;
+  LINE_KIND[command | (ST.MISS << STATUS_SHIFT)] = LINE_MISS;
+}
+// A gat that found its item also changed its exptime (the store's `mutated`).
+LINE_KIND[CMD.GAT | (ST.HIT << STATUS_SHIFT)] |= LINE_MUTATION;
+for (const command of [CMD.SET, CMD.ADD, CMD.REPLACE, CMD.APPEND, CMD.PREPEND, CMD.CAS]) LINE_KIND[command | (ST.STORED << STATUS_SHIFT)] = LINE_MUTATION;
+LINE_KIND[CMD.INCR | (ST.OK << STATUS_SHIFT)] = LINE_MUTATION;
+LINE_KIND[CMD.DECR | (ST.OK << STATUS_SHIFT)] = LINE_MUTATION;
+LINE_KIND[CMD.DELETE | (ST.DELETED << STATUS_SHIFT)] = LINE_MUTATION;
+LINE_KIND[CMD.TOUCH | (ST.TOUCHED << STATUS_SHIFT)] = LINE_MUTATION;
+
+/** What `follow` needs of a sampler (event-sampler.ts): which lines to take, and what each counts for. */
+export interface LineSampler {
+  /** Of the next `n` lines, how many come before the one taken next; -1: none of them is taken. */
+  nextTaken(n: number): number;
+  taken(ms: number): void;
+  readonly weight: number;
+}
+
 export class RequestRing {
   /**
    * `capacity` lines of STRIDE words. A line's time is kept as the ms since the line before
@@ -72,6 +110,13 @@ export class RequestRing {
   private newestTime = 0;
   /** Key bytes before this absolute position are not in the ring (grow keeps only the newest). */
   private validFrom = 0;
+  /** Lines before this one were forgotten (`clear`), and where it went. */
+  private firstKept = 0;
+  private firstKeptAt = 0;
+  /** Lines before this one were read by `follow`. */
+  private followed = 0;
+  /** Where `follow` copies a key that wraps around the end of the key ring. */
+  private readonly scratch = Buffer.alloc(MAX_KEY_LENGTH);
 
   /**
    * `mayGrow(bytes)`: asked before the key ring grows by `bytes` (a memory budget); when it
@@ -81,7 +126,7 @@ export class RequestRing {
   constructor(readonly capacity = 1000, private readonly mayGrow: (bytes: number) => boolean = () => true) {
     this.words = new Uint32Array(capacity * STRIDE);
     this.keys = Buffer.alloc(MIN_KEY_BYTES);
-    this.maxKeyBytes = capacity * (MAX_KEY_LENGTH + 1); // + a separator: a multi-get's keys are kept as one span
+    this.maxKeyBytes = capacity * MAX_KEY_LENGTH;
   }
 
   get memoryBytes(): number {
@@ -89,88 +134,38 @@ export class RequestRing {
   }
 
   record(time: number, command: number, status: number, key: Buffer | null, size: number): void {
-    const dt = this.advanceTime(time);
+    this.line(this.advanceTime(time), command | (status << STATUS_SHIFT), key, size);
+  }
+
+  /**
+   * The lines of a get's reply: one per key from `keys[from]` on, a hit with its value's
+   * size or a miss. One call per request, not per key (the ring is on every get's path).
+   */
+  recordValues(time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
+    let dt = this.advanceTime(time);
+    const hit = command | (HIT << STATUS_SHIFT);
+    const miss = command | (MISS << STATUS_SHIFT);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (item === null || item === undefined) this.line(dt, miss, keys[from + i]!, 0);
+      else this.line(dt, hit, keys[from + i]!, item.value.length);
+      dt = 0;
+    }
+  }
+
+  /** Writes one line (`dt` ms after the one before), and its key. */
+  private line(dt: number, meta: number, key: Buffer | null, size: number): void {
     const len = key === null ? 0 : Math.min(key.length, MAX_KEY_LENGTH);
     // Indexes kept wrapped rather than taken modulo: this runs once per key of every request.
     const w = this.next * STRIDE;
     this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
     const words = this.words;
     words[w + DT] = dt;
-    words[w + META] = command | (status << STATUS_SHIFT) | (len << LEN_SHIFT);
+    words[w + META] = meta | (len << LEN_SHIFT);
     words[w + SIZE] = size;
     words[w + KEY_AT] = this.keyBytesWritten; // modulo 2^32, as the store converts
     this.written++;
     if (len > 0) this.writeKey(key!, len);
-  }
-
-  /**
-   * The lines of a get's reply: one per key from `keys[from]` on, a hit with its value's
-   * size or a miss. One call per request, not per key (the ring is on every get's path).
-   * The keys of one text request lie in order in its receive buffer, a space apart: then
-   * their whole span is copied at once and each line points into it. Checked as the lines
-   * are written (one pass over the keys); keys found elsewhere are recorded one by one.
-   */
-  recordValues(time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
-    const n = items.length;
-    if (n > 1 && this.recordSpan(time, command, keys, from, items)) return;
-    for (let i = 0; i < n; i++) {
-      const item = items[i];
-      if (item === null || item === undefined) this.record(time, command, MISS, keys[from + i]!, 0);
-      else this.record(time, command, HIT, keys[from + i]!, item.value.length);
-    }
-  }
-
-  /**
-   * recordValues when keys[from..] lie in one buffer in order, at most one byte apart:
-   * writes their lines and copies the span; false (nothing kept) when they do not.
-   */
-  private recordSpan(time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): boolean {
-    const n = items.length;
-    const first = keys[from]!;
-    // A get's keys are views into one buffer (the request's, or the copy a streamed get keeps,
-    // session.ts): the first and the last sharing memory, with every key in order between
-    // them, are all in it.
-    if (keys[from + n - 1]!.buffer !== first.buffer) return false;
-    const base = first.byteOffset;
-    const at = this.keyBytesWritten - base;
-    const capacity = this.capacity;
-    const words = this.words;
-    const hitMeta = command | (HIT << STATUS_SHIFT);
-    const missMeta = command | (MISS << STATUS_SHIFT);
-    const newest = this.newestTime;
-    const dt = this.advanceTime(time);
-    let end = base;
-    let line = this.next;
-    for (let i = 0; i < n; i++) {
-      const key = keys[from + i]!;
-      const offset = key.byteOffset;
-      const len = key.length;
-      const gap = offset - end;
-      // Lines written so far are not counted until the end: leaving here drops them.
-      if (len > MAX_KEY_LENGTH || gap < 0 || gap > 1) {
-        this.newestTime = newest;
-        return false;
-      }
-      const item = items[i];
-      const w = line * STRIDE;
-      words[w + DT] = i === 0 ? dt : 0;
-      words[w + KEY_AT] = at + offset;
-      if (item === null || item === undefined) {
-        words[w + META] = missMeta | (len << LEN_SHIFT);
-        words[w + SIZE] = 0;
-      } else {
-        words[w + META] = hitMeta | (len << LEN_SHIFT);
-        words[w + SIZE] = item.value.length;
-      }
-      end = offset + len;
-      line = line + 1 === capacity ? 0 : line + 1;
-    }
-    // The lines are counted before their keys are written: writeKey keeps (growing the ring)
-    // the key of the oldest line left after them.
-    this.written += n;
-    this.next = line;
-    this.writeKey(bufferView(first.buffer, base, end - base), end - base);
-    return true;
   }
 
   /**
@@ -180,7 +175,7 @@ export class RequestRing {
   private advanceTime(time: number): number {
     const dt = time - this.newestTime;
     this.newestTime = time;
-    if (this.written === 0) return 0;
+    if (this.written === this.firstKept) return 0;
     if (dt > MAX_GAP_MS || dt < -MAX_GAP_MS) {
       this.clear();
       return 0;
@@ -190,13 +185,59 @@ export class RequestRing {
 
   /** Forgets every line (their times can no longer be told). */
   private clear(): void {
-    this.written = 0;
-    this.next = 0;
+    this.firstKept = this.written;
+    this.firstKeptAt = this.next;
+  }
+
+  /** Lines written since `follow` last read. */
+  get unfollowed(): number {
+    return this.written - this.followed;
+  }
+
+  /**
+   * Reads the lines written since the last call, oldest first, and hands those `sampler`
+   * takes to `sink` with their key. They count at the newest line's time: the ring is
+   * followed every FOLLOW_LINES lines and at least once a second, so no line counts more
+   * than a second late (popular items' sub-windows are 30 s), and passing over the lines the
+   * sampler leaves costs nothing. Lines the ring lost before it looked (a get of more keys
+   * than it has lines, a clear) are passed over, as are keys it lost.
+   */
+  follow(sampler: LineSampler, sink: LineSink): void {
+    const end = this.written;
+    const capacity = this.capacity;
+    let k = Math.max(this.followed, end - capacity, this.firstKept);
+    this.followed = end;
+    const time = this.newestTime;
+    const words = this.words;
+    const ring = this.keys;
+    const size = ring.length;
+    const kept = Math.min(size, this.keyBytesWritten - this.validFrom);
+    while (k < end) {
+      const skipped = sampler.nextTaken(end - k);
+      if (skipped < 0) return;
+      k += skipped;
+      sampler.taken(time);
+      const w = ((this.next + capacity - (end - k)) % capacity) * STRIDE;
+      k++;
+      const meta = words[w + META]!;
+      const len = meta >>> LEN_SHIFT;
+      const back = (this.keyBytesWritten - words[w + KEY_AT]!) >>> 0;
+      if (len === 0 || back > kept || LINE_KIND[meta & LINE_KIND_MASK] === 0) continue;
+      const start = (this.keyBytesWritten - back) % size;
+      if (start + len <= size) {
+        sink.take(meta, ring, start, start + len, time, sampler.weight);
+      } else {
+        const first = size - start;
+        ring.copy(this.scratch, 0, start, size);
+        ring.copy(this.scratch, first, 0, len - first);
+        sink.take(meta, this.scratch, 0, len, time, sampler.weight);
+      }
+    }
   }
 
   /** The newest `limit` lines, oldest first. */
   lines(limit: number): RequestLine[] {
-    const n = Math.min(limit, this.written, this.capacity);
+    const n = Math.min(limit, this.written - this.firstKept, this.capacity);
     const out: RequestLine[] = [];
     const words = this.words;
     const capacity = this.capacity;
@@ -230,37 +271,30 @@ export class RequestRing {
     return out;
   }
 
+  /**
+   * Copies a key into the key ring byte by byte: keys are short, and a copy by
+   * `set(subarray)` would make a view object per key (~90 ns, more than the copy).
+   */
   private writeKey(key: Buffer, len: number): void {
     // The oldest line still kept must keep its key: grow while keys are long.
-    const oldest = this.written >= this.capacity ? this.next : 0;
-    // Signed: the oldest line may be one of a span whose keys are being written now (a get of
-    // more keys than the ring has lines), its key ahead of what is written.
-    const oldestBack = (this.keyBytesWritten - this.words[oldest * STRIDE + KEY_AT]!) | 0;
-    while (oldestBack + len > this.keys.length && this.keys.length < this.maxKeyBytes) {
-      if (!this.grow()) break;
+    const oldest = this.written - this.firstKept >= this.capacity ? this.next : this.firstKeptAt;
+    const oldestBack = this.keyBytesWritten - this.words[oldest * STRIDE + KEY_AT]!;
+    if ((oldestBack >>> 0) + len > this.keys.length) {
+      while ((oldestBack >>> 0) + len > this.keys.length && this.keys.length < this.maxKeyBytes) {
+        if (!this.grow()) break;
+      }
     }
     const ring = this.keys;
-    let at = this.keyPos;
-    let src = key;
-    let n = len;
-    if (n > ring.length) {
-      // A multi-get's span longer than the ring could grow to (its cap, or the node's
-      // introspection budget): only its last ring-full is kept; lines() leaves out the
-      // lines whose keys went.
-      const skip = n - ring.length;
-      src = key.subarray(skip, n);
-      n = ring.length;
-      at = (this.keyBytesWritten + skip) % ring.length;
-    }
-    const first = Math.min(n, ring.length - at);
-    if (n <= 32 && first === n) {
-      for (let j = 0; j < n; j++) ring[at + j] = src[j]!;
+    const at = this.keyPos;
+    if (at + len <= ring.length && len === key.length) {
+      ring.set(key, at);
     } else {
-      ring.set(src.subarray(0, first), at);
-      if (first < n) ring.set(src.subarray(first, n), 0);
+      const first = Math.min(len, ring.length - at);
+      for (let j = 0; j < first; j++) ring[at + j] = key[j]!;
+      for (let j = first; j < len; j++) ring[j - first] = key[j]!;
     }
     this.keyBytesWritten += len;
-    const pos = at + n;
+    const pos = at + len;
     this.keyPos = pos >= ring.length ? pos - ring.length : pos;
   }
 

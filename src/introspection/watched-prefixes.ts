@@ -4,8 +4,12 @@
  * the cache's slots (`scanStep`, a bounded slice at a time): an item counts once the walk
  * has passed its slot, and the store's item events adjust only slots below the walk's
  * cursor, so an item that changes while the walk runs is counted exactly once.
+ *
+ * It is the store's listener while the cache watches a prefix (and only then: the
+ * listener's calls are on every request's path).
  */
 import type { WatchedPrefixCounters } from '../shared/prefix-counters.ts';
+import type { RemovalCause, StoreListener } from '../store/store-listener.ts';
 
 /** What a walk step needs of the store (TenantStore.scanSlots). */
 export interface SlotScanner {
@@ -24,11 +28,15 @@ interface Watch {
   cursor: number;
 }
 
-export class WatchedPrefixes {
+export class WatchedPrefixes implements StoreListener {
   private watches: Watch[] = [];
 
   get size(): number {
     return this.watches.length;
+  }
+
+  get tracksItems(): boolean {
+    return this.watches.length !== 0;
   }
 
   /** True while some watch's walk has slots left. */
@@ -62,7 +70,19 @@ export class WatchedPrefixes {
     for (const w of this.watches) if (under(key, w.prefix)) w.misses++;
   }
 
-  mutation(key: Buffer): void {
+  stored(key: Buffer): void {
+    this.mutation(key);
+  }
+
+  mutated(key: Buffer): void {
+    this.mutation(key);
+  }
+
+  removed(key: Buffer, cause: RemovalCause): void {
+    if (cause === 'delete') this.mutation(key);
+  }
+
+  private mutation(key: Buffer): void {
     for (const w of this.watches) if (under(key, w.prefix)) w.mutations++;
   }
 

@@ -165,14 +165,16 @@ export class Tenants {
     const on = registry !== null && c.introspection !== false;
     if (on && t.introspection === null) {
       t.introspection = registry.create();
-      t.store.listener = t.introspection;
     } else if (!on && t.introspection !== null) {
       registry?.release(t.introspection);
       t.introspection = null;
       t.store.listener = null;
     }
     if (t.introspection !== null) {
-      t.introspection.watched.follow(c.watchedPrefixes ?? []);
+      const watched = t.introspection.watched;
+      watched.follow(c.watchedPrefixes ?? []);
+      // The store tells the watched prefixes of every event; with none, it has no listener.
+      t.store.listener = watched.size !== 0 ? watched : null;
       registry!.walk(t.introspection, t.store);
     }
   }
