@@ -104,3 +104,15 @@ test('lines count at their own time, within a second: a window that has passed n
   c.log(t0 + 200_000, CMD.GET, ST.HIT, key('new'), 1);
   assert.deepEqual(c.popular(10, t0 + 200_000).hit, [{ key: 'new', count: 1 }], 'the 3-minute window moved past `old`');
 });
+
+test('a key and its automatic prefix are found by the hashes the sketches were counted with', () => {
+  const c = new CacheIntrospection(budget);
+  const now = Date.now();
+  for (const k of ['a:b:c', 'a:b:c', 'x-y', ':lead', 'tail:', 'plain', 'a.b/c|d#e_f']) c.log(now, CMD.GET, ST.HIT, key(k), 1);
+  assert.deepEqual(c.keyCounts(key('a:b:c'), now).hits, 2);
+  assert.deepEqual(c.keyCounts(key('plain'), now).hits, 1);
+  const prefixes = c.popular(10, now, undefined).prefixes.map((e) => [e.key, e.count]).sort();
+  // A separator in the first byte starts no prefix; one in the last ends the whole key.
+  assert.deepEqual(prefixes, [['a.b/c|d#e', 1], ['a:b', 2], ['tail', 1], ['x', 1]]);
+  assert.deepEqual(c.popular(10, now, key('a:')).prefixes, [{ key: 'a:b', count: 2 }]);
+});
