@@ -94,6 +94,21 @@ describe('introspection on a node', () => {
     assert.equal(rb.body.lines[0].command, 'AUTH', 'a login shows');
   });
 
+  test('a multi-get streamed over several replies (more than the reply queue holds) logs each key once, in order', async () => {
+    const c = await t.textLogin(a);
+    const value = 'v'.repeat(900 * 1024);
+    for (let i = 0; i < 6; i++) await c.text(`set stream:${i} 0 0 ${value.length}\r\n${value}\r\n`);
+    // 7 values of 900 KiB: the reply passes the 4 MiB queue, so the get goes on after the first part.
+    const keys = ['stream:0', 'stream:1', 'stream:2', 'stream:3', 'stream:4', 'stream:5', 'stream:0', 'stream:none'];
+    const reply = await c.text(`get ${keys.join(' ')}\r\n`, 'END\r\n');
+    assert.equal(reply.length, 7 * (value.length + 2) + 7 * 'VALUE stream:0 0 921600\r\n'.length + 'END\r\n'.length);
+    const r = await adminJson(t, `/caches/${a.id}/introspection/recent?limit=8`);
+    assert.deepEqual(
+      r.body.lines.map((l: any) => `${l.command} ${l.status} ${Buffer.from(l.key, 'base64').toString()} ${l.size}`),
+      keys.map((k) => (k === 'stream:none' ? 'GET MISS stream:none 0' : `GET HIT ${k} ${value.length}`)),
+    );
+  });
+
   test('binary protocol: keys of every byte value and 250-byte keys are counted and logged byte for byte', async () => {
     const c = await t.connect();
     c.send(saslPlain(a.username, a.password));

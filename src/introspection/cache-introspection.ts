@@ -158,13 +158,13 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
   }
 
   /** The lines of a get's reply (RequestRing.recordValues). */
-  logValues(time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
+  logValues(time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[], span?: Buffer): void {
     const s = this.state ?? this.open(time);
     if (s === null) return;
     this.lastActive = time;
     // Count what is waiting before a long get's lines could overwrite it.
     if (s.ring.unfollowed + items.length > RING_LINES) this.settle();
-    s.ring.recordValues(time, command, keys, from, items);
+    s.ring.recordValues(time, command, keys, from, items, span);
     if (s.ring.unfollowed >= FOLLOW_LINES) this.settle();
   }
 

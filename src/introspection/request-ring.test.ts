@@ -54,7 +54,9 @@ test('multi-key gets recorded as one span read back exactly as key-by-key lines,
     }
     const from = rand(3) === 0 ? rand(n) : 0;
     const items = keys.slice(from).map((_, i) => (rand(2) ? { value: Buffer.alloc(i) } : null));
-    spans.recordValues(r, CMD.GET, keys, from, items);
+    // The parser's span (GetCommand.span) for a get of two keys or more.
+    const span = n > 1 ? line.subarray(4, at - 1) : undefined;
+    spans.recordValues(r, CMD.GET, keys, from, items, span);
     items.forEach((it, i) => single.record(r, CMD.GET, it ? ST.HIT : ST.MISS, keys[from + i]!, it ? it.value.length : 0));
     if (r % 97 === 0) spans.record(r, CMD.STATS, ST.OK, null, 0), single.record(r, CMD.STATS, ST.OK, null, 0);
     if (r % 250 === 0) assert.deepEqual(spans.lines(300), single.lines(300), `after request ${r}`);
@@ -64,13 +66,14 @@ test('multi-key gets recorded as one span read back exactly as key-by-key lines,
 });
 
 test('a multi-get wider than the key ring can grow to keeps the lines whose keys fit, none with wrong bytes', () => {
-  for (const [n, len, mayGrow] of [[700, 25, false], [1400, 25, false], [2600, 24, true]] as const) {
+  // 450 keys of 40 bytes: a span (at most half the ring) of 18 KiB through a 16 KiB key ring that may not grow.
+  for (const [n, len, mayGrow] of [[450, 40, false], [700, 25, false], [1400, 25, false], [2600, 24, true]] as const) {
     const r = new RequestRing(1000, () => mayGrow);
     r.record(0, CMD.SET, ST.STORED, Buffer.from('before'), 1);
     const names = Array.from({ length: n }, (_, i) => `k${String(i).padStart(len - 1, '0')}`);
     const line = Buffer.from(`get ${names.join(' ')}\r\n`);
     const keys = names.map((_, i) => line.subarray(4 + i * (len + 1), 4 + i * (len + 1) + len));
-    r.recordValues(1, CMD.GET, keys, 0, keys.map(() => null));
+    r.recordValues(1, CMD.GET, keys, 0, keys.map(() => null), line.subarray(4, line.length - 2));
     const lines = r.lines(1000);
     assert.ok(lines.length > 0, `${n} keys: some lines kept`);
     // The newest lines, in order, each with its own key.

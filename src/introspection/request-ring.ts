@@ -126,7 +126,7 @@ export class RequestRing {
   constructor(readonly capacity = 1000, private readonly mayGrow: (bytes: number) => boolean = () => true) {
     this.words = new Uint32Array(capacity * STRIDE);
     this.keys = Buffer.alloc(MIN_KEY_BYTES);
-    this.maxKeyBytes = capacity * MAX_KEY_LENGTH;
+    this.maxKeyBytes = capacity * (MAX_KEY_LENGTH + 1); // + a separator: a get's keys are kept as their span
   }
 
   get memoryBytes(): number {
@@ -140,8 +140,14 @@ export class RequestRing {
   /**
    * The lines of a get's reply: one per key from `keys[from]` on, a hit with its value's
    * size or a miss. One call per request, not per key (the ring is on every get's path).
+   * With `span` (GetCommand.span: the keys as they lie in a text request, one space apart)
+   * a whole reply's keys are copied at once, separators included.
    */
-  recordValues(time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
+  recordValues(
+    time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[],
+    span?: Buffer,
+  ): void {
+    if (span !== undefined && from === 0 && items.length === keys.length && items.length <= this.capacity / 2 && this.recordSpan(time, command, keys, items, span)) return;
     let dt = this.advanceTime(time);
     const hit = command | (HIT << STATUS_SHIFT);
     const miss = command | (MISS << STATUS_SHIFT);
@@ -151,6 +157,51 @@ export class RequestRing {
       else this.line(dt, hit, keys[from + i]!, item.value.length);
       dt = 0;
     }
+  }
+
+  /**
+   * recordValues with the keys' span: each line's key starts one byte after the one before
+   * ends; false (nothing written) when a key is longer than a line keeps or the span is not
+   * exactly the keys and their separators.
+   */
+  private recordSpan(time: number, command: number, keys: readonly Buffer[], items: readonly ({ readonly value: Uint8Array } | null)[], span: Buffer): boolean {
+    const n = items.length;
+    let total = n - 1;
+    for (let i = 0; i < n; i++) {
+      const len = keys[i]!.length;
+      if (len > MAX_KEY_LENGTH) return false;
+      total += len;
+    }
+    if (total !== span.length) return false;
+    const dt = this.advanceTime(time);
+    const capacity = this.capacity;
+    const words = this.words;
+    const hit = command | (HIT << STATUS_SHIFT);
+    const miss = command | (MISS << STATUS_SHIFT);
+    let at = this.keyBytesWritten;
+    let line = this.next;
+    for (let i = 0; i < n; i++) {
+      const len = keys[i]!.length;
+      const item = items[i];
+      const w = line * STRIDE;
+      words[w + DT] = i === 0 ? dt : 0;
+      words[w + KEY_AT] = at; // modulo 2^32, as the store converts
+      if (item === null || item === undefined) {
+        words[w + META] = miss | (len << LEN_SHIFT);
+        words[w + SIZE] = 0;
+      } else {
+        words[w + META] = hit | (len << LEN_SHIFT);
+        words[w + SIZE] = item.value.length;
+      }
+      at += len + 1;
+      line = line + 1 === capacity ? 0 : line + 1;
+    }
+    // Counted before the keys are written: writeKey keeps (growing the ring) the key of the
+    // oldest line left after them (n is at most half the ring: an older line's).
+    this.written += n;
+    this.next = line;
+    this.writeKey(span, span.length);
+    return true;
   }
 
   /** Writes one line (`dt` ms after the one before), and its key. */
@@ -272,30 +323,33 @@ export class RequestRing {
   }
 
   /**
-   * Copies a key into the key ring byte by byte: keys are short, and a copy by
-   * `set(subarray)` would make a view object per key (~90 ns, more than the copy).
+   * Copies a key (or a get's span of keys) into the key ring: by TypedArray#set where it fits
+   * before the ring's end (no view made), byte by byte where it wraps.
    */
   private writeKey(key: Buffer, len: number): void {
     // The oldest line still kept must keep its key: grow while keys are long.
     const oldest = this.written - this.firstKept >= this.capacity ? this.next : this.firstKeptAt;
-    const oldestBack = this.keyBytesWritten - this.words[oldest * STRIDE + KEY_AT]!;
-    if ((oldestBack >>> 0) + len > this.keys.length) {
-      while ((oldestBack >>> 0) + len > this.keys.length && this.keys.length < this.maxKeyBytes) {
-        if (!this.grow()) break;
-      }
+    const oldestBack = (this.keyBytesWritten - this.words[oldest * STRIDE + KEY_AT]!) >>> 0;
+    while (oldestBack + len > this.keys.length && this.keys.length < this.maxKeyBytes) {
+      if (!this.grow()) break;
     }
     const ring = this.keys;
-    const at = this.keyPos;
-    if (at + len <= ring.length && len === key.length) {
+    const size = ring.length;
+    // A span longer than the ring could grow to (its cap, or the node's budget): only its
+    // last ring-full is kept; lines() and follow() leave out the lines whose keys went.
+    const skip = len > size ? len - size : 0;
+    const at = skip === 0 ? this.keyPos : (this.keyBytesWritten + skip) % size;
+    const n = len - skip;
+    if (skip === 0 && at + n <= size && n === key.length) {
       ring.set(key, at);
     } else {
-      const first = Math.min(len, ring.length - at);
-      for (let j = 0; j < first; j++) ring[at + j] = key[j]!;
-      for (let j = first; j < len; j++) ring[j - first] = key[j]!;
+      const first = Math.min(n, size - at);
+      for (let j = 0; j < first; j++) ring[at + j] = key[skip + j]!;
+      for (let j = first; j < n; j++) ring[j - first] = key[skip + j]!;
     }
     this.keyBytesWritten += len;
-    const pos = at + len;
-    this.keyPos = pos >= ring.length ? pos - ring.length : pos;
+    const pos = at + n;
+    this.keyPos = pos >= size ? pos - size : pos;
   }
 
   private readKey(at: number, len: number): Buffer {

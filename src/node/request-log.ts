@@ -29,7 +29,7 @@ function errorStatus(reply: Reply): number {
  */
 export function logRequest(log: CacheIntrospection, cmd: Command, reply: Reply, from: number, time: number): void {
   if (cmd.kind === 'get' && reply.kind === 'values') {
-    log.logValues(time, cmd.touchExptime === undefined ? CMD.GET : CMD.GAT, cmd.keys, from, reply.items);
+    log.logValues(time, cmd.touchExptime === undefined ? CMD.GET : CMD.GAT, cmd.keys, from, reply.items, cmd.span);
   } else if (cmd.kind === 'store' && cmd.mode === 'set' && cmd.cas === undefined && reply.kind === 'stored' && reply.status === 'stored') {
     log.log(time, CMD.SET, ST.STORED, cmd.key, cmd.value.length);
   } else {
@@ -45,7 +45,7 @@ function logOther(log: CacheIntrospection, cmd: Command, reply: Reply, from: num
         log.log(time, command, errorStatus(reply), cmd.keys[from] ?? null, 0);
         return;
       }
-      log.logValues(time, command, cmd.keys, from, reply.items);
+      log.logValues(time, command, cmd.keys, from, reply.items, cmd.span);
       return;
     }
     case 'store': {

@@ -327,8 +327,9 @@ export class Session implements TenantConnection, SessionControl, Receiver {
         if (reply.kind === 'values') {
           if (reply.rest > 0) {
             // Its keys are views into buffers reused before it goes on: copy the ones left.
-            const keys = copyKeys((r.command as GetCommand).keys, reply.rest);
-            this.unfinished = { frame: r.frame, command: { ...(r.command as GetCommand), keys }, from: 0 };
+            const { span: _inReceiveBuffer, ...get } = r.command as GetCommand;
+            const keys = copyKeys(get.keys, reply.rest);
+            this.unfinished = { frame: r.frame, command: { ...get, keys }, from: 0 };
             this.stalled = true;
             break;
           }

@@ -17,6 +17,13 @@ export interface GetCommand {
   readonly keys: readonly Buffer[];
   /** gat/gats, binary GAT, meta `T`: also set this raw exptime on every hit. */
   readonly touchExptime?: number;
+  /**
+   * A text get of two keys or more whose keys lie one space apart: their bytes as they are
+   * in the request, first key to last, so the request log copies them at once (one view
+   * here; a copy per key costs a builtin call each). A view into the request: valid only
+   * while the request's buffer is.
+   */
+  readonly span?: Buffer;
 }
 export interface StoreCommand extends StoreRequest {
   readonly kind: 'store';

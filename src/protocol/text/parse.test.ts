@@ -43,12 +43,12 @@ const meta = (verb: string, o: Partial<MetaFrame> = {}) =>
 
 /** Valid requests with the command and frame each must parse to. */
 const CASES: [string, Buffer, Command, object][] = [
-  ['get', line('get', 'k1'), { kind: 'get', keys: [b('k1')] }, classic('get')],
-  ['get many', line('get', 'a', 'b', 'c'), { kind: 'get', keys: [b('a'), b('b'), b('c')] }, classic('get')],
-  ['get noreply is a key', line('get', 'noreply'), { kind: 'get', keys: [b('noreply')] }, classic('get')],
-  ['gets', line('gets', 'a', 'b'), { kind: 'get', keys: [b('a'), b('b')] }, classic('gets')],
-  ['gat', line('gat', 100, 'a'), { kind: 'get', keys: [b('a')], touchExptime: 100 }, classic('gat')],
-  ['gats', line('gats', -1, 'a', 'b'), { kind: 'get', keys: [b('a'), b('b')], touchExptime: -1 }, classic('gats')],
+  ['get', line('get', 'k1'), { kind: 'get', keys: [b('k1')], span: undefined }, classic('get')],
+  ['get many', line('get', 'a', 'b', 'c'), { kind: 'get', keys: [b('a'), b('b'), b('c')], span: b('a b c') }, classic('get')],
+  ['get noreply is a key', line('get', 'noreply'), { kind: 'get', keys: [b('noreply')], span: undefined }, classic('get')],
+  ['gets', line('gets', 'a', 'b'), { kind: 'get', keys: [b('a'), b('b')], span: b('a b') }, classic('gets')],
+  ['gat', line('gat', 100, 'a'), { kind: 'get', keys: [b('a')], touchExptime: 100, span: undefined }, classic('gat')],
+  ['gats', line('gats', -1, 'a', 'b'), { kind: 'get', keys: [b('a'), b('b')], touchExptime: -1, span: b('a b') }, classic('gats')],
   ['set', wire.set('k', 'hello', { flags: 5, exptime: 60 }),
     { kind: 'store', mode: 'set', key: b('k'), value: b('hello'), flags: 5, exptime: 60 }, classic('set')],
   ['set noreply', wire.set('k', 'v', { noreply: true }),
@@ -168,13 +168,16 @@ test('pipelined requests parse one after another from one buffer', () => {
 });
 
 test('bare \\n line endings are accepted, the data block still needs \\r\\n', () => {
-  assert.deepEqual(parseOne(b('get a b\n')).command, { kind: 'get', keys: [b('a'), b('b')] });
+  assert.deepEqual(parseOne(b('get a b\n')).command, { kind: 'get', keys: [b('a'), b('b')], span: b('a b') });
   assert.deepEqual(parseOne(b('set k 0 0 1\nv\r\n')).command, { kind: 'store', mode: 'set', key: b('k'), value: b('v'), flags: 0, exptime: 0 });
   assert.deepEqual(parseOne(b('mn\n')).command, { kind: 'noop' });
 });
 
 test('runs of spaces separate tokens like one space', () => {
-  assert.deepEqual(parseOne(b('  get   a  b  \r\n')).command, { kind: 'get', keys: [b('a'), b('b')] });
+  // The keys are not one space apart: no span (the request log copies them one by one).
+  assert.deepEqual(parseOne(b('  get   a  b  \r\n')).command, { kind: 'get', keys: [b('a'), b('b')], span: undefined });
+  assert.deepEqual(parseOne(b('get a b  c\r\n')).command, { kind: 'get', keys: [b('a'), b('b'), b('c')], span: undefined });
+  assert.deepEqual(parseOne(b('gats 5 a  b\r\n')).command, { kind: 'get', keys: [b('a'), b('b')], touchExptime: 5, span: undefined });
   assert.deepEqual(parseOne(b('set  k  1  2  1  noreply \r\nv\r\n')).frame, classic('set', true));
 });
 
@@ -192,7 +195,7 @@ test('the value is a copy, so the session may reuse its receive buffer', () => {
 test('a get with many keys', () => {
   const keys = Array.from({ length: 500 }, (_, i) => `key${i}`);
   const r = parseOne(line('get', ...keys));
-  assert.deepEqual(r.command, { kind: 'get', keys: keys.map(b) });
+  assert.deepEqual(r.command, { kind: 'get', keys: keys.map(b), span: b(keys.join(' ')) });
 });
 
 test('a request followed by a partial one parses the first only', () => {
@@ -298,7 +301,7 @@ test('an error resyncs: the next request parses after consumed + skip bytes', ()
     assert.equal(r.type, 'error', name);
     if (r.type !== 'error') continue;
     const rest = buf.subarray(r.consumed + (r.skip ?? 0));
-    assert.deepEqual(parseOne(rest).command, { kind: 'get', keys: [b('after')] }, name);
+    assert.deepEqual(parseOne(rest).command, { kind: 'get', keys: [b('after')], span: undefined }, name);
   }
 });
 
@@ -323,7 +326,7 @@ test('a data block not ended by \\r\\n is a bad data chunk, consumed whole', () 
   // memcached takes exactly <bytes> + 2 and resyncs on what follows.
   const buf = Buffer.concat([b('set k 0 0 3\r\nabcde'), line('get', 'k')]);
   assert.deepEqual(parseError(buf), { code: 'BAD_DATA_CHUNK', consumed: 18 });
-  assert.deepEqual(parseOne(buf.subarray(18)).command, { kind: 'get', keys: [b('k')] });
+  assert.deepEqual(parseOne(buf.subarray(18)).command, { kind: 'get', keys: [b('k')], span: undefined });
   assert.deepEqual(parseError(b('set k 0 0 3\r\nabc\n\r')), { code: 'BAD_DATA_CHUNK', consumed: 18 });
   assert.deepEqual(parseError(b('ms k 3\r\nabcXY')), { code: 'BAD_DATA_CHUNK', consumed: 13 });
 });

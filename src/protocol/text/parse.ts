@@ -193,10 +193,18 @@ function parseGet(buf: Buffer, n: number, next: number, verb: 'get' | 'gets' | '
     if (e - s > limits.maxKeyLength) return refuse(touch ? 'gat' : 'get', 'KEY_TOO_LONG', next);
     keys[t - first] = bufferView(memory, base + s, e - s);
   }
-  if (!touch) return request({ kind: 'get', keys }, classicFrame(verb, false), next);
+  const span = n - first > 1 ? keySpan(memory, base, first, n) : undefined;
+  if (!touch) return request({ kind: 'get', keys, span }, classicFrame(verb, false), next);
   const exptime = readInt32(buf, tok[2]!, tok[3]!);
   if (Number.isNaN(exptime)) return refuse('gat', 'INVALID_EXPTIME', next);
-  return request({ kind: 'get', keys, touchExptime: exptime }, classicFrame(verb, false), next);
+  return request({ kind: 'get', keys, touchExptime: exptime, span }, classicFrame(verb, false), next);
+}
+
+/** GetCommand.span: tokens [first, n) as one view when each is one byte after the one before. */
+function keySpan(memory: ArrayBufferLike, base: number, first: number, n: number): Buffer | undefined {
+  for (let t = first + 1; t < n; t++) if (tok[2 * t]! !== tok[2 * t - 1]! + 1) return undefined;
+  const s = tok[2 * first]!;
+  return bufferView(memory, base + s, tok[2 * n - 1]! - s);
 }
 
 /** Checks the data block after a storage line; returns the value copy or an error/incomplete result. */
