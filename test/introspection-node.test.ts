@@ -109,6 +109,19 @@ describe('introspection on a node', () => {
     );
   });
 
+  test('a get of more keys than the request ring holds counts its first keys too', async () => {
+    const c = await t.textLogin(b);
+    // 4,500 lines in all: under the sampler's first block (5,000), every key is counted exactly.
+    const keys = ['long:first', ...Array.from({ length: 1499 }, (_, i) => `c:${i % 50}`)];
+    for (let r = 0; r < 3; r++) await c.text(`get ${keys.join(' ')}\r\n`, 'END\r\n');
+    const k = await adminJson(t, `/caches/${b.id}/introspection/key?key=${encodeURIComponent(b64('long:first'))}`);
+    assert.equal(k.body.misses, 3, JSON.stringify(k.body));
+    const p = await adminJson(t, `/caches/${b.id}/introspection/popular?limit=100`);
+    const prefixes = p.body.prefixes.map((e: { key: string; count: number }) => [Buffer.from(e.key, 'base64').toString(), e.count]);
+    assert.deepEqual(prefixes.find((e: [string, number]) => e[0] === 'long'), ['long', 3]);
+    assert.deepEqual(prefixes.find((e: [string, number]) => e[0] === 'c'), ['c', 4497]);
+  });
+
   test('binary protocol: keys of every byte value and 250-byte keys are counted and logged byte for byte', async () => {
     const c = await t.connect();
     c.send(saslPlain(a.username, a.password));

@@ -55,17 +55,21 @@ test('which lines are hits, misses and mutations: what the store did, not what w
   assert.deepEqual(names(p.mutated), ['added', 'appended', 'deleted', 'gat-hit', 'incremented', 'touched']);
 });
 
-test('a get of more keys than the ring holds counts the keys the ring kept, and nothing is lost before it', () => {
+test('a get of more keys than the ring holds counts every key, the first ones too, and the lines before it', () => {
   const c = new CacheIntrospection(budget);
+  c.setSamplingBudget(1e12); // every line taken: counts exact
   const now = Date.now();
   for (let i = 0; i < 900; i++) c.log(now, CMD.GET, ST.HIT, key(`before:${i % 3}`), 1);
-  const keys = Array.from({ length: 2500 }, (_, i) => key(`many:${i}`));
-  c.logValues(now, CMD.GET, keys, 0, keys.map(() => null));
-  const p = c.popular(5000, now);
-  assert.equal(p.hit.reduce((n, e) => n + e.count, 0), 900, 'the 900 lines before the long get were counted before it overwrote them');
-  const misses = p.miss.map((e) => e.key);
-  assert.equal(misses.length, 256, 'the sketch holds 256 of them');
-  for (const k of misses) assert.ok(Number(k.slice(5)) >= 1500, `${k}: one of the last 1000 keys`);
+  for (let r = 0; r < 10; r++) {
+    const keys = [key('hot:first'), ...Array.from({ length: 1499 }, (_, i) => key(`cold:${i % 50}`))];
+    c.logValues(now, CMD.GET, keys, 0, keys.map(() => null));
+  }
+  const p = c.popular(100, now);
+  assert.deepEqual(p.hit.map((e) => e.count), [300, 300, 300], 'the 900 lines before the long gets');
+  assert.deepEqual(c.keyCounts(key('hot:first'), now), { hits: 0, misses: 10, mutations: 0 }, 'the first key of each get');
+  assert.equal(p.miss.length, 51);
+  assert.equal(p.miss.reduce((n, e) => n + e.count, 0), 15_000);
+  assert.deepEqual(c.recent(1000).map((l) => l.key.toString()), Array.from({ length: 1000 }, (_, i) => `cold:${(499 + i) % 50}`), 'the ring keeps the last 1,000 lines');
 });
 
 test('a key longer than the store allows is counted as its first 255 bytes; the keys after it as themselves', () => {

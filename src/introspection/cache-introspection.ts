@@ -22,12 +22,6 @@ export const RING_LINES = 1000;
 const SEPARATOR = new Uint8Array(256);
 for (const c of ':/._-|#') SEPARATOR[c.charCodeAt(0)] = 1;
 
-/**
- * The sketches count from the request ring, a few hundred lines at a time (warm in the
- * CPU's caches for the whole batch, where one sample at a time found them cold and cost
- * 3-4 µs instead of 0.6), and at every read, so nothing waits for long.
- */
-const FOLLOW_LINES = 256;
 
 export interface PopularLists {
   readonly hit: TopEntry[];
@@ -85,6 +79,8 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
   charged = 0;
   private readonly basis = (Math.random() * 0x100000000) | 0;
   lastActive = 0;
+  /** Key events the lines taken since takeEventCount stood for. */
+  private events = 0;
 
   constructor(private readonly budget: WindowStateBudget) {}
 
@@ -131,9 +127,11 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
     this.sampler.setBudget(perSecond);
   }
 
-  /** Requests' lines (one per key) counted since the last call, as the sampler estimates them. */
+  /** Key events (hit, miss and mutation lines) counted since the last call, as the sampled lines estimate them. */
   takeEventCount(): number {
-    return this.sampler.takeCounted();
+    const n = this.events;
+    this.events = 0;
+    return n;
   }
 
   get samplingBudget(): number {
@@ -154,7 +152,7 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
     if (s === null) return;
     this.lastActive = time;
     s.ring.record(time, command, status, key, size);
-    if (s.ring.unfollowed >= FOLLOW_LINES) this.settle();
+    if (s.ring.followDue) this.settle();
   }
 
   /** The lines of a get's reply (RequestRing.recordValues). */
@@ -162,10 +160,29 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
     const s = this.state ?? this.open(time);
     if (s === null) return;
     this.lastActive = time;
-    // Count what is waiting before a long get's lines could overwrite it.
-    if (s.ring.unfollowed + items.length > RING_LINES) this.settle();
+    if (s.ring.unfollowed + items.length > RING_LINES) {
+      this.logLongValues(s, time, command, keys, from, items);
+      return;
+    }
     s.ring.recordValues(time, command, keys, from, items, span);
-    if (s.ring.unfollowed >= FOLLOW_LINES) this.settle();
+    if (s.ring.followDue) this.settle();
+  }
+
+  /**
+   * A reply whose lines would overwrite lines not yet counted (a get of hundreds of keys or
+   * more): written a ring's room at a time, each part counted before the next, so every
+   * key is counted (the ring itself keeps only the last 1,000).
+   */
+  private logLongValues(s: WindowState, time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
+    for (let done = 0; done < items.length;) {
+      this.settle();
+      // The charge may have been refused and the state dropped: nothing more is written.
+      if (this.state !== s) return;
+      const n = Math.min(items.length - done, RING_LINES - s.ring.unfollowed);
+      s.ring.recordValues(time, command, keys, from + done, items.slice(done, done + n));
+      done += n;
+    }
+    if (s.ring.followDue) this.settle();
   }
 
   // ---- reading ----
@@ -208,6 +225,7 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
   take(meta: number, keys: Buffer, start: number, end: number, ms: number, weight: number): void {
     const s = this.state!;
     const kind = LINE_KIND[meta & LINE_KIND_MASK]!;
+    this.events += weight;
     // One pass for the key's hash and its prefix's (hashBytes' FNV-1a, stopped at the last separator).
     let h = this.basis;
     let p = -1;
@@ -235,12 +253,14 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
       return null;
     }
     this.charged = EMPTY_STATE_BYTES;
-    // The ring's key bytes grow only when charged: no state ever holds more than it paid for.
-    this.state = new WindowState((bytes) => {
-      if (!this.budget.charge(this, bytes)) return false;
+    // The ring's key bytes grow only when charged: no state ever holds more than it paid
+    // for, and a state dropped since (its charge given back) is charged nothing more.
+    const state: WindowState = new WindowState((bytes) => {
+      if (this.state !== state || !this.budget.charge(this, bytes)) return false;
       this.charged += bytes;
       return true;
     });
-    return this.state;
+    this.state = state;
+    return state;
   }
 }

@@ -31,8 +31,6 @@ export class EventSampler {
   private blockStart = -1;
   private blockEvents = 0;
   private blockTaken = 0;
-  /** Events the taken ones stood for since `takeCounted` last read it. */
-  private counted = 0;
 
   constructor(private budget = SAMPLED_EVENTS_PER_SECOND, private readonly random: () => number = Math.random) {}
 
@@ -68,7 +66,6 @@ export class EventSampler {
    */
   taken(ms: number): void {
     this.weight = 1 / this.p;
-    this.counted += this.drawn;
     this.blockEvents += this.drawn;
     this.blockTaken++;
     if (this.blockStart < 0) this.blockStart = ms;
@@ -83,13 +80,6 @@ export class EventSampler {
     }
     this.drawn = this.p >= 1 ? 1 : 1 + Math.floor(Math.log(1 - this.random()) / Math.log(1 - this.p));
     this.gap = this.drawn;
-  }
-
-  /** The events the taken ones stood for since the last call (an estimate of the events seen). */
-  takeCounted(): number {
-    const n = this.counted;
-    this.counted = 0;
-    return n;
   }
 
   /** Events a second it takes at most now. */

@@ -59,3 +59,56 @@ test('the node counts its caches\' key events to tell a busy node', (t) => {
   assert.equal(a.takeEventCount() + b.takeEventCount(), 3500);
   assert.equal(a.takeEventCount(), 0, 'read once');
 });
+
+/** What a new cache's state is charged when it is made (the empty window state). */
+function emptyStateBytes(): number {
+  const probe = new IntrospectionRegistry({ enabled: true, memoryBytes: 1 << 30 });
+  const c = probe.create()!;
+  c.log(0, CMD.STATS, ST.OK, null, 0);
+  const empty = c.charged;
+  probe.close();
+  return empty;
+}
+
+test('a state dropped in the middle of a long get keeps nothing charged, and the cache gets a state again later', (t) => {
+  const empty = emptyStateBytes();
+  const r = new IntrospectionRegistry({ enabled: true, memoryBytes: empty + 60_000 });
+  t.after(() => r.close());
+  const c = r.create()!;
+  const t0 = Date.now();
+  // 200 distinct 200-byte keys wait in the ring; a 900-key get counts them first, and their
+  // strings are more than the cap leaves: the charge is refused and the state dropped.
+  for (let i = 0; i < 200; i++) c.log(t0, CMD.GET, ST.HIT, Buffer.alloc(200, 0x41 + (i % 26)).fill(String(i), 0), 1);
+  const keys = Array.from({ length: 900 }, (_, i) => Buffer.alloc(200, 0x61 + (i % 26)).fill(`g${i}`, 0));
+  c.logValues(t0, CMD.GET, keys, 0, keys.map(() => null));
+  assert.equal(c.hasWindowState, false, 'the state was dropped');
+  assert.equal(r.memoryBytes, 0, 'no state, nothing charged');
+  assert.equal(c.charged, 0);
+  c.log(t0 + 10_000, CMD.GET, ST.MISS, Buffer.from('x'), 0);
+  c.settle();
+  assert.ok(c.hasWindowState, 'made again once the retry time passed');
+  assert.equal(r.memoryBytes, c.charged);
+});
+
+test('a key ring the cap keeps small still counts every line: it is followed before its keys are overwritten', (t) => {
+  const r = new IntrospectionRegistry({ enabled: true, memoryBytes: emptyStateBytes() + 10_000 });
+  t.after(() => r.close());
+  const c = r.create()!;
+  const now = Date.now();
+  const hot = Buffer.alloc(240, 0x68);
+  for (let i = 0; i < 1000; i++) c.log(now, CMD.GET, ST.HIT, hot, 1);
+  assert.ok(c.hasWindowState, 'the state was kept (its key ring could not grow)');
+  assert.equal(c.keyCounts(hot, now).hits, 1000);
+});
+
+test('only key events count towards a busy node: not noop, stats or refused lines', (t) => {
+  const r = new IntrospectionRegistry({ enabled: true, memoryBytes: 64 << 20 });
+  t.after(() => r.close());
+  const c = r.create()!;
+  const now = Date.now();
+  for (let i = 0; i < 100; i++) c.log(now, CMD.GET, ST.HIT, Buffer.from(`k${i}`), 1);
+  for (let i = 0; i < 900; i++) c.log(now, i % 2 ? CMD.NOOP : CMD.STATS, ST.OK, null, 0);
+  for (let i = 0; i < 50; i++) c.log(now, CMD.SET, ST.ERROR, Buffer.from(`bad${i}`), 0);
+  c.settle();
+  assert.equal(c.takeEventCount(), 100);
+});

@@ -27,6 +27,8 @@ export const CMD = Object.fromEntries(COMMANDS.map((c, i) => [c, i])) as { reado
 export const ST = Object.fromEntries(STATUSES.map((s, i) => [s, i])) as { readonly [K in StatusName]: number };
 
 const MIN_KEY_BYTES = 16 * 1024;
+/** `follow` reads the ring at least every this many lines (well within its 1,000). */
+export const FOLLOW_LINES = 256;
 /** The store's longest key (item-table.ts): a longer one is kept as its first 255 bytes. */
 const MAX_KEY_LENGTH = 255;
 
@@ -113,8 +115,9 @@ export class RequestRing {
   /** Lines before this one were forgotten (`clear`), and where it went. */
   private firstKept = 0;
   private firstKeptAt = 0;
-  /** Lines before this one were read by `follow`. */
+  /** Lines before this one, and key bytes before this position, were read by `follow`. */
   private followed = 0;
+  private followedKeyBytes = 0;
   /** Where `follow` copies a key that wraps around the end of the key ring. */
   private readonly scratch = Buffer.alloc(MAX_KEY_LENGTH);
 
@@ -246,6 +249,15 @@ export class RequestRing {
   }
 
   /**
+   * Time to `follow`: FOLLOW_LINES lines since it last read, or key bytes enough to fill
+   * half the key ring (a ring the budget kept small would otherwise overwrite keys of
+   * lines not yet read).
+   */
+  get followDue(): boolean {
+    return this.written - this.followed >= FOLLOW_LINES || this.keyBytesWritten - this.followedKeyBytes > this.keys.length >> 1;
+  }
+
+  /**
    * Reads the lines written since the last call, oldest first, and hands those `sampler`
    * takes to `sink` with their key. They count at the newest line's time: the ring is
    * followed every FOLLOW_LINES lines and at least once a second, so no line counts more
@@ -258,6 +270,7 @@ export class RequestRing {
     const capacity = this.capacity;
     let k = Math.max(this.followed, end - capacity, this.firstKept);
     this.followed = end;
+    this.followedKeyBytes = this.keyBytesWritten;
     const time = this.newestTime;
     const words = this.words;
     const ring = this.keys;
