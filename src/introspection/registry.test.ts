@@ -52,7 +52,7 @@ test('the node counts its caches\' key events to tell a busy node', (t) => {
   const now = Date.now();
   for (let i = 0; i < 3000; i++) a.log(now, CMD.GET, ST.HIT, Buffer.from(`k${i % 7}`), 1);
   for (let i = 0; i < 500; i++) b.log(now, CMD.GET, ST.MISS, Buffer.from('m'), 0);
-  // Lines are counted as the ring is followed (every 256 lines, and at settle); below the
+  // Lines are counted as the ring is followed (every 744 lines, and at settle); below the
   // budget each is taken, so the estimate is exact.
   a.settle();
   b.settle();
