@@ -11,7 +11,7 @@
  * machine only ever make a run slower).
  * The introspection rows (issue 14) have as their baseline a second cachier node started
  * with --no-introspection, on the same core, and load both nodes at once (each with its
- * own memcaslap on the load core), three rounds, judged by the median round's ratio: run
+ * own memcaslap on the load core), five rounds, judged by the median round's ratio: run
  * one after the other, the machine's noise (±20 % a round here) hid a few-percent cost.
  * Then memory: each server started fresh, RSS before and after storing N items of 100 B.
  * Then introspection-memory: 1,000 caches made in the catalog, a cachier node's RSS before
