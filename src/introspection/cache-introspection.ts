@@ -7,7 +7,7 @@
  * prefixes' counters are never dropped (they must stay exact, and are small).
  */
 import { EventSampler } from './event-sampler.ts';
-import { LINE_HIT, LINE_KIND, LINE_KIND_MASK, LINE_MISS, LINE_MUTATION, RequestRing, type LineSink, type RequestLine } from './request-ring.ts';
+import { LINE_HIT, LINE_KIND, LINE_KIND_MASK, LINE_MISS, LINE_MUTATION, MAX_KEY_BYTES, RequestRing, type LineSink, type RequestLine } from './request-ring.ts';
 import { hashBytes, TopKeys, type TopEntry } from './top-keys.ts';
 import { WatchedPrefixes, type SlotScanner } from './watched-prefixes.ts';
 
@@ -160,7 +160,10 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
     const s = this.state ?? this.open(time);
     if (s === null) return;
     this.lastActive = time;
-    if (s.ring.unfollowed + items.length > RING_LINES) {
+    // A text get's key bytes are its span's length; otherwise summed (a binary get has one key).
+    let bytes = span !== undefined ? span.length : 0;
+    if (span === undefined) for (let i = 0; i < items.length; i++) bytes += keys[from + i]!.length;
+    if (s.ring.unfollowed + items.length > RING_LINES || s.ring.unfollowedKeyBytes + bytes > s.ring.keyRingBytes) {
       this.logLongValues(s, time, command, keys, from, items);
       return;
     }
@@ -169,16 +172,24 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
   }
 
   /**
-   * A reply whose lines would overwrite lines not yet counted (a get of hundreds of keys or
-   * more): written a ring's room at a time, each part counted before the next, so every
-   * key is counted (the ring itself keeps only the last 1,000).
+   * A reply whose lines or keys would overwrite ones not yet counted (a get of hundreds of
+   * keys or more, or long keys in a key ring the cap keeps small): written a ring's room
+   * at a time, each part counted before the next, so every key is counted (the ring itself
+   * keeps only the last 1,000).
    */
   private logLongValues(s: WindowState, time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
     for (let done = 0; done < items.length;) {
       this.settle();
       // The charge may have been refused and the state dropped: nothing more is written.
       if (this.state !== s) return;
-      const n = Math.min(items.length - done, RING_LINES - s.ring.unfollowed);
+      // At most the ring's room in lines, and in key bytes (a key ring the cap keeps small
+      // would overwrite this part's first keys before they are counted); one key at least.
+      const lines = Math.min(items.length - done, RING_LINES - s.ring.unfollowed);
+      let n = 0;
+      for (let part = 0; n < lines; n++) {
+        part += Math.min(keys[from + done + n]!.length, MAX_KEY_BYTES);
+        if (n > 0 && part > s.ring.keyRingBytes) break;
+      }
       s.ring.recordValues(time, command, keys, from + done, items.slice(done, done + n));
       done += n;
     }

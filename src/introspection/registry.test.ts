@@ -112,3 +112,37 @@ test('only key events count towards a busy node: not noop, stats or refused line
   c.settle();
   assert.equal(c.takeEventCount(), 100);
 });
+
+/** A text get's keys and span (GetCommand.span) for `names`, as the parser hands them over. */
+function textGet(names: string[]): { keys: Buffer[]; span: Buffer | undefined } {
+  const line = Buffer.from(`get ${names.join(' ')}\r\n`);
+  const keys: Buffer[] = [];
+  let at = 4;
+  for (const n of names) {
+    keys.push(line.subarray(at, at + n.length));
+    at += n.length + 1;
+  }
+  return { keys, span: names.length > 1 ? line.subarray(4, at - 1) : undefined };
+}
+
+test('a key ring the cap keeps at 16 KiB: multi-gets of long keys count every key, and the lines before them', (t) => {
+  const r = new IntrospectionRegistry({ enabled: true, memoryBytes: emptyStateBytes() + 16_000 });
+  t.after(() => r.close());
+  const c = r.create()!;
+  const now = Date.now();
+  const hot = Buffer.alloc(240, 0x68);
+  for (let i = 0; i < 30; i++) c.log(now, CMD.GET, ST.HIT, hot, 1); // 7,200 key bytes: under half the ring, not yet read
+  // 100 keys of 200 bytes (the first one hot): 20 KB of keys as one span.
+  const names = Array.from({ length: 100 }, (_, i) => (i === 0 ? 'hot:' : `k${i % 5}:`).padEnd(200, 'x'));
+  const get = textGet(names);
+  c.logValues(now, CMD.GET, get.keys, 0, get.keys.map(() => null), get.span);
+  // 1,200 keys of 100 bytes: more lines than the ring, and more key bytes.
+  const many = Array.from({ length: 1200 }, (_, i) => (i === 0 ? 'first:' : `m${i % 50}:`).padEnd(100, 'z'));
+  const long = textGet(many);
+  c.logValues(now, CMD.GET, long.keys, 0, long.keys.map(() => null), long.span);
+  assert.ok(c.hasWindowState, 'the state was kept (its key ring could not grow)');
+  assert.equal(c.keyCounts(hot, now).hits, 30, 'the lines waiting before the multi-get');
+  assert.equal(c.keyCounts(Buffer.from(names[0]!), now).misses, 1, 'the first key of the span');
+  assert.equal(c.keyCounts(Buffer.from(many[0]!), now).misses, 1, 'the first key of the long get');
+  assert.equal(c.popular(1000, now).prefixes.reduce((n, e) => n + e.count, 0), 100 + 1200, 'every key of both gets counted for its prefix (the 240-byte key has none)');
+});

@@ -36,6 +36,7 @@ const MIN_KEY_BYTES = 16 * 1024;
 export const FOLLOW_ROOM = 256;
 /** The store's longest key (item-table.ts): a longer one is kept as its first 255 bytes. */
 const MAX_KEY_LENGTH = 255;
+export const MAX_KEY_BYTES = MAX_KEY_LENGTH;
 
 const HIT = ST.HIT;
 const MISS = ST.MISS;
@@ -251,6 +252,15 @@ export class RequestRing {
   /** Lines written since `follow` last read. */
   get unfollowed(): number {
     return this.written - this.followed;
+  }
+
+  /** Key bytes written since `follow` last read, and the key ring's size now. */
+  get unfollowedKeyBytes(): number {
+    return this.keyBytesWritten - this.followedKeyBytes;
+  }
+
+  get keyRingBytes(): number {
+    return this.keys.length;
   }
 
   /**
