@@ -108,7 +108,12 @@ const get = fc.record({
 }).map(({ verb, keys, exptime, z, l }): GeneratedRequest => {
   const touch = verb === 'gat' || verb === 'gats';
   const tokens = touch ? [verb, decimal(exptime, z), ...keys] : [verb, ...keys];
-  const command: Command = touch ? { kind: 'get', keys, touchExptime: exptime } : { kind: 'get', keys };
+  // The parser's span (GetCommand.span): two keys or more, each one space after the one before.
+  const first = tokens.length - keys.length;
+  let spaced = keys.length > 1;
+  for (let i = first + 1; i < tokens.length; i++) if (l.seps[i % l.seps.length] !== ' ') spaced = false;
+  const span = spaced ? Buffer.concat(keys.flatMap((k, i) => (i === 0 ? [k] : [ascii(' '), k]))) : undefined;
+  const command: Command = touch ? { kind: 'get', keys, touchExptime: exptime, span } : { kind: 'get', keys, span };
   return { protocol: 'text', bytes: lineOf(tokens, l.seps, l.end, l.lead), command, name: verb };
 });
 
