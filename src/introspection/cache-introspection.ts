@@ -22,7 +22,6 @@ export const RING_LINES = 1000;
 const SEPARATOR = new Uint8Array(256);
 for (const c of ':/._-|#') SEPARATOR[c.charCodeAt(0)] = 1;
 
-
 export interface PopularLists {
   readonly hit: TopEntry[];
   readonly miss: TopEntry[];

@@ -28,6 +28,8 @@ export class EventSampler {
   /** What the event taken now counts for. */
   weight = 1;
   private p = 1;
+  /** ln(1 - p), for the geometric gaps: changes only when p does. */
+  private logSkip = 0;
   private blockStart = -1;
   private blockEvents = 0;
   private blockTaken = 0;
@@ -74,11 +76,12 @@ export class EventSampler {
       // Milliseconds are the clock's grain: a block within one counts as one.
       const rate = (this.blockEvents * 1000) / Math.max(elapsed, 1);
       this.p = rate <= this.budget ? 1 : this.budget / rate;
+      this.logSkip = this.p >= 1 ? 0 : Math.log(1 - this.p);
       this.blockStart = ms;
       this.blockEvents = 0;
       this.blockTaken = 0;
     }
-    this.drawn = this.p >= 1 ? 1 : 1 + Math.floor(Math.log(1 - this.random()) / Math.log(1 - this.p));
+    this.drawn = this.p >= 1 ? 1 : 1 + Math.floor(Math.log(1 - this.random()) / this.logSkip);
     this.gap = this.drawn;
   }
 

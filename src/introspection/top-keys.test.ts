@@ -189,3 +189,31 @@ test('the heap finds the smallest entry as a scan of all would: 200,000 random u
     return e.total - e.counts[(current + 1) % width]! * ((at % slotMs) / slotMs);
   }
 });
+
+test('keys whose hashes share a slot, a tag, or everything are told apart, through replacements and the window moving', () => {
+  const s = new TopKeys(8, 6, 30_000);
+  const t0 = 1_000_000_000_000;
+  // Hashes chosen: same slot and tag (identical hashes), same slot other tags, same tag other slots.
+  const cases: [string, number][] = [
+    ['a', 0x00010005], ['b', 0x00010005], ['c', 0x00020005], ['d', 0x00030005],
+    ['e', 0x00010006], ['f', 0x00010007], ['g', 0x7fff0005 | 0], ['h', 0xffff0005 | 0],
+  ];
+  for (let round = 0; round < 3; round++) {
+    cases.forEach(([k, h], i) => {
+      for (let n = 0; n <= i; n++) s.add(Buffer.from(k), 0, 1, h, 1, t0 + round);
+    });
+  }
+  cases.forEach(([k, h], i) => assert.equal(s.countOf(Buffer.from(k), h, t0 + 5), 3 * (i + 1), k));
+  // A newcomer on the same hash as the smallest ('a'), seen twice: it replaces 'a' and
+  // inherits its count; 'b' (the same hash) keeps its own.
+  s.add(Buffer.from('z'), 0, 1, 0x00010005, 1, t0 + 10);
+  s.add(Buffer.from('z'), 0, 1, 0x00010005, 1, t0 + 10);
+  assert.equal(s.countOf(Buffer.from('a'), 0x00010005, t0 + 10), 0);
+  assert.equal(s.countOf(Buffer.from('z'), 0x00010005, t0 + 10), 3 + 2);
+  assert.equal(s.countOf(Buffer.from('b'), 0x00010005, t0 + 10), 6);
+  // The window moves past every count: all entries freed, the table empty and usable again.
+  assert.deepEqual(s.top(10, t0 + 400_000), []);
+  s.add(Buffer.from('h'), 0, 1, 0xffff0005 | 0, 1, t0 + 400_000);
+  assert.equal(s.countOf(Buffer.from('h'), 0xffff0005 | 0, t0 + 400_000), 1);
+  assert.equal(s.countOf(Buffer.from('g'), 0x7fff0005, t0 + 400_000), 0);
+});
