@@ -7,8 +7,8 @@
  * prefixes' counters are never dropped (they must stay exact, and are small).
  */
 import { EventSampler } from './event-sampler.ts';
-import { LINE_HIT, LINE_KIND, LINE_KIND_MASK, LINE_MISS, LINE_MUTATION, MAX_KEY_BYTES, RequestRing, type LineSink, type RequestLine } from './request-ring.ts';
-import { hashBytes, TopKeys, type TopEntry } from './top-keys.ts';
+import { LINE_HIT, LINE_KIND, LINE_KIND_MASK, LINE_MISS, LINE_MUTATION, MAX_KEY_LENGTH, RequestRing, type LineSink, type RequestLine } from './request-ring.ts';
+import { hashBytes, hashKeyAndPrefix, KEY_AND_PREFIX, TopKeys, type TopEntry } from './top-keys.ts';
 import { WatchedPrefixes, type SlotScanner } from './watched-prefixes.ts';
 
 /** The window popular items cover: 6 sub-windows of 30 s. */
@@ -186,7 +186,7 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
       const lines = Math.min(items.length - done, RING_LINES - s.ring.unfollowed);
       let n = 0;
       for (let part = 0; n < lines; n++) {
-        part += Math.min(keys[from + done + n]!.length, MAX_KEY_BYTES);
+        part += Math.min(keys[from + done + n]!.length, MAX_KEY_LENGTH);
         if (n > 0 && part > s.ring.keyRingBytes) break;
       }
       s.ring.recordValues(time, command, keys, from + done, items.slice(done, done + n));
@@ -236,23 +236,13 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
     const s = this.state!;
     const kind = LINE_KIND[meta & LINE_KIND_MASK]!;
     this.events += weight;
-    // One pass for the key's hash and its prefix's (hashBytes' FNV-1a, stopped at the last separator).
-    let h = this.basis;
-    let p = -1;
-    let ph = 0;
-    for (let i = start; i < end; i++) {
-      const b = keys[i]!;
-      if (SEPARATOR[b] === 1 && i > start) {
-        p = i;
-        ph = h;
-      }
-      h = Math.imul(h ^ b, 0x01000193);
-    }
-    h |= 0;
+    hashKeyAndPrefix(keys, start, end, this.basis, SEPARATOR);
+    const h = KEY_AND_PREFIX.hash;
+    const p = KEY_AND_PREFIX.prefixEnd;
     if (kind & LINE_HIT) s.hits.add(keys, start, end, h, weight, ms);
     if (kind & LINE_MISS) s.misses.add(keys, start, end, h, weight, ms);
     if (kind & LINE_MUTATION) s.mutations.add(keys, start, end, h, weight, ms);
-    if (p > start) s.prefixes.add(keys, start, p, ph | 0, weight, ms);
+    if (p > start) s.prefixes.add(keys, start, p, KEY_AND_PREFIX.prefixHash, weight, ms);
   }
 
   private open(ms: number): WindowState | null {

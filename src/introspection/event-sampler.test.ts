@@ -9,7 +9,7 @@ function feed(s: EventSampler, startMs: number, ms: number, perMs: number): { ta
   let weight = 0;
   for (let t = startMs; t < startMs + ms; t++) {
     for (let i = 0; i < perMs; i++) {
-      if (s.skip()) continue;
+      if (s.nextTaken(1) < 0) continue;
       s.taken(t);
       taken++;
       weight += s.weight;

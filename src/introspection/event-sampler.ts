@@ -4,7 +4,7 @@
  * (weight 1); above it each event is taken with probability p = budget / rate and counts
  * 1/p, so counts stay unbiased and the top keys of a busy cache (which have many samples)
  * keep their accuracy. Gaps between taken events are drawn from the geometric
- * distribution, so the per-event cost is one decrement, and no periodic pattern in the
+ * distribution, so the events passed over cost nothing (`nextTaken` jumps them), and no periodic pattern in the
  * traffic can line up with the sampling.
  */
 
@@ -21,7 +21,7 @@ export const SAMPLED_EVENTS_PER_SECOND = 20_000;
 export const BUSY_SAMPLED_EVENTS_PER_SECOND = 4_000;
 
 export class EventSampler {
-  /** Events until the next taken one (this one included). */
+  /** Events until the next taken one (that one included). */
   private gap = 1;
   /** The gap drawn last: events it stands for. */
   private drawn = 1;
@@ -41,14 +41,9 @@ export class EventSampler {
     this.budget = budget;
   }
 
-  /** Called for every event: true when this one is taken (then call `taken`). */
-  skip(): boolean {
-    return --this.gap > 0;
-  }
-
   /**
    * Of the next `n` events, how many are passed over before the one taken next (then call
-   * `taken`); -1 when none of the n is taken. The same choice as `skip` over each, in one step.
+   * `taken`); -1 when none of the n is taken. (nextTaken(1) === 0: this one event is taken.)
    */
   nextTaken(n: number): number {
     const g = this.gap;

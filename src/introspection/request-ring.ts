@@ -35,8 +35,7 @@ const MIN_KEY_BYTES = 16 * 1024;
  */
 export const FOLLOW_ROOM = 256;
 /** The store's longest key (item-table.ts): a longer one is kept as its first 255 bytes. */
-const MAX_KEY_LENGTH = 255;
-export const MAX_KEY_BYTES = MAX_KEY_LENGTH;
+export const MAX_KEY_LENGTH = 255;
 
 const HIT = ST.HIT;
 const MISS = ST.MISS;

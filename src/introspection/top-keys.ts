@@ -307,6 +307,31 @@ function sameBytes(s: string, key: Buffer, start: number, end: number): boolean 
  */
 export function hashBytes(key: Buffer, start: number, end: number, basis: number): number {
   let h = basis;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ key[i]!, FNV_PRIME);
   return h | 0;
+}
+
+const FNV_PRIME = 0x01000193;
+
+/**
+ * hashBytes of key[start, end) and, in the same pass, of its part before the last byte
+ * `separator` marks (not the first byte): `prefixEnd` (-1: none) and `prefixHash`, left in
+ * `KEY_AND_PREFIX` (no object made per call).
+ */
+export const KEY_AND_PREFIX = { hash: 0, prefixEnd: -1, prefixHash: 0 };
+export function hashKeyAndPrefix(key: Buffer, start: number, end: number, basis: number, separator: Uint8Array): void {
+  let h = basis;
+  let p = -1;
+  let ph = 0;
+  for (let i = start; i < end; i++) {
+    const b = key[i]!;
+    if (separator[b] === 1 && i > start) {
+      p = i;
+      ph = h;
+    }
+    h = Math.imul(h ^ b, FNV_PRIME);
+  }
+  KEY_AND_PREFIX.hash = h | 0;
+  KEY_AND_PREFIX.prefixEnd = p;
+  KEY_AND_PREFIX.prefixHash = ph | 0;
 }
