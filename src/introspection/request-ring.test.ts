@@ -183,14 +183,14 @@ function followAll(r: RequestRing): { key: string; meta: number; ms: number }[] 
   return out;
 }
 
-test('follow hands each line once, with its key, at the newest line\'s time; lines without a key event are passed over', () => {
+test('follow hands each line once, with its key and its own time; lines without a key event are passed over', () => {
   const r = new RequestRing(100);
   for (let i = 0; i < 30; i++) r.record(1000 + i, CMD.GET, ST.HIT, Buffer.from(`a${i}`), 1);
   r.record(1030, CMD.STATS, ST.OK, null, 0);
   r.record(1031, CMD.SET, ST.NOT_STORED, Buffer.from('x'), 1);
   const first = followAll(r);
   assert.deepEqual(first.map((l) => l.key), Array.from({ length: 30 }, (_, i) => `a${i}`));
-  assert.ok(first.every((l) => l.ms === 1031));
+  assert.deepEqual(first.map((l) => l.ms), Array.from({ length: 30 }, (_, i) => 1000 + i));
   assert.deepEqual(followAll(r), [], 'nothing twice');
   for (let i = 0; i < 250; i++) r.record(2000, CMD.DELETE, ST.DELETED, Buffer.from(`d${i}`), 0);
   assert.deepEqual(followAll(r).map((l) => l.key), Array.from({ length: 100 }, (_, i) => `d${150 + i}`), 'only what the ring still holds');
@@ -207,4 +207,17 @@ test('follow never hands a key the ring lost (refused growth), nor a line from b
   r.record(300 + 2 ** 31 + 5, CMD.GET, ST.HIT, Buffer.from('after'), 1); // a gap too long to keep: the ring is cleared
   assert.deepEqual(followAll(r).map((l) => l.key), ['after']);
   assert.deepEqual(r.lines(10).map((l) => l.key.toString()), ['after']);
+});
+
+test('follow gives each taken line its own time however far the sampler jumps', () => {
+  const r = new RequestRing(1000);
+  for (let i = 0; i < 900; i++) r.record(5000 + 3 * i, CMD.GET, ST.HIT, Buffer.from(`t${i}`), 1);
+  // Take every 7th line: the times of the lines jumped over are added on the way.
+  let gap = 0;
+  const got: [string, number][] = [];
+  r.follow(
+    { nextTaken: (n) => (gap < n ? gap : -1), taken: () => { gap = 6; }, weight: 1 },
+    { take: (_m, keys, start, end, ms) => got.push([keys.toString('latin1', start, end), ms]) },
+  );
+  assert.deepEqual(got, Array.from({ length: Math.ceil(900 / 7) }, (_, j) => [`t${7 * j}`, 5000 + 21 * j]));
 });

@@ -273,10 +273,8 @@ export class RequestRing {
 
   /**
    * Reads the lines written since the last call, oldest first, and hands those `sampler`
-   * takes to `sink` with their key. They count at the newest line's time: the ring is
-   * followed every few hundred lines and at least once a second, so no line counts more
-   * than a second late (popular items' sub-windows are 30 s), and passing over the lines the
-   * sampler leaves costs nothing. Lines the ring lost before it looked (a get of more keys
+   * takes to `sink` with their key and time. Passing over the lines the sampler leaves
+   * costs a word read each (their time gap). Lines the ring lost before it looked (a get of more keys
    * than it has lines, a clear) are passed over, as are keys it lost.
    */
   follow(sampler: LineSampler, sink: LineSink): void {
@@ -285,18 +283,33 @@ export class RequestRing {
     let k = Math.max(this.followed, end - capacity, this.firstKept);
     this.followed = end;
     this.followedKeyBytes = this.keyBytesWritten;
-    const time = this.newestTime;
+    if (k >= end) return;
     const words = this.words;
     const ring = this.keys;
     const size = ring.length;
     const kept = Math.min(size, this.keyBytesWritten - this.validFrom);
+    // Each taken line at its own time (the sampler measures the rate with them): times are
+    // kept as gaps, so the first line's is the newest's less the gaps after it, and each
+    // line after adds its own (a word read per line, no more).
+    let line = (this.next + capacity - (end - k)) % capacity;
+    let time = this.newestTime;
+    for (let j = this.next, n = end - 1; n > k; n--) {
+      j = j === 0 ? capacity - 1 : j - 1;
+      time -= words[j * STRIDE + DT]! | 0;
+    }
+    let first = true;
     while (k < end) {
       const skipped = sampler.nextTaken(end - k);
       if (skipped < 0) return;
-      k += skipped;
+      // Walk to the taken line, adding the gaps of the lines on the way.
+      for (let n = first ? skipped : skipped + 1; n > 0; n--) {
+        line = line + 1 === capacity ? 0 : line + 1;
+        time += words[line * STRIDE + DT]! | 0;
+      }
+      first = false;
+      k += skipped + 1;
       sampler.taken(time);
-      const w = ((this.next + capacity - (end - k)) % capacity) * STRIDE;
-      k++;
+      const w = line * STRIDE;
       const meta = words[w + META]!;
       const len = meta >>> LEN_SHIFT;
       const back = (this.keyBytesWritten - words[w + KEY_AT]!) >>> 0;
@@ -305,9 +318,9 @@ export class RequestRing {
       if (start + len <= size) {
         sink.take(meta, ring, start, start + len, time, sampler.weight);
       } else {
-        const first = size - start;
+        const head = size - start;
         ring.copy(this.scratch, 0, start, size);
-        ring.copy(this.scratch, first, 0, len - first);
+        ring.copy(this.scratch, head, 0, len - head);
         sink.take(meta, this.scratch, 0, len, time, sampler.weight);
       }
     }
