@@ -29,6 +29,30 @@ test('250-byte binary keys: the key ring grows so all 1000 lines keep their keys
   assert.ok(before <= 1000 * 250 * 1.1 + 30_000, `${before} bytes`);
 });
 
+test('keys turning long after a long run of short ones: the ring grows in time, no kept line loses its key', () => {
+  // The ring asks for the oldest kept line's key position only when writes reach the
+  // bound it noted last: the bound must never let a long key overwrite a kept line's.
+  const r = new RequestRing(1000);
+  let seed = 11;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const keyOf = (i: number, long: boolean) => Buffer.alloc(long ? 200 + (i % 51) : 1 + (i % 3), i % 251);
+  const written: Buffer[] = [];
+  for (let i = 0; i < 9000; i++) {
+    const long = Math.floor(i / 1500) % 2 === 1 && rand() < 0.9;
+    const k = keyOf(i, long);
+    if (i === 4000) r.record(i + 0x80000000, CMD.GET, ST.HIT, Buffer.from('after a clear'), 0); // a gap past 31 bits: the ring is cleared
+    r.record(i === 4000 ? i + 0x80000000 : i, CMD.GET, ST.HIT, k, 0);
+    written.push(k);
+    if (i % 50 === 49 || i === 4000) {
+      const lines = r.lines(1000);
+      const expect = i < 4000 ? Math.min(1000, i + 1) : Math.min(1000, i - 4000 + 2);
+      assert.equal(lines.length, expect, `after ${i + 1} lines`);
+      const tail = lines.slice(i >= 4000 && i - 4000 + 2 <= 1000 ? 1 : 0);
+      tail.forEach((l, j) => assert.ok(l.key.equals(written[i + 1 - tail.length + j]!), `after ${i + 1}: line ${j}`));
+    }
+  }
+});
+
 test('keys mixing lengths wrap around the key ring intact', () => {
   const r = new RequestRing(50);
   const keyOf = (i: number) => Buffer.from(`${'x'.repeat(i % 97)}:${i}`);

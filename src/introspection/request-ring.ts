@@ -123,6 +123,8 @@ export class RequestRing {
   /** Lines before this one, and key bytes before this position, were read by `follow`. */
   private followed = 0;
   private followedKeyBytes = 0;
+  /** Key bytes may be written up to this absolute position without asking makeKeyRoom. */
+  private keyRoomEnd = 0;
   /** Where `follow` copies a key that wraps around the end of the key ring. */
   private readonly scratch = Buffer.alloc(MAX_KEY_LENGTH);
 
@@ -367,12 +369,7 @@ export class RequestRing {
    * before the ring's end (no view made), byte by byte where it wraps.
    */
   private writeKey(key: Buffer, len: number): void {
-    // The oldest line still kept must keep its key: grow while keys are long.
-    const oldest = this.written - this.firstKept >= this.capacity ? this.next : this.firstKeptAt;
-    const oldestBack = (this.keyBytesWritten - this.words[oldest * STRIDE + KEY_AT]!) >>> 0;
-    while (oldestBack + len > this.keys.length && this.keys.length < this.maxKeyBytes) {
-      if (!this.grow()) break;
-    }
+    if (this.keyBytesWritten + len > this.keyRoomEnd) this.makeKeyRoom(len);
     const ring = this.keys;
     const size = ring.length;
     // A span longer than the ring could grow to (its cap, or the node's budget): only its
@@ -390,6 +387,21 @@ export class RequestRing {
     this.keyBytesWritten += len;
     const pos = at + n;
     this.keyPos = pos >= size ? pos - size : pos;
+  }
+
+  /**
+   * The oldest line still kept must keep its key: grows the key ring while keys are long,
+   * and notes how far keys may be written before this is asked again (the oldest kept
+   * line only moves on, so the bound stays safe). Not asked on every write: the oldest
+   * line is cold in the CPU's caches, and waiting for it cost a busy node ~1 %.
+   */
+  private makeKeyRoom(len: number): void {
+    const oldest = this.written - this.firstKept >= this.capacity ? this.next : this.firstKeptAt;
+    const oldestBack = (this.keyBytesWritten - this.words[oldest * STRIDE + KEY_AT]!) >>> 0;
+    while (oldestBack + len > this.keys.length && this.keys.length < this.maxKeyBytes) {
+      if (!this.grow()) break;
+    }
+    this.keyRoomEnd = this.keyBytesWritten - oldestBack + this.keys.length;
   }
 
   private readKey(at: number, len: number): Buffer {
