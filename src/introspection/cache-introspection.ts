@@ -101,7 +101,7 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
   /**
    * Counts the ring's lines not yet counted, and brings the charge to what the state holds
    * now: a grown state pays (or, refused, is dropped), a shrunk one is refunded. Before
-   * every read and once a second.
+   * every read and at every look of the registry (LOOK_MS).
    */
   settle(): void {
     const s = this.state;
@@ -121,7 +121,7 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
     }
   }
 
-  /** Sampled events a second this cache's sketches may take (registry.ts sets it once a second). */
+  /** Sampled events a second this cache's sketches may take (registry.ts sets it at every look). */
   setSamplingBudget(perSecond: number): void {
     this.sampler.setBudget(perSecond);
   }

@@ -30,6 +30,13 @@ const BUSY_LOAD = 0.8;
 const CALM_LOAD = 0.6;
 const BUSY_EVENTS = 50_000;
 const CALM_EVENTS = 30_000;
+/**
+ * How often the node looks at its load (and settles its caches' charges): a node that
+ * turns busy samples at the busy budget within a look or two. Looking once a second left
+ * the first ~2 s of a new load at the calm budget (5 times the samples, each 1-2 µs on a
+ * busy node).
+ */
+export const LOOK_MS = 250;
 /** A busy node stays busy this long at least. */
 const BUSY_HOLD_MS = 10_000;
 /** A cache with a request in this many ms shares the busy node's sampling budget. */
@@ -59,7 +66,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
   private cpuAt = process.cpuUsage();
 
   constructor(readonly settings: IntrospectionSettings) {
-    this.timer = setInterval(() => this.enforce(), 1000);
+    this.timer = setInterval(() => this.enforce(), LOOK_MS);
     this.timer.unref();
   }
 
@@ -120,7 +127,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
   }
 
   /**
-   * Once a second: the caches' sampling budget follows the node's load (every cache may take
+   * At every look (LOOK_MS): the caches' sampling budget follows the node's load (every cache may take
    * SAMPLED_EVENTS_PER_SECOND while the node has time to spare; a busy node shares
    * BUSY_SAMPLED_EVENTS_PER_SECOND among its active caches, so introspection's CPU stays
    * bounded however many caches are busy), and each state's charge follows what it holds
@@ -141,8 +148,8 @@ export class IntrospectionRegistry implements WindowStateBudget {
   }
 
   /**
-   * Sets every cache's sampling budget for an event loop `load` (0-1) busy over the last
-   * second, in which the caches saw `eventsPerCpuSecond` key events together per second of
+   * Sets every cache's sampling budget for an event loop `load` (0-1) busy since the last
+   * look, in which the caches saw `eventsPerCpuSecond` key events together per second of
    * the node's CPU time.
    */
   setLoad(load: number, eventsPerCpuSecond: number, now = Date.now()): void {
@@ -151,7 +158,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
       this.busySince = now;
     } else if (this.busy && (load <= CALM_LOAD || eventsPerCpuSecond < CALM_EVENTS) && now - this.busySince >= BUSY_HOLD_MS) {
       // Held a while: when counting everything is what loads the loop, calm would bring
-      // busy back the next second, and the node would switch every second.
+      // busy back at the next look, and the node would switch at every look.
       this.busy = false;
     }
     let perCache = SAMPLED_EVENTS_PER_SECOND;
