@@ -24,6 +24,8 @@ export class CatalogSync {
   private unsubscribe: (() => void) | undefined;
   private seen = -1;
   private running: Promise<void> | undefined;
+  /** The run after the one under way, for syncNow calls made while it runs. */
+  private following: Promise<void> | undefined;
   /** A change was announced while a sync was running: run once more when it ends. */
   private again = false;
   private secret: string | undefined;
@@ -34,12 +36,12 @@ export class CatalogSync {
   constructor(private readonly catalog: Catalog, private readonly tenants: Tenants, private readonly intervalMs = 200) {}
 
   async start(): Promise<void> {
-    await this.syncNow();
-    this.timer = setInterval(() => void this.syncNow().catch(() => {}), this.intervalMs);
+    await this.run();
+    this.timer = setInterval(() => void this.run().catch(() => {}), this.intervalMs);
     this.timer.unref();
     this.unsubscribe = this.catalog.onChange?.(() => {
       if (this.running) this.again = true;
-      else void this.syncNow().catch(() => {});
+      else void this.run().catch(() => {});
     });
   }
 
@@ -49,8 +51,22 @@ export class CatalogSync {
     return () => this.secret!;
   }
 
-  /** Applies what changed in the catalog, if anything did; concurrent calls share one run. */
+  /**
+   * Applies what changed in the catalog up to now, if anything did. A run already under way
+   * may have read the catalog before the caller's change (a credential just created, then
+   * "sync now"): the caller gets the run after it, which every call made meanwhile shares.
+   */
   syncNow(): Promise<void> {
+    if (this.running === undefined) return this.run();
+    this.following ??= this.running.catch(() => {}).then(() => {
+      this.following = undefined;
+      return this.run();
+    });
+    return this.following;
+  }
+
+  /** One sync, or the one under way (concurrent calls share it). */
+  private run(): Promise<void> {
     this.running ??= (async () => {
       try {
         // One read either way: an empty delta when nothing changed (as cheap as revision()).
@@ -87,7 +103,7 @@ export class CatalogSync {
         this.running = undefined;
         if (this.again) {
           this.again = false;
-          void this.syncNow().catch(() => {});
+          void this.run().catch(() => {});
         }
       }
     })();
