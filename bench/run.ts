@@ -11,8 +11,10 @@
  * machine only ever make a run slower).
  * The introspection rows (issue 14) have as their baseline a second cachier node started
  * with --no-introspection, on the same core, and load both nodes at once (each with its
- * own memcaslap on the load core), five rounds, judged by the median round's ratio: run
- * one after the other, the machine's noise (±20 % a round here) hid a few-percent cost.
+ * own memcaslap on the load core), a fresh pair of nodes every round, nine rounds, judged
+ * by the median round's ratio: run one after the other, the machine's noise (±20 % a round
+ * here) hid a few-percent cost, and one pair for every round judged one draw of what two
+ * processes of the same code differ by.
  * Then memory: each server started fresh, RSS before and after storing N items of 100 B.
  * Then introspection-memory: 1,000 caches made in the catalog, a cachier node's RSS before
  * and after a login and a little traffic to each, introspection on and then off.
@@ -215,32 +217,30 @@ function withoutPartner(ms: Measurement[]): Measurement[] {
 }
 
 async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outcomes: WorkloadOutcome[]; commands: Record<string, string> }> {
-  // Each server only when a selected row runs on it: the introspection rows alone need no
-  // memcached; their baseline is a second node on the same data and core (idle while the
-  // other is measured).
+  // Each long-lived server only when a selected row runs on it: the introspection rows
+  // need neither (runPair starts their nodes, fresh every round).
   const memcached = needsServer('memcached') ? await startMemcached() : undefined;
-  // The baseline node gets a copy of the catalog (the same cache, id and credential): one
-  // `cachier start` per data dir (its lock), and neither node's plan is split with the other.
-  const offDir = needsServer('cachier-no-introspection') ? `${dataDir}-no-introspection` : undefined;
-  if (offDir) fs.cpSync(dataDir, offDir, { recursive: true });
-  const cachier = await startCachier({ dataDir, cacheId: cache.id, ...(flags.profile ? { profileDir: PROFILE_DIR } : {}) });
-  const off = offDir ? await startCachier({ dataDir: offDir, cacheId: cache.id, introspection: false }) : undefined;
-  const running = [memcached, cachier, off].filter((s) => s !== undefined);
+  // The introspection rows' nodes (fresh every round, see runPair): each its own copy of
+  // the catalog (the same cache, id and credential), as one `cachier start` locks its data
+  // dir (copied before any runs there), and neither node's plan is split with the other.
+  const pairDirs = selected.some(isPairRow)
+    ? { on: `${dataDir}-introspection-on`, off: `${dataDir}-no-introspection` }
+    : undefined;
+  if (pairDirs) for (const dir of Object.values(pairDirs)) fs.cpSync(dataDir, dir, { recursive: true });
+  const cachier = needsServer('cachier')
+    ? await startCachier({ dataDir, cacheId: cache.id, ...(flags.profile ? { profileDir: PROFILE_DIR } : {}) })
+    : undefined;
+  const running = [memcached, cachier].filter((s) => s !== undefined);
+  const pairCommands: Record<string, string> = {};
   const servers: Partial<Record<ServerName, RunningServer>> = Object.fromEntries(running.map((s) => [s.name, s]));
-  sources.throughput = cachier.source!;
-  if (flags.profile && cachier.pid !== cachier.startedPid) {
+  if (cachier) sources.throughput = cachier.source!;
+  if (flags.profile && cachier && cachier.pid !== cachier.startedPid) {
     log(`--profile: cachier serves from node process ${cachier.pid}, a child of the started ${cachier.startedPid}; ` +
       '--cpu-prof reaches only the started one, so the profile below is not the node\'s');
   }
-  log(running.map((s) => `${SERVER_LABEL[s.name]} pid ${s.pid} on :${s.port}`).join('; ') + ` (cachier sources ${cachier.source})`);
+  if (running.length) log(running.map((s) => `${SERVER_LABEL[s.name]} pid ${s.pid} on :${s.port}`).join('; ') + (cachier ? ` (cachier sources ${cachier.source})` : ''));
   try {
-    for (const s of running) {
-      const f = await runLoad({ mode: 'fill', host: s.host, port: s.port, connections: 1, items: KEYS, valueSize: VALUE_SIZE });
-      // Every row's gets count on these keys: anything short of all of them voids the run.
-      if (f.currItems !== KEYS || f.evictions !== 0) {
-        throw new Error(`${s.name}: preload left curr_items ${f.currItems} of ${KEYS} keys, evictions ${f.evictions}`);
-      }
-    }
+    for (const s of running) await fill(s);
     const outcomes = new Map<string, WorkloadOutcome>();
     for (const w of selected) outcomes.set(w.name, { name: w.name, description: w.description, baseline: w.baseline, measurements: [], best: {} });
     const memcachedPeak = () => {
@@ -258,13 +258,45 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
         if (!server) throw new Error(`${w.name}: ${name} was not started`);
         return server;
       };
-      if (w.tool === 'memcaslap' && w.concurrent) {
-        const quiet = { otherCpuBefore: await waitQuiet(ignore) };
-        const pair = await Promise.all(order.map((name) => measure(w, serverOf(name), round, cache, ignore, peak, quiet)));
-        withoutPartner(pair).forEach((m, i) => keep(w, order[i]!, m));
+      if (isPairRow(w)) {
+        await runPair(w, round, order, peak);
         return;
       }
       for (const name of order) keep(w, name, await measure(w, serverOf(name), round, cache, ignore, peak));
+    };
+    /**
+     * An introspection row's round: a fresh pair of nodes, started (in the round's order)
+     * and filled as the long-lived ones were, loaded at once, then stopped. Two processes
+     * of the same code differ by a percent or two for as long as they live (an A/A run,
+     * both nodes with introspection on, read 0.99 to 1.02 from one pair of processes to
+     * the next, every round of one pair alike); a pair per round makes the median of the
+     * rounds average that out instead of judging one draw of it.
+     */
+    const runPair = async (w: Workload, round: number, order: readonly ServerName[], peak: () => number | undefined) => {
+      const started: RunningServer[] = [];
+      try {
+        for (const name of order) {
+          const off = name === 'cachier-no-introspection';
+          const s = await startCachier({ dataDir: off ? pairDirs!.off : pairDirs!.on, cacheId: cache.id, ...(off ? { introspection: false } : {}) });
+          started.push(s);
+          pairCommands[name] = s.command;
+          sources.throughput = s.source!;
+        }
+        log(`round ${round} ${w.name}: fresh ${started.map((s) => `${SERVER_LABEL[s.name]} pid ${s.pid} on :${s.port}`).join(', ')}`);
+        for (const s of started) await fill(s);
+        const pairIgnore = [...ignore, ...started.flatMap((s) => [s.pid, s.startedPid])];
+        const quiet = { otherCpuBefore: await waitQuiet(pairIgnore) };
+        const pair = await Promise.all(started.map((s) => measure(w, s, round, cache, pairIgnore, peak, quiet)));
+        withoutPartner(pair).forEach((m, i) => keep(w, order[i]!, m));
+      } catch (e) {
+        for (const s of started) {
+          const tail = s.output().slice(-3000).trim();
+          if (tail) log(`${s.name} output (tail):\n${tail}`);
+        }
+        throw e;
+      } finally {
+        for (const s of started) await s.stop();
+      }
     };
     const keep = (w: Workload, name: ServerName, measured: Measurement) => {
       const round = measured.round;
@@ -311,7 +343,7 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
     const order = WORKLOADS.map((w) => w.name);
     return {
       outcomes: [...outcomes.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name)),
-      commands: Object.fromEntries(running.map((s) => [s.name, s.command])),
+      commands: { ...Object.fromEntries(running.map((s) => [s.name, s.command])), ...pairCommands },
     };
   } catch (e) {
     for (const s of running) {
@@ -321,15 +353,27 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
     throw e;
   } finally {
     // cachier first and gracefully: --cpu-prof writes its profile on exit.
-    await cachier.stop();
-    await off?.stop();
+    await cachier?.stop();
     await memcached?.stop();
+  }
+}
+
+/** An introspection row: both nodes loaded at once, a fresh pair every round (runPair). */
+function isPairRow(w: Workload): boolean {
+  return w.tool === 'memcaslap' && w.concurrent === true;
+}
+
+/** Stores the KEYS items every row's gets count on: anything short of all of them voids the run. */
+async function fill(s: RunningServer): Promise<void> {
+  const f = await runLoad({ mode: 'fill', host: s.host, port: s.port, connections: 1, items: KEYS, valueSize: VALUE_SIZE });
+  if (f.currItems !== KEYS || f.evictions !== 0) {
+    throw new Error(`${s.name}: preload left curr_items ${f.currItems} of ${KEYS} keys, evictions ${f.evictions}`);
   }
 }
 
 /** Whether a selected workload runs on `name` (the fixed-rate rows calibrate on memcached). */
 function needsServer(name: ServerName): boolean {
-  return selected.some((w) => w.servers.includes(name));
+  return selected.some((w) => !isPairRow(w) && w.servers.includes(name));
 }
 
 // ---------------------------------------------------------------- memory

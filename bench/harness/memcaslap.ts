@@ -66,13 +66,19 @@ export interface MemcaslapResult {
   readonly command: string;
 }
 
+let cfgWrites = 0;
+
 export async function runMemcaslap(o: MemcaslapOptions, onStart?: (pid: number) => void): Promise<MemcaslapResult> {
   const cfg = path.join(o.workDir, `memcaslap-${o.keySize}-${o.valueSize}-${o.getRatio}.cfg`);
-  // key: min max proportion; value: min max proportion; cmd: 0 = set, 1 = get.
+  // key: min max proportion; value: min max proportion; cmd: 0 = set, 1 = get. Written
+  // aside and renamed into place: a concurrent row's two memcaslaps start together, and
+  // one read the file while the other had it truncated ("Bad configuration file").
+  const aside = `${cfg}.${process.pid}.${++cfgWrites}`;
   fs.writeFileSync(
-    cfg,
+    aside,
     `key\n${o.keySize} ${o.keySize} 1\nvalue\n${o.valueSize} ${o.valueSize} 1\ncmd\n0 ${round(1 - o.getRatio)}\n1 ${round(o.getRatio)}\n`,
   );
+  fs.renameSync(aside, cfg);
   const args = [
     'memcaslap', `--servers=${o.server}`, '--threads=1', `--concurrency=${o.concurrency}`, `--time=${o.seconds}s`,
     `--stat_freq=${o.seconds}s`, `--cfg_cmd=${cfg}`,

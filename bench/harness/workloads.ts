@@ -72,10 +72,11 @@ export interface MemcaslapWorkload extends Base {
   readonly verify?: number;
   /**
    * Both servers loaded at once, each by its own memcaslap (both servers on the server
-   * core, both loads on the load core), in CONCURRENT_ROUNDS rounds; the row's ratio is
-   * the median of the rounds'. Whatever else the machine does then slows both alike, so a
-   * few-percent difference shows: run one after the other, rounds on this shared machine
-   * differed by up to 25 % (issue 14's introspection rows).
+   * core, both loads on the load core), in CONCURRENT_ROUNDS rounds, each with a fresh
+   * pair of servers; the row's ratio is the median of the rounds'. Whatever else the
+   * machine does then slows both alike, so a few-percent difference shows: run one after
+   * the other, rounds on this shared machine differed by up to 25 % (issue 14's
+   * introspection rows).
    */
   readonly concurrent?: true;
 }
@@ -108,11 +109,11 @@ const INTROSPECTION_OFF_ON: readonly ServerName[] = ['cachier-no-introspection',
 export const MIN_INTROSPECTION_RATIO = 0.97;
 /**
  * Rounds of a concurrent row (its ratio is their median), in the full run; the quick run
- * does one. Five: one round's ratio still moves by about ±2 % on this VM (0.93-1.02 for
- * one code), as much as the cost being judged; the median of five is half as likely as
- * the median of three to be moved by one round that far out.
+ * does one. Each round is a fresh pair of nodes (bench/run.ts, runPair), whose ratio
+ * moves by about ±1.5 % on this VM for one code (A/A, both nodes with introspection on:
+ * 0.98-1.02); nine make the median's own spread about ±0.5 %, a third of a 3 % cost.
  */
-export const CONCURRENT_ROUNDS = 5;
+export const CONCURRENT_ROUNDS = 9;
 
 /** Most SASL costs may be against the same workload unauthenticated: 5 %. */
 export const MAX_AUTH_COST = 0.05;
