@@ -25,8 +25,10 @@ import type { Logger } from '../shared/logger.ts';
 import { METRICS_TOKEN_FLAG, metricsToken } from './metrics-flags.ts';
 import { supervisedChild } from './node-supervisor.ts';
 import { LoginThrottle } from '../shared/login-throttle.ts';
+import { tuneV8ForServing } from './v8-tuning.ts';
 
 export async function runNode(argv: string[]): Promise<void> {
+  tuneV8ForServing();
   const o = parse(argv, {
     'database-url': { type: 'string' },
     data: { type: 'string', default: './data' },
