@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUSY_SAMPLED_EVENTS_PER_SECOND, SAMPLED_EVENTS_PER_SECOND } from './event-sampler.ts';
 import { CMD, ST } from './request-ring.ts';
-import { IntrospectionRegistry } from './registry.ts';
+import { BUSY_EVENTS, CALM_EVENTS, IntrospectionRegistry } from './registry.ts';
 
 test('a busy node shares one sampling budget among its active caches; calm again, each cache gets the full one', (t) => {
   const r = new IntrospectionRegistry({ enabled: true, memoryBytes: 64 << 20 });
@@ -13,24 +13,25 @@ test('a busy node shares one sampling budget among its active caches; calm again
   caches.slice(0, 4).forEach((c) => c.log(now, CMD.GET, ST.HIT, Buffer.from('k'), 1));
   caches[4]!.log(now - 60_000, CMD.GET, ST.HIT, Buffer.from('k'), 1);
   const at = now;
-  r.setLoad(0.5, 200_000, at);
+  r.setLoad(0.5, 4 * BUSY_EVENTS, at);
   assert.equal(r.busy, false);
   for (const c of caches) assert.equal(c.samplingBudget, SAMPLED_EVENTS_PER_SECOND);
-  r.setLoad(1, 20_000, at);
+  r.setLoad(1, BUSY_EVENTS - 1, at);
   assert.equal(r.busy, false, 'a busy loop with few events per CPU second: every event is still counted');
-  r.setLoad(0.85, 60_000, at);
+  r.setLoad(0.85, BUSY_EVENTS, at);
   assert.equal(r.busy, true);
   for (const c of caches) assert.equal(c.samplingBudget, BUSY_SAMPLED_EVENTS_PER_SECOND / 4, 'four active caches share it');
   // Held for 10 s whatever the load (no switching every second)…
   r.setLoad(0.1, 0, at + 9_000);
   assert.equal(r.busy, true);
-  // …then hysteresis: 0.7 is not calm yet, 0.6 is; nor 40,000 events per CPU second, 20,000 is.
-  r.setLoad(0.7, 40_000, at + 11_000);
+  // …then hysteresis: 0.7 is not calm yet, 0.6 is; nor CALM_EVENTS per CPU second, fewer are.
+  r.setLoad(0.7, CALM_EVENTS, at + 11_000);
   assert.equal(r.busy, true);
-  r.setLoad(0.6, 60_000, at + 12_000);
+  r.setLoad(0.6, BUSY_EVENTS, at + 12_000);
   assert.equal(r.busy, false);
-  r.setLoad(0.9, 60_000, at + 13_000);
-  r.setLoad(0.9, 20_000, at + 23_000);
+  r.setLoad(0.9, BUSY_EVENTS, at + 13_000);
+  assert.equal(r.busy, true);
+  r.setLoad(0.9, CALM_EVENTS - 1, at + 23_000);
   assert.equal(r.busy, false);
   assert.equal(caches[0]!.samplingBudget, SAMPLED_EVENTS_PER_SECOND);
 });

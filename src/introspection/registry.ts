@@ -21,19 +21,21 @@ const REFILL_SHARE = 0.9;
  * The node is busy once its event loop was this busy over a second while its caches saw
  * BUSY_EVENTS key events or more per second of the node's CPU time, and calm again below
  * CALM_LOAD or CALM_EVENTS. Events per CPU second say what counting them all would cost:
- * at ~1 µs a sample, 50,000 is 5 % of what the node spends. A node saturated by requests
- * that cost it much each (a client mix of small binary requests with SASL, 25,000 events
- * per CPU second in the memjs accuracy test) keeps counting every event exactly; one
- * serving cheap gets (~90,000 per CPU second) samples.
+ * at 0.2-1 µs a sample, 100,000 is 2-10 % of what the node spends. A node saturated by
+ * requests that cost it much each (a client mix of small binary requests with SASL: the
+ * memjs accuracy test, 25,000 events per CPU second on the VM of 2026-12-06, 40,000-45,000
+ * on a faster one, where 50,000 let it turn busy now and then and miss "within 5 %")
+ * keeps counting every event exactly; one serving cheap gets (~200,000 per CPU second for
+ * single gets, ~450,000 for 20-key gets) samples.
  */
 const BUSY_LOAD = 0.8;
 const CALM_LOAD = 0.6;
-const BUSY_EVENTS = 50_000;
-const CALM_EVENTS = 30_000;
+export const BUSY_EVENTS = 100_000;
+export const CALM_EVENTS = 60_000;
 /**
  * How often the node looks at its load (and settles its caches' charges): a node that
  * turns busy samples at the busy budget within a look or two. Looking once a second left
- * the first ~2 s of a new load at the calm budget (5 times the samples, each 1-2 µs on a
+ * the first ~2 s of a new load at the calm budget (25 times the samples, each 1-2 µs on a
  * busy node).
  */
 export const LOOK_MS = 250;
