@@ -67,7 +67,7 @@ import {
 import {
   CONNECTIONS, FULL, GET_RATIO, INTROSPECTION_CACHES, INTROSPECTION_GETS_PER_CACHE, INTROSPECTION_KEYS_PER_CACHE,
   CONCURRENT_ROUNDS, INTROSPECTION_MEMORY_CAP, INTROSPECTION_SETS_PER_CACHE, KEYS, LOADER_SATURATED_PERCENT, MEMCASLAP_KEY_SIZE, MIN_INTROSPECTION_RATIO, QUICK,
-  SERVER_LABEL, VALUE_SIZE, WORKLOADS, type RunProfile, type Workload,
+  SERVER_LABEL, VALUE_SIZE, WORKLOADS, type MemcaslapWorkload, type RunProfile, type Workload,
 } from './harness/workloads.ts';
 import { formatProfileSummary, newestProfile, summarizeProfile, type ProfileSummary, type SampleWindow } from './profile-summary.ts';
 
@@ -222,11 +222,11 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
   const memcached = needsServer('memcached') ? await startMemcached() : undefined;
   // The introspection rows' nodes (fresh every round, see runPair): each its own copy of
   // the catalog (the same cache, id and credential), as one `cachier start` locks its data
-  // dir (copied before any runs there), and neither node's plan is split with the other.
-  const pairDirs = selected.some(isPairRow)
-    ? { on: `${dataDir}-introspection-on`, off: `${dataDir}-no-introspection` }
-    : undefined;
-  if (pairDirs) for (const dir of Object.values(pairDirs)) fs.cpSync(dataDir, dir, { recursive: true });
+  // dir, and neither node's plan is split with the other; a new copy every round from one
+  // made before any server ran, as a stopped node stays registered and would split the
+  // plan of the next one started there.
+  const pairDirs = selected.some(isPairRow) ? pairDirsOf(dataDir) : undefined;
+  if (pairDirs) fs.cpSync(dataDir, pairDirs.base, { recursive: true });
   const cachier = needsServer('cachier')
     ? await startCachier({ dataDir, cacheId: cache.id, ...(flags.profile ? { profileDir: PROFILE_DIR } : {}) })
     : undefined;
@@ -272,18 +272,27 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
      * the next, every round of one pair alike); a pair per round makes the median of the
      * rounds average that out instead of judging one draw of it.
      */
-    const runPair = async (w: Workload, round: number, order: readonly ServerName[], peak: () => number | undefined) => {
+    const runPair = async (w: MemcaslapWorkload, round: number, order: readonly ServerName[], peak: () => number | undefined) => {
       const started: RunningServer[] = [];
       try {
         for (const name of order) {
           const off = name === 'cachier-no-introspection';
-          const s = await startCachier({ dataDir: off ? pairDirs!.off : pairDirs!.on, cacheId: cache.id, ...(off ? { introspection: false } : {}) });
+          const dir = off ? pairDirs!.off : pairDirs!.on;
+          fs.rmSync(dir, { recursive: true, force: true });
+          fs.cpSync(pairDirs!.base, dir, { recursive: true });
+          const s = await startCachier({ dataDir: dir, cacheId: cache.id, ...(off ? { introspection: false } : {}) });
           started.push(s);
-          pairCommands[name] = s.command;
-          sources.throughput = s.source!;
+          pairCommands[`${name} (introspection rows)`] = s.command;
+          sources[`${w.name} round ${round} ${name}`] = s.source!;
         }
         log(`round ${round} ${w.name}: fresh ${started.map((s) => `${SERVER_LABEL[s.name]} pid ${s.pid} on :${s.port}`).join(', ')}`);
         for (const s of started) await fill(s);
+        // Unmeasured: the fresh processes compile their request path (and each start's
+        // spare node process loads) before the round's clock starts.
+        await Promise.all(started.map((s) => runMemcaslap({
+          server: `${s.host}:${s.port}`, seconds: PAIR_WARMUP_SECONDS, concurrency: CONNECTIONS, binary: w.binary, division: w.division,
+          getRatio: GET_RATIO, valueSize: VALUE_SIZE, keySize: MEMCASLAP_KEY_SIZE, workDir,
+        })));
         const pairIgnore = [...ignore, ...started.flatMap((s) => [s.pid, s.startedPid])];
         const quiet = { otherCpuBefore: await waitQuiet(pairIgnore) };
         const pair = await Promise.all(started.map((s) => measure(w, s, round, cache, pairIgnore, peak, quiet)));
@@ -303,7 +312,8 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
       {
         const perOp = cpuUsPerOp(measured);
         const m: Measurement = perOp === undefined ? measured : { ...measured, serverCpuUsPerOp: Math.round(perOp * 10) / 10 };
-        if (name === 'cachier') cachierWindows.set(w.name, [...(cachierWindows.get(w.name) ?? []), m.window]);
+        // --profile profiles the long-lived node only: the introspection rows' nodes are others.
+        if (name === 'cachier' && !isPairRow(w)) cachierWindows.set(w.name, [...(cachierWindows.get(w.name) ?? []), m.window]);
         outcomes.get(w.name)!.measurements.push(m);
         const cpu = m.cpu
           ? ` cpu server ${m.cpu.serverPercent}% (sys ${m.cpu.serverSystemPercent}%), load ${m.cpu.loadPercent}%, other ${m.cpu.otherPercent}%`
@@ -358,8 +368,16 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
   }
 }
 
+/** Seconds of unmeasured load on a fresh pair before its round (runPair). */
+const PAIR_WARMUP_SECONDS = 2;
+
+/** The introspection rows' data dirs: `base`, copied before any server runs, and a copy of it per node and round. */
+function pairDirsOf(dataDir: string): { base: string; on: string; off: string } {
+  return { base: `${dataDir}-pair-base`, on: `${dataDir}-introspection-on`, off: `${dataDir}-no-introspection` };
+}
+
 /** An introspection row: both nodes loaded at once, a fresh pair every round (runPair). */
-function isPairRow(w: Workload): boolean {
+function isPairRow(w: Workload): w is MemcaslapWorkload {
   return w.tool === 'memcaslap' && w.concurrent === true;
 }
 
@@ -691,5 +709,5 @@ if (flags.scale) {
   if (process.exitCode) log('a verdict is FAIL: exit code 1');
 } finally {
   fs.rmSync(workDir, { recursive: true, force: true });
-  fs.rmSync(`${workDir}-no-introspection`, { recursive: true, force: true });
+  for (const dir of Object.values(pairDirsOf(workDir))) fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -2,7 +2,7 @@
  * The servers under test, each started fresh on a free loopback port and pinned to the
  * server core: memcached with one worker thread, and one cachier node (the real CLI,
  * `cachier start`, serving its anonymous cache so memcaslap needs no login); for the
- * introspection rows also a second cachier node started with `--no-introspection`. The
+ * introspection rows a pair of nodes every round, one started with `--no-introspection`. The
  * scaling bench (scale.ts) starts memcached with K threads on K cores and K `cachier node`
  * processes, one per core, sharing one catalog.
  */
@@ -132,7 +132,11 @@ export async function startCachier(opts: CachierOptions): Promise<RunningServer>
     cwd: REPO_ROOT,
     env: childEnv(),
   });
-  const output = await waitReady(child, /^cachier ready/m);
+  // Not ready in time: stopped here, not left to the bench's exit (a pair round goes on after).
+  const output = await waitReady(child, /^cachier ready/m).catch(async (e: unknown) => {
+    await stopTracked(child);
+    throw e;
+  });
   const command = `node ${nodeFlags.join(' ')}${nodeFlags.length ? ' ' : ''}bin/cachier.js ${cliArgs.join(' ')}`;
   const name: ServerName = opts.introspection === false ? 'cachier-no-introspection' : 'cachier';
   // `start` serves from a node child process (issue 16): CPU and RSS are that process's.

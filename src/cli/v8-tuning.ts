@@ -15,6 +15,9 @@ import v8 from 'node:v8';
 
 const INLINED_BYTECODE_CUMULATIVE = 3000;
 
-export function tuneV8ForServing(): void {
+/** Sets the budget, unless the process was started with its own (`node --max-inlined-…=N`, kept). */
+export function tuneV8ForServing(execArgv: readonly string[] = process.execArgv): boolean {
+  if (execArgv.some((f) => /^--max[-_]inlined[-_]bytecode[-_]size[-_]cumulative(=|$)/.test(f))) return false;
   v8.setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${INLINED_BYTECODE_CUMULATIVE}`);
+  return true;
 }
