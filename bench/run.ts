@@ -298,10 +298,7 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
         const pair = await Promise.all(started.map((s) => measure(w, s, round, cache, pairIgnore, peak, quiet)));
         withoutPartner(pair).forEach((m, i) => keep(w, order[i]!, m));
       } catch (e) {
-        for (const s of started) {
-          const tail = s.output().slice(-3000).trim();
-          if (tail) log(`${s.name} output (tail):\n${tail}`);
-        }
+        logOutputTails(started);
         throw e;
       } finally {
         for (const s of started) await s.stop();
@@ -356,15 +353,20 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
       commands: { ...Object.fromEntries(running.map((s) => [s.name, s.command])), ...pairCommands },
     };
   } catch (e) {
-    for (const s of running) {
-      const tail = s.output().slice(-3000).trim();
-      if (tail) log(`${s.name} output (tail):\n${tail}`);
-    }
+    logOutputTails(running);
     throw e;
   } finally {
     // cachier first and gracefully: --cpu-prof writes its profile on exit.
     await cachier?.stop();
     await memcached?.stop();
+  }
+}
+
+/** What the servers printed last, for a run that failed. */
+function logOutputTails(servers: readonly RunningServer[]): void {
+  for (const s of servers) {
+    const tail = s.output().slice(-3000).trim();
+    if (tail) log(`${s.name} output (tail):\n${tail}`);
   }
 }
 
