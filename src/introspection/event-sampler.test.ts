@@ -41,3 +41,10 @@ test('under the budget every event is taken with weight 1', () => {
   assert.equal(r.taken, 6000);
   assert.equal(r.weight, 6000);
 });
+
+test('at the calm budget, a get of 20,000 keys in one millisecond is counted 5,000 at a time before sampling, not 25,000', () => {
+  const s = new EventSampler(100_000, seededRandom(4));
+  const r = feed(s, 0, 1, 20_000);
+  assert.ok(r.taken < 6000, `took ${r.taken} of 20,000 events in one millisecond`);
+  assert.ok(Math.abs(r.weight - 20_000) < 20_000 * 0.2, `weights sum to ${Math.round(r.weight)}`);
+});

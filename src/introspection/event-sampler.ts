@@ -9,11 +9,13 @@
  */
 
 /**
- * Sampled events a cache's sketches take per second at most (on average) while the node
- * has time to spare: a cache below it is counted exactly. 20,000 sampled the memjs
+ * Sampled events per second the node's sketches take at most (on average) while the node
+ * has time to spare, shared by its active caches (registry.ts): a cache below its share
+ * is counted exactly. 20,000 sampled the memjs
  * accuracy test's ~45,000 events a second per node once the machine was fast enough
- * (2026-12-07), and a 3-second burst sampled by half misses "within 5 %"; a node too busy
- * for this many samples turns busy (registry.ts) within a look or two.
+ * (2026-12-07), and a 3-second burst sampled by half misses "within 5 %". At 0.2-1 µs a
+ * sample (up to 2-4 µs cold) this is 2-10 % of a core (up to 20-40 %) while the node has
+ * time to spare; a node with 100,000 events per CPU second turns busy (registry.ts).
  */
 export const SAMPLED_EVENTS_PER_SECOND = 100_000;
 /**
@@ -22,6 +24,13 @@ export const SAMPLED_EVENTS_PER_SECOND = 100_000;
  * introspection near 1 % of a core, and a 3-minute window still holds 720,000 samples.
  */
 export const BUSY_SAMPLED_EVENTS_PER_SECOND = 4_000;
+
+/**
+ * The rate is measured again after at most this many samples: a get of thousands of keys
+ * is counted a few thousand at a time before sampling starts, not a quarter of the calm
+ * budget (25,000 samples, ~25 ms of one request) at once.
+ */
+const RECHECK_SAMPLES = 5000;
 
 export class EventSampler {
   /** Events until the next taken one (that one included). */
@@ -60,9 +69,10 @@ export class EventSampler {
   /**
    * After an event is taken, at time `ms`: adjusts the probability and draws the next gap.
    * The rate is measured again once a second, or sooner once a quarter of a second's
-   * budget was taken: a burst (or a node's first second under load) is sampled after
-   * 25,000 events at the calm budget (1,000 at the busy one), not after a whole second of
-   * taking every event; fewer events than that are always counted exactly.
+   * budget (at most RECHECK_SAMPLES) was taken: a burst (or a node's first second under
+   * load) is sampled after 5,000 events at the calm budget (1,000 at the busy one), not
+   * after a whole second of taking every event; fewer events than that are always counted
+   * exactly.
    */
   taken(ms: number): void {
     this.weight = 1 / this.p;
@@ -70,7 +80,7 @@ export class EventSampler {
     this.blockTaken++;
     if (this.blockStart < 0) this.blockStart = ms;
     const elapsed = ms - this.blockStart;
-    if (elapsed >= 1000 || this.blockTaken >= this.budget / 4) {
+    if (elapsed >= 1000 || this.blockTaken >= Math.min(this.budget / 4, RECHECK_SAMPLES)) {
       // Milliseconds are the clock's grain: a block within one counts as one.
       const rate = (this.blockEvents * 1000) / Math.max(elapsed, 1);
       this.p = rate <= this.budget ? 1 : this.budget / rate;

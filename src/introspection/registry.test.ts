@@ -4,7 +4,7 @@ import { BUSY_SAMPLED_EVENTS_PER_SECOND, SAMPLED_EVENTS_PER_SECOND } from './eve
 import { CMD, ST } from './request-ring.ts';
 import { BUSY_EVENTS, CALM_EVENTS, IntrospectionRegistry } from './registry.ts';
 
-test('a busy node shares one sampling budget among its active caches; calm again, each cache gets the full one', (t) => {
+test('calm or busy, the node shares one sampling budget among its active caches', (t) => {
   const r = new IntrospectionRegistry({ enabled: true, memoryBytes: 64 << 20 });
   t.after(() => r.close());
   const caches = Array.from({ length: 5 }, () => r.create()!);
@@ -15,7 +15,7 @@ test('a busy node shares one sampling budget among its active caches; calm again
   const at = now;
   r.setLoad(0.5, 4 * BUSY_EVENTS, at);
   assert.equal(r.busy, false);
-  for (const c of caches) assert.equal(c.samplingBudget, SAMPLED_EVENTS_PER_SECOND);
+  for (const c of caches) assert.equal(c.samplingBudget, SAMPLED_EVENTS_PER_SECOND / 4, 'calm: four active caches share the calm budget');
   r.setLoad(1, BUSY_EVENTS - 1, at);
   assert.equal(r.busy, false, 'a busy loop with few events per CPU second: every event is still counted');
   r.setLoad(0.85, BUSY_EVENTS, at);
@@ -33,6 +33,7 @@ test('a busy node shares one sampling budget among its active caches; calm again
   assert.equal(r.busy, true);
   r.setLoad(0.9, CALM_EVENTS - 1, at + 23_000);
   assert.equal(r.busy, false);
+  // None active for 23 s now: the next request's cache has the whole calm budget to itself.
   assert.equal(caches[0]!.samplingBudget, SAMPLED_EVENTS_PER_SECOND);
 });
 

@@ -163,13 +163,13 @@ export class IntrospectionRegistry implements WindowStateBudget {
       // busy back at the next look, and the node would switch at every look.
       this.busy = false;
     }
-    let perCache = SAMPLED_EVENTS_PER_SECOND;
-    if (this.busy) {
-      const since = now - ACTIVE_MS;
-      let active = 0;
-      for (const ci of this.caches) if (ci.lastActive >= since) active++;
-      perCache = Math.max(MIN_SAMPLED_PER_CACHE, BUSY_SAMPLED_EVENTS_PER_SECOND / Math.max(1, active));
-    }
+    // Calm or busy, one budget for the node, shared by its active caches: the sketch work
+    // does not grow with the number of caches a tenant (or many) keeps busy.
+    const since = now - ACTIVE_MS;
+    let active = 0;
+    for (const ci of this.caches) if (ci.lastActive >= since) active++;
+    const budget = this.busy ? BUSY_SAMPLED_EVENTS_PER_SECOND : SAMPLED_EVENTS_PER_SECOND;
+    const perCache = Math.max(MIN_SAMPLED_PER_CACHE, budget / Math.max(1, active));
     for (const ci of this.caches) ci.setSamplingBudget(perCache);
   }
 
