@@ -18,7 +18,7 @@ const WALK_MS_PER_TURN = 2;
 /** After an eviction the states take at most this share of the cap, so evictions come in batches. */
 const REFILL_SHARE = 0.9;
 /**
- * The node is busy once its event loop was this busy over a second while its caches saw
+ * The node is busy once its event loop was this busy over a look (LOOK_MS) while its caches saw
  * BUSY_EVENTS key events or more per second of the node's CPU time, and calm again below
  * CALM_LOAD or CALM_EVENTS. Events per CPU second say what counting them all would cost:
  * at 0.2-1 µs a sample, 100,000 is 2-10 % of what the node spends. A node saturated by
