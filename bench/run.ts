@@ -48,7 +48,7 @@ import { parseArgs } from 'node:util';
 import type { ClosedLoopSpec, LoadAuth, LoadResult, OpenLoopSpec } from './load/spec.ts';
 import { runLoad } from './harness/load-process.ts';
 import { sampleCpu, waitForQuiet, type CpuShare } from './harness/machine-sampler.ts';
-import { runMemcaslap } from './harness/memcaslap.ts';
+import { runMemcaslap, type MemcaslapOptions } from './harness/memcaslap.ts';
 import { PINNED, requireTool } from './harness/processes.ts';
 import { loadAverage, rssBytes } from './harness/proc-stats.ts';
 import { createCaches, driveCaches } from './harness/introspection-memory.ts';
@@ -147,11 +147,7 @@ async function measure(
 
   if (w.tool === 'memcaslap') {
     const seconds = profile.memcaslapSeconds;
-    const started = runMemcaslap({
-      server: `${server.host}:${server.port}`, seconds, concurrency: CONNECTIONS, binary: w.binary, division: w.division,
-      getRatio: GET_RATIO, valueSize: VALUE_SIZE, keySize: MEMCASLAP_KEY_SIZE, workDir: workDir,
-      ...(w.verify ? { verify: w.verify } : {}),
-    }, (pid) => {
+    const started = runMemcaslap({ ...memcaslapLoad(w, server, seconds), ...(w.verify ? { verify: w.verify } : {}) }, (pid) => {
       cpu = sampleCpu(300, Math.max(500, seconds * 1000 - 800), server.pid, pid);
     });
     const r = await started;
@@ -289,10 +285,7 @@ async function runThroughput(cache: BenchCache, dataDir: string): Promise<{ outc
         for (const s of started) await fill(s);
         // Unmeasured: the fresh processes compile their request path (and each start's
         // spare node process loads) before the round's clock starts.
-        await Promise.all(started.map((s) => runMemcaslap({
-          server: `${s.host}:${s.port}`, seconds: PAIR_WARMUP_SECONDS, concurrency: CONNECTIONS, binary: w.binary, division: w.division,
-          getRatio: GET_RATIO, valueSize: VALUE_SIZE, keySize: MEMCASLAP_KEY_SIZE, workDir,
-        })));
+        await Promise.all(started.map((s) => runMemcaslap(memcaslapLoad(w, s, PAIR_WARMUP_SECONDS))));
         const pairIgnore = [...ignore, ...started.flatMap((s) => [s.pid, s.startedPid])];
         const quiet = { otherCpuBefore: await waitQuiet(pairIgnore) };
         const pair = await Promise.all(started.map((s) => measure(w, s, round, cache, pairIgnore, peak, quiet)));
@@ -368,6 +361,14 @@ function logOutputTails(servers: readonly RunningServer[]): void {
     const tail = s.output().slice(-3000).trim();
     if (tail) log(`${s.name} output (tail):\n${tail}`);
   }
+}
+
+/** A memcaslap row's load against `server` for `seconds` (its --verify left to the caller). */
+function memcaslapLoad(w: MemcaslapWorkload, server: RunningServer, seconds: number): MemcaslapOptions {
+  return {
+    server: `${server.host}:${server.port}`, seconds, concurrency: CONNECTIONS, binary: w.binary, division: w.division,
+    getRatio: GET_RATIO, valueSize: VALUE_SIZE, keySize: MEMCASLAP_KEY_SIZE, workDir,
+  };
 }
 
 /** Seconds of unmeasured load on a fresh pair before its round (runPair). */
