@@ -17,9 +17,15 @@ after(async () => {
   for (const n of nodes) await n.stop();
 });
 
-function idle(port: number, localAddress: string): Promise<Socket> {
+/**
+ * A connection that never sends a byte. `onClose` is attached at once: the node may close
+ * it (displace it) before the rest of its batch has connected, and a listener attached
+ * after the batch would miss that close.
+ */
+function idle(port: number, localAddress: string, onClose?: () => void): Promise<Socket> {
   return new Promise((resolve) => {
     const s = connect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
+    if (onClose) s.on('close', onClose);
     s.on('error', () => resolve(s));
   });
 }
@@ -65,8 +71,7 @@ test('4,200 idle connections from one address: logged-in clients and new logins 
   const flood: Socket[] = [];
   let displaced = 0;
   for (let i = 0; i < 4200; i += 200) {
-    const batch = await Promise.all(Array.from({ length: 200 }, () => idle(n.port, '127.0.0.1')));
-    for (const s of batch) s.on('close', () => displaced++);
+    const batch = await Promise.all(Array.from({ length: 200 }, () => idle(n.port, '127.0.0.1', () => displaced++)));
     flood.push(...batch);
   }
   // The node holds 256 of them and has closed the rest (silent waiters, chosen at random).
@@ -99,8 +104,7 @@ test('a flood from many addresses fills the waiting pool, never the logged-in sl
   const flood: Socket[] = [];
   let displaced = 0;
   for (let a = 0; a < 10; a++) {
-    const batch = await Promise.all(Array.from({ length: 64 }, () => idle(n.port, `127.0.1.${a + 1}`)));
-    for (const s of batch) s.on('close', () => displaced++);
+    const batch = await Promise.all(Array.from({ length: 64 }, () => idle(n.port, `127.0.1.${a + 1}`, () => displaced++)));
     flood.push(...batch);
   }
   await until(() => `${displaced} displaced`, Date.now() + 20_000, () => displaced >= 640 - 256);
