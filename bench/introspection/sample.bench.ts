@@ -11,7 +11,7 @@
 import { CacheIntrospection } from '../../src/introspection/cache-introspection.ts';
 import { CMD, ST } from '../../src/introspection/request-ring.ts';
 
-const budget = { charge: () => true, refund: () => {} };
+const budget = { charge: () => true, refund: () => {}, reuse: () => null };
 const keys: Buffer[] = [];
 for (let i = 0; i < 100_000; i++) keys.push(Buffer.from(`key:${String(i).padStart(12, '0')}xxx`, 'latin1'));
 const big = new Float64Array((64 << 20) >> 3);

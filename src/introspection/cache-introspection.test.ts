@@ -4,7 +4,7 @@ import { IntrospectionRegistry } from './registry.ts';
 import { CacheIntrospection } from './cache-introspection.ts';
 import { CMD, ST } from './request-ring.ts';
 
-const budget = { charge: () => true, refund: () => {} };
+const budget = { charge: () => true, refund: () => {}, reuse: () => null };
 const key = (s: string) => Buffer.from(s, 'latin1');
 
 test('the sketches count the request ring\'s lines, and every reader sees the lines not yet counted', (t) => {

@@ -35,8 +35,11 @@ export interface WindowStateOwner {
   readonly lastActive: number;
   /** Bytes charged to the budget for its state now. */
   readonly charged: number;
-  /** Drops the state (the budget has taken its charge back); not again before `retryAt` ms. */
-  dropWindowState(retryAt: number): void;
+  /**
+   * Drops the state (the budget has taken its charge back); not again before `retryAt` ms.
+   * Returns it, for the budget to empty and hand to another cache (`reuse`).
+   */
+  dropWindowState(retryAt: number): WindowState | null;
 }
 
 /** The node's memory cap on window states: every byte a state holds is charged before it is taken. */
@@ -45,17 +48,29 @@ export interface WindowStateBudget {
   charge(owner: WindowStateOwner, bytes: number): boolean;
   /** Gives back `bytes` of `owner`'s charge (its state shrank or went). */
   refund(bytes: number): void;
+  /**
+   * A state dropped from another cache, emptied, now charged to `owner` (its memoryBytes);
+   * null: charge a new one. New states for a node's many caches come from the states they
+   * displace, not from fresh memory while the displaced ones wait for the garbage collector.
+   */
+  reuse(owner: WindowStateOwner): WindowState | null;
 }
 
-class WindowState {
+/** A cache's hot-key sketches and request ring: what the node-wide cap charges for. */
+export class WindowState {
   readonly hits = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
   readonly misses = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
   readonly mutations = new TopKeys(KEY_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
   readonly prefixes = new TopKeys(PREFIX_CAPACITY, SUB_WINDOWS, WINDOW_MS / SUB_WINDOWS);
-  readonly ring: RequestRing;
+  readonly ring = new RequestRing(RING_LINES);
 
-  constructor(mayGrow: (bytes: number) => boolean) {
-    this.ring = new RequestRing(RING_LINES, mayGrow);
+  /** Empty again, its memory kept (see WindowStateBudget.reuse). */
+  reset(): void {
+    this.hits.reset();
+    this.misses.reset();
+    this.mutations.reset();
+    this.prefixes.reset();
+    this.ring.reset();
   }
 
   get memoryBytes(): number {
@@ -65,7 +80,7 @@ class WindowState {
 }
 
 /** A fresh state's size before any key is held: what admission asks for. */
-const EMPTY_STATE_BYTES = new WindowState(() => true).memoryBytes;
+export const EMPTY_STATE_BYTES = new WindowState().memoryBytes;
 /** A state dropped to keep under the cap is not made again for this long (no drop-and-rebuild churn). */
 export const DROPPED_RETRY_MS = 5000;
 
@@ -92,10 +107,12 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
     return this.state !== null;
   }
 
-  dropWindowState(retryAt: number): void {
+  dropWindowState(retryAt: number): WindowState | null {
+    const s = this.state;
     this.state = null;
     this.charged = 0;
     this.retryAt = retryAt;
+    return s;
   }
 
   /**
@@ -248,18 +265,25 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
   private open(ms: number): WindowState | null {
     if (ms < this.retryAt) return null;
     this.lastActive = ms;
-    if (!this.budget.charge(this, EMPTY_STATE_BYTES)) {
-      this.retryAt = ms + 1000;
-      return null;
+    let state = this.budget.reuse(this);
+    if (state !== null) {
+      this.charged = state.memoryBytes;
+    } else {
+      if (!this.budget.charge(this, EMPTY_STATE_BYTES)) {
+        this.retryAt = ms + 1000;
+        return null;
+      }
+      this.charged = EMPTY_STATE_BYTES;
+      state = new WindowState();
     }
-    this.charged = EMPTY_STATE_BYTES;
     // The ring's key bytes grow only when charged: no state ever holds more than it paid
     // for, and a state dropped since (its charge given back) is charged nothing more.
-    const state: WindowState = new WindowState((bytes) => {
-      if (this.state !== state || !this.budget.charge(this, bytes)) return false;
+    const mine = state;
+    state.ring.mayGrow = (bytes) => {
+      if (this.state !== mine || !this.budget.charge(this, bytes)) return false;
       this.charged += bytes;
       return true;
-    });
+    };
     this.state = state;
     return state;
   }

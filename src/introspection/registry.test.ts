@@ -148,3 +148,36 @@ test('a key ring the cap keeps at 16 KiB: multi-gets of long keys count every ke
   assert.equal(c.keyCounts(Buffer.from(many[0]!), now).misses, 1, 'the first key of the long get');
   assert.equal(c.popular(1000, now).prefixes.reduce((n, e) => n + e.count, 0), 100 + 1200, 'every key of both gets counted for its prefix (the 240-byte key has none)');
 });
+
+test('a cache that displaces others\' states is given one of theirs, emptied: the cap holds and nothing of theirs shows', (t) => {
+  const empty = emptyStateBytes();
+  // Room for 10 states (and their keys): the 11th cache's displaces the least recently
+  // active ones (down to nine tenths of the cap), whose states make the next caches' states.
+  const cap = 10 * (empty + 5000);
+  const r = new IntrospectionRegistry({ enabled: true, memoryBytes: cap });
+  t.after(() => r.close());
+  const caches = Array.from({ length: 30 }, () => r.create()!);
+  const t0 = Date.now();
+  caches.forEach((c, i) => {
+    for (let k = 0; k < 50; k++) c.log(t0 + i, k % 2 ? CMD.GET : CMD.SET, k % 2 ? ST.HIT : ST.STORED, Buffer.from(`cache${i}:secret:${k}`), 100 + k);
+    c.settle();
+    assert.ok(r.memoryBytes <= cap, `${r.memoryBytes} bytes held after cache ${i}, cap ${cap}`);
+  });
+  // The newest caches hold their own lines and keys only.
+  for (let i = 22; i < 30; i++) {
+    const c = caches[i]!;
+    const lines = c.recent(1000);
+    assert.equal(lines.length, 50, `cache ${i}`);
+    assert.deepEqual(lines.map((l) => l.key.toString()), Array.from({ length: 50 }, (_, k) => `cache${i}:secret:${k}`));
+    const popular = c.popular(100, t0 + 100);
+    for (const list of [popular.hit, popular.mutated, popular.prefixes]) {
+      for (const e of list) assert.ok(e.key.startsWith(`cache${i}:`), `cache ${i} shows ${e.key}`);
+    }
+    assert.equal(popular.hit.length, 25);
+    assert.deepEqual(c.keyCounts(Buffer.from(`cache${i - 20}:secret:1`), t0 + 100), { hits: 0, misses: 0, mutations: 0 });
+  }
+  // A displaced cache's lines went with its state, and the states were made over.
+  assert.deepEqual(caches[0]!.recent(1000), []);
+  assert.ok(r.dropped >= 20, `${r.dropped} states dropped`);
+  assert.ok(r.reused >= 19, `${r.reused} of them made into another cache's (the rest wait as spares)`);
+});

@@ -6,7 +6,7 @@
  * a cap too small for one state leaves windows off.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { CacheIntrospection, DROPPED_RETRY_MS, type WindowStateBudget, type WindowStateOwner } from './cache-introspection.ts';
+import { CacheIntrospection, DROPPED_RETRY_MS, EMPTY_STATE_BYTES, type WindowState, type WindowStateBudget, type WindowStateOwner } from './cache-introspection.ts';
 import { BUSY_SAMPLED_EVENTS_PER_SECOND, SAMPLED_EVENTS_PER_SECOND } from './event-sampler.ts';
 import type { SlotScanner } from './watched-prefixes.ts';
 
@@ -56,11 +56,19 @@ export class IntrospectionRegistry implements WindowStateBudget {
   private readonly caches = new Set<CacheIntrospection>();
   /** Bytes charged by every state together. */
   private used = 0;
+  /**
+   * States dropped to make room for new ones, emptied, waiting to be reused (`reuse`), and
+   * their bytes: held memory as much as a cache's state is, so counted against the cap.
+   */
+  private readonly spares: { readonly state: WindowState; readonly bytes: number }[] = [];
+  private spareBytes = 0;
   private readonly walking = new Map<CacheIntrospection, SlotScanner>();
   private walkScheduled = false;
   private readonly timer: NodeJS.Timeout;
   /** Window states dropped to keep under the cap (a metric and a test's evidence). */
   dropped = 0;
+  /** Of those, states made over into another cache's (a test's evidence). */
+  reused = 0;
   /** The event loop was busy (BUSY_LOAD) at the last look: the caches sample less. */
   busy = false;
   private busySince = 0;
@@ -96,9 +104,9 @@ export class IntrospectionRegistry implements WindowStateBudget {
     setImmediate(() => this.walkTurn());
   }
 
-  /** Bytes the window states hold, all charged (kept at most the cap at every moment). */
+  /** Bytes the window states hold, spares included (kept at most the cap at every moment). */
   get memoryBytes(): number {
-    return this.used;
+    return this.used + this.spareBytes;
   }
 
   /** Caches holding a window state now. */
@@ -111,12 +119,31 @@ export class IntrospectionRegistry implements WindowStateBudget {
   charge(owner: WindowStateOwner, bytes: number): boolean {
     const cap = this.settings.memoryBytes;
     if (owner.charged + bytes > cap) return false;
-    // Over the cap: drop the least recently active others, down to a share of it so the
-    // next few charges need no search.
-    if (this.used + bytes > cap) this.shrinkTo(cap * REFILL_SHARE - bytes, owner);
+    // Over the cap: the spares go first, then the states of the least recently active
+    // others, down to a share of the cap so the next few charges need no search.
+    if (this.used + this.spareBytes + bytes > cap) this.dropSpares();
+    if (this.used + bytes > cap) this.shrinkTo(cap * REFILL_SHARE - bytes, owner, false);
     if (this.used + bytes > cap) return false;
     this.used += bytes;
     return true;
+  }
+
+  reuse(owner: WindowStateOwner): WindowState | null {
+    const cap = this.settings.memoryBytes;
+    // A new state fits beside the others: made new (the node has not reached its cap yet).
+    if (this.spares.length === 0 && this.used + EMPTY_STATE_BYTES <= cap) return null;
+    // The least recently active others give theirs up, down to a share of the cap: the
+    // states they drop are the spares this and the next new states are made of.
+    if (this.spares.length === 0) this.shrinkTo(cap * REFILL_SHARE - EMPTY_STATE_BYTES, owner, true);
+    const spare = this.spares.pop();
+    if (spare === undefined) return null;
+    this.spareBytes -= spare.bytes;
+    // Emptied when taken, not when dropped: a batch of drops stalls no request for long.
+    const state = spare.state;
+    state.reset();
+    this.used += state.memoryBytes;
+    this.reused++;
+    return state;
   }
 
   refund(bytes: number): void {
@@ -173,16 +200,31 @@ export class IntrospectionRegistry implements WindowStateBudget {
     for (const ci of this.caches) ci.setSamplingBudget(perCache);
   }
 
-  private shrinkTo(target: number, keep: WindowStateOwner): void {
+  /**
+   * Drops the states of the least recently active caches but `keep` until the charged
+   * bytes are at most `target`; into the spares (`reuse`), or left to the garbage collector.
+   */
+  private shrinkTo(target: number, keep: WindowStateOwner, toSpares: boolean): void {
     const holders = [...this.caches].filter((ci) => ci.hasWindowState && ci !== keep);
     holders.sort((a, b) => a.lastActive - b.lastActive);
     const retryAt = Date.now() + DROPPED_RETRY_MS;
     for (const ci of holders) {
       if (this.used <= target) break;
       this.used -= ci.charged;
-      ci.dropWindowState(retryAt);
+      const state = ci.dropWindowState(retryAt);
       this.dropped++;
+      if (toSpares && state !== null) {
+        const bytes = state.memoryBytes;
+        this.spares.push({ state, bytes });
+        this.spareBytes += bytes;
+      }
     }
+  }
+
+  /** Frees the spares (a state's growth needs their room). */
+  private dropSpares(): void {
+    this.spares.length = 0;
+    this.spareBytes = 0;
   }
 
   /** Walks within a time budget, then yields; a cache that walked goes to the back of the line. */

@@ -131,9 +131,9 @@ export class RequestRing {
   /**
    * `mayGrow(bytes)`: asked before the key ring grows by `bytes` (a memory budget); when it
    * says no, the ring stays as it is and the oldest lines whose keys were overwritten are
-   * left out of `lines`.
+   * left out of `lines`. Set again when the ring is reused for another cache (`reset`).
    */
-  constructor(readonly capacity = 1000, private readonly mayGrow: (bytes: number) => boolean = () => true) {
+  constructor(readonly capacity = 1000, public mayGrow: (bytes: number) => boolean = () => true) {
     this.words = new Uint32Array(capacity * STRIDE);
     this.keys = Buffer.alloc(MIN_KEY_BYTES);
     this.maxKeyBytes = capacity * (MAX_KEY_LENGTH + 1); // + a separator: a get's keys are kept as their span
@@ -141,6 +141,27 @@ export class RequestRing {
 
   get memoryBytes(): number {
     return this.words.byteLength + this.keys.length;
+  }
+
+  /**
+   * Empty again, as new, its memory kept (grown key ring included): zeroed, so nothing of
+   * the cache it served before can be read back.
+   */
+  reset(): void {
+    this.words.fill(0);
+    this.keys.fill(0);
+    this.scratch.fill(0);
+    this.written = 0;
+    this.keyBytesWritten = 0;
+    this.next = 0;
+    this.keyPos = 0;
+    this.newestTime = 0;
+    this.validFrom = 0;
+    this.firstKept = 0;
+    this.firstKeptAt = 0;
+    this.followed = 0;
+    this.followedKeyBytes = 0;
+    this.keyRoomEnd = 0;
   }
 
   record(time: number, command: number, status: number, key: Buffer | null, size: number): void {

@@ -67,6 +67,22 @@ export class TopKeys {
       + this.heap.byteLength + this.heapAt.byteLength + this.door.byteLength + capacity * 8;
   }
 
+  /** Empty again, as new, its arrays kept (a state reused for another cache: nothing of the old one stays). */
+  reset(): void {
+    this.keys.fill(null);
+    this.counts.fill(0);
+    this.totals.fill(0);
+    this.hashes.fill(0);
+    this.index.fill(EMPTY);
+    this.heap.fill(0);
+    this.heapAt.fill(0);
+    this.door.fill(0);
+    this.turnedAway = 0;
+    this.used = 0;
+    this.current = -1;
+    this.keyBytes = 0;
+  }
+
   /** Bytes this sketch holds, roughly: typed arrays plus the key strings (read after every sampled event). */
   get memoryBytes(): number {
     return this.fixedBytes + this.keyBytes + this.used * 24;
