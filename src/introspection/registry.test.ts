@@ -151,30 +151,36 @@ test('a key ring the cap keeps at 16 KiB: multi-gets of long keys count every ke
 
 test('a cache that displaces others\' states is given one of theirs, emptied: the cap holds and nothing of theirs shows', (t) => {
   const empty = emptyStateBytes();
-  // Room for 10 states (and their keys): the 11th cache's displaces the least recently
-  // active ones (down to nine tenths of the cap), whose states make the next caches' states.
+  // Room for about 10 states: the 11th cache's displaces the least recently active ones
+  // (down to nine tenths of the cap), whose states make the next caches' states.
   const cap = 10 * (empty + 5000);
   const r = new IntrospectionRegistry({ enabled: true, memoryBytes: cap });
   t.after(() => r.close());
   const caches = Array.from({ length: 30 }, () => r.create()!);
   const t0 = Date.now();
+  const keyOf = (i: number, k: number) => {
+    const key = `cache${i}:secret:${k}`;
+    // The first ten caches' keys are long: their key rings grow past their first 16 KiB.
+    return Buffer.from(i < 10 ? key.padEnd(250, 'x') : key);
+  };
   caches.forEach((c, i) => {
-    for (let k = 0; k < 50; k++) c.log(t0 + i, k % 2 ? CMD.GET : CMD.SET, k % 2 ? ST.HIT : ST.STORED, Buffer.from(`cache${i}:secret:${k}`), 100 + k);
+    const lines = i < 10 ? 100 : 50;
+    for (let k = 0; k < lines; k++) c.log(t0 + i, k % 2 ? CMD.GET : CMD.SET, k % 2 ? ST.HIT : ST.STORED, keyOf(i, k), 100 + k);
     c.settle();
     assert.ok(r.memoryBytes <= cap, `${r.memoryBytes} bytes held after cache ${i}, cap ${cap}`);
   });
-  // The newest caches hold their own lines and keys only.
+  // The newest caches hold their own lines, keys and counts only, and are charged for
+  // their own short keys (not for a key ring grown for another cache's long ones).
   for (let i = 22; i < 30; i++) {
     const c = caches[i]!;
     const lines = c.recent(1000);
-    assert.equal(lines.length, 50, `cache ${i}`);
-    assert.deepEqual(lines.map((l) => l.key.toString()), Array.from({ length: 50 }, (_, k) => `cache${i}:secret:${k}`));
+    assert.deepEqual(lines.map((l) => `${l.key} ${l.size}`), Array.from({ length: 50 }, (_, k) => `${keyOf(i, k)} ${100 + k}`), `cache ${i}`);
     const popular = c.popular(100, t0 + 100);
-    for (const list of [popular.hit, popular.mutated, popular.prefixes]) {
-      for (const e of list) assert.ok(e.key.startsWith(`cache${i}:`), `cache ${i} shows ${e.key}`);
-    }
-    assert.equal(popular.hit.length, 25);
-    assert.deepEqual(c.keyCounts(Buffer.from(`cache${i - 20}:secret:1`), t0 + 100), { hits: 0, misses: 0, mutations: 0 });
+    const own = (list: { key: string; count: number }[]) => list.map((e) => `${e.key} ${e.count}`).sort();
+    assert.deepEqual(own(popular.hit), Array.from({ length: 25 }, (_, j) => `${keyOf(i, 2 * j + 1)} 1`).sort(), `cache ${i}: hits`);
+    assert.deepEqual(own(popular.mutated), Array.from({ length: 25 }, (_, j) => `${keyOf(i, 2 * j)} 1`).sort(), `cache ${i}: mutations`);
+    assert.deepEqual(own(popular.prefixes), [`cache${i}:secret 50`], `cache ${i}: prefixes`);
+    assert.ok(c.charged < empty + 10_000, `cache ${i} charged ${c.charged} bytes (empty: ${empty})`);
   }
   // A displaced cache's lines went with its state, and the states were made over.
   assert.deepEqual(caches[0]!.recent(1000), []);

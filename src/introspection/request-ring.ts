@@ -131,7 +131,7 @@ export class RequestRing {
   /**
    * `mayGrow(bytes)`: asked before the key ring grows by `bytes` (a memory budget); when it
    * says no, the ring stays as it is and the oldest lines whose keys were overwritten are
-   * left out of `lines`. Set again when the ring is reused for another cache (`reset`).
+   * left out of `lines`. The owner sets it again when the ring is reused for another cache.
    */
   constructor(readonly capacity = 1000, public mayGrow: (bytes: number) => boolean = () => true) {
     this.words = new Uint32Array(capacity * STRIDE);
@@ -144,12 +144,14 @@ export class RequestRing {
   }
 
   /**
-   * Empty again, as new, its memory kept (grown key ring included): zeroed, so nothing of
-   * the cache it served before can be read back.
+   * Empty again, as new: zeroed, so nothing of the cache it served before stays, and a key
+   * ring grown for that cache's long keys back to its first size (the next cache is
+   * charged for what its own keys need, not for the last one's).
    */
   reset(): void {
     this.words.fill(0);
-    this.keys.fill(0);
+    if (this.keys.length > MIN_KEY_BYTES) this.keys = Buffer.alloc(MIN_KEY_BYTES);
+    else this.keys.fill(0);
     this.scratch.fill(0);
     this.written = 0;
     this.keyBytesWritten = 0;
