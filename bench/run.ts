@@ -461,8 +461,7 @@ async function runIntrospectionMemoryPhase(dataDir: string, cacheId: number): Pr
         `${r.failedCaches ? `; ${r.failedCaches} caches WRONG: ${r.problems.slice(0, 3).join('; ')}` : ''}`);
       runs.push(run);
     } catch (e) {
-      const tail = s.output().slice(-3000).trim();
-      if (tail) log(`${s.name} output (tail):\n${tail}`);
+      logOutputTails([s]);
       throw e;
     } finally {
       await s.stop();

@@ -59,8 +59,9 @@ export class IntrospectionRegistry implements WindowStateBudget {
   /**
    * States dropped to make room for new ones, emptied, waiting to be reused (`reuse`), and
    * their bytes: held memory as much as a cache's state is, so counted against the cap.
+   * (An emptied state's size does not change while it waits.)
    */
-  private readonly spares: { readonly state: WindowState; readonly bytes: number }[] = [];
+  private readonly spares: WindowState[] = [];
   private spareBytes = 0;
   private readonly walking = new Map<CacheIntrospection, SlotScanner>();
   private walkScheduled = false;
@@ -122,7 +123,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
     // Over the cap: spares go first (as many as the charge needs), then the states of the
     // least recently active others, down to a share of the cap so the next few charges
     // need no search.
-    while (this.used + this.spareBytes + bytes > cap && this.spares.length > 0) this.spareBytes -= this.spares.pop()!.bytes;
+    while (this.used + this.spareBytes + bytes > cap && this.spares.length > 0) this.spareBytes -= this.spares.pop()!.memoryBytes;
     if (this.used + bytes > cap) this.shrinkTo(cap * REFILL_SHARE - bytes, owner, false);
     if (this.used + bytes > cap) return false;
     this.used += bytes;
@@ -131,17 +132,20 @@ export class IntrospectionRegistry implements WindowStateBudget {
 
   reuse(owner: WindowStateOwner): WindowState | null {
     const cap = this.settings.memoryBytes;
-    // A new state fits beside the others: made new (the node has not reached its cap yet).
-    if (this.spares.length === 0 && this.used + EMPTY_STATE_BYTES <= cap) return null;
-    // The least recently active others give theirs up, down to a share of the cap: the
-    // states they drop are the spares this and the next new states are made of.
-    if (this.spares.length === 0) this.shrinkTo(cap * REFILL_SHARE - EMPTY_STATE_BYTES, owner, true);
-    const spare = this.spares.pop();
-    if (spare === undefined) return null;
-    this.spareBytes -= spare.bytes;
-    this.used += spare.bytes;
+    if (this.spares.length === 0) {
+      // A new state fits beside the others: made new (the node has not reached its cap yet).
+      if (this.used + EMPTY_STATE_BYTES <= cap) return null;
+      // The least recently active others give theirs up, down to a share of the cap: the
+      // states they drop are the spares this and the next new states are made of.
+      this.shrinkTo(cap * REFILL_SHARE - EMPTY_STATE_BYTES, owner, true);
+    }
+    const state = this.spares.pop();
+    if (state === undefined) return null;
+    const bytes = state.memoryBytes;
+    this.spareBytes -= bytes;
+    this.used += bytes;
     this.reused++;
-    return spare.state;
+    return state;
   }
 
   refund(bytes: number): void {
@@ -215,9 +219,8 @@ export class IntrospectionRegistry implements WindowStateBudget {
         // Emptied now (~10 µs a state): a spare holds nothing of its cache, nor the cache itself.
         state.reset();
         state.ring.mayGrow = () => false;
-        const bytes = state.memoryBytes;
-        this.spares.push({ state, bytes });
-        this.spareBytes += bytes;
+        this.spares.push(state);
+        this.spareBytes += state.memoryBytes;
       }
     }
   }
