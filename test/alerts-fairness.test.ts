@@ -7,6 +7,7 @@
 // behind them. With at most a quarter of the slots per cache (2 of 8), the victim's goes
 // out at once, and the noisy cache's 8 time out two at a time (12 s; with 4 slots and a
 // share of 1 they took 24 s, one at a time, for the same finding).
+// npm test runs this file alone: it times deliveries against 3 s send deadlines.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';

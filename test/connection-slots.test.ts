@@ -3,6 +3,7 @@
 // displaces a silent waiter at random. Against a node in its own process, with a flood of
 // 4,200 idle connections from one address, logged-in clients and new logins (from that
 // address and others) are still served.
+// npm test runs this file alone: 4,200 connections at once, with deadlines for their displacement.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';

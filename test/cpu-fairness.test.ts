@@ -4,6 +4,7 @@
 // of CPU time, so another tenant's requests are served in between. No timing is asserted:
 // the test checks the interleaving (the victim's gets finish while the attack is still
 // far from done), which a node that ran each batch to its end could not show.
+// npm test runs this file alone: it judges how a loaded node interleaves two tenants, and a neighbour taking the other core changes the interleaving it sees.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { asciiLogin, nonReadingSocket, startNodeProcess, writeAll, type NodeProcess } from './support/node-process.ts';

@@ -1,5 +1,6 @@
 // Connection limits of a cache node: per node, per cache, idle timeout, request size, and
 // clients that never read their replies (memory stays bounded, others are still served).
+// npm test runs this file alone: floods of unread replies and idle timeouts with deadlines.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -2,6 +2,7 @@
 // process, native socket loop included): replies it never reads (many gets, binary
 // pipelines, multi-gets of big values on many connections), and what it may send before
 // logging in. Every bound is stated next to its test; others must still be served.
+// npm test runs this file alone: it judges the node's RSS growth under floods of unread replies.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';

@@ -4,6 +4,7 @@
 // afterwards and the node's memory per connection stays small. Twice, so memory that keeps
 // growing from one round to the next would show. The long run is
 // `npm run connections -- --connections 10000 --seconds 60` (RELIABILITY.md).
+// npm test runs this file alone: 1,000 idle connections and the node's RSS per connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runConnections } from './support/connections.ts';

@@ -1,6 +1,7 @@
 // A node that runs out of file descriptors (its `ulimit -n` is 64) must neither spin nor
 // stop serving: connections beyond what it can accept wait in the listen backlog, those it
 // holds keep working, and once some close the waiting ones are accepted and served.
+// npm test runs this file alone: it runs a node out of file descriptors.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';

@@ -1,6 +1,7 @@
 // Sustained mixed load, bounded for CI: 6 s of the `npm run soak` mix (ASCII, binary SASL
 // and meta clients with checked replies, an evicting cache, reconnecting clients, the API
 // polled, a credential made and seen by both nodes) with no error of any kind.
+// npm test runs this file alone: 6 s of full load on two nodes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSoak } from './support/soak.ts';

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `npm test`: every unit and integration test file (all of src, test and bench but
+# test/compat and test/e2e, which have their own commands), then the API and history
+# tests again on PostgreSQL (`npm run test:api-postgres`).
+#
+# Two files at a time: most of the suite waits on sockets, child processes and timers,
+# not on the CPU (run one at a time it used 10 of its 14 minutes' CPU on two cores), and
+# each file starts its own servers on free ports and its own data dirs or schemas. A file
+# whose finding a busy neighbour could blur (CPU shares, RSS growth, thousands of
+# connections, send deadlines) says so on a line of its own:
+#   // npm test runs this file alone: <why>
+# and runs after the others, one at a time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MARK='^// npm test runs this file alone:'
+mapfile -t FILES < <(find src test bench -path test/compat -prune -o -path test/e2e -prune -o -name '*.test.ts' -print | sort)
+SHARED=()
+ALONE=()
+for f in "${FILES[@]}"; do
+  if grep -q "$MARK" "$f"; then ALONE+=("$f"); else SHARED+=("$f"); fi
+done
+
+run() {
+  node --import tsx --test --test-timeout=180000 "$@"
+}
+run --test-concurrency=2 "${SHARED[@]}"
+run --test-concurrency=1 "${ALONE[@]}"
+npm run -s test:api-postgres
