@@ -2,27 +2,37 @@
 // list through a real client (memjs, binary protocol + SASL, keys spread over two nodes by
 // its hashing) and the v2 API's popular_items merged over both nodes. The truth is what
 // the client saw: a hit is a get that returned a value.
+//
+// The nodes are `cachier start --nodes 2`, processes of their own: in the test's process
+// the client's work would count as the nodes' (their event loop busy, few key events per
+// CPU second), which is not what a node serving this load sees. A node whose loop is
+// saturated by cheap requests samples (src/introspection/registry.ts), and a few seconds
+// of samples cannot hold "within 5 %"; the sampled lists' accuracy over a window is
+// src/introspection/top-keys.test.ts's.
+// npm test runs this file alone: its nodes must have time to spare, and a neighbour's load would take it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import memjs from 'memjs';
 import { seededRandom } from '../src/shared/testing/seeded-random.ts';
 import { zipf } from '../src/shared/testing/zipf.ts';
-import { startTestCluster, type ClusterCache, type TestCluster } from './support/control.ts';
+import { createCache, makeDataDir, startCluster, type Cluster, type CreatedCache } from './support/cluster.ts';
+import { basic } from './support/control.ts';
 
 const KEYS = 100_000;
 const OPS = 240_000;
 const IN_FLIGHT = 64;
 
-let cluster: TestCluster;
-let cache: ClusterCache;
+let cluster: Cluster;
+let cache: CreatedCache;
 before(async () => {
-  cluster = await startTestCluster({ nodes: 2 });
-  cache = await cluster.createCache(256 << 20);
+  const dataDir = makeDataDir();
+  cache = await createCache(dataDir, '256mb');
+  cluster = await startCluster({ dataDir, nodes: 2 });
 });
-after(() => cluster?.close());
+after(() => cluster?.stop());
 
 test('Zipf(1.0) through memjs on two nodes: each list\'s reported top 10 is the true top 10, counts within 5 %', { timeout: 170_000 }, async () => {
-  const client = memjs.Client.create(cluster.addresses.join(','), {
+  const client = memjs.Client.create(cluster.servers.join(','), {
     username: cache.username, password: cache.password, timeout: 5, retries: 0, logger: { log: () => {} },
   });
   const rand = seededRandom(2026);
@@ -68,9 +78,12 @@ test('Zipf(1.0) through memjs on two nodes: each list\'s reported top 10 is the 
     client.close();
   }
 
-  const res = await cluster.api(`/api/v2/caches/${cache.id}/introspection/popular_items`, { auth: cache });
-  assert.equal(res.status, 200, res.text);
-  const body = res.json<Record<string, { name: string; popularity: number }[]>>();
+  const res = await fetch(`http://${cluster.host}:${cluster.httpPort}/api/v2/caches/${cache.id}/introspection/popular_items`, {
+    headers: { authorization: basic(cache.username, cache.password) },
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const body = JSON.parse(text) as Record<string, { name: string; popularity: number }[]>;
   const check = (list: string, truth: Map<string, number>) => {
     const reported = body[list]!.slice(0, 10);
     const trueTop = [...truth.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k]) => k);

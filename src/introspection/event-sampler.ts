@@ -15,7 +15,8 @@
  * per node once the machine was fast enough (2026-12-07), and a 3-second burst sampled
  * by half misses "within 5 %". At 0.2-1 µs a
  * sample (up to 2-4 µs cold) this is 2-10 % of a core (up to 20-40 %) while the node has
- * time to spare; a node with 100,000 events per CPU second turns busy (registry.ts).
+ * time to spare; a node whose loop is 80 % busy with 20,000 events or more per CPU second
+ * turns busy (registry.ts).
  */
 export const SAMPLED_EVENTS_PER_SECOND = 100_000;
 /**
