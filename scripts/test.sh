@@ -24,6 +24,8 @@ done
 run() {
   node --import tsx --test --test-timeout=180000 "$@"
 }
+# (node --test without files would look for tests everywhere.)
+if [ "${#SHARED[@]}" -eq 0 ] || [ "${#ALONE[@]}" -eq 0 ]; then echo "scripts/test.sh: no test files found" >&2; exit 1; fi
 run --test-concurrency=2 "${SHARED[@]}"
 run --test-concurrency=1 "${ALONE[@]}"
 npm run -s test:api-postgres

@@ -295,7 +295,8 @@ test('failed tokens go through the login throttle: delayed, and 429 when too man
   assert.ok(r.status === 401 || r.status === 429);
   const started = Date.now();
   assert.equal(await call(token, 'GET', v2(cache, 'stats')), 200);
-  assert.ok(Date.now() - started < 1000, 'the right token answers at once');
+  // 40 failures put a held-up answer at the throttle's cap (2 s): under that is not held up, on a busy machine too.
+  assert.ok(Date.now() - started < 1900, 'the right token answers at once');
 });
 
 test("the README's token recipe runs as written with curl: make a flush token, flush on deploy, list, revoke", async () => {

@@ -7,6 +7,7 @@ import { adminJson } from './support/admin-client.ts';
 import { startTestNode, type TestCache, type TestNode } from './support/test-node.ts';
 import { PROMPTLY_MS, until } from './support/wait.ts';
 import { ITEM_OVERHEAD } from '../src/store/item-cost.ts';
+import { DEFAULT_INTROSPECTION_MEMORY } from '../src/introspection/registry.ts';
 
 const waitFor = (what: string, attempt: () => Promise<boolean>) => until(what, Date.now() + PROMPTLY_MS * 3, attempt);
 
@@ -19,7 +20,8 @@ describe('introspection on a node', () => {
   let a: TestCache;
   let b: TestCache;
   before(async () => {
-    t = await startTestNode();
+    // Exact counts below: the node must not turn busy because this process's client keeps its loop busy.
+    t = await startTestNode({ introspection: { enabled: true, memoryBytes: DEFAULT_INTROSPECTION_MEMORY, neverBusy: true } });
     a = await t.createCache();
     b = await t.createCache();
   });

@@ -4,6 +4,7 @@
 // every node process within 1 s; kill -9 of one node process is
 // answered by a restart on the same port within a second while the other two keep serving,
 // and loses no catalog row; a second death right after is restarted only after a delay.
+// npm test runs this file alone: it times node restarts against 1-2 s deadlines.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -37,6 +37,16 @@ test('calm or busy, the node shares one sampling budget among its active caches'
   assert.equal(caches[0]!.samplingBudget, SAMPLED_EVENTS_PER_SECOND);
 });
 
+test('a node set never to turn busy (an in-process test node) counts at the calm budget under any load', (t) => {
+  const r = new IntrospectionRegistry({ enabled: true, memoryBytes: 64 << 20, neverBusy: true });
+  t.after(() => r.close());
+  const c = r.create()!;
+  c.log(Date.now(), CMD.GET, ST.HIT, Buffer.from('k'), 1);
+  r.setLoad(1, 100 * BUSY_EVENTS);
+  assert.equal(r.busy, false);
+  assert.equal(c.samplingBudget, SAMPLED_EVENTS_PER_SECOND);
+});
+
 test('however many caches are busy, each keeps a floor of the busy budget', (t) => {
   const r = new IntrospectionRegistry({ enabled: true, memoryBytes: 64 << 20 });
   t.after(() => r.close());

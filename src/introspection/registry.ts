@@ -22,8 +22,8 @@ const REFILL_SHARE = 0.9;
  * BUSY_EVENTS key events or more per second of the node's CPU time, and calm again below
  * CALM_LOAD or CALM_EVENTS. Events per CPU second say what counting them all would cost:
  * at 0.2-1 µs a sample, 20,000 is 0.4-2 % of what the node spends. A node saturated by
- * requests that each cost it much (logins, large values) keeps counting every event
- * exactly. Until 2026-12-07 this was 100,000, so that the memjs accuracy test's nodes (then
+ * requests that each cost it 50 µs or more (logins, large values) keeps counting every
+ * event exactly. Until 2026-12-07 this was 100,000, so that the memjs accuracy test's nodes (then
  * in the test's own process, their loop busy with the client's work: 25,000-45,000 events
  * per CPU second) counted exactly; a node saturated by memcaslap's single gets on a shared
  * core (12 µs of CPU a request, most of it in the kernel: 65,000-90,000 events per CPU
@@ -51,6 +51,12 @@ export interface IntrospectionSettings {
   /** False: `--no-introspection`, nothing is kept on this node. */
   readonly enabled: boolean;
   readonly memoryBytes: number;
+  /**
+   * True: the node never turns busy (counts every event, up to the calm budget). For a
+   * node in a test's own process, whose loop the test's client keeps busy, where a test
+   * asserts exact counts; `cachier start` never sets it.
+   */
+  readonly neverBusy?: boolean;
 }
 
 export class IntrospectionRegistry implements WindowStateBudget {
@@ -185,7 +191,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
    * the node's CPU time.
    */
   setLoad(load: number, eventsPerCpuSecond: number, now = Date.now()): void {
-    if (!this.busy && load >= BUSY_LOAD && eventsPerCpuSecond >= BUSY_EVENTS) {
+    if (!this.busy && load >= BUSY_LOAD && eventsPerCpuSecond >= BUSY_EVENTS && this.settings.neverBusy !== true) {
       this.busy = true;
       this.busySince = now;
     } else if (this.busy && (load <= CALM_LOAD || eventsPerCpuSecond < CALM_EVENTS) && now - this.busySince >= BUSY_HOLD_MS) {
