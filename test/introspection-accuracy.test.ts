@@ -16,7 +16,7 @@ import memjs from 'memjs';
 import { seededRandom } from '../src/shared/testing/seeded-random.ts';
 import { zipf } from '../src/shared/testing/zipf.ts';
 import { createCache, makeDataDir, startCluster, type Cluster, type CreatedCache } from './support/cluster.ts';
-import { basic } from './support/control.ts';
+import { http } from './support/http-client.ts';
 
 const KEYS = 100_000;
 const OPS = 240_000;
@@ -78,12 +78,9 @@ test('Zipf(1.0) through memjs on two nodes: each list\'s reported top 10 is the 
     client.close();
   }
 
-  const res = await fetch(`http://${cluster.host}:${cluster.httpPort}/api/v2/caches/${cache.id}/introspection/popular_items`, {
-    headers: { authorization: basic(cache.username, cache.password) },
-  });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  const body = JSON.parse(text) as Record<string, { name: string; popularity: number }[]>;
+  const res = await http(cluster.httpPort, 'GET', `/api/v2/caches/${cache.id}/introspection/popular_items`, { basic: cache });
+  assert.equal(res.status, 200, res.text);
+  const body = res.body as Record<string, { name: string; popularity: number }[]>;
   const check = (list: string, truth: Map<string, number>) => {
     const reported = body[list]!.slice(0, 10);
     const trueTop = [...truth.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k]) => k);
