@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { seededRandom } from '../shared/testing/seeded-random.ts';
 import { zipf } from '../shared/testing/zipf.ts';
 import { BUSY_SAMPLED_EVENTS_PER_SECOND, EventSampler, SAMPLED_EVENTS_PER_SECOND } from './event-sampler.ts';
-import { hashBytes, TopKeys } from './top-keys.ts';
+import { DOOR_BITS, DOOR_RESET, hashBytes, TopKeys } from './top-keys.ts';
 
 const key = (i: number) => Buffer.from(`user:${i}:profile`);
 
@@ -144,7 +144,7 @@ test('the heap finds the smallest entry as a scan of all would: 200,000 random u
   };
   const rand = seededRandom(7);
   const sketch = new TopKeys(capacity, width - 1, slotMs);
-  const door = new Uint32Array(4096 / 32);
+  const door = new Uint32Array(DOOR_BITS / 32);
   let turnedAway = 0;
   let ms = 1_000_000_000;
   for (let i = 0; i < 200_000; i++) {
@@ -160,11 +160,11 @@ test('the heap finds the smallest entry as a scan of all would: 200,000 random u
     if (!e) {
       let inherited = 0;
       if (ref.size >= capacity) {
-        // The same filter as TopKeys.admit: a bit per hash, all cleared after 2,048 turned away.
-        const bit = (h >>> 16) & 4095;
+        // The same filter as TopKeys.admit: a bit per hash, all cleared after DOOR_RESET turned away.
+        const bit = (h >>> 16) & (DOOR_BITS - 1);
         if ((door[bit >>> 5]! & (1 << (bit & 31))) === 0) {
           door[bit >>> 5]! |= 1 << (bit & 31);
-          if (++turnedAway >= 2048) door.fill(0), (turnedAway = 0);
+          if (++turnedAway >= DOOR_RESET) door.fill(0), (turnedAway = 0);
           sketch.add(k, 0, k.length, h, w, ms);
           continue;
         }
@@ -188,6 +188,32 @@ test('the heap finds the smallest entry as a scan of all would: 200,000 random u
   }
   function estimate(e: { counts: number[]; total: number }, at: number): number {
     return e.total - e.counts[(current + 1) % width]! * ((at % slotMs) / slotMs);
+  }
+});
+
+test('a full sketch under keys seen once each: about 1 in 16 replaces an entry (the filter\'s false positives), a key seen twice always does', () => {
+  const s = new TopKeys(256, 6, 30_000);
+  const ms = 1_000_000_000;
+  const add = (name: string) => {
+    const k = Buffer.from(name);
+    const h = hashBytes(k, 0, k.length, 17);
+    s.add(k, 0, k.length, h, 1, ms);
+    return s.countOf(k, h, ms) > 0;
+  };
+  for (let i = 0; i < 256; i++) add(`held:${i}`);
+  // Random 16-character keys, as memcaslap sends (sequential names hash to fewer collisions).
+  const rand = seededRandom(44);
+  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const randomKey = () => Array.from({ length: 16 }, () => chars[Math.floor(rand() * chars.length)]).join('');
+  let admitted = 0;
+  const n = 200_000;
+  for (let i = 0; i < n; i++) if (add(randomKey())) admitted++;
+  // At most DOOR_RESET of DOOR_BITS bits are set (1 in 8); about half that on average.
+  const share = admitted / n;
+  assert.ok(share > 0.04 && share < 0.085, `${admitted} of ${n} keys seen once replaced an entry`);
+  for (let i = 0; i < 100; i++) {
+    add(`twice:${i}`);
+    assert.ok(add(`twice:${i}`), `twice:${i} held at its second sighting`);
   }
 });
 
