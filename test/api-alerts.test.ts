@@ -278,7 +278,8 @@ async function startPlane(catalog: Catalog, own: boolean): Promise<Plane> {
     catalog, host: '127.0.0.1', port: 0, historyIntervalSeconds: 1, latencyProbes: false, sampler: true, alerts: true,
     alertIntervalSeconds: 1, smtpUrl: `smtp://127.0.0.1:${smtpPort}`, smtpFrom: 'cachier@example.com',
     dashboardUrl: 'http://dashboard.example/', alertAllowPrivateTargets: true,
-    alertDelivery: { timeoutMs: 1000, retryBaseMs: 200, retryMaxMs: 1000, pollMs: 100 },
+    // A 3 s deadline: a send the receiver got must not time out (and be sent again) on a loaded machine.
+    alertDelivery: { timeoutMs: 3000, retryBaseMs: 200, retryMaxMs: 1000, pollMs: 100 },
   });
   return { catalog, control, own };
 }
@@ -340,7 +341,7 @@ test('end to end: one firing per target, no repeat across planes or a restart, o
     // The never-answering receiver: attempts time out and are recorded, while the others went through beside it.
     await until('the slow receiver\'s timeout recorded', Date.now() + DEADLINE_MS,
       async () => (await events()).some((e) => e.alert_id === alertOf.get(slow.id) && e.kind === 'delivery_failed' && /timed out/.test(e.detail)));
-    // Claimed in the same round, the webhook went out while the slow receiver held its request (a 1 s deadline).
+    // Claimed in the same round, the webhook went out while the slow receiver held its request (a 3 s deadline).
     const timeOf = (e: { time?: string }) => Date.parse(e.time!);
     const all = (await events()) as unknown as { kind: string; alert_id: number; time: string }[];
     const hookDelivered = all.find((e) => e.alert_id === alertOf.get(hook.id) && e.kind === 'delivered')!;

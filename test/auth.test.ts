@@ -8,7 +8,8 @@ import { PROMPTLY_MS } from './support/wait.ts';
 let t: TestNode;
 let cache: TestCache;
 before(async () => {
-  t = await startTestNode({ authTimeoutMs: 500 });
+  // Long enough for a login's round trips on a loaded machine, short enough to wait for.
+  t = await startTestNode({ authTimeoutMs: 2000 });
   cache = await t.createCache();
 });
 after(() => t.close());

@@ -263,7 +263,9 @@ test('control plane: a dozen wrong Basic passwords, then the right one is 200; r
 });
 
 test('control plane: a source with 16 failures waiting gets 429 with Retry-After; the right password still gets 200', async () => {
-  const throttle = new LoginThrottle({ baseDelayMs: 300, maxDelayMs: 300 });
+  // Each failure holds its slot for 2 s: all 24 requests reach the throttle within that even
+  // on a loaded machine (at 300 ms a slow 17th found a slot freed, and the split read 17/7).
+  const throttle = new LoginThrottle({ baseDelayMs: 2000, maxDelayMs: 2000 });
   const cluster = await startTestCluster({ control: { loginThrottle: throttle } });
   cleanups.push(() => cluster.close());
   const cache = await cluster.createCache();
