@@ -12,9 +12,9 @@
  * Sampled events per second the node's sketches take at most (on average) while the node
  * has time to spare, shared by its active caches (registry.ts): a cache below its share
  * is counted exactly. 20,000 (the budget per cache until 2026-12-07) sampled the memjs
- * accuracy test's ~45,000 events a second per node once the machine was fast enough, and a 3-second burst sampled
- * by half misses "within 5 %". At 0.2-1 µs a
- * sample (up to 2-4 µs cold) this is 2-10 % of a core (up to 20-40 %) while the node has
+ * accuracy test's ~45,000 events a second per node once the machine was fast enough, and
+ * a 3-second burst sampled by half misses "within 5 %". At 0.2-1 µs a sample (up to
+ * 2-4 µs cold) this is 2-10 % of a core (up to 20-40 %) while the node has
  * time to spare; a node whose loop is 80 % busy with 20,000 events or more per CPU second
  * turns busy (registry.ts).
  */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRandom } from '../shared/testing/seeded-random.ts';
+import { seededBytes, seededRandom } from '../shared/testing/seeded-random.ts';
 import { zipf } from '../shared/testing/zipf.ts';
 import { BUSY_SAMPLED_EVENTS_PER_SECOND, EventSampler, SAMPLED_EVENTS_PER_SECOND } from './event-sampler.ts';
 import { DOOR_BITS, DOOR_RESET, hashBytes, TopKeys } from './top-keys.ts';
@@ -194,20 +194,18 @@ test('the heap finds the smallest entry as a scan of all would: 200,000 random u
 test('a full sketch under keys seen once each: about 1 in 16 replaces an entry (the filter\'s false positives), a key seen twice always does', () => {
   const s = new TopKeys(256, 6, 30_000);
   const ms = 1_000_000_000;
-  const add = (name: string) => {
-    const k = Buffer.from(name);
+  const add = (name: string | Buffer) => {
+    const k = typeof name === 'string' ? Buffer.from(name) : name;
     const h = hashBytes(k, 0, k.length, 17);
     s.add(k, 0, k.length, h, 1, ms);
     return s.countOf(k, h, ms) > 0;
   };
   for (let i = 0; i < 256; i++) add(`held:${i}`);
-  // Random 16-character keys, as memcaslap sends (sequential names hash to fewer collisions).
+  // Random 16-byte keys, as memcaslap's are (sequential names hash to fewer collisions).
   const rand = seededRandom(44);
-  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  const randomKey = () => Array.from({ length: 16 }, () => chars[Math.floor(rand() * chars.length)]).join('');
   let admitted = 0;
   const n = 200_000;
-  for (let i = 0; i < n; i++) if (add(randomKey())) admitted++;
+  for (let i = 0; i < n; i++) if (add(seededBytes(rand, 16))) admitted++;
   // At most DOOR_RESET of DOOR_BITS bits are set (1 in 8); about half that on average.
   const share = admitted / n;
   assert.ok(share > 0.04 && share < 0.085, `${admitted} of ${n} keys seen once replaced an entry`);
