@@ -245,3 +245,28 @@ test('follow gives each taken line its own time however far the sampler jumps', 
   );
   assert.deepEqual(got, Array.from({ length: Math.ceil(900 / 7) }, (_, j) => [`t${7 * j}`, 5000 + 21 * j]));
 });
+
+test('follow after follow: each batch starts from the last line read, and its times stay exact across lost lines, a clock that steps back and a clear', () => {
+  const r = new RequestRing(100);
+  let t = 10_000;
+  const expected: [string, number][] = [];
+  const batch = (n: number, step: () => number) => {
+    expected.length = 0;
+    for (let i = 0; i < n; i++) {
+      t += step();
+      const key = `k${t}-${i}`;
+      r.record(t, CMD.GET, ST.MISS, Buffer.from(key), 0);
+      expected.push([key, t]);
+    }
+    return followAll(r).map((l) => [l.key, l.ms] as [string, number]);
+  };
+  assert.deepEqual(batch(40, () => 7), expected, 'the first batch');
+  assert.deepEqual(batch(30, () => 0), expected, 'a batch in one ms');
+  assert.deepEqual(batch(50, () => 1), expected, 'a batch after one whose times did not move');
+  assert.deepEqual(batch(20, () => -3), expected, 'a clock stepping back');
+  assert.deepEqual(batch(250, () => 2), expected.slice(-100), 'more lines than the ring holds: the newest 100');
+  assert.deepEqual(batch(10, () => 5), expected, 'the batch after lost lines');
+  t += 2 ** 31 + 1; // the next line ends the ring
+  assert.deepEqual(batch(10, () => 1), expected, 'the batch after a clear');
+  assert.deepEqual(batch(5, () => 1000), expected, 'and the one after it');
+});

@@ -123,6 +123,8 @@ export class RequestRing {
   /** Lines before this one, and key bytes before this position, were read by `follow`. */
   private followed = 0;
   private followedKeyBytes = 0;
+  /** The time of line `followed - 1` (the newest when `follow` last read). */
+  private followedTime = 0;
   /** Key bytes may be written up to this absolute position without asking makeKeyRoom. */
   private keyRoomEnd = 0;
   /** Where `follow` copies a key that wraps around the end of the key ring. */
@@ -163,6 +165,7 @@ export class RequestRing {
     this.firstKeptAt = 0;
     this.followed = 0;
     this.followedKeyBytes = 0;
+    this.followedTime = 0;
     this.keyRoomEnd = 0;
   }
 
@@ -305,33 +308,38 @@ export class RequestRing {
   follow(sampler: LineSampler, sink: LineSink): void {
     const end = this.written;
     const capacity = this.capacity;
-    let k = Math.max(this.followed, end - capacity, this.firstKept);
+    const from = this.followed;
+    let k = Math.max(from, end - capacity, this.firstKept);
+    const fromTime = this.followedTime;
     this.followed = end;
     this.followedKeyBytes = this.keyBytesWritten;
+    this.followedTime = this.newestTime;
     if (k >= end) return;
     const words = this.words;
     const ring = this.keys;
     const size = ring.length;
     const kept = Math.min(size, this.keyBytesWritten - this.validFrom);
     // Each taken line at its own time (the sampler measures the rate with them): times are
-    // kept as gaps, so the first line's is the newest's less the gaps after it, and each
-    // line after adds its own (a word read per line, no more).
-    let line = (this.next + capacity - (end - k)) % capacity;
-    let time = this.newestTime;
-    for (let j = this.next, n = end - 1; n > k; n--) {
-      j = j === 0 ? capacity - 1 : j - 1;
-      time -= words[j * STRIDE + DT]! | 0;
+    // kept as gaps, so a line's time is the one before's plus its own gap. The walk starts
+    // at the line before k: the last one read, whose time was the newest then; when lines
+    // were lost or forgotten since, its time is the newest's less the gaps after it.
+    let line = (this.next + capacity - (end - k) - 1 + capacity) % capacity;
+    let time = fromTime;
+    if (k !== from || k <= this.firstKept) {
+      time = this.newestTime;
+      for (let j = this.next, n = end; n > k; n--) {
+        j = j === 0 ? capacity - 1 : j - 1;
+        time -= words[j * STRIDE + DT]! | 0;
+      }
     }
-    let first = true;
     while (k < end) {
       const skipped = sampler.nextTaken(end - k);
       if (skipped < 0) return;
       // Walk to the taken line, adding the gaps of the lines on the way.
-      for (let n = first ? skipped : skipped + 1; n > 0; n--) {
+      for (let n = skipped + 1; n > 0; n--) {
         line = line + 1 === capacity ? 0 : line + 1;
         time += words[line * STRIDE + DT]! | 0;
       }
-      first = false;
       k += skipped + 1;
       sampler.taken(time);
       const w = line * STRIDE;
