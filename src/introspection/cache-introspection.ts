@@ -8,6 +8,7 @@
  */
 import { EventSampler } from './event-sampler.ts';
 import { LINE_HIT, LINE_KIND, LINE_KIND_MASK, LINE_MISS, LINE_MUTATION, MAX_KEY_LENGTH, RequestRing, type LineSink, type RequestLine } from './request-ring.ts';
+import { SampleBatch, type SampleCounter } from './sample-batch.ts';
 import { hashBytes, hashKeyAndPrefix, KEY_AND_PREFIX, TopKeys, type TopEntry } from './top-keys.ts';
 import { WatchedPrefixes, type SlotScanner } from './watched-prefixes.ts';
 
@@ -84,7 +85,7 @@ export const EMPTY_STATE_BYTES = new WindowState().memoryBytes;
 /** A state dropped to keep under the cap is not made again for this long (no drop-and-rebuild churn). */
 export const DROPPED_RETRY_MS = 5000;
 
-export class CacheIntrospection implements LineSink, WindowStateOwner {
+export class CacheIntrospection implements LineSink, SampleCounter, WindowStateOwner {
   readonly watched = new WatchedPrefixes();
   private readonly sampler = new EventSampler();
   private state: WindowState | null = null;
@@ -96,7 +97,11 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
   /** Key events the lines taken since takeEventCount stood for. */
   private events = 0;
 
-  constructor(private readonly budget: WindowStateBudget) {}
+  /**
+   * `batch`: where the samples its ring's follower takes wait to be counted (sample-batch.ts),
+   * the node's one batch (registry.ts); a cache on its own gets its own.
+   */
+  constructor(private readonly budget: WindowStateBudget, private readonly batch = new SampleBatch()) {}
 
 
   get memoryBytes(): number {
@@ -116,11 +121,19 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
   }
 
   /**
-   * Counts the ring's lines not yet counted, and brings the charge to what the state holds
-   * now: a grown state pays (or, refused, is dropped), a shrunk one is refunded. Before
-   * every read and at every look of the registry (LOOK_MS).
+   * Counts the ring's lines not yet counted, and the samples of them the node's batch still
+   * holds, and brings the charge to what the state holds now: a grown state pays (or,
+   * refused, is dropped), a shrunk one is refunded. Before every read and at every look of
+   * the registry (LOOK_MS).
    */
   settle(): void {
+    this.followRing();
+    this.batch.flushFor(this);
+    if (this.state !== null) this.payFor(this.state);
+  }
+
+  /** Reads the ring's new lines (their samples go to the batch) and pays for the state: as the ring fills. */
+  private followRing(): void {
     const s = this.state;
     if (s === null) return;
     s.ring.follow(this.sampler, this);
@@ -168,7 +181,7 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
     if (s === null) return;
     this.lastActive = time;
     s.ring.record(time, command, status, key, size);
-    if (s.ring.followDue) this.settle();
+    if (s.ring.followDue) this.followRing();
   }
 
   /** The lines of a get's reply (RequestRing.recordValues). */
@@ -184,7 +197,7 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
       return;
     }
     s.ring.recordValues(time, command, keys, from, items, span);
-    if (s.ring.followDue) this.settle();
+    if (s.ring.followDue) this.followRing();
   }
 
   /**
@@ -195,7 +208,7 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
    */
   private logLongValues(s: WindowState, time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
     for (let done = 0; done < items.length;) {
-      this.settle();
+      this.followRing();
       // The charge may have been refused and the state dropped: nothing more is written.
       if (this.state !== s) return;
       // At most the ring's room in lines, and in key bytes (a key ring the cap keeps small
@@ -209,7 +222,7 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
       s.ring.recordValues(time, command, keys, from + done, items.slice(done, done + n));
       done += n;
     }
-    if (s.ring.followDue) this.settle();
+    if (s.ring.followDue) this.followRing();
   }
 
   // ---- reading ----
@@ -248,11 +261,17 @@ export class CacheIntrospection implements LineSink, WindowStateOwner {
 
   // ---- internals ----
 
-  /** A line the sampler took (LineSink): counted for its key and its key's prefix. */
+  /** A line the sampler took (LineSink): into the node's batch, to be counted with others. */
   take(meta: number, keys: Buffer, start: number, end: number, ms: number, weight: number): void {
-    const s = this.state!;
-    const kind = LINE_KIND[meta & LINE_KIND_MASK]!;
     this.events += weight;
+    this.batch.add(this, meta, keys, start, end, ms, weight);
+  }
+
+  /** A sample from the batch (SampleCounter): counted for its key and its key's prefix, unless the state went since. */
+  count(meta: number, keys: Buffer, start: number, end: number, ms: number, weight: number): void {
+    const s = this.state;
+    if (s === null) return;
+    const kind = LINE_KIND[meta & LINE_KIND_MASK]!;
     hashKeyAndPrefix(keys, start, end, this.basis, SEPARATOR);
     const h = KEY_AND_PREFIX.hash;
     const p = KEY_AND_PREFIX.prefixEnd;

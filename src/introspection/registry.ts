@@ -8,6 +8,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { CacheIntrospection, DROPPED_RETRY_MS, EMPTY_STATE_BYTES, type WindowState, type WindowStateBudget, type WindowStateOwner } from './cache-introspection.ts';
 import { BUSY_SAMPLED_EVENTS_PER_SECOND, SAMPLED_EVENTS_PER_SECOND } from './event-sampler.ts';
+import { SampleBatch } from './sample-batch.ts';
 import type { SlotScanner } from './watched-prefixes.ts';
 
 export const DEFAULT_INTROSPECTION_MEMORY = 64 * 1024 * 1024;
@@ -61,6 +62,8 @@ export interface IntrospectionSettings {
 
 export class IntrospectionRegistry implements WindowStateBudget {
   private readonly caches = new Set<CacheIntrospection>();
+  /** Where every cache's samples wait to be counted, a batch at a time (sample-batch.ts). */
+  private readonly batch = new SampleBatch();
   /** Bytes charged by every state together. */
   private used = 0;
   /**
@@ -91,7 +94,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
   /** A cache's introspection, or null when the node has it off. */
   create(): CacheIntrospection | null {
     if (!this.settings.enabled) return null;
-    const ci = new CacheIntrospection(this);
+    const ci = new CacheIntrospection(this, this.batch);
     this.caches.add(ci);
     return ci;
   }
@@ -99,6 +102,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
   /** The cache went, or an operator switched its introspection off. */
   release(ci: CacheIntrospection): void {
     ci.release(0);
+    this.batch.flushFor(ci); // its samples there are dropped (its state went), and the batch lets go of it
     this.caches.delete(ci);
     this.walking.delete(ci);
   }
@@ -175,7 +179,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
     const now = performance.eventLoopUtilization();
     let events = 0;
     for (const ci of this.caches) {
-      ci.settle(); // counts the lines still waiting in its ring
+      ci.settle(); // counts the lines still waiting in its ring, and its samples in the batch
       events += ci.takeEventCount();
     }
     const cpu = process.cpuUsage();
