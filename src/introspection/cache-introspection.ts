@@ -115,6 +115,7 @@ export class CacheIntrospection implements LineSink, SampleCounter, WindowStateO
   dropWindowState(retryAt: number): WindowState | null {
     const s = this.state;
     this.state = null;
+    this.batch.dropFor(this);
     this.charged = 0;
     this.retryAt = retryAt;
     return s;
@@ -122,22 +123,26 @@ export class CacheIntrospection implements LineSink, SampleCounter, WindowStateO
 
   /**
    * Counts the ring's lines not yet counted, and the samples of them the node's batch still
-   * holds, and brings the charge to what the state holds now: a grown state pays (or,
+   * holds; each brings the charge to what the state holds then: a grown state pays (or,
    * refused, is dropped), a shrunk one is refunded. Before every read and at every look of
    * the registry (LOOK_MS).
    */
   settle(): void {
     this.followRing();
     this.batch.flushFor(this);
-    if (this.state !== null) this.payFor(this.state);
   }
 
-  /** Reads the ring's new lines (their samples go to the batch) and pays for the state: as the ring fills. */
+  /**
+   * Reads the ring's new lines (the samples it takes go to the batch, which counts them
+   * later and pays for them then: `counted`) and pays for the ring: as the ring fills.
+   */
   private followRing(): void {
     const s = this.state;
     if (s === null) return;
     s.ring.follow(this.sampler, this);
-    this.payFor(s);
+    // The batch may have changed hands meanwhile, and another cache's charge for its
+    // counted samples made room by dropping this state: nothing is charged for it then.
+    if (this.state === s) this.payFor(s);
   }
 
   private payFor(s: WindowState): void {
@@ -203,7 +208,7 @@ export class CacheIntrospection implements LineSink, SampleCounter, WindowStateO
   /**
    * A reply whose lines or keys would overwrite ones not yet counted (a get of hundreds of
    * keys or more, or long keys in a key ring the cap keeps small): written a ring's room
-   * at a time, each part counted before the next, so every key is counted (the ring itself
+   * at a time, each part followed before the next, so every key is counted (the ring itself
    * keeps only the last 1,000).
    */
   private logLongValues(s: WindowState, time: number, command: number, keys: readonly Buffer[], from: number, items: readonly ({ readonly value: Uint8Array } | null)[]): void {
@@ -267,7 +272,7 @@ export class CacheIntrospection implements LineSink, SampleCounter, WindowStateO
     this.batch.add(this, meta, keys, start, end, ms, weight);
   }
 
-  /** A sample from the batch (SampleCounter): counted for its key and its key's prefix, unless the state went since. */
+  /** A sample from the batch (SampleCounter): counted for its key and its key's prefix. (The state it was taken for, or none: the batch drops a cache's samples when its state goes.) */
   count(meta: number, keys: Buffer, start: number, end: number, ms: number, weight: number): void {
     const s = this.state;
     if (s === null) return;
@@ -279,6 +284,11 @@ export class CacheIntrospection implements LineSink, SampleCounter, WindowStateO
     if (kind & LINE_MISS) s.misses.add(keys, start, end, h, weight, ms);
     if (kind & LINE_MUTATION) s.mutations.add(keys, start, end, h, weight, ms);
     if (p > start) s.prefixes.add(keys, start, p, KEY_AND_PREFIX.prefixHash, weight, ms);
+  }
+
+  /** The batch counted this cache's samples (SampleCounter): the sketches' new keys are charged now, wherever the flush came from. */
+  counted(): void {
+    if (this.state !== null) this.payFor(this.state);
   }
 
   private open(ms: number): WindowState | null {

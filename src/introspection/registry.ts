@@ -101,8 +101,7 @@ export class IntrospectionRegistry implements WindowStateBudget {
 
   /** The cache went, or an operator switched its introspection off. */
   release(ci: CacheIntrospection): void {
-    ci.release(0);
-    this.batch.flushFor(ci); // its samples there are dropped (its state went), and the batch lets go of it
+    ci.release(0); // its state goes, and the batch drops what it held of it
     this.caches.delete(ci);
     this.walking.delete(ci);
   }

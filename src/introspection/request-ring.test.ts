@@ -270,3 +270,27 @@ test('follow after follow: each batch starts from the last line read, and its ti
   assert.deepEqual(batch(10, () => 1), expected, 'the batch after a clear');
   assert.deepEqual(batch(5, () => 1000), expected, 'and the one after it');
 });
+
+test('a sampler jumping over lines across follows: every taken line keeps its own time, whatever follow it falls in', () => {
+  const r = new RequestRing(1000);
+  const times = new Map<string, number>();
+  let gap = 0;
+  const sampler = { nextTaken: (n: number) => (gap < n ? gap : ((gap -= n), -1)), taken: () => { gap = 6; }, weight: 1 };
+  const got: [string, number][] = [];
+  const sink = { take: (_m: number, keys: Buffer, start: number, end: number, ms: number) => { got.push([keys.toString('latin1', start, end), ms]); } };
+  let t = 50_000;
+  let n = 0;
+  // Batches whose sizes are not multiples of 7, times moving by different steps (back too).
+  for (const [lines, step] of [[30, 3], [11, 0], [45, 1], [8, -2], [100, 5], [3, 9]] as const) {
+    for (let i = 0; i < lines; i++) {
+      t += step;
+      const key = `s${n++}`;
+      times.set(key, t);
+      r.record(t, CMD.GET, ST.HIT, Buffer.from(key), 1);
+    }
+    r.follow(sampler, sink);
+  }
+  assert.equal(got.length, Math.ceil(n / 7));
+  assert.deepEqual(got, got.map(([k]) => [k, times.get(k)!]));
+  assert.deepEqual(got.map(([k]) => k), Array.from({ length: Math.ceil(n / 7) }, (_, j) => `s${7 * j}`));
+});

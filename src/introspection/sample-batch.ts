@@ -16,6 +16,8 @@ export const BATCH_SAMPLES = 256;
 export interface SampleCounter {
   /** One sample: `meta` as the ring's line had it, its key `keys[start, end)` (valid during the call only). */
   count(meta: number, keys: Buffer, start: number, end: number, ms: number, weight: number): void;
+  /** After the samples held for it were counted (whatever called the flush): its sketches grew, and are paid for now. */
+  counted(): void;
 }
 
 export class SampleBatch {
@@ -27,11 +29,6 @@ export class SampleBatch {
   /** Where sample i's key ends in `keys` (it starts where the one before ended). */
   private readonly ends = new Uint32Array(BATCH_SAMPLES);
   private readonly keys = Buffer.alloc(BATCH_SAMPLES * MAX_KEY_LENGTH);
-
-  /** Bytes it holds (the node's, not any cache's). */
-  get memoryBytes(): number {
-    return this.meta.byteLength + this.ms.byteLength + this.weight.byteLength + this.ends.byteLength + this.keys.length;
-  }
 
   /** Holds one sample of `owner` (a key of at most MAX_KEY_LENGTH bytes), counting the held ones first when full or another's. */
   add(owner: SampleCounter, meta: number, keys: Buffer, start: number, end: number, ms: number, weight: number): void {
@@ -55,6 +52,17 @@ export class SampleBatch {
     if (owner === this.owner) this.flush();
   }
 
+  /**
+   * Forgets what `owner` holds here, uncounted, its key bytes zeroed (its window state
+   * went: nothing of a cache stays, nor is counted into the state it makes next).
+   */
+  dropFor(owner: SampleCounter): void {
+    if (owner !== this.owner) return;
+    if (this.n > 0) this.keys.fill(0, 0, this.ends[this.n - 1]!);
+    this.n = 0;
+    this.owner = null;
+  }
+
   /** Counts every held sample, oldest first. */
   flush(): void {
     const owner = this.owner;
@@ -67,5 +75,6 @@ export class SampleBatch {
       owner.count(this.meta[i]!, this.keys, at, end, this.ms[i]!, this.weight[i]!);
       at = end;
     }
+    owner.counted();
   }
 }
