@@ -1,8 +1,9 @@
 /**
  * The samples the rings' followers took, held a while so the sketches count them many at a
  * time: on a busy node the sketches are cold in the CPU's caches by the time a follow
- * comes round (every ~750 lines, ~16 samples at the busy budget), and counting 256 together
- * instead cost a 20-key get row 0.6-0.8 % less (bench: fresh pairs of nodes, 2026-12-07).
+ * comes round (every ~750 lines, ~16 samples at the busy budget); counting 256 together
+ * gained a 20-key get row ~0.45 % (with the follow from the last line read; fresh pairs of
+ * nodes, start order alternated, AMD VM, 2026-12-07; 0.1 % on an Intel VM).
  * One batch per node, holding one cache's samples at a time: a sample of another cache
  * counts the ones held first, so nothing of one cache is ever counted into another's.
  * Each sample's key is copied (the ring overwrites its lines long before the batch is full).
